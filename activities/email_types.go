@@ -1,0 +1,67 @@
+package activities
+
+import "time"
+
+// Kinds of notification email.
+const (
+	// To approvers.
+	MailApprovalNeeded = "approval_needed" // a stage's first tier
+	MailEscalated      = "escalated"       // a later tier, because the earlier ones did not answer
+	// To the requester.
+	MailRequesterEscalated = "requester_escalated"
+	MailApproved           = "approved"
+	MailDenied             = "denied"
+	MailTimedOut           = "timed_out"
+	MailCanceled           = "canceled"
+	MailActive             = "active"
+	MailExpired            = "expired"
+	MailRevoked            = "revoked"
+	MailFailed             = "failed"
+	// To the security list.
+	MailBreakGlass = "break_glass"
+)
+
+// Recipient is someone an email goes to.
+type Recipient struct {
+	ID    string `json:"id"`
+	UPN   string `json:"upn"`
+	Email string `json:"email"`
+}
+
+// EmailRequest is what an email says about the request.
+type EmailRequest struct {
+	ID            string        `json:"id"`
+	Requester     string        `json:"requester"`
+	Role          string        `json:"role"`
+	RoleID        string        `json:"role_definition_id"`
+	Scope         string        `json:"directory_scope_id"`
+	Duration      time.Duration `json:"duration"`
+	Justification string        `json:"justification"`
+	Ticket        string        `json:"ticket,omitempty"`
+	Stage         int           `json:"stage,omitempty"`
+	Stages        int           `json:"stages,omitempty"`
+	// Approvers who can decide the current stage, by principal name.
+	Approvers   []string   `json:"approvers,omitempty"`
+	EscalatesAt *time.Time `json:"escalates_at,omitempty"`
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
+	// Actor is who caused the event (a decision, a revoke), by principal name.
+	Actor  string `json:"actor,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// EmailInput asks for one notification. Key identifies the event, so retries
+// of the activity never send it twice.
+type EmailInput struct {
+	Kind    string       `json:"kind"`
+	To      []Recipient  `json:"to"`
+	Request EmailRequest `json:"request"`
+	BaseURL string       `json:"base_url,omitempty"`
+	Key     string       `json:"key"`
+}
+
+// EmailResult records what was sent.
+type EmailResult struct {
+	To      []string  `json:"to"`
+	Subject string    `json:"subject"`
+	SentAt  time.Time `json:"sent_at"`
+}

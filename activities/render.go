@@ -1,0 +1,165 @@
+package activities
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"strings"
+	texttemplate "text/template"
+	"time"
+)
+
+// mailText holds what differs between kinds of email. Both formats take
+// explicit argument indexes: 1 requester, 2 role, 3 duration, 4 actor.
+type mailText struct {
+	subject string
+	lead    string
+	action  bool // the reader is asked to decide
+}
+
+var mailTexts = map[string]mailText{
+	MailApprovalNeeded:     {"%[1]s asks for %[2]s for %[3]s", "A request needs your decision.", true},
+	MailEscalated:          {"Escalated: %[1]s asks for %[2]s for %[3]s", "This request escalated to you because nobody before you decided in time.", true},
+	MailRequesterEscalated: {"Your request for %[2]s for %[3]s was escalated", "Nobody decided in time, so your request went to the next approvers.", false},
+	MailApproved:           {"Approved: your request for %[2]s for %[3]s", "Your request was approved. The role is being activated.", false},
+	MailDenied:             {"Denied: your request for %[2]s for %[3]s", "Your request was denied by %[4]s.", false},
+	MailTimedOut:           {"Timed out: your request for %[2]s for %[3]s", "Nobody decided before the last escalation tier ran out. Ask again if you still need access.", false},
+	MailCanceled:           {"Canceled: your request for %[2]s for %[3]s", "The request was canceled.", false},
+	MailActive:             {"Active: %[2]s for %[3]s", "The role is active now. The grant clock started at activation.", false},
+	MailExpired:            {"Expired: %[2]s", "The grant ran its full duration and the role was removed.", false},
+	MailRevoked:            {"Revoked: %[2]s", "The grant was revoked by %[4]s and the role was removed.", false},
+	MailFailed:             {"Failed: your request for %[2]s for %[3]s", "The role could not be activated.", false},
+	MailBreakGlass:         {"Break-glass: %[1]s activated %[2]s for %[3]s", "A break-glass role was activated without approval. Review it now.", false},
+}
+
+// mailView is what the templates render.
+type mailView struct {
+	Subject  string
+	Lead     string
+	Action   bool
+	Request  EmailRequest
+	Duration string
+	Link     string
+	APIBase  string
+}
+
+// Render builds the subject, plain text and HTML of one email.
+func Render(in EmailInput) (Message, error) {
+	mt, ok := mailTexts[in.Kind]
+	if !ok {
+		return Message{}, fmt.Errorf("email kind %q is not one of the known kinds", in.Kind)
+	}
+	r := in.Request
+	dur := humanDuration(r.Duration)
+	actor := r.Actor
+	if actor == "" {
+		actor = "an approver"
+	}
+	v := mailView{
+		Subject:  fill(mt.subject, r.Requester, r.Role, dur, actor),
+		Lead:     fill(mt.lead, r.Requester, r.Role, dur, actor),
+		Action:   mt.action,
+		Request:  r,
+		Duration: dur,
+		APIBase:  strings.TrimSuffix(in.BaseURL, "/"),
+	}
+	if v.APIBase != "" {
+		v.Link = v.APIBase + "/api/v1/requests/" + r.ID
+	}
+	var text, html bytes.Buffer
+	if err := textTmpl.Execute(&text, v); err != nil {
+		return Message{}, fmt.Errorf("render %s text: %w", in.Kind, err)
+	}
+	if err := htmlTmpl.Execute(&html, v); err != nil {
+		return Message{}, fmt.Errorf("render %s html: %w", in.Kind, err)
+	}
+	to := make([]string, 0, len(in.To))
+	for _, rc := range in.To {
+		if rc.Email != "" {
+			to = append(to, rc.Email)
+		}
+	}
+	return Message{To: to, Subject: v.Subject, Text: text.String(), HTML: html.String(), Key: in.Key}, nil
+}
+
+// fill formats f when it has verbs; fmt would flag unused arguments of a
+// plain sentence.
+func fill(f string, args ...any) string {
+	if !strings.Contains(f, "%") {
+		return f
+	}
+	return fmt.Sprintf(f, args...)
+}
+
+// humanDuration prints 90m as "1h30m" and 15s as "15s", without Go's "0s" tails.
+func humanDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+var funcs = map[string]any{
+	"when": func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	},
+	"join": strings.Join,
+}
+
+var textTmpl = texttemplate.Must(texttemplate.New("text").Funcs(funcs).Parse(`{{.Lead}}
+
+Request:       {{.Request.ID}}
+Requester:     {{.Request.Requester}}
+Role:          {{.Request.Role}} ({{.Request.RoleID}})
+Scope:         {{.Request.Scope}}
+Duration:      {{.Duration}}
+Justification: {{.Request.Justification}}
+{{- if .Request.Ticket}}
+Ticket:        {{.Request.Ticket}}{{end}}
+{{- if .Request.Stages}}
+Stage:         {{.Request.Stage}} of {{.Request.Stages}}{{end}}
+{{- if .Request.Approvers}}
+Approvers:     {{join .Request.Approvers ", "}}{{end}}
+{{- if .Request.EscalatesAt}}
+Escalates at:  {{when .Request.EscalatesAt}}{{end}}
+{{- if .Request.ExpiresAt}}
+Expires at:    {{when .Request.ExpiresAt}}{{end}}
+{{- if .Request.Reason}}
+Reason:        {{.Request.Reason}}{{end}}
+{{if .Action}}
+To decide, call the jitflow API with your own token:
+  POST {{.APIBase}}/api/v1/requests/{{.Request.ID}}/approve
+  POST {{.APIBase}}/api/v1/requests/{{.Request.ID}}/deny
+with a JSON body {"comment": "..."}.
+{{end}}{{if .Link}}
+Details: {{.Link}}
+{{end}}`))
+
+var htmlTmpl = template.Must(template.New("html").Funcs(funcs).Parse(`<!doctype html>
+<html><body style="font-family:sans-serif">
+<p>{{.Lead}}</p>
+<table>
+<tr><th align="left">Request</th><td>{{.Request.ID}}</td></tr>
+<tr><th align="left">Requester</th><td>{{.Request.Requester}}</td></tr>
+<tr><th align="left">Role</th><td>{{.Request.Role}} ({{.Request.RoleID}})</td></tr>
+<tr><th align="left">Scope</th><td>{{.Request.Scope}}</td></tr>
+<tr><th align="left">Duration</th><td>{{.Duration}}</td></tr>
+<tr><th align="left">Justification</th><td>{{.Request.Justification}}</td></tr>
+{{- if .Request.Ticket}}<tr><th align="left">Ticket</th><td>{{.Request.Ticket}}</td></tr>{{end}}
+{{- if .Request.Stages}}<tr><th align="left">Stage</th><td>{{.Request.Stage}} of {{.Request.Stages}}</td></tr>{{end}}
+{{- if .Request.Approvers}}<tr><th align="left">Approvers</th><td>{{join .Request.Approvers ", "}}</td></tr>{{end}}
+{{- if .Request.EscalatesAt}}<tr><th align="left">Escalates at</th><td>{{when .Request.EscalatesAt}}</td></tr>{{end}}
+{{- if .Request.ExpiresAt}}<tr><th align="left">Expires at</th><td>{{when .Request.ExpiresAt}}</td></tr>{{end}}
+{{- if .Request.Reason}}<tr><th align="left">Reason</th><td>{{.Request.Reason}}</td></tr>{{end}}
+</table>
+{{if .Action}}<p>To decide, call <code>POST {{.APIBase}}/api/v1/requests/{{.Request.ID}}/approve</code> or <code>/deny</code> with your own token.</p>{{end}}
+{{if .Link}}<p><a href="{{.Link}}">Request details</a></p>{{end}}
+</body></html>
+`))

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/jitflow/jitflow/internal/devstack"
+	"github.com/jitflow/jitflow/policies"
+)
+
+func devCommand() *cobra.Command {
+	var (
+		opts                devstack.Options
+		policyFile          string
+		logFormat, logLevel string
+	)
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run the whole system in one process (embedded Temporal, Web UI, Graph emulator, outbox)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := newLogger(logFormat, logLevel)
+			if err != nil {
+				return err
+			}
+			opts.Logger = log
+			opts.Policy = policies.Dev()
+			if policyFile != "" {
+				if opts.Policy, err = policies.Load(policyFile); err != nil {
+					return err
+				}
+			}
+			if opts.Retention < 24*time.Hour {
+				return fmt.Errorf("--retention %s: must be at least 24h (the audit trail lives in workflow history)", opts.Retention)
+			}
+			started := time.Now()
+			st, err := devstack.Start(cmd.Context(), opts)
+			if err != nil {
+				return err
+			}
+			defer st.Stop()
+			printURLs(cmd, st, opts, time.Since(started))
+			<-cmd.Context().Done()
+			fmt.Fprintln(cmd.OutOrStdout(), "jitflow dev: stopping")
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.DataDir, "data-dir", "./.jitflow", "where everything is persisted; a restart with the same dir resumes every request")
+	f.StringVar(&opts.HTTPAddr, "http-addr", "127.0.0.1:8080", "address of the API, approval pages and dev endpoints")
+	f.IntVar(&opts.TemporalPort, "temporal-port", 7233, "port of the embedded Temporal frontend (gRPC)")
+	f.IntVar(&opts.UIPort, "ui-port", 8233, "port of the Temporal Web UI")
+	f.StringVar(&opts.GraphAddr, "graph-addr", "127.0.0.1:8091", "address of the Microsoft Graph PIM emulator")
+	f.StringVar(&policyFile, "policy", "", "policy file (default: the built-in policies/dev.yaml)")
+	f.StringVar(&opts.Namespace, "namespace", "default", "Temporal namespace")
+	f.DurationVar(&opts.Retention, "retention", 365*24*time.Hour, "how long Temporal keeps closed requests' history (the audit trail)")
+	f.BoolVar(&opts.NoUI, "no-ui", false, "do not start the Temporal Web UI")
+	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&logLevel, "log-level", "warn", "log level: debug, info, warn or error")
+	return cmd
+}
+
+func printURLs(cmd *cobra.Command, st *devstack.Stack, opts devstack.Options, took time.Duration) {
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "jitflow dev is up (%s)\n", took.Round(time.Millisecond))
+	fmt.Fprintf(out, "  API            %s/api/v1/requests\n", st.APIURL)
+	fmt.Fprintf(out, "  health         %s/healthz\n", st.APIURL)
+	names := make([]string, len(opts.Policy.Users))
+	for i, u := range opts.Policy.Users {
+		names[i] = u.Name
+	}
+	fmt.Fprintf(out, "  dev token      %s/dev/token?user=NAME   (users: %s)\n", st.APIURL, strings.Join(names, " "))
+	fmt.Fprintf(out, "  mail outbox    %s/dev/outbox\n", st.APIURL)
+	if st.UIURL != "" {
+		fmt.Fprintf(out, "  Temporal UI    %s/namespaces/%s/workflows\n", st.UIURL, st.Namespace)
+	}
+	fmt.Fprintf(out, "  Temporal gRPC  %s (namespace %s)\n", st.TemporalAddr, st.Namespace)
+	fmt.Fprintf(out, "  Graph emulator %s/v1.0/roleManagement/directory/roleAssignmentScheduleInstances\n", st.GraphURL)
+	fmt.Fprintf(out, "  data dir       %s\n", opts.DataDir)
+	fmt.Fprintln(out, "Press Ctrl-C to stop.")
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+
+	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/internal/outbox"
+	"github.com/jitflow/jitflow/worker"
+)
+
+func workerCommand() *cobra.Command {
+	var (
+		tf                  temporalFlags
+		graphURL, outboxTo  string
+		logFormat, logLevel string
+	)
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run the workflow and activity worker against an existing Temporal service",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := newLogger(logFormat, logLevel)
+			if err != nil {
+				return err
+			}
+			pim, err := newGraphPIM(graphURL)
+			if err != nil {
+				return err
+			}
+			if outboxTo == "" {
+				return fmt.Errorf("--outbox is required: the file where emails are kept until the SendGrid mailer is configured")
+			}
+			mail, err := outbox.Open(outboxTo)
+			if err != nil {
+				return err
+			}
+			copts, err := tf.clientOptions(log)
+			if err != nil {
+				return err
+			}
+			c, err := client.DialContext(cmd.Context(), copts)
+			if err != nil {
+				return fmt.Errorf("connect to temporal at %s: %w", tf.address, err)
+			}
+			defer c.Close()
+			w := worker.New(c, &activities.Activities{PIM: pim, Mailer: mail})
+			if err := w.Start(); err != nil {
+				return err
+			}
+			defer w.Stop()
+			log.Info("worker started", "temporal", tf.address, "namespace", tf.namespace, "graph", graphURL)
+			<-cmd.Context().Done()
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	tf.register(f)
+	f.StringVar(&graphURL, "graph-url", envOr("JITFLOW_GRAPH_URL", "https://graph.microsoft.com"), "Microsoft Graph base URL (env JITFLOW_GRAPH_URL); a loopback URL (the emulator) needs no credential")
+	f.StringVar(&outboxTo, "outbox", envOr("JITFLOW_OUTBOX", ""), "JSON file that keeps outgoing email (env JITFLOW_OUTBOX)")
+	f.StringVar(&logFormat, "log-format", "json", "log format: json or text")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return cmd
+}
+
+// newGraphPIM talks to real Graph with the standard Azure credential chain
+// (AZURE_* environment, workload identity, managed identity, Azure CLI),
+// and to a loopback emulator without one.
+func newGraphPIM(graphURL string) (*activities.GraphPIM, error) {
+	cfg := activities.GraphConfig{BaseURL: strings.TrimSuffix(graphURL, "/")}
+	if !isLoopbackURL(cfg.BaseURL) {
+		cred, err := azidentity.NewDefaultAzureCredential(nil)
+		if err != nil {
+			return nil, fmt.Errorf("azure credential for %s: %w", graphURL, err)
+		}
+		cfg.Credential = cred
+	}
+	return activities.NewGraphPIM(cfg)
+}
+
+func isLoopbackURL(u string) bool {
+	for _, p := range []string{"http://127.0.0.1", "http://localhost", "http://[::1]"} {
+		if strings.HasPrefix(u, p+":") || u == p || strings.HasPrefix(u, p+"/") {
+			return true
+		}
+	}
+	return false
+}

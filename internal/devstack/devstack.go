@@ -1,0 +1,273 @@
+// Package devstack runs the whole jitflow system in one process for
+// `jitflow dev` and the end-to-end tests: an embedded Temporal server and
+// Web UI, the worker, the API, the Graph emulator, the mail outbox and the
+// dev token issuer. It only wires the production parts together.
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/internal/devauth"
+	"github.com/jitflow/jitflow/internal/devtemporal"
+	"github.com/jitflow/jitflow/internal/graphemu"
+	"github.com/jitflow/jitflow/internal/outbox"
+	"github.com/jitflow/jitflow/policies"
+	"github.com/jitflow/jitflow/server"
+	"github.com/jitflow/jitflow/worker"
+)
+
+// Audience is the dev API's token audience, like an Entra app id URI.
+const Audience = "api://jitflow"
+
+// Options configure the stack. Ports of 0 and addresses ending in ":0" pick
+// free ports.
+type Options struct {
+	DataDir      string
+	HTTPAddr     string
+	TemporalPort int
+	UIPort       int
+	NoUI         bool
+	GraphAddr    string
+	Policy       *policies.Policy
+	Namespace    string
+	Retention    time.Duration
+	Logger       *slog.Logger
+}
+
+// Stack is a running dev system.
+type Stack struct {
+	APIURL       string // http://host:port of the API, pages and dev endpoints
+	GraphURL     string // http://host:port of the Graph emulator
+	UIURL        string // http://host:port of the Temporal Web UI, "" without it
+	TemporalAddr string // host:port of the Temporal frontend
+	Namespace    string
+	Client       client.Client
+	Graph        *graphemu.Emulator
+	Outbox       *outbox.Outbox
+
+	temporal *devtemporal.Server
+	worker   sdkworker.Worker
+	api      *http.Server
+	graphSrv *http.Server
+	stops    []func()
+}
+
+// SearchAttributes are the custom search attributes jitflow needs.
+var SearchAttributes = map[string]enumspb.IndexedValueType{
+	"JitflowStatus":      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	"JitflowRole":        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	"JitflowRequesterId": enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	"JitflowApproverIds": enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+}
+
+// Start brings every part up; on error it stops what it started.
+func Start(ctx context.Context, opts Options) (st *Stack, err error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Policy == nil {
+		opts.Policy = policies.Dev()
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir %s: %w", opts.DataDir, err)
+	}
+	st = &Stack{Namespace: opts.Namespace}
+	defer func() {
+		if err != nil {
+			st.Stop()
+		}
+	}()
+	// Listen first: the issuer and the emails need the real addresses.
+	apiLn, err := net.Listen("tcp", opts.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("--http-addr %s: %w", opts.HTTPAddr, err)
+	}
+	st.stops = append(st.stops, func() { apiLn.Close() })
+	st.APIURL = "http://" + apiLn.Addr().String()
+	if err := st.startGraph(opts); err != nil {
+		return nil, err
+	}
+	if err := st.startTemporal(ctx, opts); err != nil {
+		return nil, err
+	}
+	mail, err := outbox.Open(filepath.Join(opts.DataDir, "outbox.json"))
+	if err != nil {
+		return nil, err
+	}
+	st.Outbox = mail
+	pim, err := activities.NewGraphPIM(activities.GraphConfig{BaseURL: st.GraphURL})
+	if err != nil {
+		return nil, err
+	}
+	st.worker = worker.New(st.Client, &activities.Activities{PIM: pim, Mailer: mail})
+	if err := st.worker.Start(); err != nil {
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	var workerUp atomic.Bool
+	workerUp.Store(true)
+	st.stops = append(st.stops, func() { workerUp.Store(false); st.worker.Stop() })
+	if err := st.startAPI(opts, apiLn, mail, &workerUp); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+func (st *Stack) startGraph(opts Options) error {
+	emu, err := graphemu.New(graphemu.Options{StatePath: filepath.Join(opts.DataDir, "graph.json"), Logger: opts.Logger.With("component", "graph-emulator")})
+	if err != nil {
+		return fmt.Errorf("graph emulator: %w", err)
+	}
+	st.Graph = emu
+	st.stops = append(st.stops, func() { emu.Close() })
+	ln, err := net.Listen("tcp", opts.GraphAddr)
+	if err != nil {
+		return fmt.Errorf("--graph-addr %s: %w", opts.GraphAddr, err)
+	}
+	st.GraphURL = "http://" + ln.Addr().String()
+	st.graphSrv = &http.Server{Handler: emu.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go st.graphSrv.Serve(ln)
+	st.stops = append(st.stops, func() { st.graphSrv.Close() })
+	return nil
+}
+
+func (st *Stack) startTemporal(ctx context.Context, opts Options) error {
+	srv, err := devtemporal.Start(devtemporal.Options{
+		DatabaseFile:     filepath.Join(opts.DataDir, "temporal.db"),
+		Port:             opts.TemporalPort,
+		UIPort:           opts.UIPort,
+		NoUI:             opts.NoUI,
+		Namespace:        opts.Namespace,
+		Retention:        opts.Retention,
+		SearchAttributes: SearchAttributes,
+		Logger:           opts.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	st.temporal = srv
+	st.stops = append(st.stops, srv.Stop)
+	st.TemporalAddr = srv.FrontendAddress
+	if srv.UIAddress != "" {
+		st.UIURL = "http://" + srv.UIAddress
+	}
+	c, err := client.DialContext(ctx, client.Options{
+		HostPort:  srv.FrontendAddress,
+		Namespace: opts.Namespace,
+		Logger:    sdklog.NewStructuredLogger(opts.Logger.With("component", "temporal-sdk")),
+	})
+	if err != nil {
+		return fmt.Errorf("connect to the embedded temporal server: %w", err)
+	}
+	st.Client = c
+	st.stops = append(st.stops, c.Close)
+	return ensureRetention(ctx, c, opts.Namespace, opts.Retention)
+}
+
+// ensureRetention applies the configured retention to a namespace that an
+// earlier run created with another one.
+func ensureRetention(ctx context.Context, c client.Client, ns string, retention time.Duration) error {
+	if retention <= 0 {
+		return nil
+	}
+	desc, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: ns})
+	if err != nil {
+		return fmt.Errorf("describe namespace %s: %w", ns, err)
+	}
+	if desc.GetConfig().GetWorkflowExecutionRetentionTtl().AsDuration() == retention {
+		return nil
+	}
+	cfg := desc.GetConfig()
+	cfg.WorkflowExecutionRetentionTtl = durationpb.New(retention)
+	_, err = c.WorkflowService().UpdateNamespace(ctx, &workflowservice.UpdateNamespaceRequest{Namespace: ns, Config: cfg})
+	if err != nil {
+		return fmt.Errorf("set retention of namespace %s to %s: %w", ns, retention, err)
+	}
+	return nil
+}
+
+func (st *Stack) startAPI(opts Options, ln net.Listener, mail *outbox.Outbox, workerUp *atomic.Bool) error {
+	issuer, err := devauth.New(filepath.Join(opts.DataDir, "dev-signing-key.pem"), st.APIURL+"/dev", Audience, opts.Policy)
+	if err != nil {
+		return fmt.Errorf("dev token issuer: %w", err)
+	}
+	verifier, err := server.NewTokenVerifier(server.VerifierConfig{
+		Issuer:   st.APIURL + "/dev",
+		Audience: Audience,
+		JWKSURL:  st.APIURL + "/dev/jwks.json",
+		TenantID: opts.Policy.TenantID,
+	})
+	if err != nil {
+		return err
+	}
+	api, err := server.New(server.Config{
+		Temporal: st.Client,
+		Policy:   opts.Policy,
+		Verifier: verifier,
+		BaseURL:  st.APIURL,
+		Ready:    readiness(st.Client, workerUp),
+		Logger:   opts.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	e := api.Echo()
+	issuer.Register(e)
+	e.GET("/dev/outbox", echo.WrapHandler(mail))
+	st.api = &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go st.api.Serve(ln)
+	st.stops = append(st.stops, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		st.api.Shutdown(ctx)
+	})
+	return nil
+}
+
+// readiness is up when Temporal answers and the worker polls.
+func readiness(c client.Client, workerUp *atomic.Bool) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if !workerUp.Load() {
+			return errors.New("worker is not running")
+		}
+		if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+			return fmt.Errorf("temporal: %w", err)
+		}
+		return nil
+	}
+}
+
+// Stop stops everything in reverse order of start. It is safe to call twice.
+func (st *Stack) Stop() {
+	for i := len(st.stops) - 1; i >= 0; i-- {
+		st.stops[i]()
+	}
+	st.stops = nil
+}
+
+// FreeAddr returns 127.0.0.1:PORT with a free port, for tests.
+func FreeAddr() (string, error) {
+	p, err := devtemporal.FreePort("127.0.0.1")
+	if err != nil {
+		return "", err
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(p)), nil
+}

@@ -1,0 +1,77 @@
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"github.com/jitflow/jitflow/activities"
+)
+
+func TestSendKeepsEachKeyOnceAndPersists(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "outbox.json")
+	o, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := activities.Message{To: []string{"bob@example.com"}, Subject: "s", Text: "t", HTML: "h", Key: "req-1/approval_needed/1"}
+	for range 3 {
+		if err := o.Send(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.Key = "req-1/active"
+	if err := o.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	reopened, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(reopened.Emails()); got != 2 {
+		t.Fatalf("after reopen: %d emails, want 2", got)
+	}
+	m.Key = "req-1/active"
+	if err := reopened.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(reopened.Emails()); got != 2 {
+		t.Fatalf("a key sent before the restart was stored again: %d emails", got)
+	}
+}
+
+func TestSendWithoutRecipientIsPermanent(t *testing.T) {
+	o, _ := Open("")
+	err := o.Send(context.Background(), activities.Message{Subject: "x"})
+	var perm *activities.PermanentError
+	if !errors.As(err, &perm) {
+		t.Fatalf("err = %v, want a PermanentError", err)
+	}
+}
+
+func TestServeHTTPListsOldestFirstWithoutKeys(t *testing.T) {
+	o, _ := Open("")
+	for _, s := range []string{"first", "second"} {
+		if err := o.Send(context.Background(), activities.Message{To: []string{"a@example.com"}, Subject: s, Key: s}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := httptest.NewRecorder()
+	o.ServeHTTP(rec, httptest.NewRequest("GET", "/dev/outbox", nil))
+	var got []map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0]["subject"] != "first" || got[1]["subject"] != "second" {
+		t.Fatalf("outbox = %v", got)
+	}
+	if _, ok := got[0]["key"]; ok {
+		t.Fatal("outbox exposes idempotency keys")
+	}
+	if rec.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("content type %q", rec.Header().Get("Content-Type"))
+	}
+}

@@ -1,0 +1,225 @@
+// Package workflows holds the access-request state machine: one durable
+// Temporal workflow per request, from submission to removal of the role.
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// Names that clients, workers and operators share.
+const (
+	// WorkflowName is the Temporal workflow type of an access request.
+	WorkflowName = "AccessRequest"
+	// TaskQueue is where jitflow workers poll for workflow and activity tasks.
+	TaskQueue = "jitflow"
+	// QueryRequest returns the Request view of a running or closed request.
+	QueryRequest = "request"
+	// UpdateDecide records an approver's decision (DecideInput).
+	UpdateDecide = "decide"
+	// UpdateCancel lets the requester withdraw a pending request (CancelInput).
+	UpdateCancel = "cancel"
+	// UpdateRevoke ends an active grant early (RevokeInput).
+	UpdateRevoke = "revoke"
+)
+
+// Application error types carried by rejected updates, so the API can map
+// them to HTTP statuses without parsing messages.
+const (
+	ErrForbidden = "Forbidden" // 403: not allowed for this caller
+	ErrConflict  = "Conflict"  // 409: wrong state for this action
+	ErrInvalid   = "Invalid"   // 400: malformed update input
+)
+
+// Status is where a request stands. The values are part of the public contract.
+type Status string
+
+// The statuses of the contract.
+const (
+	StatusPending      Status = "pending_approval"
+	StatusActivating   Status = "activating"
+	StatusActive       Status = "active"
+	StatusDeactivating Status = "deactivating"
+	StatusExpired      Status = "expired"
+	StatusRevoked      Status = "revoked"
+	StatusDenied       Status = "denied"
+	StatusCanceled     Status = "canceled"
+	StatusTimedOut     Status = "timed_out"
+	StatusFailed       Status = "failed"
+)
+
+// Statuses lists every status in lifecycle order.
+var Statuses = []Status{
+	StatusPending, StatusActivating, StatusActive, StatusDeactivating,
+	StatusExpired, StatusRevoked, StatusDenied, StatusCanceled, StatusTimedOut, StatusFailed,
+}
+
+// Terminal reports whether a request in this status will never change again.
+func (s Status) Terminal() bool {
+	switch s {
+	case StatusExpired, StatusRevoked, StatusDenied, StatusCanceled, StatusTimedOut, StatusFailed:
+		return true
+	}
+	return false
+}
+
+// Decisions an approver can make.
+const (
+	DecisionApprove = "approve"
+	DecisionDeny    = "deny"
+)
+
+// Search attributes. Only ids and enums: visibility stores them unencrypted,
+// so no emails, names or justifications go here.
+var (
+	SearchStatus      = temporal.NewSearchAttributeKeyKeyword("JitflowStatus")
+	SearchRole        = temporal.NewSearchAttributeKeyKeyword("JitflowRole")
+	SearchRequesterID = temporal.NewSearchAttributeKeyKeyword("JitflowRequesterId")
+	SearchApproverIDs = temporal.NewSearchAttributeKeyKeywordList("JitflowApproverIds")
+)
+
+// Person is a user as the workflow knows them: the immutable Entra object id
+// decides, the principal name and email are for display and delivery.
+type Person struct {
+	ID    string `json:"id"`
+	UPN   string `json:"upn"`
+	Email string `json:"email"`
+}
+
+// Target is the Entra role assignment a request asks for.
+type Target struct {
+	Role             string `json:"role"` // the policy's role name
+	RoleDefinitionID string `json:"role_definition_id"`
+	DirectoryScopeID string `json:"directory_scope_id"`
+}
+
+// Tier is one step of an escalation chain: its approvers may decide once the
+// tier is reached, and the chain moves on when Timeout passes without the
+// stage completing.
+type Tier struct {
+	Approvers []Person      `json:"approvers"`
+	Timeout   time.Duration `json:"timeout"`
+}
+
+// Stage needs Approvals approvals from distinct approvers of the tiers
+// reached so far. Stages run in order.
+type Stage struct {
+	Name      string `json:"name"`
+	Approvals int    `json:"approvals"`
+	Tiers     []Tier `json:"tiers"`
+}
+
+// AccessRequestInput is the fully resolved plan of one request. The workflow
+// reads nothing else, so its history shows exactly which rules applied.
+type AccessRequestInput struct {
+	RequestID     string        `json:"request_id"`
+	Requester     Person        `json:"requester"`
+	Target        Target        `json:"target"`
+	Duration      time.Duration `json:"duration"`
+	Justification string        `json:"justification"`
+	Ticket        string        `json:"ticket,omitempty"`
+	CreatedAt     time.Time     `json:"created_at"`
+	// Stages is empty for a break-glass role.
+	Stages []Stage `json:"stages,omitempty"`
+	// BreakGlass activates without approval and tells Notify.
+	BreakGlass bool     `json:"break_glass,omitempty"`
+	Notify     []Person `json:"notify,omitempty"`
+	// BaseURL is where emails point people (the API or approval pages).
+	BaseURL string `json:"base_url,omitempty"`
+}
+
+// DecideInput is the argument of UpdateDecide.
+type DecideInput struct {
+	ApproverID string `json:"approver_id"`
+	Decision   string `json:"decision"` // DecisionApprove or DecisionDeny
+	Comment    string `json:"comment,omitempty"`
+}
+
+// CancelInput is the argument of UpdateCancel.
+type CancelInput struct {
+	ActorID string `json:"actor_id"`
+}
+
+// RevokeInput is the argument of UpdateRevoke. Operator is set by the API for
+// callers it has checked to hold the operator role; the workflow then accepts
+// an actor outside the request's own people.
+type RevokeInput struct {
+	Actor    Person `json:"actor"`
+	Operator bool   `json:"operator,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// Decision is one accepted approval or denial.
+type Decision struct {
+	Approver   string    `json:"approver"`
+	ApproverID string    `json:"approver_id"`
+	Decision   string    `json:"decision"`
+	Comment    string    `json:"comment"`
+	Time       time.Time `json:"time"`
+	Stage      int       `json:"stage"` // 1-based
+}
+
+// Approver is someone who may decide the current stage.
+type Approver struct {
+	Approver   string `json:"approver"`
+	ApproverID string `json:"approver_id"`
+}
+
+// Request is the public view of a request: what the query returns and the
+// API serves.
+type Request struct {
+	ID               string     `json:"id"`
+	Status           Status     `json:"status"`
+	Requester        string     `json:"requester"`
+	RequesterID      string     `json:"requester_id"`
+	Role             string     `json:"role"`
+	RoleDefinitionID string     `json:"role_definition_id"`
+	DirectoryScopeID string     `json:"directory_scope_id"`
+	Duration         string     `json:"duration"`
+	DurationSeconds  int64      `json:"duration_seconds"`
+	Justification    string     `json:"justification"`
+	Ticket           string     `json:"ticket"`
+	BreakGlass       bool       `json:"break_glass"`
+	CreatedAt        time.Time  `json:"created_at"`
+	Stage            int        `json:"stage"`  // 1-based current stage; 0 when there is none
+	Stages           int        `json:"stages"` // number of approval stages
+	Tier             int        `json:"tier"`   // 1-based escalation tier reached in the current stage
+	Approvers        []Approver `json:"approvers"`
+	EscalatesAt      *time.Time `json:"escalates_at"`
+	Decisions        []Decision `json:"decisions"`
+	ActivatedAt      *time.Time `json:"activated_at"`
+	ExpiresAt        *time.Time `json:"expires_at"`
+	EndedAt          *time.Time `json:"ended_at"`
+	Reason           string     `json:"reason,omitempty"`
+}
+
+// Audit event types of the contract.
+const (
+	EventRequested   = "requested"
+	EventNotified    = "notified"
+	EventEscalated   = "escalated"
+	EventApproved    = "approved"
+	EventDenied      = "denied"
+	EventActivated   = "activated"
+	EventDeactivated = "deactivated"
+	EventExpired     = "expired"
+	EventRevoked     = "revoked"
+	EventCanceled    = "canceled"
+	EventTimedOut    = "timed_out"
+	EventFailed      = "failed"
+)
+
+// ActorSystem is the actor of events no person caused.
+const ActorSystem = "system"
+
+// AuditEvent is one entry of a request's audit trail. The workflow records
+// each one in its history as a marker; the API reads them back from there.
+type AuditEvent struct {
+	Time    time.Time `json:"time"`
+	Type    string    `json:"type"`
+	Actor   string    `json:"actor"`
+	ActorID string    `json:"actor_id,omitempty"`
+	Detail  string    `json:"detail"`
+	Stage   int       `json:"stage,omitempty"`
+}
