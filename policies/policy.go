@@ -1,0 +1,195 @@
+// Package policies decides who may request which Entra role, for how long,
+// and who must approve. A policy is one YAML file (see dev.yaml, the
+// commented example) that also holds the directory of users it speaks of.
+package policies
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// Policy is a parsed and validated policy file.
+type Policy struct {
+	TenantID  string   // Entra tenant id
+	Users     []User   // the directory, in file order
+	Operators []string // user names with the operator role (may see and revoke everything)
+	Roles     []Role   // in file order
+}
+
+// User is one person of the directory.
+type User struct {
+	Name   string   // short name, e.g. "alice"
+	ID     string   // Entra object id (lower-case GUID): the identity that decides
+	UPN    string   // user principal name, e.g. alice@example.com
+	Email  string   // where mail goes; the UPN unless the file says otherwise
+	Groups []string // group names
+}
+
+// Subjects names people directly and through groups.
+type Subjects struct {
+	Users  []string // user names
+	Groups []string // group names
+}
+
+// Tier is one step of an escalation chain.
+type Tier struct {
+	Approvers Subjects
+	Timeout   time.Duration
+}
+
+// Stage needs Approvals decisions from distinct approvers of its tiers.
+type Stage struct {
+	Name      string
+	Approvals int
+	Tiers     []Tier
+}
+
+// Role is one Entra role assignment people may request.
+type Role struct {
+	Name, Description string
+	RoleDefinitionID  string // Entra role definition (template) id
+	DirectoryScopeID  string // "/" (the whole tenant) by default
+
+	Requesters Subjects
+
+	MinDuration, MaxDuration, DefaultDuration time.Duration
+
+	RequireJustification, RequireTicket bool
+
+	Stages []Stage // empty for break-glass
+
+	BreakGlass bool // activates without approval; Notify is told
+	Notify     Subjects
+}
+
+// Role returns the role with this name.
+func (p *Policy) Role(name string) (*Role, bool) {
+	for i := range p.Roles {
+		if p.Roles[i].Name == name {
+			return &p.Roles[i], true
+		}
+	}
+	return nil, false
+}
+
+// RoleNames lists the roles' names in file order.
+func (p *Policy) RoleNames() []string {
+	names := make([]string, len(p.Roles))
+	for i, r := range p.Roles {
+		names[i] = r.Name
+	}
+	return names
+}
+
+// UserByID finds a user by Entra object id (GUIDs compare case-insensitively).
+func (p *Policy) UserByID(id string) (User, bool) {
+	return p.findUser(func(u User) bool { return id != "" && strings.EqualFold(u.ID, id) })
+}
+
+// UserByName finds a user by short name.
+func (p *Policy) UserByName(name string) (User, bool) {
+	return p.findUser(func(u User) bool { return u.Name == name })
+}
+
+// UserByUPN finds a user by principal name, ignoring case as Entra does.
+func (p *Policy) UserByUPN(upn string) (User, bool) {
+	return p.findUser(func(u User) bool { return upn != "" && strings.EqualFold(u.UPN, upn) })
+}
+
+func (p *Policy) findUser(match func(User) bool) (User, bool) {
+	for _, u := range p.Users {
+		if match(u) {
+			return u, true
+		}
+	}
+	return User{}, false
+}
+
+// IsOperator reports whether the user with this object id holds the operator role.
+func (p *Policy) IsOperator(id string) bool {
+	u, ok := p.UserByID(id)
+	return ok && slices.Contains(p.Operators, u.Name)
+}
+
+// RoleApproverIDs returns the object id of everyone who may approve some
+// stage of the role (all tiers), in file order, for access checks. A
+// break-glass role has no approvers; the people it notifies stand in for
+// them (they are told so that they can look and revoke), so they are listed.
+func (p *Policy) RoleApproverIDs(role *Role) []string {
+	var people []User
+	if role.BreakGlass {
+		people = p.expand(role.Notify)
+	}
+	for _, s := range role.Stages {
+		for _, t := range s.Tiers {
+			people = append(people, p.expand(t.Approvers)...)
+		}
+	}
+	return ids(dedupe(people))
+}
+
+// expand turns subjects into users: the named users in the order given,
+// then each group's members in directory order, each person once. Names the
+// directory does not know are skipped (Parse has refused them already).
+func (p *Policy) expand(s Subjects) []User {
+	var out []User
+	for _, name := range s.Users {
+		if u, ok := p.UserByName(name); ok {
+			out = append(out, u)
+		}
+	}
+	for _, g := range s.Groups {
+		out = append(out, p.members(g)...)
+	}
+	return dedupe(out)
+}
+
+// members lists a group's users in directory order. Group names compare
+// case-insensitively, like Entra display names.
+func (p *Policy) members(group string) []User {
+	var out []User
+	for _, u := range p.Users {
+		if inGroups(u.Groups, group) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// groupNames lists every group some user belongs to, sorted, for messages.
+func (p *Policy) groupNames() []string {
+	var names []string
+	for _, u := range p.Users {
+		for _, g := range u.Groups {
+			if !inGroups(names, g) {
+				names = append(names, g)
+			}
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+func inGroups(groups []string, g string) bool {
+	return slices.ContainsFunc(groups, func(x string) bool { return strings.EqualFold(x, g) })
+}
+
+// dedupe keeps the first of each object id.
+func dedupe(users []User) []User {
+	out := users[:0:0]
+	for _, u := range users {
+		if !slices.ContainsFunc(out, func(x User) bool { return strings.EqualFold(x.ID, u.ID) }) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func ids(users []User) []string {
+	out := make([]string, len(users))
+	for i, u := range users {
+		out[i] = u.ID
+	}
+	return out
+}

@@ -1,0 +1,211 @@
+package policies
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits on free text a requester writes: it travels into mail, workflow history and Graph.
+const (
+	MaxJustification = 1000 // characters
+	MaxTicket        = 100  // characters
+)
+
+// Caller is an authenticated principal as the API knows it (from the token).
+type Caller struct {
+	ID     string // Entra object id (oid claim)
+	UPN    string
+	Groups []string // group names/ids from the token, merged by the caller with directory groups
+}
+
+// RequestInput is what the requester asked for. Duration 0 means "the role's default".
+type RequestInput struct {
+	Role          string
+	Duration      time.Duration
+	Justification string
+	Ticket        string
+}
+
+// Plan is a request resolved against the policy: approvers are concrete
+// users (groups expanded through the directory, in file order, duplicates
+// removed, the requester never among them).
+type Plan struct {
+	Role      *Role
+	Requester User          // from the directory when known, else built from Caller (Name empty)
+	Duration  time.Duration // defaulted
+	Stages    []PlanStage   // empty for break-glass
+	Notify    []User        // break-glass notify list, expanded
+}
+
+// PlanStage is a stage with its approvers resolved.
+type PlanStage struct {
+	Name      string
+	Approvals int
+	Tiers     []PlanTier
+}
+
+// PlanTier is a tier with its approvers resolved.
+type PlanTier struct {
+	Approvers []User
+	Timeout   time.Duration
+}
+
+// Resolve checks a request against the policy. Errors are *RequestError.
+// Eligibility is checked before the request's fields, so someone who may
+// not request the role learns nothing else about it.
+func (p *Policy) Resolve(c Caller, in RequestInput) (Plan, error) {
+	role, err := p.lookupRole(in.Role)
+	if err != nil {
+		return Plan{}, err
+	}
+	requester := p.requester(c)
+	if !p.eligible(role, requester) {
+		return Plan{}, &RequestError{Kind: NotEligible, Field: "role", Detail: fmt.Sprintf(
+			"%s may not request role %q; it is for %s", who(requester), role.Name, describeSubjects(role.Requesters))}
+	}
+	duration, err := checkDuration(role, in.Duration)
+	if err != nil {
+		return Plan{}, err
+	}
+	if err := checkText(role, in); err != nil {
+		return Plan{}, err
+	}
+	plan := Plan{Role: role, Requester: requester, Duration: duration}
+	if role.BreakGlass {
+		plan.Notify = p.expand(role.Notify)
+		return plan, nil
+	}
+	for _, s := range role.Stages {
+		ps, err := p.planStage(role, s, requester)
+		if err != nil {
+			return Plan{}, err
+		}
+		plan.Stages = append(plan.Stages, ps)
+	}
+	return plan, nil
+}
+
+func (p *Policy) lookupRole(name string) (*Role, error) {
+	if strings.TrimSpace(name) == "" {
+		return nil, invalid("role", "no role given; known roles: %s", strings.Join(p.RoleNames(), ", "))
+	}
+	role, ok := p.Role(name)
+	if !ok {
+		return nil, invalid("role", "unknown role %q; known roles: %s", name, strings.Join(p.RoleNames(), ", "))
+	}
+	return role, nil
+}
+
+// requester finds the caller in the directory by object id, never by
+// principal name (names can be reassigned; object ids cannot). A caller the
+// directory lacks keeps the token's groups, and mail goes to the UPN.
+func (p *Policy) requester(c Caller) User {
+	if u, ok := p.UserByID(c.ID); ok {
+		u.Groups = mergeGroups(u.Groups, c.Groups)
+		return u
+	}
+	return User{ID: c.ID, UPN: c.UPN, Email: c.UPN, Groups: slices.Clone(c.Groups)}
+}
+
+func mergeGroups(dir, token []string) []string {
+	out := slices.Clone(dir)
+	for _, g := range token {
+		if !inGroups(out, g) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// eligible: by user name when the directory knows the caller, or by any group.
+func (p *Policy) eligible(role *Role, u User) bool {
+	if u.ID == "" {
+		return false
+	}
+	if u.Name != "" && slices.Contains(role.Requesters.Users, u.Name) {
+		return true
+	}
+	return slices.ContainsFunc(role.Requesters.Groups, func(g string) bool { return inGroups(u.Groups, g) })
+}
+
+func checkDuration(role *Role, d time.Duration) (time.Duration, error) {
+	bounds := fmt.Sprintf("%s to %s", formatDuration(role.MinDuration), formatDuration(role.MaxDuration))
+	switch {
+	case d == 0:
+		return role.DefaultDuration, nil
+	case d < 0:
+		return 0, invalid("duration", "%s is negative; role %q accepts %s (leave it out for %s)", formatDuration(d), role.Name, bounds, formatDuration(role.DefaultDuration))
+	case d < role.MinDuration:
+		return 0, invalid("duration", "%s is under the minimum of role %q; accepted: %s", formatDuration(d), role.Name, bounds)
+	case d > role.MaxDuration:
+		return 0, invalid("duration", "%s is over the maximum of role %q; accepted: %s", formatDuration(d), role.Name, bounds)
+	}
+	return d, nil
+}
+
+func checkText(role *Role, in RequestInput) error {
+	if role.RequireJustification && strings.TrimSpace(in.Justification) == "" {
+		return invalid("justification", "role %q needs a justification: say why you need it (up to %d characters)", role.Name, MaxJustification)
+	}
+	if n := utf8.RuneCountInString(in.Justification); n > MaxJustification {
+		return invalid("justification", "is %d characters long; at most %d are accepted", n, MaxJustification)
+	}
+	if role.RequireTicket && strings.TrimSpace(in.Ticket) == "" {
+		return invalid("ticket", "role %q needs a ticket: give the change or incident number (up to %d characters)", role.Name, MaxTicket)
+	}
+	if n := utf8.RuneCountInString(in.Ticket); n > MaxTicket {
+		return invalid("ticket", "is %d characters long; at most %d are accepted", n, MaxTicket)
+	}
+	return nil
+}
+
+// planStage expands a stage's tiers without the requester: tiers left empty
+// are dropped, and a stage left with too few approvers cannot be decided.
+func (p *Policy) planStage(role *Role, s Stage, requester User) (PlanStage, error) {
+	ps := PlanStage{Name: s.Name, Approvals: s.Approvals}
+	var distinct []User
+	for _, t := range s.Tiers {
+		approvers := slices.DeleteFunc(p.expand(t.Approvers), func(u User) bool { return strings.EqualFold(u.ID, requester.ID) })
+		if len(approvers) == 0 {
+			continue
+		}
+		ps.Tiers = append(ps.Tiers, PlanTier{Approvers: approvers, Timeout: t.Timeout})
+		distinct = dedupe(append(distinct, approvers...))
+	}
+	switch {
+	case len(distinct) == 0:
+		return PlanStage{}, invalid("role", "no one but you can approve stage %q of role %q; ask an administrator to add another approver", s.Name, role.Name)
+	case len(distinct) < s.Approvals:
+		return PlanStage{}, invalid("role", "stage %q of role %q needs %s but only %s besides you can approve it; ask an administrator to add approvers",
+			s.Name, role.Name, plural(s.Approvals, "approval", "approvals"), plural(len(distinct), "person", "people"))
+	}
+	return ps, nil
+}
+
+func who(u User) string {
+	switch {
+	case u.UPN != "":
+		return u.UPN
+	case u.ID != "":
+		return "user " + u.ID
+	}
+	return "a caller without an object id"
+}
+
+// describeSubjects reads "users bob, carol and groups engineers".
+func describeSubjects(s Subjects) string {
+	var parts []string
+	if len(s.Users) > 0 {
+		parts = append(parts, "users "+strings.Join(s.Users, ", "))
+	}
+	if len(s.Groups) > 0 {
+		parts = append(parts, "groups "+strings.Join(s.Groups, ", "))
+	}
+	if len(parts) == 0 {
+		return "no one"
+	}
+	return strings.Join(parts, " and ")
+}

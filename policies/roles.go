@@ -1,0 +1,211 @@
+package policies
+
+import (
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+const (
+	maxDescriptionLen = 1000
+	maxStageNameLen   = 64
+	roleNameRule      = "lower-case letters, digits, '_' and '-', starting with a letter"
+)
+
+func (d *decoder) roles(n *yaml.Node, path string, dir *Policy) []Role {
+	items, ok := d.list(n, path, "[{name: reader, ...}]")
+	if !ok {
+		return nil
+	}
+	if len(items) == 0 {
+		d.errorf(deref(n), path, "is empty; list at least one role")
+	}
+	names := seen{}
+	var out []Role
+	for i, item := range items {
+		p := index(path, i)
+		r, f, ok := d.role(item, p, dir)
+		if !ok {
+			continue
+		}
+		names.check(d, f.get("name"), field(p, "name"), "role name", r.Name)
+		out = append(out, r)
+	}
+	return out
+}
+
+func (d *decoder) role(n *yaml.Node, path string, dir *Policy) (Role, fields, bool) {
+	f, ok := d.mapping(n, path, roleKeys...)
+	if !ok {
+		return Role{}, f, false
+	}
+	r := Role{DirectoryScopeID: "/"}
+	if v := d.need(f, "name", `give a name such as "reader"`); v != nil {
+		r.Name = d.label(v, field(path, "name"), rolePattern, roleNameRule)
+	}
+	if v := f.get("description"); v != nil {
+		r.Description = d.description(v, field(path, "description"))
+	}
+	if v := d.need(f, "role_definition_id", "give the Entra role definition (template) id, a GUID"); v != nil {
+		r.RoleDefinitionID = d.guid(v, field(path, "role_definition_id"))
+	}
+	if v := f.get("directory_scope_id"); v != nil {
+		r.DirectoryScopeID = d.scope(v, field(path, "directory_scope_id"))
+	}
+	if v := d.need(f, "requesters", "say who may request it: {users: [...], groups: [...]}"); v != nil {
+		r.Requesters = d.subjects(v, field(path, "requesters"), dir)
+	}
+	if v := d.need(f, "duration", `give {min: "10s", max: "8h", default: "1h"}`); v != nil {
+		d.durations(v, field(path, "duration"), &r)
+	}
+	if v := f.get("require_justification"); v != nil {
+		r.RequireJustification = d.boolean(v, field(path, "require_justification"))
+	}
+	if v := f.get("require_ticket"); v != nil {
+		r.RequireTicket = d.boolean(v, field(path, "require_ticket"))
+	}
+	if v := f.get("break_glass"); v != nil {
+		r.BreakGlass = d.boolean(v, field(path, "break_glass"))
+	}
+	if r.BreakGlass {
+		d.breakGlass(f, path, dir, &r)
+	} else {
+		d.approval(f, path, dir, &r)
+	}
+	return r, f, true
+}
+
+func (d *decoder) description(n *yaml.Node, path string) string {
+	s, ok := d.str(n, path)
+	if ok && len(s) > maxDescriptionLen {
+		d.errorf(deref(n), path, "is %d bytes long; at most %d are accepted", len(s), maxDescriptionLen)
+		return ""
+	}
+	return s
+}
+
+// scope reads a directory scope: "/" for the tenant, or "/administrativeUnits/<id>" and the like.
+func (d *decoder) scope(n *yaml.Node, path string) string {
+	s, ok := d.str(n, path)
+	if !ok {
+		return "/"
+	}
+	if !strings.HasPrefix(s, "/") || strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' }) {
+		d.errorf(deref(n), path, "%q is not a directory scope; it must start with \"/\" (\"/\" is the whole tenant) and hold no spaces", s)
+		return "/"
+	}
+	return s
+}
+
+// breakGlass checks a role that activates at once: nobody approves, so
+// someone must be told.
+func (d *decoder) breakGlass(f fields, path string, dir *Policy, r *Role) {
+	if k := f.keys["approval"]; k != nil {
+		d.errorf(k, field(path, "approval"), "a break-glass role activates without approval; remove approval, or set break_glass: false")
+	}
+	v := d.need(f, "notify", "a break-glass role must tell someone: give notify: {users: [...], groups: [...]}")
+	if v != nil {
+		r.Notify = d.subjects(v, field(path, "notify"), dir)
+	}
+}
+
+// approval checks a role that needs approval: at least one stage, and no notify list.
+func (d *decoder) approval(f fields, path string, dir *Policy, r *Role) {
+	if k := f.keys["notify"]; k != nil {
+		d.errorf(k, field(path, "notify"), "only break-glass roles notify instead of asking approval; remove notify, or set break_glass: true")
+	}
+	v := d.need(f, "approval", "give approval: {stages: [...]}, or set break_glass: true")
+	if v == nil {
+		return
+	}
+	path = field(path, "approval")
+	af, ok := d.mapping(v, path, approvalKeys...)
+	if !ok {
+		return
+	}
+	sv := d.need(af, "stages", "list at least one stage")
+	if sv == nil {
+		return
+	}
+	items, ok := d.list(sv, field(path, "stages"), "[{name: lead, approvals: 1, tiers: [...]}]")
+	if ok && len(items) == 0 {
+		d.errorf(deref(sv), field(path, "stages"), "is empty; list at least one stage, or set break_glass: true")
+	}
+	names := seen{}
+	for i, item := range items {
+		p := index(field(path, "stages"), i)
+		s, sf, ok := d.stage(item, p, i, dir)
+		if !ok {
+			continue
+		}
+		names.check(d, sf.get("name"), field(p, "name"), "stage name", s.Name)
+		r.Stages = append(r.Stages, s)
+	}
+}
+
+// stage decodes one approval stage. Its name defaults to "stage N"; it needs
+// one approval unless it says more, and never more than it has approvers.
+func (d *decoder) stage(n *yaml.Node, path string, i int, dir *Policy) (Stage, fields, bool) {
+	f, ok := d.mapping(n, path, stageKeys...)
+	if !ok {
+		return Stage{}, f, false
+	}
+	s := Stage{Name: "stage " + strconv.Itoa(i+1), Approvals: 1}
+	if v := f.get("name"); v != nil {
+		s.Name = d.text(v, field(path, "name"), maxStageNameLen)
+	}
+	approvalsOK := true
+	if v := f.get("approvals"); v != nil {
+		s.Approvals, approvalsOK = d.integer(v, field(path, "approvals"))
+		if approvalsOK && s.Approvals < 1 {
+			d.errorf(deref(v), field(path, "approvals"), "is %d; a stage needs at least 1 approval", s.Approvals)
+			approvalsOK = false
+		}
+	}
+	v := d.need(f, "tiers", "list at least one tier: [{approvers: {users: [bob]}, timeout: 20s}]")
+	if v == nil {
+		return s, f, true
+	}
+	items, ok := d.list(v, field(path, "tiers"), "[{approvers: {users: [bob]}, timeout: 20s}]")
+	if ok && len(items) == 0 {
+		d.errorf(deref(v), field(path, "tiers"), "is empty; list at least one tier")
+	}
+	before := len(d.errs)
+	for j, item := range items {
+		if t, ok := d.tier(item, index(field(path, "tiers"), j), dir); ok {
+			s.Tiers = append(s.Tiers, t)
+		}
+	}
+	// A tier with a bad name already has its error; counting what is left would only repeat it.
+	if people := distinctNames(dir, s.Tiers); approvalsOK && len(d.errs) == before && len(items) > 0 && s.Approvals > len(people) {
+		at := f.get("approvals")
+		if at == nil {
+			at = f.node
+		}
+		d.errorf(deref(at), field(path, "approvals"), "needs %s but its tiers name only %s (%s); lower approvals or add approvers",
+			plural(s.Approvals, "approval", "approvals"), plural(len(people), "distinct approver", "distinct approvers"), orNone(people))
+	}
+	return s, f, true
+}
+
+// tier decodes one escalation step. When the last tier of a stage times out
+// the request ends timed_out.
+func (d *decoder) tier(n *yaml.Node, path string, dir *Policy) (Tier, bool) {
+	f, ok := d.mapping(n, path, tierKeys...)
+	if !ok {
+		return Tier{}, false
+	}
+	var t Tier
+	if v := d.need(f, "approvers", "say who approves: {users: [...], groups: [...]}"); v != nil {
+		t.Approvers = d.subjects(v, field(path, "approvers"), dir)
+	}
+	if v := d.need(f, "timeout", `give how long this tier waits, such as "20s" or "PT10M"`); v != nil {
+		timeout, ok := d.duration(v, field(path, "timeout"))
+		if ok && timeout <= 0 {
+			d.errorf(deref(v), field(path, "timeout"), "must be more than zero")
+		}
+		t.Timeout = timeout
+	}
+	return t, true
+}
