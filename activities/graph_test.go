@@ -1,0 +1,341 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/jitflow/jitflow/internal/graphemu"
+)
+
+const (
+	testPrincipal    = "11111111-1111-1111-1111-111111111111"
+	testGlobalReader = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
+)
+
+// graphEnv is the real Graph SDK client pointed at an emulator.
+type graphEnv struct {
+	pim *GraphPIM
+	emu *graphemu.Emulator
+	url string
+}
+
+func newGraphEnv(t *testing.T, cfg GraphConfig, wrap func(http.Handler) http.Handler) graphEnv {
+	t.Helper()
+	emu, err := graphemu.New(graphemu.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { emu.Close() })
+	h := emu.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	cfg.BaseURL = srv.URL
+	pim, err := NewGraphPIM(cfg)
+	if err != nil {
+		t.Fatalf("NewGraphPIM: %v", err)
+	}
+	return graphEnv{pim: pim, emu: emu, url: srv.URL}
+}
+
+func activateInput(d time.Duration) ActivateInput {
+	return ActivateInput{
+		RequestID:     "req-1",
+		Assignment:    Assignment{PrincipalID: testPrincipal, RoleDefinitionID: testGlobalReader, DirectoryScopeID: "/"},
+		Duration:      d,
+		Justification: "incident 42",
+		Ticket:        "CHG-7",
+	}
+}
+
+func deactivateInput() DeactivateInput {
+	return DeactivateInput{RequestID: "req-1", Assignment: activateInput(0).Assignment, Reason: "revoked by bob@example.com"}
+}
+
+func TestGraphPIMAssignListRemove(t *testing.T) {
+	env := newGraphEnv(t, GraphConfig{}, nil)
+	ctx := context.Background()
+
+	res, err := env.pim.Assign(ctx, activateInput(time.Hour+300*time.Millisecond))
+	if err != nil {
+		t.Fatalf("Assign: %v", err)
+	}
+	if res.GraphRequestID == "" || res.GraphStatus != "Provisioned" || res.AlreadyAssigned {
+		t.Errorf("Assign result %+v", res)
+	}
+	if d := res.EndDateTime.Sub(res.StartDateTime); d != time.Hour {
+		t.Errorf("granted %v, want 1h (whole seconds)", d)
+	}
+	if since := time.Since(res.StartDateTime); since < 0 || since > time.Minute {
+		t.Errorf("start %v is not about now", res.StartDateTime)
+	}
+	sent := env.emu.Requests()[0]
+	if sent.ID != res.GraphRequestID || sent.Justification != "incident 42 (jitflow request req-1)" ||
+		sent.TicketInfo.TicketNumber == nil || *sent.TicketInfo.TicketNumber != "CHG-7" ||
+		sent.ScheduleInfo.Expiration.Type != "afterDuration" || *sent.ScheduleInfo.Expiration.Duration != "PT1H" {
+		t.Errorf("Graph received %+v", sent)
+	}
+
+	insts, err := env.pim.ActiveInstances(ctx, testPrincipal)
+	if err != nil {
+		t.Fatalf("ActiveInstances: %v", err)
+	}
+	if len(insts) != 1 || insts[0].RoleDefinitionID != testGlobalReader || insts[0].DirectoryScopeID != "/" ||
+		insts[0].AssignmentType != "Assigned" || !insts[0].EndDateTime.Equal(res.EndDateTime) || insts[0].ID == "" {
+		t.Fatalf("instances %+v, want one ending %v", insts, res.EndDateTime)
+	}
+
+	again, err := env.pim.Assign(ctx, activateInput(time.Hour))
+	if err != nil {
+		t.Fatalf("second Assign: %v", err)
+	}
+	if !again.AlreadyAssigned || !again.EndDateTime.Equal(res.EndDateTime) || !again.StartDateTime.Equal(res.StartDateTime) {
+		t.Errorf("second Assign %+v, want AlreadyAssigned with the first times", again)
+	}
+
+	gone, err := env.pim.Remove(ctx, deactivateInput())
+	if err != nil {
+		t.Fatalf("Remove: %v", err)
+	}
+	if gone.AlreadyGone || gone.GraphStatus != "Revoked" || gone.GraphRequestID == "" {
+		t.Errorf("Remove result %+v", gone)
+	}
+	if insts, err := env.pim.ActiveInstances(ctx, testPrincipal); err != nil || len(insts) != 0 {
+		t.Errorf("after Remove: %+v, %v", insts, err)
+	}
+	again2, err := env.pim.Remove(ctx, deactivateInput())
+	if err != nil || !again2.AlreadyGone {
+		t.Errorf("second Remove: %+v, %v; want AlreadyGone", again2, err)
+	}
+
+	counts := map[string]int{}
+	for _, r := range env.emu.Requests() {
+		counts[r.Action]++
+	}
+	if counts["adminAssign"] != 2 || counts["adminRemove"] != 2 {
+		t.Errorf("Graph saw %v", counts)
+	}
+}
+
+// wantRejected checks for a non-retryable ErrGraphRejected mentioning want.
+func wantRejected(t *testing.T, err error, want ...string) {
+	t.Helper()
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) {
+		t.Fatalf("error %v (%T) is not an ApplicationError", err, err)
+	}
+	if !app.NonRetryable() || app.Type() != ErrGraphRejected {
+		t.Errorf("error %v: non-retryable %v, type %q", err, app.NonRetryable(), app.Type())
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not mention %q", err, w)
+		}
+	}
+}
+
+func TestGraphPIMRejections(t *testing.T) {
+	env := newGraphEnv(t, GraphConfig{}, nil)
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		in   func(*ActivateInput)
+		want []string
+	}{
+		{"unknown role", func(in *ActivateInput) { in.RoleDefinitionID = "00000000-0000-0000-0000-0000000000aa" },
+			[]string{"404", "Request_ResourceNotFound", "00000000-0000-0000-0000-0000000000aa"}},
+		{"role not a guid", func(in *ActivateInput) { in.RoleDefinitionID = "Global Reader" },
+			[]string{"400", "Request_BadRequest", "roleDefinitionId"}},
+		{"principal not a guid", func(in *ActivateInput) { in.PrincipalID = "alice@example.com" },
+			[]string{"400", "principalId"}},
+		{"over the policy maximum", func(in *ActivateInput) { in.Duration = 400 * 24 * time.Hour },
+			[]string{"RoleAssignmentRequestPolicyValidationFailed", "ExpirationRule"}},
+		{"no principal", func(in *ActivateInput) { in.PrincipalID = "" }, []string{"principal id is required"}},
+		{"under a second", func(in *ActivateInput) { in.Duration = 999 * time.Millisecond }, []string{"at least 1s"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := activateInput(time.Hour)
+			tt.in(&in)
+			_, err := env.pim.Assign(ctx, in)
+			wantRejected(t, err, tt.want...)
+		})
+	}
+}
+
+func TestGraphPIMRefusesToAdoptPermanentAssignment(t *testing.T) {
+	env := newGraphEnv(t, GraphConfig{}, nil)
+	body := `{"action":"adminAssign","principalId":"` + testPrincipal + `","roleDefinitionId":"` + testGlobalReader +
+		`","directoryScopeId":"/","scheduleInfo":{"expiration":{"type":"noExpiration"}}}`
+	resp, err := http.Post(env.url+"/v1.0/roleManagement/directory/roleAssignmentScheduleRequests", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("standing assignment: HTTP %d", resp.StatusCode)
+	}
+	_, err = env.pim.Assign(context.Background(), activateInput(time.Hour))
+	wantRejected(t, err, "permanently")
+}
+
+func TestGraphPIMRetriesThrottling(t *testing.T) {
+	env := newGraphEnv(t, GraphConfig{}, nil)
+	retry := 1
+	if err := env.emu.InjectFault(graphemu.Fault{Status: http.StatusTooManyRequests, Count: 2, RetryAfterSeconds: &retry}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := env.pim.Assign(context.Background(), activateInput(time.Hour))
+	if err != nil {
+		t.Fatalf("Assign through 429s: %v", err)
+	}
+	if res.AlreadyAssigned || len(env.emu.Instances()) != 1 || len(env.emu.Requests()) != 1 {
+		t.Errorf("result %+v, %d instances, %d requests; want one fresh assignment", res, len(env.emu.Instances()), len(env.emu.Requests()))
+	}
+}
+
+func TestGraphPIMServerErrorsBeyondRetriesAreRetryable(t *testing.T) {
+	env := newGraphEnv(t, GraphConfig{}, nil)
+	zero := 0
+	if err := env.emu.InjectFault(graphemu.Fault{Status: http.StatusServiceUnavailable, Count: 10, RetryAfterSeconds: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := env.pim.Assign(context.Background(), activateInput(time.Hour))
+	if err == nil {
+		t.Fatal("Assign succeeded through ten 503s")
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && app.NonRetryable() {
+		t.Errorf("error %v is non-retryable", err)
+	}
+	var ge *GraphError
+	if !errors.As(err, &ge) || ge.Status != http.StatusServiceUnavailable || ge.Code != "ServiceUnavailable" {
+		t.Fatalf("error %v (%T), want a GraphError with 503", err, err)
+	}
+	for _, want := range []string{"503", "ServiceUnavailable", "Retry-After 0", "request-id"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	if len(env.emu.Requests()) != 0 {
+		t.Error("a request got through the faults")
+	}
+}
+
+func TestGraphPIMTransportErrorIsRetryable(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close() // nothing listens there any more
+	pim, err := NewGraphPIM(GraphConfig{BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = pim.Remove(context.Background(), deactivateInput())
+	var ge *GraphError
+	if !errors.As(err, &ge) || ge.Status != 0 || !ge.Retryable() || !strings.Contains(err.Error(), "graph remove") {
+		t.Errorf("error %v, want a retryable transport GraphError", err)
+	}
+}
+
+// staticToken is a credential that always hands out the same token.
+type staticToken struct {
+	mu     sync.Mutex
+	scopes []string
+}
+
+func (s *staticToken) GetToken(_ context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.scopes = opts.Scopes
+	return azcore.AccessToken{Token: "test-token", ExpiresOn: time.Now().Add(time.Hour)}, nil
+}
+
+func TestGraphPIMSendsCredentialTokenToItsHost(t *testing.T) {
+	cred := &staticToken{}
+	var auth atomic.Value
+	env := newGraphEnv(t, GraphConfig{Credential: cred}, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			auth.Store(r.Header.Get("Authorization"))
+			h.ServeHTTP(w, r)
+		})
+	})
+	if _, err := env.pim.ActiveInstances(context.Background(), testPrincipal); err != nil {
+		t.Fatal(err)
+	}
+	if got := auth.Load(); got != "Bearer test-token" {
+		t.Errorf("Authorization %q, want the credential's token", got)
+	}
+	cred.mu.Lock()
+	defer cred.mu.Unlock()
+	if len(cred.scopes) != 1 || cred.scopes[0] != env.url+"/.default" {
+		t.Errorf("scopes %v, want the base URL's /.default", cred.scopes)
+	}
+}
+
+// countingTransport counts the requests that reach the network.
+type countingTransport struct{ n atomic.Int32 }
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func TestGraphPIMKeepsRetriesWithOwnHTTPClient(t *testing.T) {
+	ct := &countingTransport{}
+	env := newGraphEnv(t, GraphConfig{HTTPClient: &http.Client{Transport: ct, Timeout: 30 * time.Second}}, nil)
+	zero := 0
+	if err := env.emu.InjectFault(graphemu.Fault{Status: http.StatusGatewayTimeout, Count: 1, RetryAfterSeconds: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.pim.Assign(context.Background(), activateInput(time.Hour)); err != nil {
+		t.Fatalf("Assign: %v", err)
+	}
+	if n := ct.n.Load(); n != 2 {
+		t.Errorf("%d requests went out, want 2 (a 504, then the retry)", n)
+	}
+}
+
+func TestNewGraphPIMChecksConfig(t *testing.T) {
+	cred := &staticToken{}
+	tests := []struct {
+		name string
+		cfg  GraphConfig
+		want string // "" = accepted
+	}{
+		{"real graph", GraphConfig{BaseURL: "https://graph.microsoft.com", Credential: cred}, ""},
+		{"national cloud", GraphConfig{BaseURL: "https://graph.microsoft.us/", Credential: cred}, ""},
+		{"emulator on 127.0.0.1", GraphConfig{BaseURL: "http://127.0.0.1:8091"}, ""},
+		{"emulator on localhost", GraphConfig{BaseURL: "http://localhost:8091"}, ""},
+		{"emulator on ::1", GraphConfig{BaseURL: "http://[::1]:8091"}, ""},
+		{"no credential for real graph", GraphConfig{BaseURL: "https://graph.microsoft.com"}, "Credential is required"},
+		{"no credential on a LAN host", GraphConfig{BaseURL: "http://10.0.0.5:8091"}, "plain http"},
+		{"plain http to a remote host", GraphConfig{BaseURL: "http://graph.example.com", Credential: cred}, "plain http"},
+		{"version included", GraphConfig{BaseURL: "https://graph.microsoft.com/v1.0", Credential: cred}, "leave out the API version"},
+		{"no scheme", GraphConfig{BaseURL: "graph.microsoft.com", Credential: cred}, "scheme must be https"},
+		{"empty", GraphConfig{}, "scheme must be https"},
+		{"query", GraphConfig{BaseURL: "https://graph.microsoft.com?x=1", Credential: cred}, "query"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewGraphPIM(tt.cfg)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}

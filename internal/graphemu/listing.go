@@ -1,0 +1,109 @@
+package graphemu
+
+import (
+	"net/http"
+	"strings"
+)
+
+// collection is Graph's envelope for a list.
+type collection[T any] struct {
+	Context string `json:"@odata.context"`
+	Value   []T    `json:"value"`
+}
+
+func odataContext(r *http.Request, entitySet string) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/v1.0/$metadata#" + entitySet
+}
+
+// queryFilter parses $filter; no $filter matches everything.
+func queryFilter(r *http.Request) ([]filterClause, *apiError) {
+	q := r.URL.Query()
+	if !q.Has("$filter") {
+		return nil, nil
+	}
+	return parseFilter(q.Get("$filter"))
+}
+
+// listInstances serves GET .../roleAssignmentScheduleInstances: the
+// assignments in effect now (started and not expired).
+func (e *Emulator) listInstances(w http.ResponseWriter, r *http.Request, _ string) {
+	clauses, apiErr := queryFilter(r)
+	if apiErr != nil {
+		e.writeError(w, apiErr)
+		return
+	}
+	out := []Instance{}
+	e.mu.Lock()
+	now := e.now().UTC()
+	if e.expireLocked(now) > 0 {
+		e.changedLocked()
+	}
+	for _, inst := range e.instances {
+		if !inst.StartDateTime.After(now) && matches(inst.fields(), clauses) {
+			out = append(out, inst)
+		}
+	}
+	e.mu.Unlock()
+	writeJSON(w, http.StatusOK, collection[Instance]{odataContext(r, "roleManagement/directory/roleAssignmentScheduleInstances"), out})
+}
+
+// listScheduleRequests serves GET .../roleAssignmentScheduleRequests.
+func (e *Emulator) listScheduleRequests(w http.ResponseWriter, r *http.Request, _ string) {
+	clauses, apiErr := queryFilter(r)
+	if apiErr != nil {
+		e.writeError(w, apiErr)
+		return
+	}
+	out := []ScheduleRequest{}
+	e.mu.Lock()
+	for _, req := range e.requests {
+		if req.Status != StatusFailed && matches(req.fields(), clauses) {
+			out = append(out, req)
+		}
+	}
+	e.mu.Unlock()
+	writeJSON(w, http.StatusOK, collection[ScheduleRequest]{odataContext(r, "roleManagement/directory/roleAssignmentScheduleRequests"), out})
+}
+
+// getScheduleRequest serves GET .../roleAssignmentScheduleRequests/{id}.
+func (e *Emulator) getScheduleRequest(w http.ResponseWriter, r *http.Request, id string) {
+	e.mu.Lock()
+	var found *ScheduleRequest
+	for i := range e.requests {
+		if strings.EqualFold(e.requests[i].ID, id) && e.requests[i].Status != StatusFailed {
+			req := e.requests[i]
+			found = &req
+			break
+		}
+	}
+	e.mu.Unlock()
+	if found == nil {
+		e.writeError(w, notFound(id))
+		return
+	}
+	writeJSON(w, http.StatusOK, found)
+}
+
+// listRoleDefinitions serves GET .../roleDefinitions.
+func (e *Emulator) listRoleDefinitions(w http.ResponseWriter, r *http.Request, _ string) {
+	if r.URL.Query().Has("$filter") {
+		e.writeError(w, &apiError{http.StatusBadRequest, CodeUnsupportedQuery,
+			"The emulator does not filter role definitions; list them all or get one by id."})
+		return
+	}
+	writeJSON(w, http.StatusOK, collection[RoleDefinition]{odataContext(r, "roleManagement/directory/roleDefinitions"), builtinRoles})
+}
+
+// getRoleDefinition serves GET .../roleDefinitions/{id}.
+func (e *Emulator) getRoleDefinition(w http.ResponseWriter, _ *http.Request, id string) {
+	role, ok := findRole(id)
+	if !ok {
+		e.writeError(w, notFound(id))
+		return
+	}
+	writeJSON(w, http.StatusOK, role)
+}

@@ -1,0 +1,102 @@
+package graphemu
+
+import "time"
+
+// Graph's values for the fields the emulator sets.
+const (
+	ActionAdminAssign = "adminAssign"
+	ActionAdminRemove = "adminRemove"
+	ActionAdminUpdate = "adminUpdate"
+	ActionAdminExtend = "adminExtend"
+
+	StatusProvisioned = "Provisioned"
+	StatusRevoked     = "Revoked"
+	StatusGranted     = "Granted"
+	// StatusFailed marks a request Graph refused. Real Graph keeps no record
+	// of those; the emulator keeps them for Requests() only and never lists them.
+	StatusFailed = "Failed"
+
+	ExpirationAfterDuration = "afterDuration"
+	ExpirationAfterDateTime = "afterDateTime"
+	ExpirationNone          = "noExpiration"
+
+	AssignmentTypeAssigned = "Assigned"
+	MemberTypeDirect       = "Direct"
+)
+
+// Instance is a unifiedRoleAssignmentScheduleInstance: one active assignment.
+// Times are UTC; EndDateTime is nil for a permanent assignment.
+type Instance struct {
+	ID                       string     `json:"id"`
+	PrincipalID              string     `json:"principalId"`
+	RoleDefinitionID         string     `json:"roleDefinitionId"`
+	DirectoryScopeID         string     `json:"directoryScopeId"`
+	AppScopeID               *string    `json:"appScopeId"`
+	StartDateTime            time.Time  `json:"startDateTime"`
+	EndDateTime              *time.Time `json:"endDateTime"`
+	AssignmentType           string     `json:"assignmentType"`
+	MemberType               string     `json:"memberType"`
+	RoleAssignmentOriginID   string     `json:"roleAssignmentOriginId"`
+	RoleAssignmentScheduleID string     `json:"roleAssignmentScheduleId"`
+}
+
+// ScheduleRequest is a unifiedRoleAssignmentScheduleRequest as Graph answers it.
+type ScheduleRequest struct {
+	ID                string       `json:"id"`
+	Action            string       `json:"action"`
+	PrincipalID       string       `json:"principalId"`
+	RoleDefinitionID  string       `json:"roleDefinitionId"`
+	DirectoryScopeID  string       `json:"directoryScopeId"`
+	AppScopeID        *string      `json:"appScopeId"`
+	Justification     string       `json:"justification"`
+	IsValidationOnly  bool         `json:"isValidationOnly"`
+	Status            string       `json:"status"`
+	CreatedDateTime   time.Time    `json:"createdDateTime"`
+	CompletedDateTime *time.Time   `json:"completedDateTime"`
+	ApprovalID        *string      `json:"approvalId"`
+	TargetScheduleID  string       `json:"targetScheduleId"`
+	ScheduleInfo      ScheduleInfo `json:"scheduleInfo"`
+	TicketInfo        TicketInfo   `json:"ticketInfo"`
+}
+
+// ScheduleInfo is Graph's requestSchedule.
+type ScheduleInfo struct {
+	StartDateTime *time.Time `json:"startDateTime"`
+	Recurrence    any        `json:"recurrence"`
+	Expiration    Expiration `json:"expiration"`
+}
+
+// Expiration is Graph's expirationPattern. Duration is ISO 8601 ("PT1H").
+type Expiration struct {
+	Type        string     `json:"type"`
+	EndDateTime *time.Time `json:"endDateTime"`
+	Duration    *string    `json:"duration"`
+}
+
+// TicketInfo is Graph's ticketInfo.
+type TicketInfo struct {
+	TicketNumber *string `json:"ticketNumber"`
+	TicketSystem *string `json:"ticketSystem"`
+}
+
+// RoleDefinition is the part of a unifiedRoleDefinition the emulator serves.
+type RoleDefinition struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+	Description string `json:"description"`
+	TemplateID  string `json:"templateId"`
+	IsBuiltIn   bool   `json:"isBuiltIn"`
+	IsEnabled   bool   `json:"isEnabled"`
+}
+
+// assignmentKey names what an assignment is held on; Graph compares ids
+// case-insensitively.
+type assignmentKey struct{ principal, role, scope string }
+
+func (i Instance) fields() assignmentKey {
+	return assignmentKey{i.PrincipalID, i.RoleDefinitionID, i.DirectoryScopeID}
+}
+
+func (r ScheduleRequest) fields() assignmentKey {
+	return assignmentKey{r.PrincipalID, r.RoleDefinitionID, r.DirectoryScopeID}
+}

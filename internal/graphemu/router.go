@@ -1,0 +1,105 @@
+package graphemu
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// handlerFunc serves one route; id is the path's {id} segment, if any.
+type handlerFunc func(e *Emulator, w http.ResponseWriter, r *http.Request, id string)
+
+// route maps a path pattern ("{id}" matches one segment) to its
+// handlers by method.
+type route struct {
+	pattern string
+	methods map[string]handlerFunc
+}
+
+const (
+	pathRequests    = "v1.0/rolemanagement/directory/roleassignmentschedulerequests"
+	pathInstances   = "v1.0/rolemanagement/directory/roleassignmentscheduleinstances"
+	pathDefinitions = "v1.0/rolemanagement/directory/roledefinitions"
+	pathFaults      = "_emulator/faults"
+)
+
+var routeTable = []route{
+	{pathRequests, map[string]handlerFunc{http.MethodPost: (*Emulator).createScheduleRequest, http.MethodGet: (*Emulator).listScheduleRequests}},
+	{pathRequests + "/{id}", map[string]handlerFunc{http.MethodGet: (*Emulator).getScheduleRequest}},
+	{pathInstances, map[string]handlerFunc{http.MethodGet: (*Emulator).listInstances}},
+	{pathDefinitions, map[string]handlerFunc{http.MethodGet: (*Emulator).listRoleDefinitions}},
+	{pathDefinitions + "/{id}", map[string]handlerFunc{http.MethodGet: (*Emulator).getRoleDefinition}},
+	{pathFaults, map[string]handlerFunc{http.MethodGet: (*Emulator).listFaults, http.MethodPost: (*Emulator).addFault, http.MethodDelete: (*Emulator).clearFaults}},
+}
+
+func (e *Emulator) routes() http.Handler { return http.HandlerFunc(e.serve) }
+
+// serve stamps Graph's id headers, applies injected faults to Graph calls,
+// and dispatches. Graph matches path segments case-insensitively; so does this.
+func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) {
+	clientID := r.Header.Get("client-request-id")
+	if clientID == "" {
+		clientID = uuid.NewString()
+	}
+	w.Header().Set("request-id", uuid.NewString())
+	w.Header().Set("client-request-id", clientID)
+
+	path := strings.Trim(r.URL.Path, "/")
+	if lower := strings.ToLower(path); strings.HasPrefix(lower, "v1.0/") || lower == "v1.0" {
+		if f, ok := e.takeFault(); ok {
+			e.writeFault(w, r, f)
+			return
+		}
+	}
+	rt, id, ok := match(path)
+	if !ok {
+		e.writeError(w, &apiError{http.StatusNotFound, CodeUnknownSegment,
+			fmt.Sprintf("Resource not found for the segment '%s'. The emulator serves /v1.0/roleManagement/directory/{roleAssignmentScheduleRequests,roleAssignmentScheduleInstances,roleDefinitions} and /_emulator/faults.", r.URL.Path)})
+		return
+	}
+	h, ok := rt.methods[r.Method]
+	if !ok {
+		allowed := allowedMethods(rt)
+		w.Header().Set("Allow", allowed)
+		e.writeError(w, &apiError{http.StatusMethodNotAllowed, CodeMethodNotAllowed,
+			fmt.Sprintf("The HTTP method '%s' is not allowed on %s; allowed: %s.", r.Method, r.URL.Path, allowed)})
+		return
+	}
+	h(e, w, r, id)
+}
+
+// match finds the route for a slash-trimmed path.
+func match(path string) (route, string, bool) {
+	segs := strings.Split(path, "/")
+	for _, rt := range routeTable {
+		pat := strings.Split(rt.pattern, "/")
+		if len(pat) != len(segs) {
+			continue
+		}
+		id, ok := "", true
+		for i, p := range pat {
+			switch {
+			case p == "{id}" && segs[i] != "":
+				id = segs[i]
+			case !strings.EqualFold(p, segs[i]):
+				ok = false
+			}
+		}
+		if ok {
+			return rt, id, true
+		}
+	}
+	return route{}, "", false
+}
+
+func allowedMethods(rt route) string {
+	var ms []string
+	for m := range rt.methods {
+		ms = append(ms, m)
+	}
+	slices.Sort(ms)
+	return strings.Join(ms, ", ")
+}
