@@ -134,6 +134,10 @@ type DecideInput struct {
 	ApproverID string `json:"approver_id"`
 	Decision   string `json:"decision"` // DecisionApprove or DecisionDeny
 	Comment    string `json:"comment,omitempty"`
+	// Stage, when set, is the 1-based stage the approver saw (an approval
+	// link is bound to one): a decision for a stage that has passed is
+	// rejected instead of counting for the next one.
+	Stage int `json:"stage,omitempty"`
 }
 
 // CancelInput is the argument of UpdateCancel.

@@ -1,0 +1,179 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/jitflow/jitflow/activities"
+)
+
+// AccessRequest is the workflow of one access request: approval stages with
+// escalation, activation, the grant, and removal of the role. It always
+// completes with the final Request view as its result. Cancelling the
+// workflow in Temporal ends the request too: a pending one as canceled, an
+// activating or active one as revoked after its role was removed.
+func AccessRequest(ctx workflow.Context, in AccessRequestInput) (Request, error) {
+	s := newAccessRequest(in)
+	if err := s.setup(ctx); err != nil {
+		return s.view(), err
+	}
+	s.run(ctx)
+	return s.view(), nil
+}
+
+// accessRequest is the state of one request. Only the workflow's main
+// coroutine changes Status; update handlers record decisions and flags and
+// wait for the main coroutine to act on them.
+type accessRequest struct {
+	in     AccessRequestInput
+	logger log.Logger
+
+	status Status
+	// stage is the 0-based current stage; len(in.Stages) once approval is done.
+	stage int
+	// tier is the 0-based escalation tier reached in the current stage.
+	tier int
+	// escalatesAt is when the current tier times out; zero when no tier runs.
+	escalatesAt time.Time
+	decisions   []Decision
+	// denial is the index in decisions of the deny that ended the request, or -1.
+	denial int
+	// canceled is set by the requester's cancel update.
+	canceled   bool
+	revocation *RevokeInput
+	// mayBeAssigned is true from the moment activation is scheduled until a
+	// removal succeeded: while it is set, every way out removes the role.
+	mayBeAssigned bool
+	entraEnd      time.Time
+	activatedAt   time.Time
+	expiresAt     time.Time
+	endedAt       time.Time
+	reason        string
+
+	emailSeq       int
+	emailsInFlight int
+}
+
+func newAccessRequest(in AccessRequestInput) *accessRequest {
+	status := StatusPending
+	if in.BreakGlass {
+		status = StatusActivating
+	}
+	return &accessRequest{in: in, status: status, denial: -1}
+}
+
+// setup registers the query and update handlers before the first thing the
+// workflow waits on, so no update or query finds them missing.
+func (s *accessRequest) setup(ctx workflow.Context) error {
+	s.logger = log.With(workflow.GetLogger(ctx), "request_id", s.in.RequestID)
+	if err := workflow.SetQueryHandler(ctx, QueryRequest, func() (Request, error) { return s.view(), nil }); err != nil {
+		return fmt.Errorf("register query %s: %w", QueryRequest, err)
+	}
+	updates := []struct {
+		name      string
+		handler   any
+		validator any
+	}{
+		{UpdateDecide, s.decide, s.validateDecide},
+		{UpdateCancel, s.cancel, s.validateCancel},
+		{UpdateRevoke, s.revoke, s.validateRevoke},
+	}
+	for _, u := range updates {
+		opts := workflow.UpdateHandlerOptions{Validator: u.validator}
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, u.handler, opts); err != nil {
+			return fmt.Errorf("register update %s: %w", u.name, err)
+		}
+	}
+	return nil
+}
+
+// run is the life of the request. Whatever way it leaves, the deferred
+// cleanup ends the request, removes a role that may be assigned and waits
+// for outstanding emails.
+func (s *accessRequest) run(ctx workflow.Context) {
+	var err error
+	defer func() { s.cleanup(ctx, err) }()
+
+	s.setStatus(ctx, s.status)
+	s.record(ctx, AuditEvent{Type: EventRequested, Actor: s.in.Requester.UPN, ActorID: s.in.Requester.ID, Detail: s.requestedDetail()})
+	if verr := s.in.Validate(); verr != nil {
+		s.fail(ctx, fmt.Sprintf("the request plan is invalid: %v", verr))
+		return
+	}
+	if s.in.BreakGlass {
+		s.notifyBreakGlass(ctx)
+	} else if err = s.approve(ctx); err != nil || s.status != StatusActivating {
+		return
+	}
+	if err = s.activate(ctx); err != nil || s.status != StatusActive {
+		return
+	}
+	if err = s.hold(ctx); err != nil {
+		return
+	}
+	s.deactivate(ctx)
+}
+
+// setStatus moves the request and tells visibility, so lists and searches
+// see the new status.
+func (s *accessRequest) setStatus(ctx workflow.Context, st Status) {
+	s.status = st
+	if st.Terminal() && s.endedAt.IsZero() {
+		s.endedAt = workflow.Now(ctx)
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchAttributes(s.in, st)...); err != nil {
+		s.logger.Error("Search attributes not updated", "status", st, "error", err)
+	}
+}
+
+// fail ends the request as failed and tells the requester.
+func (s *accessRequest) fail(ctx workflow.Context, reason string) {
+	s.reason = reason
+	s.setStatus(ctx, StatusFailed)
+	s.record(ctx, AuditEvent{Type: EventFailed, Actor: ActorSystem, Detail: reason})
+	s.emailRequester(ctx, activities.MailFailed, "", reason)
+}
+
+// cleanup runs on every way out of run. err is non-nil when the workflow was
+// cancelled in Temporal (or something unforeseen stopped it): then a pending
+// request ends canceled, and a role that may be assigned is removed under a
+// disconnected context that the cancellation cannot reach.
+func (s *accessRequest) cleanup(ctx workflow.Context, err error) {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	if err != nil {
+		reason := "the workflow was cancelled in Temporal"
+		if !temporal.IsCanceledError(err) {
+			reason = fmt.Sprintf("the workflow stopped: %v", err)
+			s.logger.Error("Request stopped unexpectedly", "error", err)
+		}
+		s.abandon(dctx, reason)
+	}
+	// A handler still waiting would be cut off by the workflow's end.
+	_ = workflow.Await(dctx, func() bool {
+		return s.emailsInFlight == 0 && workflow.AllHandlersFinished(dctx)
+	})
+}
+
+// abandon ends a request whose workflow is going away.
+func (s *accessRequest) abandon(ctx workflow.Context, reason string) {
+	switch {
+	case s.status == StatusPending:
+		s.reason = reason
+		s.escalatesAt = time.Time{}
+		s.setStatus(ctx, StatusCanceled)
+		s.record(ctx, AuditEvent{Type: EventCanceled, Actor: ActorSystem, Detail: reason, Stage: s.viewStage()})
+		s.emailRequester(ctx, activities.MailCanceled, ActorSystem, reason)
+	case s.mayBeAssigned && !s.status.Terminal():
+		if s.revocation == nil {
+			s.revocation = &RevokeInput{Actor: Person{UPN: ActorSystem}, Reason: reason}
+			s.record(ctx, AuditEvent{Type: EventRevoked, Actor: ActorSystem, Detail: reason})
+		}
+		s.deactivate(ctx)
+	case !s.status.Terminal():
+		s.fail(ctx, reason)
+	}
+}

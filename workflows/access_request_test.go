@@ -1,0 +1,674 @@
+package workflows_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/workflows"
+)
+
+const (
+	approve = workflows.DecisionApprove
+	deny    = workflows.DecisionDeny
+)
+
+func TestHappyPathOneStage(t *testing.T) {
+	h := newHarness(t, readerInput())
+	o := h.decideAt(5*time.Second, bob, approve, "ok")
+	r := h.run()
+
+	got := accepted(t, o)
+	require.Equal(t, workflows.StatusActivating, got.Status, "the last approval hands over to activation")
+	require.Equal(t, workflows.StatusExpired, r.Status)
+	require.Equal(t, []workflows.Decision{{
+		Approver: bob.UPN, ApproverID: bob.ID, Decision: approve, Comment: "ok", Time: t0.Add(5 * time.Second), Stage: 1,
+	}}, r.Decisions)
+	require.Equal(t, t0.Add(5*time.Second), *r.ActivatedAt)
+	require.Equal(t, t0.Add(5*time.Second+time.Hour), *r.ExpiresAt)
+	require.Equal(t, *r.ExpiresAt, *r.EndedAt)
+	require.Len(t, h.activations, 1)
+	require.Equal(t, activities.ActivateInput{
+		RequestID:     "req-reader",
+		Assignment:    activities.Assignment{PrincipalID: alice.ID, RoleDefinitionID: h.in.Target.RoleDefinitionID, DirectoryScopeID: "/"},
+		Duration:      time.Hour,
+		Justification: h.in.Justification,
+	}, h.activations[0])
+	require.Len(t, h.removals, 1, "expiry removes the role once")
+	require.Equal(t, []string{
+		workflows.EventRequested, workflows.EventApproved, workflows.EventActivated, workflows.EventDeactivated, workflows.EventExpired,
+	}, h.audit.types())
+	require.Equal(t, []string{
+		activities.MailApprovalNeeded, activities.MailApproved, activities.MailActive, activities.MailExpired,
+	}, h.kinds())
+	require.Equal(t, []string{bob.UPN}, recipientsOf(h.emailsOf(activities.MailApprovalNeeded)[0]))
+	require.Equal(t, []string{alice.UPN}, recipientsOf(h.emailsOf(activities.MailActive)[0]))
+	notified := h.audit.ofType(workflows.EventNotified)
+	require.Len(t, notified, 4, "every email is in the audit trail")
+	require.Equal(t, "approval_needed email to bob@example.com sent", notified[0].Detail)
+}
+
+func TestTwoStageAdmin(t *testing.T) {
+	h := newHarness(t, adminInput())
+	first := h.decideAt(5*time.Second, bob, approve, "")
+	second := h.decideAt(10*time.Second, dave, approve, "CHG-7 checked")
+	r := h.run()
+
+	mid := accepted(t, first)
+	require.Equal(t, workflows.StatusPending, mid.Status)
+	require.Equal(t, 2, mid.Stage, "bob's approval moves the request to stage 2")
+	require.Equal(t, []workflows.Approver{{Approver: dave.UPN, ApproverID: dave.ID}}, mid.Approvers)
+	require.Equal(t, t0.Add(5*time.Second+time.Hour), *mid.EscalatesAt)
+	require.Equal(t, workflows.StatusActivating, accepted(t, second).Status)
+
+	require.Equal(t, workflows.StatusExpired, r.Status)
+	require.Equal(t, 2, r.Stages)
+	require.Len(t, r.Decisions, 2)
+	require.Equal(t, 1, r.Decisions[0].Stage)
+	require.Equal(t, 2, r.Decisions[1].Stage)
+	require.Equal(t, "CHG-7", h.activations[0].Ticket)
+	asked := h.emailsOf(activities.MailApprovalNeeded)
+	require.Len(t, asked, 2)
+	require.Equal(t, []string{dave.UPN}, recipientsOf(asked[1]))
+	require.Equal(t, "req-admin/approval_needed/s2t1", asked[1].Key)
+	require.Equal(t, 2, asked[1].Request.Stage)
+}
+
+func TestEscalation(t *testing.T) {
+	tests := []struct {
+		name     string
+		approver workflows.Person
+		at       time.Duration
+	}{
+		{"carol after escalation", carol, 25 * time.Second},
+		{"bob still allowed after escalation", bob, 25 * time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, readerInput())
+			o := h.decideAt(tc.at, tc.approver, approve, "")
+			r := h.run()
+
+			require.Equal(t, workflows.StatusActivating, accepted(t, o).Status)
+			require.Equal(t, workflows.StatusExpired, r.Status)
+			require.Equal(t, tc.approver.UPN, r.Decisions[0].Approver)
+			require.Equal(t, []string{
+				workflows.EventRequested, workflows.EventEscalated, workflows.EventApproved,
+				workflows.EventActivated, workflows.EventDeactivated, workflows.EventExpired,
+			}, h.audit.types())
+			esc := h.audit.ofType(workflows.EventEscalated)[0]
+			require.Equal(t, workflows.ActorSystem, esc.Actor)
+			require.Equal(t, t0.Add(20*time.Second), esc.Time)
+			require.Contains(t, esc.Detail, "no decision within 20s at tier 1; tier 2 (carol@example.com)")
+			escalated := h.emailsOf(activities.MailEscalated)
+			require.Len(t, escalated, 1)
+			require.Equal(t, []string{carol.UPN}, recipientsOf(escalated[0]))
+			require.Equal(t, "req-reader/escalated/s1t2", escalated[0].Key)
+			told := h.emailsOf(activities.MailRequesterEscalated)
+			require.Len(t, told, 1)
+			require.Equal(t, []string{alice.UPN}, recipientsOf(told[0]))
+		})
+	}
+}
+
+func TestEscalationTierRejectedBeforeEscalation(t *testing.T) {
+	h := newHarness(t, readerInput())
+	early := h.decideAt(10*time.Second, carol, approve, "")
+	h.run()
+	rejected(t, early, workflows.ErrForbidden, "tier 2 of stage 1, which is reached only by escalation")
+}
+
+func TestLastTierTimesOut(t *testing.T) {
+	h := newHarness(t, readerInput())
+	r := h.run()
+
+	require.Equal(t, workflows.StatusTimedOut, r.Status)
+	require.Equal(t, t0.Add(80*time.Second), *r.EndedAt)
+	require.Nil(t, r.EscalatesAt)
+	require.Empty(t, r.Approvers)
+	require.Contains(t, r.Reason, "no decision in stage 1")
+	require.Empty(t, h.activations)
+	require.Empty(t, h.removals)
+	require.Equal(t, []string{workflows.EventRequested, workflows.EventEscalated, workflows.EventTimedOut}, h.audit.types())
+	out := h.emailsOf(activities.MailTimedOut)
+	require.Len(t, out, 1)
+	require.Equal(t, []string{alice.UPN}, recipientsOf(out[0]))
+}
+
+func TestDeny(t *testing.T) {
+	h := newHarness(t, readerInput())
+	o := h.decideAt(5*time.Second, bob, deny, "not during the freeze")
+	r := h.run()
+
+	require.Equal(t, workflows.StatusDenied, accepted(t, o).Status)
+	require.Equal(t, workflows.StatusDenied, r.Status)
+	require.Equal(t, "denied by bob@example.com: not during the freeze", r.Reason)
+	require.Equal(t, t0.Add(5*time.Second), *r.EndedAt)
+	require.Empty(t, h.activations)
+	denied := h.audit.ofType(workflows.EventDenied)
+	require.Len(t, denied, 1)
+	require.Equal(t, bob.UPN, denied[0].Actor)
+	require.Equal(t, bob.ID, denied[0].ActorID)
+	mail := h.emailsOf(activities.MailDenied)
+	require.Len(t, mail, 1)
+	require.Equal(t, bob.UPN, mail[0].Request.Actor)
+	require.Equal(t, "not during the freeze", mail[0].Request.Reason)
+}
+
+func TestDecideRejections(t *testing.T) {
+	tests := []struct {
+		name     string
+		in       workflows.AccessRequestInput
+		at       time.Duration
+		decide   workflows.DecideInput
+		errType  string
+		contains string
+	}{
+		{"self-approval", readerInput(), time.Second,
+			workflows.DecideInput{ApproverID: alice.ID, Decision: approve}, workflows.ErrForbidden, "requested this access and cannot decide"},
+		{"not an approver", readerInput(), time.Second,
+			workflows.DecideInput{ApproverID: mallory.ID, Decision: approve}, workflows.ErrForbidden, "is not an approver of request req-reader"},
+		{"approver of a later stage", adminInput(), time.Second,
+			workflows.DecideInput{ApproverID: dave.ID, Decision: approve}, workflows.ErrForbidden, "approves stage 2, not the current stage 1"},
+		{"unknown decision", readerInput(), time.Second,
+			workflows.DecideInput{ApproverID: bob.ID, Decision: "maybe"}, workflows.ErrInvalid, `decision must be "approve" or "deny", got "maybe"`},
+		{"comment too long", readerInput(), time.Second,
+			workflows.DecideInput{ApproverID: bob.ID, Decision: approve, Comment: strings.Repeat("é", 2001)}, workflows.ErrInvalid, "comment is 2001 characters long; at most 2000"},
+		{"missing approver", readerInput(), time.Second,
+			workflows.DecideInput{Decision: approve}, workflows.ErrInvalid, "approver_id is required"},
+		{"stale stage", adminInput(), time.Second,
+			workflows.DecideInput{ApproverID: bob.ID, Decision: approve, Stage: 2}, workflows.ErrConflict, "for stage 2 but request req-admin is at stage 1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, tc.in)
+			o := h.updateAt(tc.at, workflows.UpdateDecide, tc.decide)
+			r := h.run()
+			rejected(t, o, tc.errType, tc.contains)
+			require.Empty(t, r.Decisions)
+			require.Empty(t, h.audit.ofType(workflows.EventApproved), "a rejected update leaves no trace")
+		})
+	}
+}
+
+func TestDuplicateApproverRejected(t *testing.T) {
+	t.Run("same stage", func(t *testing.T) {
+		h := newHarness(t, twoOfThreeInput())
+		first := h.decideAt(5*time.Second, bob, approve, "")
+		again := h.decideAt(6*time.Second, bob, approve, "")
+		h.decideAt(7*time.Second, carol, approve, "")
+		r := h.run()
+		accepted(t, first)
+		rejected(t, again, workflows.ErrConflict, "bob@example.com already decided (approve) in stage 1")
+		require.Len(t, r.Decisions, 2)
+	})
+	t.Run("later stage", func(t *testing.T) {
+		in := adminInput()
+		in.Stages[1].Tiers[0].Approvers = []workflows.Person{bob, dave}
+		h := newHarness(t, in)
+		h.decideAt(5*time.Second, bob, approve, "")
+		again := h.decideAt(6*time.Second, bob, approve, "")
+		h.run()
+		rejected(t, again, workflows.ErrConflict, "already decided (approve) in stage 1; each approver decides once per request")
+	})
+}
+
+func TestNOfM(t *testing.T) {
+	h := newHarness(t, twoOfThreeInput())
+	first := h.decideAt(5*time.Second, bob, approve, "")
+	second := h.decideAt(7*time.Second, dave, approve, "")
+	late := h.decideAt(8*time.Second, carol, approve, "")
+	r := h.run()
+
+	mid := accepted(t, first)
+	require.Equal(t, workflows.StatusPending, mid.Status)
+	require.Equal(t, []workflows.Approver{
+		{Approver: carol.UPN, ApproverID: carol.ID}, {Approver: dave.UPN, ApproverID: dave.ID},
+	}, mid.Approvers, "bob decided, so only carol and dave may still decide")
+	require.Equal(t, t0.Add(time.Hour), *mid.EscalatesAt, "a partial approval does not restart the tier's clock")
+	require.Equal(t, workflows.StatusActivating, accepted(t, second).Status)
+	rejected(t, late, workflows.ErrConflict, "is active; decisions are accepted only while it is pending_approval")
+	require.Equal(t, workflows.StatusExpired, r.Status)
+	require.Equal(t, t0.Add(7*time.Second), *r.ActivatedAt)
+}
+
+func TestCancel(t *testing.T) {
+	t.Run("by the requester", func(t *testing.T) {
+		h := newHarness(t, readerInput())
+		o := h.updateAt(5*time.Second, workflows.UpdateCancel, workflows.CancelInput{ActorID: alice.ID})
+		r := h.run()
+		require.Equal(t, workflows.StatusCanceled, accepted(t, o).Status)
+		require.Equal(t, workflows.StatusCanceled, r.Status)
+		require.Equal(t, t0.Add(5*time.Second), *r.EndedAt)
+		require.Empty(t, h.activations)
+		require.Equal(t, []string{activities.MailApprovalNeeded}, h.kinds(), "nobody else is emailed")
+		ev := h.audit.ofType(workflows.EventCanceled)
+		require.Len(t, ev, 1)
+		require.Equal(t, alice.UPN, ev[0].Actor)
+	})
+	t.Run("by someone else", func(t *testing.T) {
+		h := newHarness(t, readerInput())
+		o := h.updateAt(5*time.Second, workflows.UpdateCancel, workflows.CancelInput{ActorID: bob.ID})
+		r := h.run()
+		rejected(t, o, workflows.ErrForbidden, "only the requester (alice@example.com) may cancel")
+		require.Equal(t, workflows.StatusTimedOut, r.Status)
+	})
+	t.Run("when no longer pending", func(t *testing.T) {
+		h := newHarness(t, readerInput())
+		h.decideAt(5*time.Second, bob, approve, "")
+		o := h.updateAt(10*time.Second, workflows.UpdateCancel, workflows.CancelInput{ActorID: alice.ID})
+		h.run()
+		rejected(t, o, workflows.ErrConflict, "is active; it can be canceled only while it is pending_approval")
+	})
+}
+
+func TestRevoke(t *testing.T) {
+	tests := []struct {
+		name     string
+		actor    workflows.Person
+		operator bool
+	}{
+		{"by the requester", alice, false},
+		{"by an approver of a later tier", carol, false},
+		{"by an operator", mallory, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, readerInput())
+			h.decideAt(5*time.Second, bob, approve, "")
+			o := h.revokeAt(10*time.Minute, tc.actor, tc.operator)
+			r := h.run()
+
+			got := accepted(t, o)
+			require.Equal(t, workflows.StatusRevoked, got.Status, "the update answers once the role is removed")
+			require.Equal(t, workflows.StatusRevoked, r.Status)
+			require.Equal(t, t0.Add(10*time.Minute), *r.EndedAt)
+			require.Equal(t, "done early", r.Reason)
+			require.Len(t, h.removals, 1)
+			require.Contains(t, h.removals[0].Reason, "revoked by "+tc.actor.UPN)
+			ev := h.audit.ofType(workflows.EventRevoked)
+			require.Len(t, ev, 1)
+			require.Equal(t, tc.actor.UPN, ev[0].Actor)
+			require.Equal(t, []string{
+				workflows.EventRequested, workflows.EventApproved, workflows.EventActivated,
+				workflows.EventRevoked, workflows.EventDeactivated,
+			}, h.audit.types())
+			mail := h.emailsOf(activities.MailRevoked)
+			require.Len(t, mail, 1)
+			require.Equal(t, tc.actor.UPN, mail[0].Request.Actor)
+		})
+	}
+}
+
+func TestRevokeRejections(t *testing.T) {
+	tests := []struct {
+		name     string
+		at       time.Duration
+		actor    workflows.Person
+		operator bool
+		errType  string
+		contains string
+	}{
+		{"stranger", 10 * time.Minute, mallory, false, workflows.ErrForbidden, "mallory@example.com may not revoke request req-reader"},
+		{"while pending", time.Second, alice, false, workflows.ErrConflict, "is pending_approval; only an activating or active request can be revoked"},
+		{"no actor id", 10 * time.Minute, workflows.Person{UPN: "x@example.com"}, true, workflows.ErrInvalid, "actor.id is required"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, readerInput())
+			h.decideAt(5*time.Second, bob, approve, "")
+			o := h.revokeAt(tc.at, tc.actor, tc.operator)
+			h.run()
+			rejected(t, o, tc.errType, tc.contains)
+		})
+	}
+}
+
+func TestRevokeWhileActivating(t *testing.T) {
+	tests := []struct {
+		name     string
+		delay    time.Duration
+		answered workflows.Status
+	}{
+		{"activation ends within the update's wait", 20 * time.Second, workflows.StatusRevoked},
+		{"activation outlasts the update's wait", 2 * time.Minute, workflows.StatusActivating},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, breakGlassInput())
+			h.activateDelay = tc.delay
+			o := h.revokeAt(10*time.Second, erin, false)
+			r := h.run()
+
+			require.Equal(t, tc.answered, accepted(t, o).Status)
+			require.Equal(t, workflows.StatusRevoked, r.Status)
+			require.Equal(t, t0.Add(tc.delay), *r.ActivatedAt)
+			require.Equal(t, t0.Add(tc.delay), *r.EndedAt, "the role is removed as soon as activation finishes")
+			require.Len(t, h.removals, 1)
+		})
+	}
+}
+
+func TestExpiryRemovesOnce(t *testing.T) {
+	h := newHarness(t, breakGlassInput())
+	r := h.run()
+	require.Equal(t, workflows.StatusExpired, r.Status)
+	require.Len(t, h.removals, 1)
+	require.Equal(t, activities.Assignment{PrincipalID: erin.ID, RoleDefinitionID: h.in.Target.RoleDefinitionID, DirectoryScopeID: "/"}, h.removals[0].Assignment)
+	deact := h.audit.ofType(workflows.EventDeactivated)
+	require.Len(t, deact, 1)
+	require.Equal(t, "role removed: Graph request graph-deactivate (status Revoked)", deact[0].Detail)
+	require.Len(t, h.emailsOf(activities.MailExpired), 1)
+}
+
+func TestActivationFailure(t *testing.T) {
+	tests := []struct {
+		name     string
+		err      error
+		attempts int
+		reason   string
+	}{
+		{"rejected by Graph", temporal.NewApplicationError("principal not eligible", activities.ErrGraphRejected), 1, "principal not eligible"},
+		{"retries run out", errors.New("graph unavailable"), 0, "graph unavailable"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, readerInput())
+			h.activate = func(int) (activities.ActivateResult, error) { return activities.ActivateResult{}, tc.err }
+			h.decideAt(5*time.Second, bob, approve, "")
+			r := h.run()
+
+			require.Equal(t, workflows.StatusFailed, r.Status)
+			require.Equal(t, "activation failed: "+tc.reason, r.Reason)
+			require.Nil(t, r.ActivatedAt)
+			require.NotNil(t, r.EndedAt)
+			if tc.attempts > 0 {
+				require.Len(t, h.activations, tc.attempts, "a Graph rejection is not retried")
+			} else {
+				require.Greater(t, len(h.activations), 5, "transient errors are retried until the ten minutes run out")
+			}
+			require.Len(t, h.removals, 1, "a failed activation still removes whatever an attempt may have assigned")
+			require.Contains(t, h.removals[0].Reason, "cleanup after failed activation")
+			require.Len(t, h.emailsOf(activities.MailFailed), 1)
+			require.Equal(t, []string{
+				workflows.EventRequested, workflows.EventApproved, workflows.EventFailed, workflows.EventDeactivated,
+			}, h.audit.types())
+		})
+	}
+}
+
+func TestDeactivation(t *testing.T) {
+	// The test environment caps "unlimited" retries at 10 attempts;
+	// TestActivityOptions checks that production sets no limit.
+	t.Run("retried after transient errors", func(t *testing.T) {
+		h := newHarness(t, breakGlassInput())
+		ok := h.deactivate
+		h.deactivate = func(n int) (activities.DeactivateResult, error) {
+			if n <= 8 {
+				return activities.DeactivateResult{}, errors.New("503 service unavailable")
+			}
+			return ok(n)
+		}
+		r := h.run()
+		require.Equal(t, workflows.StatusExpired, r.Status)
+		require.Len(t, h.removals, 9)
+		// Waits of 1s, 2s, 4s ... 32s, then the 1m cap twice: 3m3s in all.
+		require.Equal(t, r.ExpiresAt.Add(183*time.Second), *r.EndedAt)
+	})
+	t.Run("already gone", func(t *testing.T) {
+		h := newHarness(t, breakGlassInput())
+		h.deactivate = func(int) (activities.DeactivateResult, error) {
+			return activities.DeactivateResult{AlreadyGone: true}, nil
+		}
+		r := h.run()
+		require.Equal(t, workflows.StatusExpired, r.Status)
+		require.Equal(t, "the role was already gone", h.audit.ofType(workflows.EventDeactivated)[0].Detail)
+	})
+	t.Run("refused by Graph", func(t *testing.T) {
+		h := newHarness(t, breakGlassInput())
+		h.deactivate = func(int) (activities.DeactivateResult, error) {
+			return activities.DeactivateResult{}, temporal.NewNonRetryableApplicationError("role not assigned to principal", activities.ErrGraphRejected, nil)
+		}
+		r := h.run()
+		require.Equal(t, workflows.StatusFailed, r.Status)
+		require.Equal(t, "removing the role failed: role not assigned to principal; Entra ends the assignment by itself at 2026-11-26T09:30:00Z", r.Reason)
+		require.Len(t, h.removals, 1)
+		require.Len(t, h.emailsOf(activities.MailFailed), 1)
+	})
+}
+
+func TestCleanupRemovalRefused(t *testing.T) {
+	h := newHarness(t, readerInput())
+	h.activate = func(int) (activities.ActivateResult, error) {
+		return activities.ActivateResult{}, temporal.NewApplicationError("principal not eligible", activities.ErrGraphRejected)
+	}
+	h.deactivate = func(int) (activities.DeactivateResult, error) {
+		return activities.DeactivateResult{}, temporal.NewNonRetryableApplicationError("no such assignment", activities.ErrGraphRejected, nil)
+	}
+	h.decideAt(5*time.Second, bob, approve, "")
+	r := h.run()
+
+	require.Equal(t, workflows.StatusFailed, r.Status)
+	require.Equal(t, "activation failed: principal not eligible", r.Reason)
+	failed := h.audit.ofType(workflows.EventFailed)
+	require.Len(t, failed, 2)
+	require.Equal(t, "removing any assignment left by the failed activation also failed: no such assignment", failed[1].Detail)
+}
+
+func TestActivationRetriedThenActive(t *testing.T) {
+	h := newHarness(t, readerInput())
+	ok := h.activate
+	h.activate = func(n int) (activities.ActivateResult, error) {
+		if n < 3 {
+			return activities.ActivateResult{}, errors.New("429 too many requests")
+		}
+		return ok(n)
+	}
+	h.decideAt(5*time.Second, bob, approve, "")
+	r := h.run()
+
+	require.Equal(t, workflows.StatusExpired, r.Status)
+	require.Len(t, h.activations, 3)
+	// Retries wait 1s, then 2s: the grant starts when the third attempt lands.
+	require.Equal(t, t0.Add(8*time.Second), *r.ActivatedAt)
+}
+
+func TestWorkflowCancellation(t *testing.T) {
+	t.Run("while active", func(t *testing.T) {
+		h := newHarness(t, readerInput())
+		h.decideAt(5*time.Second, bob, approve, "")
+		h.env.RegisterDelayedCallback(h.env.CancelWorkflow, 10*time.Minute)
+		r := h.run()
+
+		require.Equal(t, workflows.StatusRevoked, r.Status)
+		require.Contains(t, r.Reason, "cancelled in Temporal")
+		require.Len(t, h.removals, 1, "cancelling the workflow still removes the role")
+		ev := h.audit.ofType(workflows.EventRevoked)
+		require.Len(t, ev, 1)
+		require.Equal(t, workflows.ActorSystem, ev[0].Actor)
+		require.Len(t, h.emailsOf(activities.MailRevoked), 1)
+	})
+	t.Run("while activating", func(t *testing.T) {
+		h := newHarness(t, breakGlassInput())
+		h.activateDelay = time.Minute
+		h.env.RegisterDelayedCallback(h.env.CancelWorkflow, 30*time.Second)
+		r := h.run()
+
+		require.Equal(t, workflows.StatusRevoked, r.Status)
+		require.Len(t, h.removals, 1)
+	})
+	t.Run("while pending", func(t *testing.T) {
+		h := newHarness(t, readerInput())
+		h.env.RegisterDelayedCallback(h.env.CancelWorkflow, 5*time.Second)
+		r := h.run()
+
+		require.Equal(t, workflows.StatusCanceled, r.Status)
+		require.Empty(t, h.activations)
+		require.Empty(t, h.removals, "a pending request never touched Graph")
+		require.Len(t, h.emailsOf(activities.MailCanceled), 1, "the requester learns the request was canceled")
+	})
+}
+
+func TestGrantClockStartsAtActivation(t *testing.T) {
+	h := newHarness(t, breakGlassInput())
+	h.activateDelay = 2 * time.Minute
+	r := h.run()
+
+	require.Equal(t, t0.Add(2*time.Minute), *r.ActivatedAt)
+	require.Equal(t, t0.Add(2*time.Minute+30*time.Minute), *r.ExpiresAt)
+	require.Equal(t, *r.ExpiresAt, *r.EndedAt)
+}
+
+func TestBreakGlass(t *testing.T) {
+	h := newHarness(t, breakGlassInput())
+	during := h.queryAt(time.Minute)
+	r := h.run()
+
+	require.Equal(t, workflows.StatusActive, during.Status, during.Reason)
+	require.Equal(t, 0, during.Stage)
+	require.Equal(t, workflows.StatusExpired, r.Status)
+	require.Empty(t, r.Decisions)
+	require.True(t, r.BreakGlass)
+	bg := h.emailsOf(activities.MailBreakGlass)
+	require.Len(t, bg, 1)
+	require.Equal(t, []string{dave.UPN}, recipientsOf(bg[0]))
+	require.Equal(t, erin.UPN, bg[0].Request.Requester)
+	var sawNotice bool
+	for _, ev := range h.audit.ofType(workflows.EventNotified) {
+		sawNotice = sawNotice || ev.Detail == "break_glass email to dave@example.com sent"
+	}
+	require.True(t, sawNotice, "the break-glass notice is in the audit trail")
+	require.Equal(t, []string{
+		workflows.EventRequested, workflows.EventActivated, workflows.EventDeactivated, workflows.EventExpired,
+	}, h.audit.types())
+}
+
+func TestQueryView(t *testing.T) {
+	h := newHarness(t, readerInput())
+	start := h.queryAt(time.Second)
+	escalated := h.queryAt(25 * time.Second)
+	h.decideAt(30*time.Second, carol, approve, "fine")
+	active := h.queryAt(time.Minute)
+	h.run()
+
+	require.Equal(t, workflows.Request{
+		ID:               "req-reader",
+		Status:           workflows.StatusPending,
+		Requester:        alice.UPN,
+		RequesterID:      alice.ID,
+		Role:             "reader",
+		RoleDefinitionID: h.in.Target.RoleDefinitionID,
+		DirectoryScopeID: "/",
+		Duration:         "1h0m0s",
+		DurationSeconds:  3600,
+		Justification:    h.in.Justification,
+		CreatedAt:        t0,
+		Stage:            1,
+		Stages:           1,
+		Tier:             1,
+		Approvers:        []workflows.Approver{{Approver: bob.UPN, ApproverID: bob.ID}},
+		EscalatesAt:      ptr(t0.Add(20 * time.Second)),
+		Decisions:        []workflows.Decision{},
+	}, *start)
+	require.Equal(t, 2, escalated.Tier)
+	require.Equal(t, []workflows.Approver{{Approver: bob.UPN, ApproverID: bob.ID}, {Approver: carol.UPN, ApproverID: carol.ID}}, escalated.Approvers)
+	require.Equal(t, t0.Add(80*time.Second), *escalated.EscalatesAt)
+
+	require.Equal(t, workflows.StatusActive, active.Status, active.Reason)
+	require.Equal(t, 0, active.Stage)
+	require.Empty(t, active.Approvers)
+	require.Nil(t, active.EscalatesAt)
+	require.Equal(t, t0.Add(30*time.Second), *active.ActivatedAt)
+	require.Equal(t, t0.Add(30*time.Second+time.Hour), *active.ExpiresAt)
+	require.Nil(t, active.EndedAt)
+}
+
+func TestNewRequest(t *testing.T) {
+	r := workflows.NewRequest(readerInput())
+	require.Equal(t, workflows.StatusPending, r.Status)
+	require.Equal(t, 1, r.Stage)
+	require.Equal(t, 1, r.Tier)
+	require.Equal(t, []workflows.Approver{{Approver: bob.UPN, ApproverID: bob.ID}}, r.Approvers)
+	require.NotNil(t, r.Decisions)
+
+	bg := workflows.NewRequest(breakGlassInput())
+	require.Equal(t, workflows.StatusActivating, bg.Status)
+	require.Equal(t, 0, bg.Stage)
+	require.Empty(t, bg.Approvers)
+}
+
+func TestEmailFailureDoesNotFailRequest(t *testing.T) {
+	h := newHarness(t, readerInput())
+	h.sendEmail = func(in activities.EmailInput) error {
+		if in.Kind == activities.MailApprovalNeeded {
+			return temporal.NewNonRetryableApplicationError("mailbox unknown", "MailRejected", nil)
+		}
+		return nil
+	}
+	h.decideAt(5*time.Second, bob, approve, "")
+	r := h.run()
+
+	require.Equal(t, workflows.StatusExpired, r.Status)
+	var failed []string
+	for _, ev := range h.audit.ofType(workflows.EventNotified) {
+		if strings.Contains(ev.Detail, "failed") {
+			failed = append(failed, ev.Detail)
+		}
+	}
+	require.Len(t, failed, 1)
+	require.Contains(t, failed[0], "approval_needed email to bob@example.com failed: ")
+	require.Contains(t, failed[0], "mailbox unknown")
+}
+
+func TestEmailKeysAreUnique(t *testing.T) {
+	h := newHarness(t, adminInput())
+	h.decideAt(25*time.Second, carol, approve, "")
+	h.decideAt(30*time.Second, dave, approve, "")
+	h.revokeAt(time.Minute, alice, false)
+	h.run()
+
+	seen := map[string]bool{}
+	for _, e := range h.emails {
+		require.False(t, seen[e.Key], "key %s used twice", e.Key)
+		seen[e.Key] = true
+		require.True(t, strings.HasPrefix(e.Key, "req-admin/"+e.Kind+"/"), e.Key)
+	}
+	require.Len(t, seen, 7)
+}
+
+func TestInvalidPlanFails(t *testing.T) {
+	in := readerInput()
+	in.Stages[0].Tiers[1].Timeout = 0
+	in.Stages[0].Approvals = 3
+	h := newHarness(t, in)
+	r := h.run()
+
+	require.Equal(t, workflows.StatusFailed, r.Status)
+	require.Contains(t, r.Reason, "stages[0].tiers[1].timeout must be positive, got 0s")
+	require.Contains(t, r.Reason, "stages[0].approvals is 3 but only 2 distinct approvers other than the requester are listed")
+	require.Empty(t, h.activations)
+	require.Empty(t, h.removals)
+}
+
+func TestValidate(t *testing.T) {
+	bad := readerInput()
+	bad.BreakGlass = true
+	bad.Duration = 0
+	bad.Requester.ID = ""
+	err := bad.Validate()
+	require.ErrorContains(t, err, "stages must be empty for a break-glass request, got 1")
+	require.ErrorContains(t, err, "duration must be positive, got 0s")
+	require.ErrorContains(t, err, "requester.id (the Entra object id) is required")
+
+	require.NoError(t, readerInput().Validate())
+	require.NoError(t, adminInput().Validate())
+	require.NoError(t, breakGlassInput().Validate())
+	require.ErrorContains(t, workflows.AccessRequestInput{}.Validate(), "request_id is required")
+}
+
+func ptr[T any](v T) *T { return &v }

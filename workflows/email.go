@@ -1,0 +1,97 @@
+package workflows
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/jitflow/jitflow/activities"
+)
+
+// emailApprovers asks approvers of the current stage and tier to decide.
+func (s *accessRequest) emailApprovers(ctx workflow.Context, kind string, to []Person) {
+	s.sendEmail(ctx, kind, to, s.tierKey(kind), "", "")
+}
+
+// emailRequester tells the requester what happened; actor and reason are
+// who caused it and why, when that matters.
+func (s *accessRequest) emailRequester(ctx workflow.Context, kind, actor, reason string) {
+	key := s.nextKey(kind)
+	if kind == activities.MailRequesterEscalated {
+		key = s.tierKey(kind)
+	}
+	s.sendEmail(ctx, kind, []Person{s.in.Requester}, key, actor, reason)
+}
+
+// tierKey identifies an email about reaching a tier:
+// <requestID>/<kind>/s<stage>t<tier>.
+func (s *accessRequest) tierKey(kind string) string {
+	return fmt.Sprintf("%s/%s/s%dt%d", s.in.RequestID, kind, s.stage+1, s.tier+1)
+}
+
+// nextKey identifies any other email: <requestID>/<kind>/<sequence>.
+func (s *accessRequest) nextKey(kind string) string {
+	s.emailSeq++
+	return fmt.Sprintf("%s/%s/%d", s.in.RequestID, kind, s.emailSeq)
+}
+
+// sendEmail starts the email without waiting for it: mail is slow and may
+// fail, and neither may hold up the request. A coroutine records the outcome
+// in the audit trail once the activity ends. The activity runs under a
+// disconnected context so that cancelling the workflow does not swallow the
+// emails that tell people about it.
+func (s *accessRequest) sendEmail(ctx workflow.Context, kind string, to []Person, key, actor, reason string) {
+	if len(to) == 0 {
+		return
+	}
+	in := activities.EmailInput{Kind: kind, To: recipients(to), Request: s.emailRequest(actor, reason), BaseURL: s.in.BaseURL, Key: key}
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	f := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, emailOptions()), acts.SendEmail, in)
+	stage := s.viewStage()
+	s.emailsInFlight++
+	workflow.Go(dctx, func(ctx workflow.Context) {
+		defer func() { s.emailsInFlight-- }()
+		var res activities.EmailResult
+		detail := fmt.Sprintf("%s email to %s", kind, upns(to))
+		if err := f.Get(ctx, &res); err != nil {
+			s.logger.Warn("Email not sent", "kind", kind, "key", key, "error", err)
+			detail += " failed: " + failureText(err)
+		} else {
+			detail += " sent"
+		}
+		s.record(ctx, AuditEvent{Type: EventNotified, Actor: ActorSystem, Detail: detail, Stage: stage})
+	})
+}
+
+// emailRequest is what emails say about the request as it stands now.
+func (s *accessRequest) emailRequest(actor, reason string) activities.EmailRequest {
+	v := s.view()
+	r := activities.EmailRequest{
+		ID:            s.in.RequestID,
+		Requester:     s.in.Requester.UPN,
+		Role:          s.in.Target.Role,
+		RoleID:        s.in.Target.RoleDefinitionID,
+		Scope:         s.in.Target.DirectoryScopeID,
+		Duration:      s.in.Duration,
+		Justification: s.in.Justification,
+		Ticket:        s.in.Ticket,
+		Stage:         v.Stage,
+		Stages:        v.Stages,
+		EscalatesAt:   v.EscalatesAt,
+		ExpiresAt:     v.ExpiresAt,
+		Actor:         actor,
+		Reason:        reason,
+	}
+	for _, a := range v.Approvers {
+		r.Approvers = append(r.Approvers, a.Approver)
+	}
+	return r
+}
+
+func recipients(people []Person) []activities.Recipient {
+	out := make([]activities.Recipient, len(people))
+	for i, p := range people {
+		out[i] = activities.Recipient{ID: p.ID, UPN: p.UPN, Email: p.Email}
+	}
+	return out
+}

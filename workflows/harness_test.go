@@ -1,0 +1,362 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/workflows"
+)
+
+// t0 is when every test workflow starts, so times can be checked exactly.
+var t0 = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+
+var (
+	alice   = workflows.Person{ID: "oid-alice", UPN: "alice@example.com", Email: "alice@example.com"}
+	bob     = workflows.Person{ID: "oid-bob", UPN: "bob@example.com", Email: "bob@example.com"}
+	carol   = workflows.Person{ID: "oid-carol", UPN: "carol@example.com", Email: "carol@example.com"}
+	dave    = workflows.Person{ID: "oid-dave", UPN: "dave@example.com", Email: "dave@example.com"}
+	erin    = workflows.Person{ID: "oid-erin", UPN: "erin@example.com", Email: "erin@example.com"}
+	mallory = workflows.Person{ID: "oid-mallory", UPN: "mallory@example.com", Email: "mallory@example.com"}
+)
+
+// readerInput is the dev policy's reader role: bob, escalating to carol
+// after 20s, timing out 60s later.
+func readerInput() workflows.AccessRequestInput {
+	return workflows.AccessRequestInput{
+		RequestID:     "req-reader",
+		Requester:     alice,
+		Target:        workflows.Target{Role: "reader", RoleDefinitionID: "f2ef992c-3afb-46b9-b7cf-a126ee74c451", DirectoryScopeID: "/"},
+		Duration:      time.Hour,
+		Justification: "look into incident 42",
+		CreatedAt:     t0,
+		BaseURL:       "http://jitflow.test",
+		Stages: []workflows.Stage{{
+			Name:      "team lead",
+			Approvals: 1,
+			Tiers: []workflows.Tier{
+				{Approvers: []workflows.Person{bob}, Timeout: 20 * time.Second},
+				{Approvers: []workflows.Person{carol}, Timeout: 60 * time.Second},
+			},
+		}},
+	}
+}
+
+// adminInput is the dev policy's admin role: stage 1 as reader, then dave.
+func adminInput() workflows.AccessRequestInput {
+	in := readerInput()
+	in.RequestID = "req-admin"
+	in.Target = workflows.Target{Role: "admin", RoleDefinitionID: "194ae4cb-b126-40b2-bd5b-6091b380977d", DirectoryScopeID: "/"}
+	in.Ticket = "CHG-7"
+	in.Stages = append(in.Stages, workflows.Stage{
+		Name:      "security",
+		Approvals: 1,
+		Tiers:     []workflows.Tier{{Approvers: []workflows.Person{dave}, Timeout: time.Hour}},
+	})
+	return in
+}
+
+// twoOfThreeInput needs two of bob, carol and dave.
+func twoOfThreeInput() workflows.AccessRequestInput {
+	in := readerInput()
+	in.RequestID = "req-two-of-three"
+	in.Stages = []workflows.Stage{{
+		Name:      "peers",
+		Approvals: 2,
+		Tiers:     []workflows.Tier{{Approvers: []workflows.Person{bob, carol, dave}, Timeout: time.Hour}},
+	}}
+	return in
+}
+
+// breakGlassInput is the dev policy's breakglass role, asked for by erin.
+func breakGlassInput() workflows.AccessRequestInput {
+	return workflows.AccessRequestInput{
+		RequestID:     "req-breakglass",
+		Requester:     erin,
+		Target:        workflows.Target{Role: "breakglass", RoleDefinitionID: "62e90394-69f5-4237-9190-012177145e10", DirectoryScopeID: "/"},
+		Duration:      30 * time.Minute,
+		Justification: "tenant-wide outage",
+		CreatedAt:     t0,
+		BreakGlass:    true,
+		Notify:        []workflows.Person{dave},
+	}
+}
+
+// harness runs one AccessRequest in the test environment with mocked
+// activities, and keeps what the workflow did.
+type harness struct {
+	t     *testing.T
+	env   *testsuite.TestWorkflowEnvironment
+	in    workflows.AccessRequestInput
+	audit *auditRecorder
+
+	// activate answers attempt n (1-based) of Activate; activateDelay is
+	// how long each attempt takes on the workflow clock.
+	activate      func(n int) (activities.ActivateResult, error)
+	activateDelay time.Duration
+	// deactivate answers attempt n (1-based) of Deactivate.
+	deactivate func(n int) (activities.DeactivateResult, error)
+	// sendEmail fails an email by returning an error.
+	sendEmail func(in activities.EmailInput) error
+
+	mu          sync.Mutex
+	activations []activities.ActivateInput
+	removals    []activities.DeactivateInput
+	emails      []activities.EmailInput
+}
+
+func newHarness(t *testing.T, in workflows.AccessRequestInput) *harness {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(t0)
+	rec := &auditRecorder{}
+	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{rec}})
+	env.RegisterWorkflowWithOptions(workflows.AccessRequest, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	return &harness{
+		t:     t,
+		env:   env,
+		in:    in,
+		audit: rec,
+		activate: func(int) (activities.ActivateResult, error) {
+			return activities.ActivateResult{GraphRequestID: "graph-activate", GraphStatus: "Provisioned", EndDateTime: t0.Add(in.Duration)}, nil
+		},
+		deactivate: func(int) (activities.DeactivateResult, error) {
+			return activities.DeactivateResult{GraphRequestID: "graph-deactivate", GraphStatus: "Revoked"}, nil
+		},
+		sendEmail: func(activities.EmailInput) error { return nil },
+	}
+}
+
+// run executes the workflow to its end and returns its result.
+func (h *harness) run() workflows.Request {
+	h.t.Helper()
+	a := &activities.Activities{}
+	h.env.RegisterActivity(a)
+	act := h.env.OnActivity(a.Activate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ActivateInput) (activities.ActivateResult, error) {
+			h.mu.Lock()
+			h.activations = append(h.activations, in)
+			n := len(h.activations)
+			h.mu.Unlock()
+			return h.activate(n)
+		})
+	if h.activateDelay > 0 {
+		act.After(h.activateDelay)
+	}
+	h.env.OnActivity(a.Deactivate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.DeactivateInput) (activities.DeactivateResult, error) {
+			h.mu.Lock()
+			h.removals = append(h.removals, in)
+			n := len(h.removals)
+			h.mu.Unlock()
+			return h.deactivate(n)
+		})
+	h.env.OnActivity(a.SendEmail, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.EmailInput) (activities.EmailResult, error) {
+			h.mu.Lock()
+			h.emails = append(h.emails, in)
+			h.mu.Unlock()
+			if err := h.sendEmail(in); err != nil {
+				return activities.EmailResult{}, err
+			}
+			return activities.EmailResult{Subject: in.Kind}, nil
+		})
+
+	h.env.ExecuteWorkflow(workflows.WorkflowName, h.in)
+	require.True(h.t, h.env.IsWorkflowCompleted(), "workflow did not complete")
+	require.NoError(h.t, h.env.GetWorkflowError())
+	var r workflows.Request
+	require.NoError(h.t, h.env.GetWorkflowResult(&r))
+	return r
+}
+
+// outcome is what happened to one update.
+type outcome struct {
+	accepted  bool
+	rejected  error
+	completed bool
+	err       error
+	result    workflows.Request
+}
+
+// updateAt sends an update when the workflow clock is at t0+at.
+func (h *harness) updateAt(at time.Duration, name string, arg any) *outcome {
+	o := &outcome{}
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
+			OnAccept: func() { o.accepted = true },
+			OnReject: func(err error) { o.rejected = err },
+			OnComplete: func(v any, err error) {
+				o.completed, o.err = true, err
+				if r, ok := v.(workflows.Request); ok {
+					o.result = r
+				}
+			},
+		}, arg)
+	}, at)
+	return o
+}
+
+func (h *harness) decideAt(at time.Duration, who workflows.Person, decision, comment string) *outcome {
+	return h.updateAt(at, workflows.UpdateDecide, workflows.DecideInput{ApproverID: who.ID, Decision: decision, Comment: comment})
+}
+
+func (h *harness) revokeAt(at time.Duration, who workflows.Person, operator bool) *outcome {
+	return h.updateAt(at, workflows.UpdateRevoke, workflows.RevokeInput{Actor: who, Operator: operator, Reason: "done early"})
+}
+
+// queryAt reads the Request view when the workflow clock is at t0+at.
+func (h *harness) queryAt(at time.Duration) *workflows.Request {
+	r := &workflows.Request{}
+	h.env.RegisterDelayedCallback(func() {
+		v, err := h.env.QueryWorkflow(workflows.QueryRequest)
+		if err != nil {
+			r.Reason = "query failed: " + err.Error()
+			return
+		}
+		if err := v.Get(r); err != nil {
+			r.Reason = "decode failed: " + err.Error()
+		}
+	}, at)
+	return r
+}
+
+// emailsOf lists the emails of one kind, in the order they were sent.
+func (h *harness) emailsOf(kind string) []activities.EmailInput {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []activities.EmailInput
+	for _, e := range h.emails {
+		if e.Kind == kind {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// kinds lists the kinds of all emails sent.
+func (h *harness) kinds() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, e := range h.emails {
+		out = append(out, e.Kind)
+	}
+	return out
+}
+
+func accepted(t *testing.T, o *outcome) workflows.Request {
+	t.Helper()
+	require.NoError(t, o.rejected, "update rejected")
+	require.True(t, o.accepted, "update not accepted")
+	require.True(t, o.completed, "update did not complete")
+	require.NoError(t, o.err)
+	return o.result
+}
+
+func rejected(t *testing.T, o *outcome, errType, contains string) {
+	t.Helper()
+	require.False(t, o.accepted, "update accepted")
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, o.rejected, &appErr)
+	require.Equal(t, errType, appErr.Type(), appErr.Error())
+	require.Contains(t, appErr.Error(), contains)
+}
+
+func recipientsOf(e activities.EmailInput) []string {
+	var out []string
+	for _, r := range e.To {
+		out = append(out, r.UPN)
+	}
+	return out
+}
+
+// auditRecorder keeps the audit events the workflow records, decoded from
+// the very payload each side effect writes into history.
+type auditRecorder struct {
+	interceptor.WorkerInterceptorBase
+	mu     sync.Mutex
+	events []workflows.AuditEvent
+}
+
+func (r *auditRecorder) InterceptWorkflow(_ workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
+	return &auditInbound{WorkflowInboundInterceptorBase: interceptor.WorkflowInboundInterceptorBase{Next: next}, rec: r}
+}
+
+// types lists the recorded event types, leaving out "notified": emails end
+// in their own time, so their events interleave with the rest.
+func (r *auditRecorder) types() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, e := range r.events {
+		if e.Type != workflows.EventNotified {
+			out = append(out, e.Type)
+		}
+	}
+	return out
+}
+
+func (r *auditRecorder) ofType(typ string) []workflows.AuditEvent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []workflows.AuditEvent
+	for _, e := range r.events {
+		if e.Type == typ {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+type auditInbound struct {
+	interceptor.WorkflowInboundInterceptorBase
+	rec *auditRecorder
+}
+
+func (i *auditInbound) Init(outbound interceptor.WorkflowOutboundInterceptor) error {
+	return i.Next.Init(&auditOutbound{WorkflowOutboundInterceptorBase: interceptor.WorkflowOutboundInterceptorBase{Next: outbound}, rec: i.rec})
+}
+
+type auditOutbound struct {
+	interceptor.WorkflowOutboundInterceptorBase
+	rec *auditRecorder
+}
+
+func (o *auditOutbound) SideEffect(ctx workflow.Context, f func(workflow.Context) any) converter.EncodedValue {
+	v := o.Next.SideEffect(ctx, f)
+	var ev workflows.AuditEvent
+	if err := v.Get(&ev); err != nil {
+		panic(errors.Join(errors.New("side effect is not an audit event"), err))
+	}
+	o.rec.mu.Lock()
+	o.rec.events = append(o.rec.events, ev)
+	o.rec.mu.Unlock()
+	return v
+}
+
+// testWriter sends the workflow's warnings and errors to the test log, so
+// they show only when a test fails or runs verbose.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}

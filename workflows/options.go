@@ -1,0 +1,62 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/jitflow/jitflow/activities"
+)
+
+// acts names the activity methods; the worker registers a real
+// *activities.Activities under the same names.
+var acts *activities.Activities
+
+// activateOptions bound activation to ten minutes of retries: a request that
+// cannot be activated by then fails visibly instead of starting a grant late.
+// Graph's definite refusals are not retried at all. WaitForCancellation makes
+// a cancelled workflow wait until the attempt really ended, so the cleanup
+// removal cannot run before a late assignment lands.
+func activateOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 10 * time.Minute,
+		WaitForCancellation:    true,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        30 * time.Second,
+			NonRetryableErrorTypes: []string{activities.ErrGraphRejected},
+		},
+	}
+}
+
+// deactivateOptions retry without end: a role must never stay assigned
+// because Graph was throttling or down for a while. Only an error the
+// activity marks non-retryable stops the retries.
+func deactivateOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+			MaximumAttempts:    0, // unlimited
+		},
+	}
+}
+
+// emailOptions keep a failing mailer from holding a request open for long:
+// five attempts, then the failure is recorded and the request moves on.
+func emailOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    30 * time.Second,
+			MaximumAttempts:    5,
+		},
+	}
+}

@@ -1,0 +1,157 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// maxTextLen bounds free text (comments, revoke reasons) kept in history.
+const maxTextLen = 2000
+
+// ApproverIDs lists the object ids of every approver of every tier of every
+// stage, each once, in plan order. It is what SearchApproverIDs holds, so an
+// approver can find every request they may ever be asked to decide.
+func (in AccessRequestInput) ApproverIDs() []string {
+	ids := []string{}
+	seen := map[string]bool{}
+	for _, st := range in.Stages {
+		for _, t := range st.Tiers {
+			for _, p := range t.Approvers {
+				if !seen[p.ID] {
+					seen[p.ID] = true
+					ids = append(ids, p.ID)
+				}
+			}
+		}
+	}
+	return ids
+}
+
+// SearchAttributes are the search attribute values of a request in the
+// given status. The starter passes them at start
+// (temporal.NewSearchAttributes(SearchAttributes(in, NewRequest(in).Status)...))
+// and the workflow upserts them on every status change.
+func SearchAttributes(in AccessRequestInput, status Status) []temporal.SearchAttributeUpdate {
+	return []temporal.SearchAttributeUpdate{
+		SearchStatus.ValueSet(string(status)),
+		SearchRole.ValueSet(in.Target.Role),
+		SearchRequesterID.ValueSet(in.Requester.ID),
+		SearchApproverIDs.ValueSet(in.ApproverIDs()),
+	}
+}
+
+// Validate checks that the plan can run: the starter should call it before
+// starting a workflow, and the workflow fails a request whose plan does not
+// pass rather than wait on approvals that can never come.
+func (in AccessRequestInput) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if in.RequestID == "" {
+		add("request_id is required")
+	}
+	if in.Requester.ID == "" {
+		add("requester.id (the Entra object id) is required")
+	}
+	if in.Target.RoleDefinitionID == "" {
+		add("target.role_definition_id is required")
+	}
+	if in.Target.DirectoryScopeID == "" {
+		add(`target.directory_scope_id is required ("/" for the whole directory)`)
+	}
+	if in.Duration <= 0 {
+		add("duration must be positive, got %s", in.Duration)
+	}
+	switch {
+	case in.BreakGlass && len(in.Stages) > 0:
+		add("stages must be empty for a break-glass request, got %d", len(in.Stages))
+	case !in.BreakGlass && len(in.Stages) == 0:
+		add("stages must hold at least one approval stage unless break_glass is set")
+	}
+	for i, st := range in.Stages {
+		errs = append(errs, st.validate(i, in.Requester.ID)...)
+	}
+	return errors.Join(errs...)
+}
+
+// validate checks one stage; i is its 0-based index, for messages.
+func (st Stage) validate(i int, requesterID string) []error {
+	var errs []error
+	add := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("stages[%d]"+format, append([]any{i}, args...)...))
+	}
+	if len(st.Tiers) == 0 {
+		add(".tiers must hold at least one tier")
+	}
+	if st.Approvals < 1 {
+		add(".approvals must be at least 1, got %d", st.Approvals)
+	}
+	eligible := map[string]bool{}
+	for j, t := range st.Tiers {
+		if t.Timeout <= 0 {
+			add(".tiers[%d].timeout must be positive, got %s", j, t.Timeout)
+		}
+		if len(t.Approvers) == 0 {
+			add(".tiers[%d].approvers must name at least one approver", j)
+		}
+		for k, p := range t.Approvers {
+			if p.ID == "" {
+				add(".tiers[%d].approvers[%d].id (the Entra object id) is required", j, k)
+			}
+			if p.ID != requesterID {
+				eligible[p.ID] = true
+			}
+		}
+	}
+	if st.Approvals > 0 && len(st.Tiers) > 0 && st.Approvals > len(eligible) {
+		add(".approvals is %d but only %d distinct approvers other than the requester are listed", st.Approvals, len(eligible))
+	}
+	return errs
+}
+
+// reached lists the approvers of tiers 0..tier of a stage, each once, in
+// plan order.
+func (st Stage) reached(tier int) []Person {
+	var out []Person
+	seen := map[string]bool{}
+	for _, t := range st.Tiers[:tier+1] {
+		for _, p := range t.Approvers {
+			if !seen[p.ID] {
+				seen[p.ID] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// tierOf is the 0-based index of the first tier of the stage that lists id,
+// or -1.
+func (st Stage) tierOf(id string) int {
+	for j, t := range st.Tiers {
+		for _, p := range t.Approvers {
+			if p.ID == id {
+				return j
+			}
+		}
+	}
+	return -1
+}
+
+// person finds someone named anywhere in the plan by object id.
+func (in AccessRequestInput) person(id string) (Person, bool) {
+	if in.Requester.ID == id {
+		return in.Requester, true
+	}
+	for _, st := range in.Stages {
+		for _, t := range st.Tiers {
+			for _, p := range t.Approvers {
+				if p.ID == id {
+					return p, true
+				}
+			}
+		}
+	}
+	return Person{}, false
+}
