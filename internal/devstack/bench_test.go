@@ -1,0 +1,52 @@
+package devstack
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/jitflow/jitflow/workflows"
+)
+
+// BenchmarkApproveToActive measures, one request at a time on the dev
+// stack, the time from the approver's API call to the API reporting the
+// request active (the role assigned in the Graph emulator). Run it with
+//
+//	go test -run '^$' -bench ApproveToActive -benchtime 50x ./internal/devstack/
+func BenchmarkApproveToActive(b *testing.B) {
+	st := startStack(b, b.TempDir(), fastPolicy(b))
+	defer st.Stop()
+	api := apiClient{t: b, base: st.APIURL}
+	alice, bob := api.token("alice"), api.token("bob")
+	var lat []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		var req workflows.Request
+		if status := api.do("POST", "/api/v1/requests", alice, `{"role":"reader","duration":"1h","justification":"benchmark"}`, &req); status != http.StatusCreated {
+			b.Fatalf("create: status %d", status)
+		}
+		start := time.Now()
+		if status := api.do("POST", "/api/v1/requests/"+req.ID+"/approve", bob, `{}`, nil); status != http.StatusOK {
+			b.Fatalf("approve: status %d", status)
+		}
+		for req.Status != workflows.StatusActive {
+			api.do("GET", "/api/v1/requests/"+req.ID, alice, "", &req)
+			if req.Status.Terminal() {
+				b.Fatalf("request ended %s", req.Status)
+			}
+		}
+		lat = append(lat, time.Since(start))
+		b.StopTimer()
+		if status := api.do("POST", "/api/v1/requests/"+req.ID+"/revoke", alice, `{}`, nil); status != http.StatusOK {
+			b.Fatalf("revoke: status %d", status)
+		}
+		b.StartTimer()
+	}
+	slices.Sort(lat)
+	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
+	b.ReportMetric(ms(lat[(len(lat)*99)/100]), "p99-ms")
+	b.ReportMetric(ms(lat[len(lat)-1]), "max-ms")
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

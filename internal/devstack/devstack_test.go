@@ -1,0 +1,204 @@
+package devstack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jitflow/jitflow/internal/outbox"
+	"github.com/jitflow/jitflow/policies"
+	"github.com/jitflow/jitflow/workflows"
+)
+
+// fastPolicy is the dev policy with an escalation and grant short enough
+// for a test that runs on real time.
+func fastPolicy(t testing.TB) *policies.Policy {
+	t.Helper()
+	pol, err := policies.Parse("dev.yaml", policies.DevYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	role, ok := pol.Role("reader")
+	if !ok {
+		t.Fatal("dev policy has no reader role")
+	}
+	role.MinDuration = time.Second
+	role.Stages[0].Tiers[0].Timeout = 2 * time.Second
+	return pol
+}
+
+func startStack(t testing.TB, dir string, pol *policies.Policy) *Stack {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := Start(ctx, Options{
+		DataDir:   dir,
+		HTTPAddr:  "127.0.0.1:0",
+		GraphAddr: "127.0.0.1:0",
+		NoUI:      true,
+		Policy:    pol,
+		Namespace: "default",
+		Retention: 365 * 24 * time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "healthz 200", func() bool {
+		resp, err := http.Get(st.APIURL + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return st
+}
+
+// TestRequestLifecycleEndToEnd runs the real embedded Temporal server,
+// worker, API and Graph emulator: request, restart, escalation, approval,
+// activation in the emulator, expiry and removal, and the audit trail.
+func TestRequestLifecycleEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	pol := fastPolicy(t)
+	alice, _ := pol.UserByName("alice")
+	st := startStack(t, dir, pol)
+	api := apiClient{t: t, base: st.APIURL}
+
+	var req workflows.Request
+	status := api.do("POST", "/api/v1/requests", api.token("alice"), `{"role":"reader","duration":"4s","justification":"e2e check of the reader role"}`, &req)
+	if status != http.StatusCreated || req.Status != workflows.StatusPending {
+		t.Fatalf("create: %d %+v", status, req)
+	}
+
+	// A restart on the same data dir resumes the request where it was.
+	st.Stop()
+	st = startStack(t, dir, pol)
+	defer st.Stop()
+	api.base = st.APIURL
+
+	waitFor(t, 20*time.Second, "escalation to carol", func() bool {
+		api.do("GET", "/api/v1/requests/"+req.ID, api.token("alice"), "", &req)
+		return req.Tier == 2
+	})
+	waitFor(t, 10*time.Second, "escalation email to carol", func() bool {
+		return slices.ContainsFunc(st.Outbox.Emails(), func(e outbox.Email) bool {
+			return slices.Contains(e.To, "carol@example.com")
+		})
+	})
+
+	var decided workflows.Request
+	if status := api.do("POST", "/api/v1/requests/"+req.ID+"/approve", api.token("alice"), `{"comment":"me"}`, nil); status != http.StatusForbidden {
+		t.Fatalf("self-approval: status %d, want 403", status)
+	}
+	if status := api.do("POST", "/api/v1/requests/"+req.ID+"/approve", api.token("carol"), `{"comment":"ok for the audit"}`, &decided); status != http.StatusOK {
+		t.Fatalf("approve: status %d", status)
+	}
+	waitFor(t, 20*time.Second, "active", func() bool {
+		api.do("GET", "/api/v1/requests/"+req.ID, api.token("alice"), "", &req)
+		return req.Status == workflows.StatusActive
+	})
+	if !holds(st, alice.ID, "f2ef992c-3afb-46b9-b7cf-a126ee74c451") {
+		t.Fatalf("emulator holds no Global Reader assignment for alice: %+v", st.Graph.Instances())
+	}
+	if req.ActivatedAt == nil || req.ExpiresAt == nil || req.ExpiresAt.Sub(*req.ActivatedAt) != 4*time.Second {
+		t.Fatalf("grant window %v..%v, want 4s from activation", req.ActivatedAt, req.ExpiresAt)
+	}
+
+	waitFor(t, 30*time.Second, "expired", func() bool {
+		api.do("GET", "/api/v1/requests/"+req.ID, api.token("alice"), "", &req)
+		return req.Status == workflows.StatusExpired
+	})
+	if holds(st, alice.ID, "f2ef992c-3afb-46b9-b7cf-a126ee74c451") {
+		t.Fatal("the role is still assigned after expiry")
+	}
+
+	var audit struct {
+		Events []workflows.AuditEvent `json:"events"`
+	}
+	api.do("GET", "/api/v1/requests/"+req.ID+"/audit", api.token("alice"), "", &audit)
+	var types []string
+	for _, ev := range audit.Events {
+		types = append(types, ev.Type)
+	}
+	for _, want := range []string{"requested", "notified", "escalated", "approved", "activated", "deactivated", "expired"} {
+		if !slices.Contains(types, want) {
+			t.Errorf("audit lacks %q: %v", want, types)
+		}
+	}
+	for _, ev := range audit.Events {
+		if ev.Type == "approved" && ev.Actor != "carol@example.com" {
+			t.Errorf("approved by %q, want carol@example.com", ev.Actor)
+		}
+	}
+}
+
+func holds(st *Stack, principal, role string) bool {
+	for _, in := range st.Graph.Instances() {
+		if in.PrincipalID == principal && in.RoleDefinitionID == role {
+			return true
+		}
+	}
+	return false
+}
+
+type apiClient struct {
+	t    testing.TB
+	base string
+}
+
+func (c apiClient) token(user string) string {
+	c.t.Helper()
+	var out struct {
+		Token string `json:"token"`
+	}
+	if status := c.do("GET", "/dev/token?user="+user, "", "", &out); status != http.StatusOK {
+		c.t.Fatalf("dev token for %s: status %d", user, status)
+	}
+	return out.Token
+}
+
+// do sends one request and decodes a 2xx JSON answer into out.
+func (c apiClient) do(method, path, token, body string, out any) int {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 == 2 && out != nil {
+		if err := json.NewDecoder(bytes.NewReader(data)).Decode(out); err != nil {
+			c.t.Fatalf("%s %s: %v in %s", method, path, err, data)
+		}
+	} else if resp.StatusCode/100 != 2 {
+		c.t.Logf("%s %s: %d %s", method, path, resp.StatusCode, data)
+	}
+	return resp.StatusCode
+}
+
+func waitFor(t testing.TB, limit time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", limit, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
