@@ -1,0 +1,102 @@
+package devauth
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/labstack/echo/v4"
+)
+
+// Paths Register serves.
+const (
+	TokenPath     = "/dev/token"
+	JWKSPath      = "/dev/jwks.json"
+	DiscoveryPath = "/dev/.well-known/openid-configuration"
+)
+
+// Register mounts the issuer's routes on e:
+//
+//	GET /dev/token?user=NAME                    {"token":"..."}
+//	GET /dev/jwks.json                          the public key set
+//	GET /dev/.well-known/openid-configuration   OIDC metadata (issuer, jwks_uri)
+func (i *Issuer) Register(e *echo.Echo) {
+	e.GET(TokenPath, i.serveToken)
+	e.GET(JWKSPath, i.serveJWKS)
+	e.GET(DiscoveryPath, i.serveDiscovery)
+}
+
+func (i *Issuer) serveToken(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "no-store")
+	name := c.QueryParam("user")
+	if name == "" {
+		return problem(c, http.StatusBadRequest, `query parameter "user" is required: the short name of a user of the policy directory, e.g. /dev/token?user=alice`)
+	}
+	tok, err := i.Token(name)
+	if errors.Is(err, ErrUnknownUser) {
+		return problem(c, http.StatusNotFound, "unknown user "+quote(name)+"; known users: "+i.userNames())
+	}
+	if err != nil {
+		return problem(c, http.StatusInternalServerError, "cannot sign a token: "+err.Error())
+	}
+	return c.JSON(http.StatusOK, map[string]string{"token": tok})
+}
+
+func (i *Issuer) userNames() string {
+	names := make([]string, 0, len(i.pol.Users))
+	for _, u := range i.pol.Users {
+		names = append(names, u.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+func (i *Issuer) serveJWKS(c echo.Context) error {
+	return c.JSONBlob(http.StatusOK, i.jwks)
+}
+
+type discovery struct {
+	Issuer              string   `json:"issuer"`
+	JWKSURI             string   `json:"jwks_uri"`
+	TokenEndpoint       string   `json:"token_endpoint"`
+	SigningAlgs         []string `json:"id_token_signing_alg_values_supported"`
+	ResponseTypes       []string `json:"response_types_supported"`
+	SubjectTypes        []string `json:"subject_types_supported"`
+	ClaimsSupported     []string `json:"claims_supported"`
+	TokenEndpointMethod []string `json:"token_endpoint_auth_methods_supported"`
+}
+
+func (i *Issuer) serveDiscovery(c echo.Context) error {
+	return c.JSON(http.StatusOK, discovery{
+		Issuer:              i.issuer,
+		JWKSURI:             i.JWKSURL(),
+		TokenEndpoint:       i.issuer + "/token",
+		SigningAlgs:         []string{string(jose.RS256)},
+		ResponseTypes:       []string{"token"},
+		SubjectTypes:        []string{"pairwise"},
+		ClaimsSupported:     []string{"iss", "aud", "sub", "oid", "tid", "preferred_username", "name", "groups", "roles", "iat", "nbf", "exp"},
+		TokenEndpointMethod: []string{"none"},
+	})
+}
+
+// problem answers with an RFC 9457 problem document, whatever error handler
+// the hosting Echo instance has.
+func problem(c echo.Context, status int, detail string) error {
+	body, err := json.Marshal(map[string]any{
+		"type":     "about:blank",
+		"title":    http.StatusText(status),
+		"status":   status,
+		"detail":   detail,
+		"instance": c.Request().URL.Path,
+	})
+	if err != nil {
+		return err
+	}
+	return c.Blob(status, "application/problem+json", body)
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

@@ -1,0 +1,127 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/jitflow/jitflow/workflows"
+)
+
+// Bodies of the action calls; all of them may be empty.
+type (
+	decideBody struct {
+		Comment string `json:"comment"`
+	}
+	cancelBody struct{}
+	revokeBody struct {
+		Reason string `json:"reason"`
+	}
+)
+
+func (s *Server) approve(c echo.Context) error { return s.decide(c, workflows.DecisionApprove) }
+
+func (s *Server) deny(c echo.Context) error { return s.decide(c, workflows.DecisionDeny) }
+
+// decide sends the caller's decision; the workflow's validator decides
+// whether the caller may make it (approver of the current stage, not the
+// requester, not already decided).
+func (s *Server) decide(c echo.Context, decision string) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var body decideBody
+	if err := decodeStrict(c, &body, true); err != nil {
+		return err
+	}
+	me := currentIdentity(c)
+	return s.update(c, id, workflows.UpdateDecide, workflows.DecideInput{
+		ApproverID: me.person.ID, Decision: decision, Comment: body.Comment,
+	})
+}
+
+func (s *Server) cancel(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := decodeStrict(c, &cancelBody{}, true); err != nil {
+		return err
+	}
+	return s.update(c, id, workflows.UpdateCancel, workflows.CancelInput{ActorID: currentIdentity(c).person.ID})
+}
+
+// revoke passes on whether the caller is an operator: only the API can
+// check the token's roles, the workflow trusts its word.
+func (s *Server) revoke(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var body revokeBody
+	if err := decodeStrict(c, &body, true); err != nil {
+		return err
+	}
+	me := currentIdentity(c)
+	return s.update(c, id, workflows.UpdateRevoke, workflows.RevokeInput{
+		Actor: me.person, Operator: me.operator, Reason: body.Reason,
+	})
+}
+
+// update runs one workflow update to completion and answers with the
+// request as the update left it.
+func (s *Server) update(c echo.Context, id, name string, arg any) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), updateTimeout)
+	defer cancel()
+	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   id,
+		UpdateName:   name,
+		Args:         []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	var req workflows.Request
+	if err == nil {
+		err = h.Get(ctx, &req)
+	}
+	if err != nil {
+		return s.updateFailure(c.Request().Context(), id, name, err)
+	}
+	return c.JSON(http.StatusOK, req)
+}
+
+// updateFailure maps a refused or failed update. The workflow's own
+// refusals carry their HTTP meaning in the error type; a closed workflow
+// shows up as NotFound from Temporal and is a 409, not a 404.
+func (s *Server) updateFailure(ctx context.Context, id, name string, err error) error {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		switch appErr.Type() {
+		case workflows.ErrForbidden:
+			return problemf(http.StatusForbidden, "%s", appErr.Message())
+		case workflows.ErrConflict:
+			return problemf(http.StatusConflict, "%s", appErr.Message())
+		case workflows.ErrInvalid:
+			return problemf(http.StatusBadRequest, "%s", appErr.Message())
+		}
+		return &apiError{status: http.StatusInternalServerError, detail: fmt.Sprintf("request %s failed to %s", id, name), cause: err}
+	}
+	if !isNotFound(err) {
+		return temporalFailure(err, name)
+	}
+	d, derr := s.describe(ctx, id)
+	switch {
+	case isNotFound(derr):
+		return requestNotFound(id)
+	case derr != nil:
+		return temporalFailure(derr, "look up the request")
+	case !d.running:
+		return &apiError{status: http.StatusConflict, detail: fmt.Sprintf("request %s is %s", id, d.status), cause: err}
+	}
+	return temporalFailure(err, name)
+}

@@ -1,0 +1,114 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/jitflow/jitflow/workflows"
+)
+
+func TestActionsSendUpdates(t *testing.T) {
+	e := newEnv(t)
+	id := e.create("alice", readerBody)
+	tests := []struct {
+		path, user, body string
+		name             string
+		arg              any
+	}{
+		{"approve", "bob", `{"comment":"ok"}`, workflows.UpdateDecide,
+			workflows.DecideInput{ApproverID: bobID, Decision: workflows.DecisionApprove, Comment: "ok"}},
+		{"deny", "carol", "", workflows.UpdateDecide,
+			workflows.DecideInput{ApproverID: carolID, Decision: workflows.DecisionDeny}},
+		{"cancel", "alice", "{}", workflows.UpdateCancel, workflows.CancelInput{ActorID: aliceID}},
+		{"revoke", "alice", `{"reason":"done early"}`, workflows.UpdateRevoke,
+			workflows.RevokeInput{Actor: workflows.Person{ID: aliceID, UPN: "alice@example.com", Email: "alice@example.com"}, Reason: "done early"}},
+		{"revoke", "dave", "", workflows.UpdateRevoke,
+			workflows.RevokeInput{Actor: workflows.Person{ID: daveID, UPN: "dave@example.com", Email: "dave@example.com"}, Operator: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path+" by "+tt.user, func(t *testing.T) {
+			r := e.call(http.MethodPost, "/api/v1/requests/"+id+"/"+tt.path, tt.user, tt.body)
+			wantStatus(t, r, http.StatusOK)
+			if got := r.request(t).ID; got != id {
+				t.Errorf("answered request %q", got)
+			}
+			u := e.temporal.lastUpdate()
+			if u.WorkflowID != id || u.UpdateName != tt.name || u.WaitForStage != client.WorkflowUpdateStageCompleted ||
+				len(u.Args) != 1 || u.Args[0] != tt.arg {
+				t.Errorf("update = %+v, want %s with %+v", u, tt.name, tt.arg)
+			}
+		})
+	}
+}
+
+func TestActionsMapRejections(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		status int
+	}{
+		{"forbidden", temporal.NewApplicationError("alice requested this access and cannot decide on it", workflows.ErrForbidden), 403},
+		{"conflict", temporal.NewApplicationError("bob already decided", workflows.ErrConflict), 409},
+		{"invalid", temporal.NewApplicationError("comment is too long", workflows.ErrInvalid), 400},
+		{"workflow bug", temporal.NewApplicationError("boom", "PanicError"), 500},
+		{"no worker", client.NewWorkflowUpdateServiceTimeoutOrCanceledError(errors.New("deadline")), 503},
+		{"temporal down", serviceerror.NewUnavailable("connection refused"), 503},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			id := e.create("alice", readerBody)
+			e.temporal.update = func(client.UpdateWorkflowOptions) (workflows.Request, error) { return workflows.Request{}, tt.err }
+			r := e.call(http.MethodPost, "/api/v1/requests/"+id+"/approve", "bob", "")
+			wantStatus(t, r, tt.status)
+			p := r.problem(t)
+			var appErr *temporal.ApplicationError
+			if errors.As(tt.err, &appErr) && tt.status < 500 && p.Detail != appErr.Message() {
+				t.Errorf("detail = %q, want the workflow's message %q", p.Detail, appErr.Message())
+			}
+		})
+	}
+}
+
+func TestActionsOnClosedOrUnknownRequest(t *testing.T) {
+	e := newEnv(t)
+	id := e.create("alice", readerBody)
+	e.temporal.close(id, workflows.StatusDenied)
+	r := e.call(http.MethodPost, "/api/v1/requests/"+id+"/approve", "bob", "")
+	wantStatus(t, r, http.StatusConflict)
+	wantContains(t, "detail", r.problem(t).Detail, "is denied")
+
+	for _, action := range []string{"approve", "deny", "cancel", "revoke"} {
+		r := e.call(http.MethodPost, "/api/v1/requests/req-00000000-0000-4000-8000-000000000000/"+action, "bob", "")
+		wantStatus(t, r, http.StatusNotFound)
+		r.problem(t)
+		wantStatus(t, e.call(http.MethodPost, "/api/v1/requests/not-a-request/"+action, "bob", ""), http.StatusNotFound)
+	}
+}
+
+func TestActionsStrictBodies(t *testing.T) {
+	e := newEnv(t)
+	id := e.create("alice", readerBody)
+	tests := []struct {
+		action, body, field string
+	}{
+		{"approve", `{"comment":"ok","decision":"approve"}`, "decision"},
+		{"deny", `{"comment":42}`, "comment"},
+		{"cancel", `{"reason":"x"}`, "reason"},
+		{"revoke", `{"why":"x"}`, "why"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.action, func(t *testing.T) {
+			r := e.call(http.MethodPost, "/api/v1/requests/"+id+"/"+tt.action, "bob", tt.body)
+			wantStatus(t, r, http.StatusBadRequest)
+			if p := r.problem(t); p.Field != tt.field {
+				t.Errorf("field = %q, want %q (detail %q)", p.Field, tt.field, p.Detail)
+			}
+		})
+	}
+}

@@ -1,0 +1,290 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/jitflow/jitflow/policies"
+	"github.com/jitflow/jitflow/workflows"
+)
+
+// HeaderIdempotencyKey makes a submission safe to repeat.
+const HeaderIdempotencyKey = "Idempotency-Key"
+
+const maxIdempotencyKeyLen = 200
+
+// createBody is the body of POST /api/v1/requests.
+type createBody struct {
+	Role          string `json:"role"`
+	Duration      string `json:"duration"`
+	Justification string `json:"justification"`
+	Ticket        string `json:"ticket"`
+}
+
+// createRequest checks a submission against the policy and starts its
+// workflow.
+func (s *Server) createRequest(c echo.Context) error {
+	me := currentIdentity(c)
+	var body createBody
+	if err := decodeStrict(c, &body, false); err != nil {
+		return err
+	}
+	key, err := idempotencyKey(c.Request())
+	if err != nil {
+		return err
+	}
+	in, err := s.requestInput(body)
+	if err != nil {
+		return err
+	}
+	plan, err := s.policy.Resolve(me.caller(), in)
+	if err != nil {
+		return policyError(err)
+	}
+	input := s.workflowInput(newRequestID(me.person.ID, key), plan, me.person, in)
+	if err := input.Validate(); err != nil {
+		// Resolve admitted a plan the workflow cannot run: the policy and
+		// the workflow disagree, which no caller can fix.
+		return &apiError{status: http.StatusInternalServerError, cause: err,
+			detail: fmt.Sprintf("role %q resolves to an approval plan that cannot run: %v", plan.Role.Name, err)}
+	}
+	return s.start(c, input, key != "")
+}
+
+// start runs the idempotency and conflict checks and starts the workflow,
+// holding the (requester, role) lock so this server never races itself.
+// The order matters: a repeat with the same Idempotency-Key must find its
+// own request before the conflict check would call it a duplicate.
+func (s *Server) start(c echo.Context, input workflows.AccessRequestInput, idempotent bool) error {
+	unlock := s.locks.lock(input.Requester.ID + "\n" + input.Target.Role)
+	defer unlock()
+	ctx := c.Request().Context()
+	if idempotent {
+		existing, found, err := s.existingRequest(ctx, input)
+		if found || err != nil {
+			return s.answerReplay(c, existing, err)
+		}
+	}
+	running, err := s.runningRequest(ctx, input.Requester.ID, input.Target.Role)
+	if err != nil {
+		return err
+	}
+	// A running request with this very id is our own repeat that describe
+	// missed; the start below is refused and answered as a repeat.
+	if running != "" && running != input.RequestID {
+		return &apiError{status: http.StatusConflict, requestID: running,
+			detail: fmt.Sprintf("you already have request %s for role %q in progress; cancel or revoke it first", running, input.Target.Role)}
+	}
+	_, err = s.temporal.ExecuteWorkflow(ctx, startOptions(input), workflows.WorkflowName, input)
+	if err != nil && isAlreadyStarted(err) && idempotent {
+		// Another server started the same key between our check and start.
+		existing, found, err := s.existingRequest(ctx, input)
+		if !found && err == nil {
+			err = problemf(http.StatusConflict, "request id %s is taken by another workflow", input.RequestID)
+		}
+		return s.answerReplay(c, existing, err)
+	}
+	if err != nil {
+		return temporalFailure(err, "start the request")
+	}
+	s.log.Info("access request started", "access_request_id", input.RequestID, "role", input.Target.Role,
+		"requester_id", input.Requester.ID, "request_id", httpRequestID(c))
+	c.Response().Header().Set(echo.HeaderLocation, s.requestURL(input.RequestID))
+	return c.JSON(http.StatusCreated, workflows.NewRequest(input))
+}
+
+func (s *Server) answerReplay(c echo.Context, existing workflows.Request, err error) error {
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, s.requestURL(existing.ID))
+	return c.JSON(http.StatusOK, existing)
+}
+
+func (s *Server) requestInput(body createBody) (policies.RequestInput, error) {
+	if strings.TrimSpace(body.Role) == "" {
+		return policies.RequestInput{}, fieldError(http.StatusBadRequest, "role", "field \"role\" is required; roles: %s", s.roleNames())
+	}
+	in := policies.RequestInput{Role: body.Role, Justification: body.Justification, Ticket: body.Ticket}
+	if strings.TrimSpace(body.Duration) != "" {
+		d, err := policies.ParseDuration(body.Duration)
+		if err != nil {
+			return policies.RequestInput{}, fieldError(http.StatusBadRequest, "duration",
+				"field \"duration\": %v (for example \"15s\", \"1h30m\", \"PT1H\" or \"P1D\"; omit it for the role's default)", err)
+		}
+		if d == 0 {
+			return policies.RequestInput{}, fieldError(http.StatusBadRequest, "duration",
+				"field \"duration\" is zero; give a positive duration such as \"1h\" or \"PT1H\", or omit it for the role's default")
+		}
+		in.Duration = d
+	}
+	return in, nil
+}
+
+func (s *Server) roleNames() string {
+	names := make([]string, len(s.policy.Roles))
+	for i, r := range s.policy.Roles {
+		names[i] = r.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func policyError(err error) error {
+	var re *policies.RequestError
+	if !errors.As(err, &re) {
+		return fmt.Errorf("resolve request: %w", err)
+	}
+	status := http.StatusUnprocessableEntity
+	if re.Kind == policies.NotEligible {
+		status = http.StatusForbidden
+	}
+	return &apiError{status: status, field: re.Field, detail: re.Error()}
+}
+
+// idempotencyKey reads the optional Idempotency-Key header.
+func idempotencyKey(r *http.Request) (string, error) {
+	vals := r.Header.Values(HeaderIdempotencyKey)
+	switch {
+	case len(vals) == 0:
+		return "", nil
+	case len(vals) > 1:
+		return "", problemf(http.StatusBadRequest, "send one %s header, not %d", HeaderIdempotencyKey, len(vals))
+	}
+	k := vals[0]
+	if k == "" || len(k) > maxIdempotencyKeyLen || strings.ContainsFunc(k, func(r rune) bool { return r < 0x20 || r > 0x7e }) {
+		return "", problemf(http.StatusBadRequest, "%s must be 1 to %d printable ASCII characters", HeaderIdempotencyKey, maxIdempotencyKeyLen)
+	}
+	return k, nil
+}
+
+// newRequestID names a new request. With an idempotency key the id is derived
+// from the caller and the key, so a repeat lands on the same workflow.
+func newRequestID(requesterID, key string) string {
+	if key == "" {
+		return "req-" + uuid.NewString()
+	}
+	sum := sha256.Sum256([]byte(requesterID + "\n" + key))
+	return "req-" + hex.EncodeToString(sum[:])[:32]
+}
+
+// existingRequest finds a request already started under input's id. A
+// repeat must ask for the same thing, or the key is being misused.
+func (s *Server) existingRequest(ctx context.Context, input workflows.AccessRequestInput) (workflows.Request, bool, error) {
+	if _, err := s.describe(ctx, input.RequestID); err != nil {
+		if isNotFound(err) {
+			return workflows.Request{}, false, nil
+		}
+		return workflows.Request{}, false, temporalFailure(err, "look up the request")
+	}
+	req, err := s.queryRequest(ctx, input.RequestID)
+	if err != nil {
+		return workflows.Request{}, true, temporalFailure(err, "read the request")
+	}
+	if !sameRequest(req, input) {
+		return workflows.Request{}, true, &apiError{status: http.StatusUnprocessableEntity, requestID: req.ID,
+			detail: fmt.Sprintf("%s reused with a different request: request %s asked for role %q for %s", HeaderIdempotencyKey, req.ID, req.Role, req.Duration)}
+	}
+	return req, true, nil
+}
+
+func sameRequest(req workflows.Request, in workflows.AccessRequestInput) bool {
+	return req.Role == in.Target.Role &&
+		req.DurationSeconds == int64(in.Duration/time.Second) &&
+		req.Justification == in.Justification &&
+		req.Ticket == in.Ticket
+}
+
+// runningRequest finds the caller's running request for role, if any.
+func (s *Server) runningRequest(ctx context.Context, requesterID, role string) (string, error) {
+	q := fmt.Sprintf("WorkflowType=%s AND ExecutionStatus='Running' AND %s=%s AND %s=%s",
+		quoteValue(workflows.WorkflowName),
+		workflows.SearchRequesterID.GetName(), quoteValue(requesterID),
+		workflows.SearchRole.GetName(), quoteValue(role))
+	resp, err := s.temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, PageSize: 1})
+	if err != nil {
+		return "", temporalFailure(err, "check for a request in progress")
+	}
+	if ex := resp.GetExecutions(); len(ex) > 0 {
+		return ex[0].GetExecution().GetWorkflowId(), nil
+	}
+	return "", nil
+}
+
+// startOptions starts the workflow with the search attributes it keeps up
+// to date itself, so lists and the conflict check see it at once.
+func startOptions(in workflows.AccessRequestInput) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                                       in.RequestID,
+		TaskQueue:                                workflows.TaskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.SearchAttributes(in, workflows.NewRequest(in).Status)...),
+	}
+}
+
+// workflowInput turns the resolved plan into the workflow's input: from
+// here on the workflow needs neither the policy nor the directory.
+func (s *Server) workflowInput(id string, plan policies.Plan, caller workflows.Person, in policies.RequestInput) workflows.AccessRequestInput {
+	requester := caller
+	if plan.Requester.ID != "" {
+		requester = person(plan.Requester)
+	}
+	out := workflows.AccessRequestInput{
+		RequestID: id,
+		Requester: requester,
+		Target: workflows.Target{
+			Role:             plan.Role.Name,
+			RoleDefinitionID: plan.Role.RoleDefinitionID,
+			DirectoryScopeID: plan.Role.DirectoryScopeID,
+		},
+		Duration:      plan.Duration,
+		Justification: in.Justification,
+		Ticket:        in.Ticket,
+		CreatedAt:     s.now().UTC(),
+		BreakGlass:    plan.Role.BreakGlass,
+		BaseURL:       s.baseURL,
+	}
+	for _, st := range plan.Stages {
+		ws := workflows.Stage{Name: st.Name, Approvals: st.Approvals}
+		for _, t := range st.Tiers {
+			ws.Tiers = append(ws.Tiers, workflows.Tier{Approvers: people(t.Approvers), Timeout: t.Timeout})
+		}
+		out.Stages = append(out.Stages, ws)
+	}
+	out.Notify = people(plan.Notify)
+	return out
+}
+
+func person(u policies.User) workflows.Person {
+	email := u.Email
+	if email == "" {
+		email = u.UPN
+	}
+	return workflows.Person{ID: u.ID, UPN: u.UPN, Email: email}
+}
+
+func people(us []policies.User) []workflows.Person {
+	if len(us) == 0 {
+		return nil
+	}
+	out := make([]workflows.Person, len(us))
+	for i, u := range us {
+		out[i] = person(u)
+	}
+	return out
+}

@@ -1,0 +1,109 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/jitflow/jitflow/policies"
+	"github.com/jitflow/jitflow/workflows"
+)
+
+// OperatorRole is the app role that makes a token's holder an operator.
+const OperatorRole = "operator"
+
+const ctxIdentity = "jitflow.identity"
+
+// identity is the authenticated caller of one API call.
+type identity struct {
+	person   workflows.Person // object id decides; UPN and email are for display
+	groups   []string         // token groups and directory groups
+	operator bool
+}
+
+func (id *identity) caller() policies.Caller {
+	return policies.Caller{ID: id.person.ID, UPN: id.person.UPN, Groups: id.groups}
+}
+
+// authenticate requires a valid bearer token and puts the caller's identity
+// in the context.
+func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		raw, err := bearerToken(c.Request())
+		if err != nil {
+			return unauthorized(err.Error())
+		}
+		claims, err := s.verifier.Verify(c.Request().Context(), raw)
+		var te *TokenError
+		switch {
+		case errors.As(err, &te):
+			return unauthorized(te.Reason)
+		case errors.Is(err, ErrKeysUnavailable):
+			return &apiError{status: http.StatusServiceUnavailable, detail: "cannot check the token now: the issuer's signing keys are unavailable", cause: err}
+		case err != nil:
+			return fmt.Errorf("verify token: %w", err)
+		}
+		c.Set(ctxIdentity, s.identify(claims))
+		return next(c)
+	}
+}
+
+// identify merges the token with the policy directory: the directory knows
+// group names (Entra tokens carry group object ids) and email addresses.
+func (s *Server) identify(cl Claims) *identity {
+	id := &identity{
+		person:   workflows.Person{ID: cl.ObjectID, UPN: cl.UPN, Email: cl.UPN},
+		groups:   slices.Clone(cl.Groups),
+		operator: slices.Contains(cl.Roles, OperatorRole) || s.policy.IsOperator(cl.ObjectID),
+	}
+	if u, ok := s.policy.UserByID(cl.ObjectID); ok {
+		if id.person.UPN == "" {
+			id.person.UPN = u.UPN
+		}
+		id.person.Email = u.Email
+		for _, g := range u.Groups {
+			if !slices.Contains(id.groups, g) {
+				id.groups = append(id.groups, g)
+			}
+		}
+	}
+	return id
+}
+
+func currentIdentity(c echo.Context) *identity {
+	id, ok := c.Get(ctxIdentity).(*identity)
+	if !ok {
+		// Routes without authenticate never call this; reaching it is a bug.
+		panic("server: handler needs an authenticated route")
+	}
+	return id
+}
+
+func bearerToken(r *http.Request) (string, error) {
+	h := r.Header.Get(echo.HeaderAuthorization)
+	if h == "" {
+		return "", errors.New("no bearer token; send Authorization: Bearer <token>")
+	}
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		return "", errors.New("Authorization header must be \"Bearer <token>\"")
+	}
+	return strings.TrimSpace(tok), nil
+}
+
+// unauthorized answers 401 with the RFC 6750 challenge.
+func unauthorized(reason string) *apiError {
+	desc := strings.Map(func(r rune) rune {
+		if r == '"' || r == '\\' || r < 0x20 || r > 0x7e {
+			return '\''
+		}
+		return r
+	}, reason)
+	h := http.Header{}
+	h.Set(echo.HeaderWWWAuthenticate, fmt.Sprintf(`Bearer error="invalid_token", error_description="%s"`, desc))
+	return &apiError{status: http.StatusUnauthorized, detail: reason, header: h}
+}

@@ -1,0 +1,201 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/jitflow/jitflow/workflows"
+)
+
+// List limits.
+const (
+	defaultListLimit = 50
+	maxListLimit     = 200
+	maxListPages     = 20 // bounds the calls one listing makes
+)
+
+var listParams = []string{"status", "requester", "role", "limit"}
+
+// Summary is one request in a listing, read from visibility alone (no
+// worker needed, cheap for many requests).
+type Summary struct {
+	ID          string           `json:"id"`
+	Status      workflows.Status `json:"status"`
+	Role        string           `json:"role"`
+	Requester   string           `json:"requester"`
+	RequesterID string           `json:"requester_id"`
+	CreatedAt   time.Time        `json:"created_at"`
+	EndedAt     *time.Time       `json:"ended_at"`
+}
+
+// listBody is the answer of GET /api/v1/requests.
+type listBody struct {
+	Requests []Summary `json:"requests"`
+}
+
+type listFilter struct {
+	status      workflows.Status
+	requesterID string
+	role        string
+	limit       int
+}
+
+// listRequests lists the requests the caller may see, newest first.
+// Non-operators see their own requests and those they may approve.
+func (s *Server) listRequests(c echo.Context) error {
+	f, err := s.listFilter(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	me := currentIdentity(c)
+	q := s.listQuery(f, me)
+	out, err := s.list(c.Request().Context(), q, f.limit)
+	if err != nil {
+		return temporalFailure(err, "list requests")
+	}
+	return c.JSON(http.StatusOK, listBody{Requests: out})
+}
+
+func (s *Server) listFilter(params url.Values) (listFilter, error) {
+	f := listFilter{limit: defaultListLimit}
+	for name, vals := range params {
+		if !slices.Contains(listParams, name) {
+			return f, fieldError(http.StatusBadRequest, name, "unknown query parameter %q; accepted: %s", name, strings.Join(listParams, ", "))
+		}
+		if len(vals) > 1 {
+			return f, fieldError(http.StatusBadRequest, name, "query parameter %q is given %d times; give it once", name, len(vals))
+		}
+	}
+	if v := params.Get("status"); v != "" {
+		if !slices.Contains(workflows.Statuses, workflows.Status(v)) {
+			return f, fieldError(http.StatusBadRequest, "status", "unknown status %q; accepted: %s", v, statusNames())
+		}
+		f.status = workflows.Status(v)
+	}
+	if v := params.Get("role"); v != "" {
+		if _, ok := s.policy.Role(v); !ok {
+			return f, fieldError(http.StatusBadRequest, "role", "unknown role %q; roles: %s", v, s.roleNames())
+		}
+		f.role = v
+	}
+	if v := params.Get("requester"); v != "" {
+		id, ok := s.lookupUser(v)
+		if !ok {
+			return f, fieldError(http.StatusBadRequest, "requester", "unknown requester %q; give a user principal name (alice@example.com) or object id from the directory", v)
+		}
+		f.requesterID = id
+	}
+	if v := params.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxListLimit {
+			return f, fieldError(http.StatusBadRequest, "limit", "limit %q is not accepted; give a whole number from 1 to %d (default %d)", v, maxListLimit, defaultListLimit)
+		}
+		f.limit = n
+	}
+	return f, nil
+}
+
+// lookupUser finds a directory user's object id by principal name, object
+// id or short name.
+func (s *Server) lookupUser(v string) (string, bool) {
+	if u, ok := s.policy.UserByUPN(v); ok {
+		return u.ID, true
+	}
+	if u, ok := s.policy.UserByID(strings.ToLower(v)); ok {
+		return u.ID, true
+	}
+	if u, ok := s.policy.UserByName(v); ok {
+		return u.ID, true
+	}
+	return "", false
+}
+
+func statusNames() string {
+	names := make([]string, len(workflows.Statuses))
+	for i, st := range workflows.Statuses {
+		names[i] = string(st)
+	}
+	return strings.Join(names, ", ")
+}
+
+// listQuery builds the visibility query. Every value is quoted, though
+// each was checked against a known set or comes from a verified token.
+func (s *Server) listQuery(f listFilter, me *identity) string {
+	clauses := []string{"WorkflowType=" + quoteValue(workflows.WorkflowName)}
+	if f.status != "" {
+		clauses = append(clauses, workflows.SearchStatus.GetName()+"="+quoteValue(string(f.status)))
+	}
+	if f.requesterID != "" {
+		clauses = append(clauses, workflows.SearchRequesterID.GetName()+"="+quoteValue(f.requesterID))
+	}
+	if f.role != "" {
+		clauses = append(clauses, workflows.SearchRole.GetName()+"="+quoteValue(f.role))
+	}
+	if !me.operator {
+		clauses = append(clauses, fmt.Sprintf("(%s=%s OR %s=%s)",
+			workflows.SearchRequesterID.GetName(), quoteValue(me.person.ID),
+			workflows.SearchApproverIDs.GetName(), quoteValue(me.person.ID)))
+	}
+	return strings.Join(clauses, " AND ")
+}
+
+// quoteValue makes v a visibility query string literal.
+func quoteValue(v string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+}
+
+func (s *Server) list(ctx context.Context, query string, limit int) ([]Summary, error) {
+	out := []Summary{}
+	var token []byte
+	for range maxListPages {
+		resp, err := s.temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Query: query, PageSize: int32(limit - len(out)), NextPageToken: token,
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, ex := range resp.GetExecutions() {
+			if len(out) == limit {
+				break
+			}
+			out = append(out, s.summary(ex))
+		}
+		token = resp.GetNextPageToken()
+		if len(token) == 0 || len(out) >= limit {
+			break
+		}
+	}
+	// Visibility orders open workflows by start and closed ones by close
+	// time; callers want the newest requests first.
+	slices.SortStableFunc(out, func(a, b Summary) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	return out, nil
+}
+
+func (s *Server) summary(ex *workflowpb.WorkflowExecutionInfo) Summary {
+	attrs := rawAttrs(ex.GetSearchAttributes().GetIndexedFields())
+	sum := Summary{
+		ID:          ex.GetExecution().GetWorkflowId(),
+		Status:      statusOf(attrs.keyword(workflows.SearchStatus), ex.GetStatus()),
+		Role:        attrs.keyword(workflows.SearchRole),
+		RequesterID: attrs.keyword(workflows.SearchRequesterID),
+		CreatedAt:   ex.GetStartTime().AsTime().UTC(),
+	}
+	if u, ok := s.policy.UserByID(sum.RequesterID); ok {
+		sum.Requester = u.UPN
+	}
+	if ex.GetCloseTime() != nil {
+		t := ex.GetCloseTime().AsTime().UTC()
+		sum.EndedAt = &t
+	}
+	return sum
+}

@@ -1,0 +1,136 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/jitflow/jitflow/workflows"
+)
+
+func TestListValidation(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		query, field string
+		fragments    []string
+	}{
+		{"status=pending", "status", []string{`"pending"`, "pending_approval", "timed_out", "failed"}},
+		{"role=root", "role", []string{`"root"`, "reader", "breakglass"}},
+		{"requester=mallory@example.com", "requester", []string{"mallory@example.com", "principal name"}},
+		{"limit=0", "limit", []string{"1 to 200"}},
+		{"limit=201", "limit", []string{"1 to 200"}},
+		{"limit=ten", "limit", []string{`"ten"`}},
+		{"sort=asc", "sort", []string{`"sort"`, "status, requester, role, limit"}},
+		{"role=reader&role=admin", "role", []string{"once"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			r := e.call(http.MethodGet, "/api/v1/requests?"+tt.query, "alice", "")
+			wantStatus(t, r, http.StatusBadRequest)
+			p := r.problem(t)
+			if p.Field != tt.field {
+				t.Errorf("field = %q, want %q", p.Field, tt.field)
+			}
+			wantContains(t, "detail", p.Detail, tt.fragments...)
+		})
+	}
+}
+
+func list(t *testing.T, e *env, user, query string) []Summary {
+	t.Helper()
+	r := e.call(http.MethodGet, "/api/v1/requests?"+query, user, "")
+	wantStatus(t, r, http.StatusOK)
+	var body struct {
+		Requests []Summary `json:"requests"`
+	}
+	if err := json.Unmarshal(r.body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.Requests == nil {
+		t.Fatalf("requests is null, want a list: %s", r.body)
+	}
+	return body.Requests
+}
+
+func ids(sums []Summary) []string {
+	out := make([]string, len(sums))
+	for i, s := range sums {
+		out[i] = s.ID
+	}
+	return out
+}
+
+func TestListScopesAndFilters(t *testing.T) {
+	e := newEnv(t)
+	if got := list(t, e, "alice", ""); len(got) != 0 {
+		t.Fatalf("empty system listed %v", got)
+	}
+	aliceReader := e.create("alice", readerBody)
+	aliceAdmin := e.create("alice", `{"role":"admin","justification":"x","ticket":"CHG-7"}`)
+	erinGlass := e.create("erin", `{"role":"breakglass","justification":"prod down"}`)
+	e.temporal.close(aliceReader, workflows.StatusExpired)
+
+	tests := []struct {
+		user, query string
+		want        []string
+	}{
+		{"alice", "", []string{aliceAdmin, aliceReader}}, // her own, newest first
+		{"erin", "", []string{erinGlass}},
+		{"bob", "", []string{aliceAdmin, aliceReader}},             // approver of both
+		{"dave", "", []string{erinGlass, aliceAdmin, aliceReader}}, // operator sees all
+		{"dave", "requester=alice@example.com", []string{aliceAdmin, aliceReader}},
+		{"dave", "requester=" + erinID, []string{erinGlass}},
+		{"dave", "role=admin", []string{aliceAdmin}},
+		{"dave", "status=expired", []string{aliceReader}},
+		{"dave", "status=pending_approval&role=reader", []string{}},
+		{"dave", "limit=2", []string{erinGlass, aliceAdmin}},
+		{"carol", "role=breakglass", []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.user+"?"+tt.query, func(t *testing.T) {
+			got := list(t, e, tt.user, tt.query)
+			if !slices.Equal(ids(got), tt.want) {
+				t.Errorf("listed %v, want %v", ids(got), tt.want)
+			}
+		})
+	}
+
+	q := e.temporal.queries[len(e.temporal.queries)-1]
+	wantContains(t, "carol's query", q, "WorkflowType='AccessRequest'", "JitflowRole='breakglass'",
+		"(JitflowRequesterId='"+carolID+"' OR JitflowApproverIds='"+carolID+"')")
+	list(t, e, "dave", "")
+	if q := e.temporal.queries[len(e.temporal.queries)-1]; strings.Contains(q, "JitflowRequesterId") {
+		t.Errorf("operator's query %q is scoped", q)
+	}
+}
+
+func TestListSummaries(t *testing.T) {
+	e := newEnv(t)
+	id := e.create("alice", readerBody)
+	got := list(t, e, "alice", "")[0]
+	if got.ID != id || got.Status != workflows.StatusPending || got.Role != "reader" || got.Requester != "alice@example.com" ||
+		got.RequesterID != aliceID || got.CreatedAt.IsZero() || got.EndedAt != nil {
+		t.Errorf("summary = %+v", got)
+	}
+	e.temporal.close(id, workflows.StatusDenied)
+	got = list(t, e, "alice", "")[0]
+	if got.Status != workflows.StatusDenied || got.EndedAt == nil || !got.EndedAt.After(got.CreatedAt) {
+		t.Errorf("closed summary = %+v", got)
+	}
+}
+
+func TestQuoteValue(t *testing.T) {
+	tests := map[string]string{
+		"reader":       "'reader'",
+		"o'brien":      `'o\'brien'`,
+		`back\slash`:   `'back\\slash'`,
+		`x' OR 'a'='a`: `'x\' OR \'a\'=\'a'`,
+	}
+	for in, want := range tests {
+		if got := quoteValue(in); got != want {
+			t.Errorf("quoteValue(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,99 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+)
+
+// HeaderRequestID carries the id that ties a client's call to the server's log.
+const HeaderRequestID = "X-Request-Id"
+
+const ctxRequestID = "jitflow.request_id"
+
+// withRequestID adopts the client's X-Request-Id when it is sane, or makes
+// one, and echoes it on the answer.
+func withRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(HeaderRequestID)
+		if !validRequestID(id) {
+			id = uuid.NewString()
+		}
+		c.Set(ctxRequestID, id)
+		c.Response().Header().Set(HeaderRequestID, id)
+		return next(c)
+	}
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		if r < 0x21 || r > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func httpRequestID(c echo.Context) string {
+	id, _ := c.Get(ctxRequestID).(string)
+	return id
+}
+
+// logRequests writes one line per request. Only the method, the path (no
+// query string, no headers, no body) and ids go in: never tokens or
+// justifications.
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			// Answer now so the status logged is the status sent.
+			c.Error(err)
+		}
+		attrs := []any{
+			"method", c.Request().Method,
+			"path", c.Request().URL.Path,
+			"status", c.Response().Status,
+			"latency_ms", float64(time.Since(start).Microseconds()) / 1000,
+			"request_id", httpRequestID(c),
+		}
+		if id, ok := c.Get(ctxIdentity).(*identity); ok {
+			attrs = append(attrs, "caller_id", id.person.ID)
+		}
+		s.log.Info("http request", attrs...)
+		return nil
+	}
+}
+
+// recoverPanics turns a panic in a handler into a 500 problem instead of a
+// dropped connection.
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			r := recover()
+			if r == nil {
+				return
+			}
+			stack := make([]byte, 4<<10)
+			stack = stack[:runtime.Stack(stack, false)]
+			s.log.Error("handler panic", "request_id", httpRequestID(c), "panic", fmt.Sprint(r), "stack", string(stack))
+			err = fmt.Errorf("panic: %v", r)
+		}()
+		return next(c)
+	}
+}
+
+// newLogger keeps a nil Config.Logger from crashing the server.
+func newLogger(l *slog.Logger) *slog.Logger {
+	if l != nil {
+		return l
+	}
+	return slog.New(slog.DiscardHandler)
+}

@@ -1,0 +1,120 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"slices"
+
+	"github.com/labstack/echo/v4"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/jitflow/jitflow/workflows"
+)
+
+// idPattern is the shape of every request id this API makes; anything else
+// cannot name a request, so it is a 404 without asking Temporal.
+var idPattern = regexp.MustCompile(`^req-[0-9a-f-]{8,64}$`)
+
+func requestNotFound(id string) *apiError {
+	return problemf(http.StatusNotFound, "no request %q", id)
+}
+
+func pathID(c echo.Context) (string, error) {
+	id := c.Param("id")
+	if !idPattern.MatchString(id) {
+		return "", requestNotFound(id)
+	}
+	return id, nil
+}
+
+// visibleRequest finds the request named in the path and checks that the
+// caller may see it.
+func (s *Server) visibleRequest(c echo.Context) (string, error) {
+	id, err := pathID(c)
+	if err != nil {
+		return "", err
+	}
+	d, err := s.describe(c.Request().Context(), id)
+	if isNotFound(err) {
+		return "", requestNotFound(id)
+	}
+	if err != nil {
+		return "", temporalFailure(err, "look up the request")
+	}
+	if !s.mayView(currentIdentity(c), d) {
+		return "", problemf(http.StatusForbidden, "you may not see request %s: only its requester, its approvers and operators may", id)
+	}
+	return id, nil
+}
+
+// mayView: the requester, anyone who may approve it (as recorded when it
+// started, or as the policy says now) and operators.
+func (s *Server) mayView(me *identity, d description) bool {
+	if me.operator || d.requesterID == me.person.ID || slices.Contains(d.approverIDs, me.person.ID) {
+		return true
+	}
+	if role, ok := s.policy.Role(d.role); ok {
+		return slices.Contains(s.policy.RoleApproverIDs(role), me.person.ID)
+	}
+	return false
+}
+
+func (s *Server) getRequest(c echo.Context) error {
+	id, err := s.visibleRequest(c)
+	if err != nil {
+		return err
+	}
+	req, err := s.queryRequest(c.Request().Context(), id)
+	if isNotFound(err) {
+		return requestNotFound(id)
+	}
+	if err != nil {
+		return temporalFailure(err, "read the request")
+	}
+	return c.JSON(http.StatusOK, req)
+}
+
+// auditBody is the answer of GET /api/v1/requests/{id}/audit.
+type auditBody struct {
+	Events []workflows.AuditEvent `json:"events"`
+}
+
+// getAudit reads the trail from the workflow history, which holds it
+// durably and needs no worker to read.
+func (s *Server) getAudit(c echo.Context) error {
+	id, err := s.visibleRequest(c)
+	if err != nil {
+		return err
+	}
+	events, err := s.history(c.Request().Context(), id)
+	if isNotFound(err) {
+		return requestNotFound(id)
+	}
+	if err != nil {
+		return temporalFailure(err, "read the request history")
+	}
+	audit, err := workflows.AuditEvents(events, converter.GetDefaultDataConverter())
+	if err != nil {
+		return &apiError{status: http.StatusInternalServerError, detail: "cannot read the audit trail of " + id, cause: err}
+	}
+	if audit == nil {
+		audit = []workflows.AuditEvent{}
+	}
+	return c.JSON(http.StatusOK, auditBody{Events: audit})
+}
+
+func (s *Server) history(ctx context.Context, id string) ([]*historypb.HistoryEvent, error) {
+	it := s.temporal.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var events []*historypb.HistoryEvent
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, ev)
+	}
+	return events, nil
+}
