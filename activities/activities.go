@@ -25,7 +25,7 @@ func (a *Activities) Activate(ctx context.Context, in ActivateInput) (ActivateRe
 	}
 	res, err := a.PIM.Assign(ctx, in)
 	if err != nil {
-		return ActivateResult{}, fmt.Errorf("activate role %s at %s for %s: %w", in.RoleDefinitionID, in.DirectoryScopeID, in.PrincipalID, err)
+		return ActivateResult{}, withContext(err, "activate role %s at %s for %s", in.RoleDefinitionID, in.DirectoryScopeID, in.PrincipalID)
 	}
 	return res, nil
 }
@@ -34,7 +34,7 @@ func (a *Activities) Activate(ctx context.Context, in ActivateInput) (ActivateRe
 func (a *Activities) Deactivate(ctx context.Context, in DeactivateInput) (DeactivateResult, error) {
 	res, err := a.PIM.Remove(ctx, in)
 	if err != nil {
-		return DeactivateResult{}, fmt.Errorf("deactivate role %s at %s for %s: %w", in.RoleDefinitionID, in.DirectoryScopeID, in.PrincipalID, err)
+		return DeactivateResult{}, withContext(err, "deactivate role %s at %s for %s", in.RoleDefinitionID, in.DirectoryScopeID, in.PrincipalID)
 	}
 	return res, nil
 }
@@ -56,6 +56,18 @@ func (a *Activities) SendEmail(ctx context.Context, in EmailInput) (EmailResult,
 		return EmailResult{}, fmt.Errorf("send %s email for %s: %w", in.Kind, in.Request.ID, err)
 	}
 	return EmailResult{To: msg.To, Subject: msg.Subject, SentAt: time.Now().UTC()}, nil
+}
+
+// withContext prefixes err with what was being done. An application error
+// is returned as it is: Temporal reads its type and retryability only from
+// the outermost error, so wrapping would turn a permanent refusal into one
+// that is retried.
+func withContext(err error, format string, args ...any) error {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return err
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
 }
 
 // PermanentError is a mail failure that retrying cannot fix.

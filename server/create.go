@@ -213,12 +213,17 @@ func (s *Server) runningRequest(ctx context.Context, requesterID, role string) (
 		quoteValue(workflows.WorkflowName),
 		workflows.SearchRequesterID.GetName(), quoteValue(requesterID),
 		workflows.SearchRole.GetName(), quoteValue(role))
-	resp, err := s.temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, PageSize: 1})
+	resp, err := s.temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, PageSize: 10})
 	if err != nil {
 		return "", temporalFailure(err, "check for a request in progress")
 	}
-	if ex := resp.GetExecutions(); len(ex) > 0 {
-		return ex[0].GetExecution().GetWorkflowId(), nil
+	// A request that has reached its final status may still be running for
+	// a moment (sending its last emails): it holds nothing and blocks nothing.
+	for _, ex := range resp.GetExecutions() {
+		status := rawAttrs(ex.GetSearchAttributes().GetIndexedFields()).keyword(workflows.SearchStatus)
+		if !workflows.Status(status).Terminal() {
+			return ex.GetExecution().GetWorkflowId(), nil
+		}
 	}
 	return "", nil
 }

@@ -197,8 +197,15 @@ func TestCreateConflict(t *testing.T) {
 	e.create("alice", `{"role":"admin","justification":"x","ticket":"CHG-1"}`)
 	e.create("erin", readerBody)
 
-	// Once the first request ended, the role may be asked for again.
-	e.temporal.close(first, workflows.StatusExpired)
+	// A request at its final status that still runs for a moment (its last
+	// emails) blocks nothing.
+	e.temporal.mu.Lock()
+	e.temporal.wfs[first].attrs[workflows.SearchStatus.GetName()] = string(workflows.StatusDenied)
+	e.temporal.mu.Unlock()
+	second := e.create("alice", readerBody)
+
+	// Once a request ended, the role may be asked for again.
+	e.temporal.close(second, workflows.StatusExpired)
 	e.create("alice", readerBody)
 }
 
