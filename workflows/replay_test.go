@@ -1,13 +1,13 @@
 package workflows_test
 
 import (
-	"go.temporal.io/sdk/client"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
