@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,7 +20,13 @@ import (
 // internal/devstack's TestRecordHistories) with the current code. A change
 // that would break requests already running fails here.
 func TestReplaySavedHistories(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
+	var files []string
+	err := filepath.WalkDir(filepath.Join("testdata", "histories"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".json") {
+			files = append(files, path)
+		}
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +34,8 @@ func TestReplaySavedHistories(t *testing.T) {
 		t.Fatalf("found %d saved histories, want one per path (10)", len(files))
 	}
 	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".json"), func(t *testing.T) {
+		name, _ := filepath.Rel(filepath.Join("testdata", "histories"), file)
+		t.Run(strings.TrimSuffix(name, ".json"), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(workflows.AccessRequest, workflow.RegisterOptions{Name: workflows.WorkflowName})
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, file); err != nil {
