@@ -219,10 +219,23 @@ func (s *Server) runningRequest(ctx context.Context, requesterID, role string) (
 	}
 	// A request that has reached its final status may still be running for
 	// a moment (sending its last emails): it holds nothing and blocks nothing.
+	// Visibility learns of a new status a little after the workflow, so a
+	// candidate is confirmed against the workflow's own state.
 	for _, ex := range resp.GetExecutions() {
 		status := rawAttrs(ex.GetSearchAttributes().GetIndexedFields()).keyword(workflows.SearchStatus)
-		if !workflows.Status(status).Terminal() {
-			return ex.GetExecution().GetWorkflowId(), nil
+		if workflows.Status(status).Terminal() {
+			continue
+		}
+		id := ex.GetExecution().GetWorkflowId()
+		d, err := s.describe(ctx, id)
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return "", temporalFailure(err, "check for a request in progress")
+		}
+		if d.running && !d.status.Terminal() {
+			return id, nil
 		}
 	}
 	return "", nil

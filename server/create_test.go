@@ -1,6 +1,7 @@
 package server
 
 import (
+	"maps"
 	"net/http"
 	"regexp"
 	"runtime"
@@ -198,9 +199,11 @@ func TestCreateConflict(t *testing.T) {
 	e.create("erin", readerBody)
 
 	// A request at its final status that still runs for a moment (its last
-	// emails) blocks nothing.
+	// emails) blocks nothing, even before visibility has caught up.
 	e.temporal.mu.Lock()
-	e.temporal.wfs[first].attrs[workflows.SearchStatus.GetName()] = string(workflows.StatusDenied)
+	w := e.temporal.wfs[first]
+	w.staleAttrs = maps.Clone(w.attrs)
+	w.attrs[workflows.SearchStatus.GetName()] = string(workflows.StatusRevoked)
 	e.temporal.mu.Unlock()
 	second := e.create("alice", readerBody)
 

@@ -53,13 +53,16 @@ type fakeTemporal struct {
 }
 
 type fakeWorkflow struct {
-	typ     string
-	input   workflows.AccessRequestInput
-	view    workflows.Request
-	attrs   map[string]any
-	status  enumspb.WorkflowExecutionStatus
-	started time.Time
-	closed  *time.Time
+	typ   string
+	input workflows.AccessRequestInput
+	view  workflows.Request
+	attrs map[string]any
+	// staleAttrs, when set, is what visibility still shows while attrs
+	// already changed in the workflow (visibility lags behind).
+	staleAttrs map[string]any
+	status     enumspb.WorkflowExecutionStatus
+	started    time.Time
+	closed     *time.Time
 }
 
 func newFakeTemporal() *fakeTemporal {
@@ -264,7 +267,7 @@ func holds(clause string, w *fakeWorkflow) (bool, error) {
 		}
 		return w.status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
 	}
-	switch v := w.attrs[key].(type) {
+	switch v := w.visibleAttrs()[key].(type) {
 	case string:
 		return v == val, nil
 	case []string:
@@ -277,10 +280,17 @@ func holds(clause string, w *fakeWorkflow) (bool, error) {
 	return false, fmt.Errorf("unknown search attribute %q", key)
 }
 
+func (w *fakeWorkflow) visibleAttrs() map[string]any {
+	if w.staleAttrs != nil {
+		return w.staleAttrs
+	}
+	return w.attrs
+}
+
 func (w *fakeWorkflow) info(id string) *workflowpb.WorkflowExecutionInfo {
 	dc := converter.GetDefaultDataConverter()
 	fields := map[string]*commonpb.Payload{}
-	for k, v := range w.attrs {
+	for k, v := range w.visibleAttrs() {
 		p, err := dc.ToPayload(v)
 		if err != nil {
 			panic(err)
