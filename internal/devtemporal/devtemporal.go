@@ -251,12 +251,26 @@ func staticHosts(conf *config.Config) map[primitives.ServiceName]static.Hosts {
 	}
 }
 
-// dynamicConfig mirrors the settings of Temporal's own dev server.
+// dynamicConfig mirrors the settings of Temporal's own dev server. Search
+// attributes are read from the database on every use (so they are visible
+// the moment they exist), which costs persistence calls: the persistence
+// rate limits are raised with it, or the limiter's burst runs dry after a
+// handful of requests and every call then waits tens of milliseconds.
 func dynamicConfig() dynamicconfig.StaticClient {
 	return dynamicconfig.StaticClient{
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8096,
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
 		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key():      true,
+		dynamicconfig.FrontendPersistenceMaxQPS.Key():                    10000,
+		dynamicconfig.HistoryPersistenceMaxQPS.Key():                     45000,
+		dynamicconfig.MatchingPersistenceMaxQPS.Key():                    10000,
+		// The queue processors poll each shard at most 20 times a second by
+		// default, tuned for clusters of hundreds of shards. With the one
+		// shard here that spaces every workflow task, timer and visibility
+		// write about 50 ms apart once the burst is spent.
+		dynamicconfig.TransferProcessorMaxPollRPS.Key():   2000,
+		dynamicconfig.TimerProcessorMaxPollRPS.Key():      2000,
+		dynamicconfig.VisibilityProcessorMaxPollRPS.Key(): 2000,
 	}
 }
 
