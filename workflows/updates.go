@@ -100,7 +100,11 @@ func (s *accessRequest) decide(ctx workflow.Context, in DecideInput) (Request, e
 		event = EventDenied
 		s.denial = len(s.decisions) - 1
 	}
-	s.record(ctx, AuditEvent{Type: event, Actor: d.Approver, ActorID: d.ApproverID, Detail: d.Comment, Stage: d.Stage})
+	detail := fmt.Sprintf("stage %d of %d", d.Stage, len(s.in.Stages))
+	if d.Comment != "" {
+		detail += ": " + d.Comment
+	}
+	s.record(ctx, AuditEvent{Type: event, Actor: d.Approver, ActorID: d.ApproverID, Detail: detail, Stage: d.Stage})
 	if s.stageSettled() {
 		stage := s.stage
 		_ = workflow.Await(ctx, func() bool { return s.stage != stage || s.status != StatusPending })
@@ -159,6 +163,9 @@ func (s *accessRequest) validateRevoke(_ workflow.Context, in RevokeInput) error
 func (s *accessRequest) revoke(ctx workflow.Context, in RevokeInput) (Request, error) {
 	s.revocation = &in
 	detail := in.Reason
+	if detail == "" {
+		detail = "no reason given"
+	}
 	if in.Operator {
 		detail = "as operator: " + detail
 	}

@@ -6,6 +6,7 @@ package devstack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -67,6 +68,7 @@ type Stack struct {
 	temporal *devtemporal.Server
 	worker   sdkworker.Worker
 	api      *http.Server
+	handler  atomic.Pointer[http.Handler] // starting, then the API
 	graphSrv *http.Server
 	stops    []func()
 }
@@ -101,8 +103,17 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("--http-addr %s: %w", opts.HTTPAddr, err)
 	}
-	st.stops = append(st.stops, func() { apiLn.Close() })
 	st.APIURL = "http://" + apiLn.Addr().String()
+	// Serve at once: until the API is wired, every call (health checks
+	// included) gets a 503 instead of hanging in the listen queue.
+	st.setHandler(http.HandlerFunc(starting))
+	st.api = &http.Server{Handler: st, ReadHeaderTimeout: 10 * time.Second}
+	go st.api.Serve(apiLn)
+	st.stops = append(st.stops, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		st.api.Shutdown(ctx)
+	})
 	if err := st.startGraph(opts); err != nil {
 		return nil, err
 	}
@@ -125,7 +136,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	var workerUp atomic.Bool
 	workerUp.Store(true)
 	st.stops = append(st.stops, func() { workerUp.Store(false); st.worker.Stop() })
-	if err := st.startAPI(opts, apiLn, mail, &workerUp); err != nil {
+	if err := st.startAPI(opts, mail, &workerUp); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -204,7 +215,7 @@ func ensureRetention(ctx context.Context, c client.Client, ns string, retention 
 	return nil
 }
 
-func (st *Stack) startAPI(opts Options, ln net.Listener, mail *outbox.Outbox, workerUp *atomic.Bool) error {
+func (st *Stack) startAPI(opts Options, mail *outbox.Outbox, workerUp *atomic.Bool) error {
 	issuer, err := devauth.New(filepath.Join(opts.DataDir, "dev-signing-key.pem"), st.APIURL+"/dev", Audience, opts.Policy)
 	if err != nil {
 		return fmt.Errorf("dev token issuer: %w", err)
@@ -232,14 +243,26 @@ func (st *Stack) startAPI(opts Options, ln net.Listener, mail *outbox.Outbox, wo
 	e := api.Echo()
 	issuer.Register(e)
 	e.GET("/dev/outbox", echo.WrapHandler(mail))
-	st.api = &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go st.api.Serve(ln)
-	st.stops = append(st.stops, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		st.api.Shutdown(ctx)
-	})
+	st.setHandler(api.Handler())
 	return nil
+}
+
+// ServeHTTP hands the call to the API once it is wired.
+func (st *Stack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*st.handler.Load()).ServeHTTP(w, r)
+}
+
+func (st *Stack) setHandler(h http.Handler) { st.handler.Store(&h) }
+
+// starting answers while the stack comes up.
+func starting(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", "1")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	json.NewEncoder(w).Encode(map[string]any{
+		"type": "about:blank", "title": "Service Unavailable", "status": http.StatusServiceUnavailable,
+		"detail": "jitflow is starting; try again in a moment", "instance": r.URL.Path,
+	})
 }
 
 // readiness is up when Temporal answers and the worker polls.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -200,5 +201,17 @@ func waitFor(t testing.TB, limit time.Duration, what string, ok func() bool) {
 			t.Fatalf("timed out after %s waiting for %s", limit, what)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestStartingAnswers503(t *testing.T) {
+	rec := httptest.NewRecorder()
+	starting(rec, httptest.NewRequest("GET", "/healthz", nil))
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("starting: %d %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	var p map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p["instance"] != "/healthz" {
+		t.Fatalf("starting body %s: %v", rec.Body, err)
 	}
 }
