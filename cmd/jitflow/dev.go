@@ -13,16 +13,16 @@ import (
 
 func devCommand() *cobra.Command {
 	var (
-		opts                devstack.Options
-		policyFile          string
-		logFormat, logLevel string
+		opts       devstack.Options
+		policyFile string
+		logs       logFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the whole system in one process (embedded Temporal, Web UI, Graph emulator, outbox)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := newLogger(logFormat, logLevel)
+			log, err := logs.logger()
 			if err != nil {
 				return err
 			}
@@ -58,8 +58,7 @@ func devCommand() *cobra.Command {
 	f.StringVar(&opts.Namespace, "namespace", "default", "Temporal namespace")
 	f.DurationVar(&opts.Retention, "retention", 365*24*time.Hour, "how long Temporal keeps closed requests' history (the audit trail)")
 	f.BoolVar(&opts.NoUI, "no-ui", false, "do not start the Temporal Web UI")
-	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
-	f.StringVar(&logLevel, "log-level", "warn", "log level: debug, info, warn or error")
+	logs.register(f, "text", "warn")
 	return cmd
 }
 

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func main() {
@@ -30,18 +31,26 @@ func main() {
 	}
 }
 
-// newLogger logs JSON for machines or text for people, to stderr.
-func newLogger(format, level string) (*slog.Logger, error) {
+// logFlags choose how a command logs: JSON for machines or text for
+// people, to stderr.
+type logFlags struct{ format, level string }
+
+func (l *logFlags) register(f *pflag.FlagSet, format, level string) {
+	f.StringVar(&l.format, "log-format", format, "log format: json or text")
+	f.StringVar(&l.level, "log-level", level, "log level: debug, info, warn or error")
+}
+
+func (l *logFlags) logger() (*slog.Logger, error) {
 	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	if err := lvl.UnmarshalText([]byte(l.level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", l.level)
 	}
 	opts := &slog.HandlerOptions{Level: lvl}
-	switch format {
+	switch l.format {
 	case "json":
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
 	case "text":
 		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
 	}
-	return nil, fmt.Errorf("--log-format %q: use json or text", format)
+	return nil, fmt.Errorf("--log-format %q: use json or text", l.format)
 }

@@ -21,14 +21,14 @@ func serverCommand() *cobra.Command {
 		tf                            temporalFlags
 		httpAddr, policyFile, baseURL string
 		issuer, audience, tenantID    string
-		logFormat, logLevel           string
+		logs                          logFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Serve the HTTP API against an existing Temporal service",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := newLogger(logFormat, logLevel)
+			log, err := logs.logger()
 			if err != nil {
 				return err
 			}
@@ -94,8 +94,7 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&issuer, "oidc-issuer", envOr("JITFLOW_OIDC_ISSUER", ""), "token issuer (default Entra ID v2.0 of the tenant)")
 	f.StringVar(&audience, "audience", envOr("JITFLOW_AUDIENCE", ""), "token audience: the API's app id URI")
 	f.StringVar(&tenantID, "tenant-id", envOr("AZURE_TENANT_ID", ""), "Entra tenant id (default: the policy's)")
-	f.StringVar(&logFormat, "log-format", "json", "log format: json or text")
-	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	logs.register(f, "json", "info")
 	return cmd
 }
 

@@ -15,16 +15,16 @@ import (
 
 func workerCommand() *cobra.Command {
 	var (
-		tf                  temporalFlags
-		graphURL, outboxTo  string
-		logFormat, logLevel string
+		tf                 temporalFlags
+		graphURL, outboxTo string
+		logs               logFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run the workflow and activity worker against an existing Temporal service",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := newLogger(logFormat, logLevel)
+			log, err := logs.logger()
 			if err != nil {
 				return err
 			}
@@ -62,8 +62,7 @@ func workerCommand() *cobra.Command {
 	tf.register(f)
 	f.StringVar(&graphURL, "graph-url", envOr("JITFLOW_GRAPH_URL", "https://graph.microsoft.com"), "Microsoft Graph base URL (env JITFLOW_GRAPH_URL); a loopback URL (the emulator) needs no credential")
 	f.StringVar(&outboxTo, "outbox", envOr("JITFLOW_OUTBOX", ""), "JSON file that keeps outgoing email (env JITFLOW_OUTBOX)")
-	f.StringVar(&logFormat, "log-format", "json", "log format: json or text")
-	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	logs.register(f, "json", "info")
 	return cmd
 }
 
