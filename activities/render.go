@@ -7,6 +7,8 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"time"
+
+	"github.com/jitflow/jitflow/durations"
 )
 
 // mailText holds what differs between kinds of email. Both formats take
@@ -50,7 +52,7 @@ func Render(in EmailInput) (Message, error) {
 		return Message{}, fmt.Errorf("email kind %q is not one of the known kinds", in.Kind)
 	}
 	r := in.Request
-	dur := humanDuration(r.Duration)
+	dur := durations.Format(r.Duration)
 	actor := r.Actor
 	if actor == "" {
 		actor = "an approver"
@@ -89,18 +91,6 @@ func fill(f string, args ...any) string {
 		return f
 	}
 	return fmt.Sprintf(f, args...)
-}
-
-// humanDuration prints 90m as "1h30m" and 15s as "15s", without Go's "0s" tails.
-func humanDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 var funcs = map[string]any{

@@ -10,6 +10,8 @@ import (
 	"unicode"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/jitflow/jitflow/durations"
 )
 
 var (
@@ -191,7 +193,7 @@ func (d *decoder) durations(n *yaml.Node, path string, r *Role) {
 		return
 	}
 	if hi < lo {
-		d.errorf(deref(maxN), field(path, "max"), "%s is less than min %s; max must be at least min", formatDuration(hi), formatDuration(lo))
+		d.errorf(deref(maxN), field(path, "max"), "%s is less than min %s; max must be at least min", durations.Format(hi), durations.Format(lo))
 		return
 	}
 	def := max(lo, min(hi, time.Hour))
@@ -201,7 +203,7 @@ func (d *decoder) durations(n *yaml.Node, path string, r *Role) {
 			return
 		}
 		if v < lo || v > hi {
-			d.errorf(deref(defN), field(path, "default"), "%s is outside min..max; accepted: %s to %s", formatDuration(v), formatDuration(lo), formatDuration(hi))
+			d.errorf(deref(defN), field(path, "default"), "%s is outside min..max; accepted: %s to %s", durations.Format(v), durations.Format(lo), durations.Format(hi))
 			return
 		}
 		def = v

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/jitflow/jitflow/durations"
 )
 
 // Limits on free text a requester writes: it travels into mail, workflow history and Graph.
@@ -132,16 +134,16 @@ func (p *Policy) eligible(role *Role, u User) bool {
 }
 
 func checkDuration(role *Role, d time.Duration) (time.Duration, error) {
-	bounds := fmt.Sprintf("%s to %s", formatDuration(role.MinDuration), formatDuration(role.MaxDuration))
+	bounds := fmt.Sprintf("%s to %s", durations.Format(role.MinDuration), durations.Format(role.MaxDuration))
 	switch {
 	case d == 0:
 		return role.DefaultDuration, nil
 	case d < 0:
-		return 0, invalid("duration", "%s is negative; role %q accepts %s (leave it out for %s)", formatDuration(d), role.Name, bounds, formatDuration(role.DefaultDuration))
+		return 0, invalid("duration", "%s is negative; role %q accepts %s (leave it out for %s)", durations.Format(d), role.Name, bounds, durations.Format(role.DefaultDuration))
 	case d < role.MinDuration:
-		return 0, invalid("duration", "%s is under the minimum of role %q; accepted: %s", formatDuration(d), role.Name, bounds)
+		return 0, invalid("duration", "%s is under the minimum of role %q; accepted: %s", durations.Format(d), role.Name, bounds)
 	case d > role.MaxDuration:
-		return 0, invalid("duration", "%s is over the maximum of role %q; accepted: %s", formatDuration(d), role.Name, bounds)
+		return 0, invalid("duration", "%s is over the maximum of role %q; accepted: %s", durations.Format(d), role.Name, bounds)
 	}
 	return d, nil
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jitflow/jitflow/durations"
 )
 
 // caller builds the Caller the API would pass for a dev user.
@@ -32,7 +34,7 @@ func planShape(plan Plan) string {
 	for _, s := range plan.Stages {
 		var tiers []string
 		for _, t := range s.Tiers {
-			tiers = append(tiers, userNames(t.Approvers)+"@"+formatDuration(t.Timeout))
+			tiers = append(tiers, userNames(t.Approvers)+"@"+durations.Format(t.Timeout))
 		}
 		stages = append(stages, s.Name+"/"+string(rune('0'+s.Approvals))+":"+strings.Join(tiers, "|"))
 	}

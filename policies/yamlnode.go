@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/jitflow/jitflow/durations"
 )
 
 // decoder walks a YAML node tree by hand, so every problem can name its
@@ -171,7 +173,7 @@ func (d *decoder) duration(n *yaml.Node, path string) (time.Duration, bool) {
 	if !ok {
 		return 0, false
 	}
-	v, err := ParseDuration(s)
+	v, err := durations.Parse(s)
 	if err != nil {
 		d.errorf(deref(n), path, "%v", err)
 		return 0, false

@@ -3,6 +3,8 @@ package graphemu
 import (
 	"fmt"
 	"time"
+
+	"github.com/jitflow/jitflow/durations"
 )
 
 // schedule works out when an assignment starts and ends. The emulated role
@@ -40,7 +42,7 @@ func (e *Emulator) expirationEnd(x expirationInput, start time.Time) (*time.Time
 		if x.Duration == nil || *x.Duration == "" {
 			return nil, invalidExpiration("scheduleInfo.expiration.duration is required when type is afterDuration, e.g. PT1H.")
 		}
-		parsed, err := parseISODuration(*x.Duration)
+		parsed, err := durations.ParseISO(*x.Duration)
 		if err != nil {
 			return nil, invalidExpiration("scheduleInfo.expiration.duration: %v.", err)
 		}
@@ -65,7 +67,7 @@ func (e *Emulator) expirationEnd(x expirationInput, start time.Time) (*time.Time
 	if d > e.maxDuration {
 		return nil, policyFailed("ExpirationRule", fmt.Sprintf(
 			"The maximum duration of an active assignment is %s; the request asks for %s.",
-			formatISODuration(e.maxDuration), formatISODuration(d)))
+			durations.FormatISO(e.maxDuration), durations.FormatISO(d)))
 	}
 	end := start.Add(d)
 	return &end, nil

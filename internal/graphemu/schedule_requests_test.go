@@ -192,7 +192,7 @@ func TestScheduleRequestErrors(t *testing.T) {
 		{"no type", exp(map[string]any{"duration": "PT1H"}), 400, CodeInvalidExpiration, "type is required"},
 		{"bad type", exp(map[string]any{"type": "whenever"}), 400, CodeInvalidExpiration, "'whenever' is not valid"},
 		{"no duration", exp(map[string]any{"type": "afterDuration"}), 400, CodeInvalidExpiration, "duration is required"},
-		{"go duration", exp(map[string]any{"type": "afterDuration", "duration": "1h"}), 400, CodeInvalidExpiration, "must start with P"},
+		{"go duration", exp(map[string]any{"type": "afterDuration", "duration": "1h"}), 400, CodeInvalidExpiration, `"1h" does not start with P`},
 		{"zero duration", exp(map[string]any{"type": "afterDuration", "duration": "PT0S"}), 400, CodeInvalidExpiration, "longer than zero"},
 		{"over maximum", exp(map[string]any{"type": "afterDuration", "duration": "P366D"}), 400, CodePolicyValidationFailed, `["ExpirationRule"]`},
 		{"no end", exp(map[string]any{"type": "afterDateTime"}), 400, CodeInvalidExpiration, "endDateTime is required"},
