@@ -251,7 +251,7 @@ func (h *harness) emailsOf(kind string) []activities.EmailInput {
 	return out
 }
 
-// kinds lists the kinds of all emails sent.
+// kinds lists the kinds of all emails sent, in the order they ran.
 func (h *harness) kinds() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
