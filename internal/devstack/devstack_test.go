@@ -215,3 +215,33 @@ func TestStartingAnswers503(t *testing.T) {
 		t.Fatalf("starting body %s: %v", rec.Body, err)
 	}
 }
+
+// TestCancelledWorkflowRemovesRole cancels an active request's workflow in
+// Temporal itself, as an operator might from the CLI or Web UI: the role
+// must still be removed.
+func TestCancelledWorkflowRemovesRole(t *testing.T) {
+	pol := fastPolicy(t)
+	alice, _ := pol.UserByName("alice")
+	st := startStack(t, t.TempDir(), pol)
+	defer st.Stop()
+	api := apiClient{t: t, base: st.APIURL}
+	var req workflows.Request
+	api.do("POST", "/api/v1/requests", api.token("alice"), `{"role":"reader","duration":"1h","justification":"cancel check"}`, &req)
+	if status := api.do("POST", "/api/v1/requests/"+req.ID+"/approve", api.token("bob"), `{}`, nil); status != http.StatusOK {
+		t.Fatalf("approve: status %d", status)
+	}
+	waitFor(t, 20*time.Second, "active", func() bool {
+		api.do("GET", "/api/v1/requests/"+req.ID, api.token("alice"), "", &req)
+		return req.Status == workflows.StatusActive
+	})
+	if err := st.Client.CancelWorkflow(context.Background(), req.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "revoked", func() bool {
+		api.do("GET", "/api/v1/requests/"+req.ID, api.token("alice"), "", &req)
+		return req.Status == workflows.StatusRevoked
+	})
+	if holds(st, alice.ID, "f2ef992c-3afb-46b9-b7cf-a126ee74c451") {
+		t.Fatal("the role is still assigned after the workflow was cancelled")
+	}
+}
