@@ -316,8 +316,11 @@ func (g *GraphPIM) Remove(ctx context.Context, in DeactivateInput) (DeactivateRe
 	resp, err := g.scheduleRequests().Post(ctx, body, nil)
 	if err != nil {
 		ge := newGraphError("remove", err)
-		if ge.Code == CodeRoleAssignmentDoesNotExist || ge.Status == http.StatusNotFound {
+		switch {
+		case ge.Code == CodeRoleAssignmentDoesNotExist:
 			return DeactivateResult{GraphStatus: ge.Code, AlreadyGone: true}, nil
+		case ge.Status == http.StatusNotFound:
+			return g.goneAfterNotFound(ctx, in, ge)
 		}
 		return DeactivateResult{}, ge.classify()
 	}
@@ -325,6 +328,25 @@ func (g *GraphPIM) Remove(ctx context.Context, in DeactivateInput) (DeactivateRe
 		return DeactivateResult{}, err
 	}
 	return DeactivateResult{GraphRequestID: deref(resp.GetId()), GraphStatus: deref(resp.GetStatus())}, nil
+}
+
+// goneAfterNotFound decides what a 404 without RoleAssignmentDoesNotExist
+// means. It may be Graph's way of saying there is nothing to remove, or a
+// wrong base URL or a proxy: only the principal's instance list can tell.
+// While the assignment is still listed, or the list cannot be read, the
+// removal is retried: a role must never be reported removed while it is
+// still there.
+func (g *GraphPIM) goneAfterNotFound(ctx context.Context, in DeactivateInput, notFound *GraphError) (DeactivateResult, error) {
+	instances, err := g.ActiveInstances(ctx, in.PrincipalID)
+	if err != nil {
+		return DeactivateResult{}, fmt.Errorf("remove: Graph answered 404 (%s) and the assignments could not be listed to check: %s", notFound.Error(), err.Error())
+	}
+	for _, inst := range instances {
+		if sameAssignment(inst, in.Assignment) {
+			return DeactivateResult{}, fmt.Errorf("remove: Graph answered 404 (%s) but still lists the assignment (instance %s)", notFound.Error(), inst.ID)
+		}
+	}
+	return DeactivateResult{GraphStatus: "NotFound", AlreadyGone: true}, nil
 }
 
 // failedStatuses are request statuses that mean Graph turned the request

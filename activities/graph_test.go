@@ -339,3 +339,32 @@ func TestNewGraphPIMChecksConfig(t *testing.T) {
 		})
 	}
 }
+
+// A 404 without RoleAssignmentDoesNotExist (a wrong path, a proxy) must not
+// count as "already gone" while Graph still lists the assignment.
+func TestRemoveAfterBare404ChecksTheInstances(t *testing.T) {
+	env := newGraphEnv(t, GraphConfig{}, nil)
+	ctx := context.Background()
+	if _, err := env.pim.Assign(ctx, activateInput(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.emu.InjectFault(graphemu.Fault{Status: http.StatusNotFound, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := env.pim.Remove(ctx, deactivateInput())
+	var appErr *temporal.ApplicationError
+	if err == nil || errors.As(err, &appErr) || !strings.Contains(err.Error(), "still lists the assignment") {
+		t.Fatalf("Remove after a bare 404: %v; want a retryable error saying the assignment is still listed", err)
+	}
+	res, err := env.pim.Remove(ctx, deactivateInput())
+	if err != nil || res.AlreadyGone {
+		t.Fatalf("retried Remove: %+v, %v; want the assignment removed", res, err)
+	}
+	if err := env.emu.InjectFault(graphemu.Fault{Status: http.StatusNotFound, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = env.pim.Remove(ctx, deactivateInput())
+	if err != nil || !res.AlreadyGone {
+		t.Fatalf("Remove after a bare 404 with nothing listed: %+v, %v; want AlreadyGone", res, err)
+	}
+}
