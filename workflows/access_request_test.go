@@ -373,9 +373,11 @@ func TestActivationFailure(t *testing.T) {
 		err      error
 		attempts int
 		reason   string
+		// cleanup: an attempt may have assigned the role, so it is removed.
+		cleanup bool
 	}{
-		{"rejected by Graph", temporal.NewApplicationError("principal not eligible", activities.ErrGraphRejected), 1, "principal not eligible"},
-		{"retries run out", errors.New("graph unavailable"), 0, "graph unavailable"},
+		{"rejected by Graph", temporal.NewApplicationError("principal not eligible", activities.ErrGraphRejected), 1, "principal not eligible", false},
+		{"retries run out", errors.New("graph unavailable"), 0, "graph unavailable", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -393,9 +395,14 @@ func TestActivationFailure(t *testing.T) {
 			} else {
 				require.Greater(t, len(h.activations), 5, "transient errors are retried until the ten minutes run out")
 			}
-			require.Len(t, h.removals, 1, "a failed activation still removes whatever an attempt may have assigned")
-			require.Contains(t, h.removals[0].Reason, "cleanup after failed activation")
 			require.Len(t, h.emailsOf(activities.MailFailed), 1)
+			if !tc.cleanup {
+				require.Empty(t, h.removals, "a refusal assigned nothing, and what Graph refused over may not be ours to remove")
+				require.Equal(t, []string{workflows.EventRequested, workflows.EventApproved, workflows.EventFailed}, h.audit.types())
+				return
+			}
+			require.Len(t, h.removals, 1, "a failed activation removes whatever an attempt may have assigned")
+			require.Contains(t, h.removals[0].Reason, "cleanup after failed activation")
 			require.Equal(t, []string{
 				workflows.EventRequested, workflows.EventApproved, workflows.EventFailed, workflows.EventDeactivated,
 			}, h.audit.types())
@@ -446,7 +453,7 @@ func TestDeactivation(t *testing.T) {
 func TestCleanupRemovalRefused(t *testing.T) {
 	h := newHarness(t, readerInput())
 	h.activate = func(int) (activities.ActivateResult, error) {
-		return activities.ActivateResult{}, temporal.NewApplicationError("principal not eligible", activities.ErrGraphRejected)
+		return activities.ActivateResult{}, errors.New("graph unavailable")
 	}
 	h.deactivate = func(int) (activities.DeactivateResult, error) {
 		return activities.DeactivateResult{}, temporal.NewNonRetryableApplicationError("no such assignment", activities.ErrGraphRejected, nil)
@@ -455,7 +462,7 @@ func TestCleanupRemovalRefused(t *testing.T) {
 	r := h.run()
 
 	require.Equal(t, workflows.StatusFailed, r.Status)
-	require.Equal(t, "activation failed: principal not eligible", r.Reason)
+	require.Equal(t, "activation failed: graph unavailable", r.Reason)
 	failed := h.audit.ofType(workflows.EventFailed)
 	require.Len(t, failed, 2)
 	require.Equal(t, "removing any assignment left by the failed activation also failed: no such assignment", failed[1].Detail)

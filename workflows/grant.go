@@ -36,7 +36,11 @@ func (s *accessRequest) activate(ctx workflow.Context) error {
 			return err
 		}
 		s.fail(ctx, "activation failed: "+failureText(err))
-		s.removeAfterFailure(ctx)
+		if s.mayHaveAssigned(ctx, err) {
+			s.removeAfterFailure(ctx)
+		} else {
+			s.mayBeAssigned = false
+		}
 		return nil
 	}
 	// The grant clock starts now, when the role is really there, not when
@@ -81,6 +85,23 @@ func (s *accessRequest) deactivate(ctx workflow.Context) {
 	s.setStatus(ctx, StatusExpired)
 	s.record(ctx, AuditEvent{Type: EventExpired, Actor: ActorSystem, Detail: fmt.Sprintf("the grant of %s ran out", s.in.Duration)})
 	s.emailRequester(ctx, activities.MailExpired, "", "")
+}
+
+// mayHaveAssigned tells whether a failed activation may have left an
+// assignment behind. When Graph refused outright (ErrGraphRejected) the last
+// attempt assigned nothing, and an earlier attempt whose answer was lost
+// would have made Graph answer RoleAssignmentExists, which the provider
+// takes over as a success. A refusal can even be about an assignment that
+// is not ours (a standing one the provider will not take over): removing
+// it would take away access jitflow never granted. Requests that failed
+// before this rule removed anyway; GetVersion keeps their histories
+// replaying.
+func (s *accessRequest) mayHaveAssigned(ctx workflow.Context, err error) bool {
+	if workflow.GetVersion(ctx, "keep-assignment-after-refusal", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return true
+	}
+	var app *temporal.ApplicationError
+	return !errors.As(err, &app) || app.Type() != activities.ErrGraphRejected
 }
 
 // removeAfterFailure removes the role after a failed activation: an earlier
