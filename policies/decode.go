@@ -146,29 +146,43 @@ func orNone(names []string) string {
 // subjects reads {users: [...], groups: [...]}, checking every name against
 // the directory: in a file that owns the directory an unknown name is a typo.
 func (d *decoder) subjects(n *yaml.Node, path string, dir *Policy) Subjects {
+	users, groups := d.subjectNames(n, path, dir)
+	return Subjects{Users: values(users), Groups: values(groups)}
+}
+
+// subjectNames is subjects keeping where each known name was written, for
+// checks that must point at one entry.
+func (d *decoder) subjectNames(n *yaml.Node, path string, dir *Policy) (users, groups []name) {
 	f, ok := d.mapping(n, path, subjectKeys...)
 	if !ok {
-		return Subjects{}
+		return nil, nil
 	}
-	var s Subjects
 	if v := f.get("users"); v != nil {
 		for _, u := range d.names(v, field(path, "users"), "[bob, carol]") {
 			if d.knownUser(u, dir) {
-				s.Users = append(s.Users, u.value)
+				users = append(users, u)
 			}
 		}
 	}
 	if v := f.get("groups"); v != nil {
 		for _, g := range d.names(v, field(path, "groups"), "[engineers]") {
 			if d.knownGroup(g, dir) {
-				s.Groups = append(s.Groups, g.value)
+				groups = append(groups, g)
 			}
 		}
 	}
 	if f.get("users") == nil && f.get("groups") == nil {
 		d.errorf(f.node, path, "names no one; give users: [...] and/or groups: [...]")
 	}
-	return s
+	return users, groups
+}
+
+func values(names []name) []string {
+	var out []string
+	for _, n := range names {
+		out = append(out, n.value)
+	}
+	return out
 }
 
 // durations reads {min, max, default}. Without a default the role grants

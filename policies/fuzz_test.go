@@ -2,6 +2,7 @@ package policies
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -18,6 +19,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(strings.Replace(basePolicy, "max: 8h", "max: P1DT2H", 1)))
 	f.Add([]byte(strings.Replace(basePolicy, "    approval:", "    break_glass: true\n    notify: {users: [bob]}\n    approvel:", 1)))
 	f.Add([]byte(strings.Replace(basePolicy, "- tiers:", "- approvals: 9\n          tiers:", 1)))
+	f.Add([]byte(basePolicy + "        - tiers: [{approvers: {groups: [leads]}, timeout: 1m}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := Parse("fuzz.yaml", data)
 		if err != nil {
@@ -43,12 +45,21 @@ func checkInvariants(t *testing.T, p *Policy) {
 		if r.BreakGlass == (len(r.Stages) > 0) {
 			t.Fatalf("role %s: break_glass %v with %d stages", r.Name, r.BreakGlass, len(r.Stages))
 		}
+		var earlier []string // object ids approving an earlier stage
 		for _, s := range r.Stages {
+			var here []string
 			for _, tier := range s.Tiers {
 				if tier.Timeout <= 0 {
 					t.Fatalf("role %s stage %s has a tier timeout %v", r.Name, s.Name, tier.Timeout)
 				}
+				for _, u := range p.expand(tier.Approvers) {
+					if slices.Contains(earlier, u.ID) {
+						t.Fatalf("role %s: %s approves stage %s and an earlier one", r.Name, u.Name, s.Name)
+					}
+					here = append(here, u.ID)
+				}
 			}
+			earlier = append(earlier, here...)
 		}
 		p.RoleApproverIDs(r)
 		for _, u := range p.Users {

@@ -133,23 +133,27 @@ func (d *decoder) approval(f fields, path string, dir *Policy, r *Role) {
 		d.errorf(deref(sv), field(path, "stages"), "is empty; list at least one stage, or set break_glass: true")
 	}
 	names := seen{}
+	var placed []stageRefs
 	for i, item := range items {
 		p := index(field(path, "stages"), i)
-		s, sf, ok := d.stage(item, p, i, dir)
+		s, sf, refs, ok := d.stage(item, p, i, dir)
 		if !ok {
 			continue
 		}
 		names.check(d, sf.get("name"), field(p, "name"), "stage name", s.Name)
 		r.Stages = append(r.Stages, s)
+		placed = append(placed, stageRefs{name: s.Name, path: p, refs: refs})
 	}
+	d.sharedApprovers(placed)
 }
 
-// stage decodes one approval stage. Its name defaults to "stage N"; it needs
-// one approval unless it says more, and never more than it has approvers.
-func (d *decoder) stage(n *yaml.Node, path string, i int, dir *Policy) (Stage, fields, bool) {
+// stage decodes one approval stage, with where its approvers were written.
+// Its name defaults to "stage N"; it needs one approval unless it says more,
+// and never more than it has approvers.
+func (d *decoder) stage(n *yaml.Node, path string, i int, dir *Policy) (Stage, fields, []approverRef, bool) {
 	f, ok := d.mapping(n, path, stageKeys...)
 	if !ok {
-		return Stage{}, f, false
+		return Stage{}, f, nil, false
 	}
 	s := Stage{Name: "stage " + strconv.Itoa(i+1), Approvals: 1}
 	if v := f.get("name"); v != nil {
@@ -165,16 +169,18 @@ func (d *decoder) stage(n *yaml.Node, path string, i int, dir *Policy) (Stage, f
 	}
 	v := d.need(f, "tiers", "list at least one tier: [{approvers: {users: [bob]}, timeout: 20s}]")
 	if v == nil {
-		return s, f, true
+		return s, f, nil, true
 	}
 	items, ok := d.list(v, field(path, "tiers"), "[{approvers: {users: [bob]}, timeout: 20s}]")
 	if ok && len(items) == 0 {
 		d.errorf(deref(v), field(path, "tiers"), "is empty; list at least one tier")
 	}
 	before := len(d.errs)
+	var refs []approverRef
 	for j, item := range items {
-		if t, ok := d.tier(item, index(field(path, "tiers"), j), dir); ok {
+		if t, tierRefs, ok := d.tier(item, index(field(path, "tiers"), j), dir); ok {
 			s.Tiers = append(s.Tiers, t)
+			refs = append(refs, tierRefs...)
 		}
 	}
 	// A tier with a bad name already has its error; counting what is left would only repeat it.
@@ -186,19 +192,22 @@ func (d *decoder) stage(n *yaml.Node, path string, i int, dir *Policy) (Stage, f
 		d.errorf(deref(at), field(path, "approvals"), "needs %s but its tiers name only %s (%s); lower approvals or add approvers",
 			plural(s.Approvals, "approval", "approvals"), plural(len(people), "distinct approver", "distinct approvers"), orNone(people))
 	}
-	return s, f, true
+	return s, f, refs, true
 }
 
-// tier decodes one escalation step. When the last tier of a stage times out
-// the request ends timed_out.
-func (d *decoder) tier(n *yaml.Node, path string, dir *Policy) (Tier, bool) {
+// tier decodes one escalation step, with where its approvers were written.
+// When the last tier of a stage times out the request ends timed_out.
+func (d *decoder) tier(n *yaml.Node, path string, dir *Policy) (Tier, []approverRef, bool) {
 	f, ok := d.mapping(n, path, tierKeys...)
 	if !ok {
-		return Tier{}, false
+		return Tier{}, nil, false
 	}
 	var t Tier
+	var refs []approverRef
 	if v := d.need(f, "approvers", "say who approves: {users: [...], groups: [...]}"); v != nil {
-		t.Approvers = d.subjects(v, field(path, "approvers"), dir)
+		users, groups := d.subjectNames(v, field(path, "approvers"), dir)
+		t.Approvers = Subjects{Users: values(users), Groups: values(groups)}
+		refs = approverRefs(dir, users, groups)
 	}
 	if v := d.need(f, "timeout", `give how long this tier waits, such as "20s" or "PT10M"`); v != nil {
 		timeout, ok := d.duration(v, field(path, "timeout"))
@@ -207,5 +216,5 @@ func (d *decoder) tier(n *yaml.Node, path string, dir *Policy) (Tier, bool) {
 		}
 		t.Timeout = timeout
 	}
-	return t, true
+	return t, refs, true
 }
