@@ -90,6 +90,13 @@ func checkBaseURL(u *url.URL, hasCredential bool) error {
 	return nil
 }
 
+// IsLoopbackURL reports whether rawURL points at this machine (the dev
+// emulator), which is called without a credential.
+func IsLoopbackURL(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	return err == nil && isLoopbackHost(u.Hostname())
+}
+
 func isLoopbackHost(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true

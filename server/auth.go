@@ -29,8 +29,11 @@ var allowedAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.ES256}
 
 // VerifierConfig says which tokens a TokenVerifier accepts.
 type VerifierConfig struct {
-	Issuer   string // exact "iss" value
-	Audience string // required "aud" value
+	Issuer string // exact "iss" value
+	// Audience is the required "aud" value, or several separated by commas
+	// (Entra v2.0 tokens carry the API's client id, v1.0 tokens its app id
+	// URI: list both to accept either).
+	Audience string
 	JWKSURL  string // where the issuer publishes its signing keys
 	// TenantID, when set, must equal the token's "tid".
 	TenantID string
@@ -60,6 +63,17 @@ type Claims struct {
 	Name     string   // "name"
 	Groups   []string // "groups"
 	Roles    []string // "roles" (app roles)
+}
+
+// audiences splits the configured audience list.
+func audiences(list string) []string {
+	var out []string
+	for _, a := range strings.Split(list, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // NewTokenVerifier makes a verifier for one issuer and audience.
@@ -176,7 +190,7 @@ func (v *TokenVerifier) checkClaims(c tokenClaims) error {
 		return refuse("token has no exp")
 	}
 	err := c.ValidateWithLeeway(jwt.Expected{
-		Issuer: v.cfg.Issuer, AnyAudience: []string{v.cfg.Audience}, Time: v.now(),
+		Issuer: v.cfg.Issuer, AnyAudience: audiences(v.cfg.Audience), Time: v.now(),
 	}, clockLeeway)
 	switch {
 	case errors.Is(err, jwt.ErrExpired):

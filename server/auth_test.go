@@ -261,3 +261,26 @@ func TestNewTokenVerifierNeedsConfig(t *testing.T) {
 		t.Errorf("err = %v, want one naming Issuer and JWKSURL", err)
 	}
 }
+
+// Entra v2.0 tokens carry the API's client id, v1.0 tokens its app id URI:
+// a comma-separated audience accepts either, and nothing else.
+func TestVerifierAcceptsListedAudiences(t *testing.T) {
+	e := newEnv(t)
+	for _, tt := range []struct {
+		audience string
+		ok       bool
+	}{
+		{"00000000-0000-4000-8000-0000000000aa, " + testAudience, true},
+		{testAudience, true},
+		{"00000000-0000-4000-8000-0000000000aa,api://other", false},
+	} {
+		v, err := NewTokenVerifier(VerifierConfig{Issuer: e.issuer.Issuer(), Audience: tt.audience, JWKSURL: e.issuer.JWKSURL()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = v.Verify(context.Background(), e.token("alice"))
+		if (err == nil) != tt.ok {
+			t.Errorf("audience %q: err = %v, want ok=%v", tt.audience, err, tt.ok)
+		}
+	}
+}

@@ -31,8 +31,11 @@ type temporalClient interface {
 // Deadlines for calls that need a worker to answer (queries, updates): a
 // request whose worker is down gets a 503 instead of hanging.
 const (
-	queryTimeout  = 10 * time.Second
-	updateTimeout = 30 * time.Second
+	queryTimeout = 10 * time.Second
+	// An accepted revoke waits up to RevokeWait for the removal: the API
+	// must wait longer, or a slow removal would answer 503 although the
+	// revoke was recorded.
+	updateTimeout = workflows.RevokeWait + 15*time.Second
 )
 
 // temporalFailure maps an error from Temporal to an answer. NotFound is the

@@ -9,9 +9,10 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// revokeWait bounds how long a revoke update waits for the role's removal
-// before it answers with the request as it stands.
-const revokeWait = 30 * time.Second
+// RevokeWait bounds how long a revoke update waits for the role's removal
+// before it answers with the request as it stands (deactivating, when Graph
+// is slow). Callers of the update give it more time than this.
+const RevokeWait = 30 * time.Second
 
 func forbidden(format string, args ...any) error {
 	return temporal.NewApplicationError(fmt.Sprintf(format, args...), ErrForbidden)
@@ -170,7 +171,7 @@ func (s *accessRequest) revoke(ctx workflow.Context, in RevokeInput) (Request, e
 		detail = "as operator: " + detail
 	}
 	s.record(ctx, AuditEvent{Type: EventRevoked, Actor: in.Actor.UPN, ActorID: in.Actor.ID, Detail: detail})
-	_, _ = workflow.AwaitWithTimeout(ctx, revokeWait, func() bool { return s.status.Terminal() })
+	_, _ = workflow.AwaitWithTimeout(ctx, RevokeWait, func() bool { return s.status.Terminal() })
 	return s.view(), nil
 }
 

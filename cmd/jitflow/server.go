@@ -46,7 +46,7 @@ func serverCommand() *cobra.Command {
 				issuer = "https://login.microsoftonline.com/" + tenantID + "/v2.0"
 			}
 			if audience == "" {
-				return errors.New("--audience is required: the API's app id URI, e.g. api://jitflow")
+				return errors.New("--audience is required: the API's application (client) id (and, after a comma, its app id URI such as api://jitflow)")
 			}
 			ctx := cmd.Context()
 			verifier, err := server.DiscoverVerifier(ctx, issuer, audience, tenantID)
@@ -92,7 +92,7 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&policyFile, "policy", envOr("JITFLOW_POLICY", ""), "policy file (env JITFLOW_POLICY)")
 	f.StringVar(&baseURL, "base-url", envOr("JITFLOW_BASE_URL", ""), "public URL of this API, used in emails (default http://HTTP_ADDR)")
 	f.StringVar(&issuer, "oidc-issuer", envOr("JITFLOW_OIDC_ISSUER", ""), "token issuer (default Entra ID v2.0 of the tenant)")
-	f.StringVar(&audience, "audience", envOr("JITFLOW_AUDIENCE", ""), "token audience: the API's app id URI")
+	f.StringVar(&audience, "audience", envOr("JITFLOW_AUDIENCE", ""), "token audience: the API's application (client) id, which Entra v2.0 tokens carry; add its app id URI after a comma to accept v1.0 tokens too")
 	f.StringVar(&tenantID, "tenant-id", envOr("AZURE_TENANT_ID", ""), "Entra tenant id (default: the policy's)")
 	logs.register(f, "json", "info")
 	return cmd

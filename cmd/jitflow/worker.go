@@ -71,7 +71,7 @@ func workerCommand() *cobra.Command {
 // and to a loopback emulator without one.
 func newGraphPIM(graphURL string) (*activities.GraphPIM, error) {
 	cfg := activities.GraphConfig{BaseURL: strings.TrimSuffix(graphURL, "/")}
-	if !isLoopbackURL(cfg.BaseURL) {
+	if !activities.IsLoopbackURL(cfg.BaseURL) {
 		cred, err := azidentity.NewDefaultAzureCredential(nil)
 		if err != nil {
 			return nil, fmt.Errorf("azure credential for %s: %w", graphURL, err)
@@ -79,13 +79,4 @@ func newGraphPIM(graphURL string) (*activities.GraphPIM, error) {
 		cfg.Credential = cred
 	}
 	return activities.NewGraphPIM(cfg)
-}
-
-func isLoopbackURL(u string) bool {
-	for _, p := range []string{"http://127.0.0.1", "http://localhost", "http://[::1]"} {
-		if strings.HasPrefix(u, p+":") || u == p || strings.HasPrefix(u, p+"/") {
-			return true
-		}
-	}
-	return false
 }

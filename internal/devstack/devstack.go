@@ -34,6 +34,7 @@ import (
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/server"
 	"github.com/jitflow/jitflow/worker"
+	"github.com/jitflow/jitflow/workflows"
 )
 
 // Audience is the dev API's token audience, like an Entra app id URI.
@@ -75,10 +76,10 @@ type Stack struct {
 
 // SearchAttributes are the custom search attributes jitflow needs.
 var SearchAttributes = map[string]enumspb.IndexedValueType{
-	"JitflowStatus":      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	"JitflowRole":        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	"JitflowRequesterId": enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	"JitflowApproverIds": enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+	workflows.SearchStatus.GetName():      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	workflows.SearchRole.GetName():        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	workflows.SearchRequesterID.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	workflows.SearchApproverIDs.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 }
 
 // Start brings every part up; on error it stops what it started.
@@ -109,11 +110,6 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	st.setHandler(http.HandlerFunc(starting))
 	st.api = &http.Server{Handler: st, ReadHeaderTimeout: 10 * time.Second}
 	go st.api.Serve(apiLn)
-	st.stops = append(st.stops, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		st.api.Shutdown(ctx)
-	})
 	if err := st.startGraph(opts); err != nil {
 		return nil, err
 	}
@@ -278,8 +274,14 @@ func readiness(c client.Client, workerUp *atomic.Bool) func(context.Context) err
 	}
 }
 
-// Stop stops everything in reverse order of start. It is safe to call twice.
+// Stop stops taking calls first, then everything else in reverse order of
+// start. It is safe to call twice.
 func (st *Stack) Stop() {
+	if st.api != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		st.api.Shutdown(ctx)
+		cancel()
+	}
 	for i := len(st.stops) - 1; i >= 0; i-- {
 		st.stops[i]()
 	}

@@ -84,7 +84,9 @@ func (o *Outbox) Send(_ context.Context, m activities.Message) error {
 func (o *Outbox) Emails() []Email {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return append([]Email(nil), o.emails...)
+	out := make([]Email, len(o.emails)) // never nil: an empty outbox is [], not null
+	copy(out, o.emails)
+	return out
 }
 
 // ServeHTTP answers GET /dev/outbox with the stored emails as a JSON array.

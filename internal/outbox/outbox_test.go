@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/jitflow/jitflow/activities"
@@ -73,5 +74,14 @@ func TestServeHTTPListsOldestFirstWithoutKeys(t *testing.T) {
 	}
 	if rec.Header().Get("Content-Type") != "application/json" {
 		t.Fatalf("content type %q", rec.Header().Get("Content-Type"))
+	}
+}
+
+func TestServeHTTPEmptyIsArray(t *testing.T) {
+	o, _ := Open("")
+	rec := httptest.NewRecorder()
+	o.ServeHTTP(rec, httptest.NewRequest("GET", "/dev/outbox", nil))
+	if got := strings.TrimSpace(rec.Body.String()); got != "[]" {
+		t.Fatalf("empty outbox = %s, want []", got)
 	}
 }
