@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,7 +71,8 @@ func (s *Server) createRequest(c echo.Context) error {
 // The order matters: a repeat with the same Idempotency-Key must find its
 // own request before the conflict check would call it a duplicate.
 func (s *Server) start(c echo.Context, input workflows.AccessRequestInput, idempotent bool) error {
-	unlock := s.locks.lock(input.Requester.ID + "\n" + input.Target.Role)
+	key := input.Requester.ID + "\n" + input.Target.Role
+	unlock := s.locks.lock(key)
 	defer unlock()
 	ctx := c.Request().Context()
 	if idempotent {
@@ -101,6 +103,7 @@ func (s *Server) start(c echo.Context, input workflows.AccessRequestInput, idemp
 	if err != nil {
 		return temporalFailure(err, "start the request")
 	}
+	s.recent.add(key, input.RequestID)
 	s.log.Info("access request started", "access_request_id", input.RequestID, "role", input.Target.Role,
 		"requester_id", input.Requester.ID, "request_id", httpRequestID(c))
 	c.Response().Header().Set(echo.HeaderLocation, s.requestURL(input.RequestID))
@@ -220,14 +223,18 @@ func (s *Server) runningRequest(ctx context.Context, requesterID, role string) (
 	}
 	// A request that has reached its final status may still be running for
 	// a moment (sending its last emails): it holds nothing and blocks nothing.
-	// Visibility learns of a new status a little after the workflow, so a
-	// candidate is confirmed against the workflow's own state.
+	// Visibility learns of a new status, and of a new request, a little
+	// after the workflow: candidates, with this server's own recent starts,
+	// are confirmed against the workflow's own state.
+	candidates := s.recent.ids(requesterID + "\n" + role)
 	for _, ex := range resp.GetExecutions() {
 		status := rawAttrs(ex.GetSearchAttributes().GetIndexedFields()).keyword(workflows.SearchStatus)
-		if workflows.Status(status).Terminal() {
-			continue
-		}
 		id := ex.GetExecution().GetWorkflowId()
+		if !workflows.Status(status).Terminal() && !slices.Contains(candidates, id) {
+			candidates = append(candidates, id)
+		}
+	}
+	for _, id := range candidates {
 		d, err := s.describe(ctx, id)
 		if isNotFound(err) {
 			continue

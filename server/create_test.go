@@ -212,6 +212,23 @@ func TestCreateConflict(t *testing.T) {
 	e.create("alice", readerBody)
 }
 
+// Visibility learns of a new request a moment after its start: a second
+// submission in that moment must still get the 409.
+func TestCreateConflictBeforeVisibilityCatchesUp(t *testing.T) {
+	e := newEnv(t)
+	e.temporal.visibilityLag = true
+	first := e.create("alice", readerBody)
+	r := e.call(http.MethodPost, "/api/v1/requests", "alice", readerBody)
+	wantStatus(t, r, http.StatusConflict)
+	if p := r.problem(t); p.RequestID != first {
+		t.Errorf("request_id = %q, want %q", p.RequestID, first)
+	}
+	// Once it ended, it blocks nothing, even though this server started it
+	// a moment ago.
+	e.temporal.close(first, workflows.StatusCanceled)
+	e.create("alice", readerBody)
+}
+
 func TestCreateIdempotency(t *testing.T) {
 	e := newEnv(t)
 	key := "Idempotency-Key: 6f1c2a7e-deploy-42"

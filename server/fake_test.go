@@ -47,6 +47,9 @@ type fakeTemporal struct {
 	// missDescribes makes the next describes miss, as a server racing
 	// this one would see before the other's start lands.
 	missDescribes int
+	// visibilityLag hides new workflows from ListWorkflow, as visibility
+	// does for a moment after a start.
+	visibilityLag bool
 	history       []*historypb.HistoryEvent
 	// update scripts the answer to an update; nil means "return the view".
 	update func(opts client.UpdateWorkflowOptions) (workflows.Request, error)
@@ -60,6 +63,7 @@ type fakeWorkflow struct {
 	// staleAttrs, when set, is what visibility still shows while attrs
 	// already changed in the workflow (visibility lags behind).
 	staleAttrs map[string]any
+	invisible  bool // not in visibility yet
 	status     enumspb.WorkflowExecutionStatus
 	started    time.Time
 	closed     *time.Time
@@ -86,7 +90,7 @@ func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, opts client.StartWorkf
 	}
 	f.clock = f.clock.Add(time.Second)
 	f.wfs[opts.ID] = &fakeWorkflow{typ: name, input: in, view: workflows.NewRequest(in), attrs: attrs,
-		status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, started: f.clock}
+		status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, started: f.clock, invisible: f.visibilityLag}
 	f.order = append(f.order, opts.ID)
 	f.starts = append(f.starts, opts)
 	return nil, nil
@@ -196,6 +200,9 @@ func (f *fakeTemporal) ListWorkflow(_ context.Context, req *workflowservice.List
 	resp := &workflowservice.ListWorkflowExecutionsResponse{}
 	for _, id := range f.visibilityOrder() {
 		w := f.wfs[id]
+		if w.invisible {
+			continue
+		}
 		ok, err := matches(req.GetQuery(), id, w)
 		if err != nil {
 			return nil, serviceerror.NewInvalidArgument(err.Error())

@@ -41,6 +41,7 @@ type Server struct {
 	log      *slog.Logger
 	echo     *echo.Echo
 	locks    keyedMutex
+	recent   recentStarts
 	now      func() time.Time
 }
 
@@ -69,6 +70,7 @@ func New(cfg Config) (*Server, error) {
 		echo:     echo.New(),
 		now:      time.Now,
 	}
+	s.recent.now = func() time.Time { return s.now() }
 	if s.ready == nil {
 		s.ready = s.temporalHealthy
 	}
