@@ -30,9 +30,11 @@ func (s *Server) deny(c echo.Context) error { return s.decide(c, workflows.Decis
 
 // decide sends the caller's decision; the workflow's validator decides
 // whether the caller may make it (approver of the current stage, not the
-// requester, not already decided).
+// requester, not already decided). Like every action, it first checks that
+// the caller may see the request at all, so a stranger learns nothing of
+// its state from the answer.
 func (s *Server) decide(c echo.Context, decision string) error {
-	id, err := pathID(c)
+	id, err := s.visibleRequest(c)
 	if err != nil {
 		return err
 	}
@@ -47,7 +49,7 @@ func (s *Server) decide(c echo.Context, decision string) error {
 }
 
 func (s *Server) cancel(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := s.visibleRequest(c)
 	if err != nil {
 		return err
 	}
@@ -60,7 +62,7 @@ func (s *Server) cancel(c echo.Context) error {
 // revoke passes on whether the caller is an operator: only the API can
 // check the token's roles, the workflow trusts its word.
 func (s *Server) revoke(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := s.visibleRequest(c)
 	if err != nil {
 		return err
 	}

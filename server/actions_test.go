@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"go.temporal.io/api/serviceerror"
@@ -110,5 +111,24 @@ func TestActionsStrictBodies(t *testing.T) {
 				t.Errorf("field = %q, want %q (detail %q)", p.Field, tt.field, p.Detail)
 			}
 		})
+	}
+}
+
+// A stranger learns nothing about a request's state from an action: the
+// answer is the same 403 whether it is pending or long closed.
+func TestActionsByStrangerRevealNothing(t *testing.T) {
+	e := newEnv(t)
+	id := e.create("alice", readerBody)
+	for _, closed := range []bool{false, true} {
+		if closed {
+			e.temporal.close(id, workflows.StatusExpired)
+		}
+		for _, action := range []string{"approve", "deny", "cancel", "revoke"} {
+			r := e.call(http.MethodPost, "/api/v1/requests/"+id+"/"+action, "erin", "")
+			wantStatus(t, r, http.StatusForbidden)
+			if p := r.problem(t); strings.Contains(p.Detail, "expired") || strings.Contains(p.Detail, "pending") {
+				t.Errorf("%s (closed=%v) tells a stranger the state: %q", action, closed, p.Detail)
+			}
+		}
 	}
 }

@@ -80,7 +80,8 @@ func TestPanicIsProblem(t *testing.T) {
 	e.temporal.update = func(client.UpdateWorkflowOptions) (workflows.Request, error) {
 		panic("bug")
 	}
-	r := e.call(http.MethodPost, "/api/v1/requests/req-00000000/approve", "bob", "")
+	id := e.create("alice", readerBody)
+	r := e.call(http.MethodPost, "/api/v1/requests/"+id+"/approve", "bob", "")
 	wantStatus(t, r, http.StatusInternalServerError)
 	p := r.problem(t)
 	wantContains(t, "detail", p.Detail, r.header.Get("X-Request-Id"))
