@@ -49,6 +49,11 @@ type TokenVerifier struct {
 	cfg VerifierConfig
 	now func() time.Time
 
+	// fetching is held for a whole key-set fetch, so concurrent callers
+	// with an unknown key wait for one fetch instead of each starting one;
+	// mu guards the fields below and is never held across the network, so
+	// tokens signed with known keys are checked while a fetch runs.
+	fetching  sync.Mutex
 	mu        sync.Mutex
 	keys      jose.JSONWebKeySet
 	fetchedAt time.Time
@@ -216,21 +221,22 @@ func (v *TokenVerifier) checkClaims(c tokenClaims) error {
 // key finds the signing key kid, fetching the key set when it is not yet
 // known and the last fetch is old enough.
 func (v *TokenVerifier) key(ctx context.Context, kid string) (jose.JSONWebKey, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if k, ok := findKey(v.keys, kid); ok {
-		return k, nil
+	if k, done, err := v.cachedKey(kid); done {
+		return k, err
 	}
-	if !v.fetchedAt.IsZero() && v.now().Sub(v.fetchedAt) < jwksMinInterval {
-		if v.fetchErr != nil {
-			return jose.JSONWebKey{}, v.fetchErr
-		}
-		return jose.JSONWebKey{}, refuse("unknown signing key %q", kid)
+	v.fetching.Lock()
+	defer v.fetching.Unlock()
+	// A fetch that finished while this caller waited may have the answer.
+	if k, done, err := v.cachedKey(kid); done {
+		return k, err
 	}
 	// The fetch serves every waiting caller, so one impatient client must
 	// not cancel it; the HTTP client's timeout bounds it.
 	var set jose.JSONWebKeySet
-	if err := getJSON(context.WithoutCancel(ctx), v.cfg.HTTPClient, v.cfg.JWKSURL, &set); err != nil {
+	err := getJSON(context.WithoutCancel(ctx), v.cfg.HTTPClient, v.cfg.JWKSURL, &set)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err != nil {
 		// Failed fetches count too, so a dead issuer is not hammered.
 		v.fetchedAt = v.now()
 		v.fetchErr = fmt.Errorf("%w: %v", ErrKeysUnavailable, err)
@@ -241,6 +247,23 @@ func (v *TokenVerifier) key(ctx context.Context, kid string) (jose.JSONWebKey, e
 		return k, nil
 	}
 	return jose.JSONWebKey{}, refuse("unknown signing key %q", kid)
+}
+
+// cachedKey answers from the cached key set when it can: done is false when
+// only a new fetch can tell.
+func (v *TokenVerifier) cachedKey(kid string) (k jose.JSONWebKey, done bool, err error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if k, ok := findKey(v.keys, kid); ok {
+		return k, true, nil
+	}
+	if !v.fetchedAt.IsZero() && v.now().Sub(v.fetchedAt) < jwksMinInterval {
+		if v.fetchErr != nil {
+			return jose.JSONWebKey{}, true, v.fetchErr
+		}
+		return jose.JSONWebKey{}, true, refuse("unknown signing key %q", kid)
+	}
+	return jose.JSONWebKey{}, false, nil
 }
 
 func findKey(set jose.JSONWebKeySet, kid string) (jose.JSONWebKey, bool) {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -282,5 +283,46 @@ func TestVerifierAcceptsListedAudiences(t *testing.T) {
 		if (err == nil) != tt.ok {
 			t.Errorf("audience %q: err = %v, want ok=%v", tt.audience, err, tt.ok)
 		}
+	}
+}
+
+// A slow key-set fetch (for a token with an unknown key) must not hold up
+// tokens signed with keys already known.
+func TestVerifierChecksKnownKeysDuringAFetch(t *testing.T) {
+	e := newEnv(t)
+	release := make(chan struct{})
+	var hits atomic.Int32
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hits.Add(1) > 1 {
+			<-release
+		}
+		w.Write(e.issuer.JWKS())
+	}))
+	defer jwks.Close()
+	defer close(release)
+	v, err := NewTokenVerifier(VerifierConfig{Issuer: e.issuer.Issuer(), Audience: testAudience, JWKSURL: jwks.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	v.now = func() time.Time { return now }
+	ctx := context.Background()
+	if _, err := v.Verify(ctx, e.token("alice")); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Minute) // past the refetch interval
+	go v.Verify(ctx, e.forgedTokens()["unknown kid"])
+	for hits.Load() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := v.Verify(ctx, e.token("bob")); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a token with a known key waited for the key-set fetch")
 	}
 }
