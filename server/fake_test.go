@@ -50,7 +50,9 @@ type fakeTemporal struct {
 	// visibilityLag hides new workflows from ListWorkflow, as visibility
 	// does for a moment after a start.
 	visibilityLag bool
-	history       []*historypb.HistoryEvent
+	// queryErr, when set, is every query's answer (no worker).
+	queryErr error
+	history  []*historypb.HistoryEvent
 	// update scripts the answer to an update; nil means "return the view".
 	update func(opts client.UpdateWorkflowOptions) (workflows.Request, error)
 }
@@ -103,7 +105,7 @@ func (f *fakeTemporal) close(id string, st workflows.Status) {
 	w := f.wfs[id]
 	t := w.started.Add(time.Minute)
 	w.closed, w.status = &t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
-	w.view.Status, w.attrs[workflows.SearchStatus.GetName()] = st, string(st)
+	w.view.Status, w.view.EndedAt, w.attrs[workflows.SearchStatus.GetName()] = st, &t, string(st)
 }
 
 func (f *fakeTemporal) get(id string) (*fakeWorkflow, error) {
@@ -156,6 +158,9 @@ func typedAttrs(attrs map[string]any) temporal.SearchAttributes {
 }
 
 func (f *fakeTemporal) QueryWorkflow(_ context.Context, id, _, queryType string, _ ...any) (converter.EncodedValue, error) {
+	if f.queryErr != nil {
+		return nil, f.queryErr
+	}
 	if queryType != workflows.QueryRequest {
 		return nil, serviceerror.NewQueryFailedf("unknown query %q", queryType)
 	}

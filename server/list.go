@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -26,8 +27,8 @@ const (
 
 var listParams = []string{"status", "requester", "role", "limit"}
 
-// Summary is one request in a listing, read from visibility alone (no
-// worker needed, cheap for many requests).
+// Summary is one request in a listing as visibility knows it: the listing
+// finds requests with it, then reads each one's full object.
 type Summary struct {
 	ID          string           `json:"id"`
 	Status      workflows.Status `json:"status"`
@@ -38,10 +39,13 @@ type Summary struct {
 	EndedAt     *time.Time       `json:"ended_at"`
 }
 
-// listBody is the answer of GET /api/v1/requests.
+// listBody is the answer of GET /api/v1/requests: full request objects.
 type listBody struct {
-	Requests []Summary `json:"requests"`
+	Requests []workflows.Request `json:"requests"`
 }
+
+// listQueries bounds the queries one listing runs at once.
+const listQueries = 8
 
 type listFilter struct {
 	status      workflows.Status
@@ -59,11 +63,40 @@ func (s *Server) listRequests(c echo.Context) error {
 	}
 	me := currentIdentity(c)
 	q := s.listQuery(f, me)
-	out, err := s.list(c.Request().Context(), q, f.limit)
+	ctx := c.Request().Context()
+	out, err := s.list(ctx, q, f.limit)
 	if err != nil {
 		return temporalFailure(err, "list requests")
 	}
-	return c.JSON(http.StatusOK, listBody{Requests: out})
+	return c.JSON(http.StatusOK, listBody{Requests: s.views(ctx, out)})
+}
+
+// views reads the full request object of each listed request from its
+// workflow, a few at a time. A request whose workflow does not answer (no
+// worker, a slow replay) is listed with what visibility knows of it.
+func (s *Server) views(ctx context.Context, sums []Summary) []workflows.Request {
+	// One deadline for the whole listing: without a worker every query
+	// would wait out its own.
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	out := make([]workflows.Request, len(sums))
+	sem := make(chan struct{}, listQueries)
+	var wg sync.WaitGroup
+	for i, sum := range sums {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			req, err := s.queryRequest(ctx, sum.ID)
+			if err != nil {
+				s.log.Warn("list: request view not read; listing what visibility knows", "access_request_id", sum.ID, "error", err)
+				req = sum.request()
+			}
+			out[i] = req
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 func (s *Server) listFilter(params url.Values) (listFilter, error) {
@@ -179,6 +212,14 @@ func (s *Server) list(ctx context.Context, query string, limit int) ([]Summary, 
 	// time; callers want the newest requests first.
 	slices.SortStableFunc(out, func(a, b Summary) int { return b.CreatedAt.Compare(a.CreatedAt) })
 	return out, nil
+}
+
+// request is the request object as far as visibility knows it.
+func (sum Summary) request() workflows.Request {
+	return workflows.Request{
+		ID: sum.ID, Status: sum.Status, Role: sum.Role, Requester: sum.Requester, RequesterID: sum.RequesterID,
+		CreatedAt: sum.CreatedAt, EndedAt: sum.EndedAt, Decisions: []workflows.Decision{}, Approvers: []workflows.Approver{},
+	}
 }
 
 func (s *Server) summary(ex *workflowpb.WorkflowExecutionInfo) Summary {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"go.temporal.io/api/serviceerror"
 	"net/http"
 	"slices"
 	"strings"
@@ -38,12 +39,12 @@ func TestListValidation(t *testing.T) {
 	}
 }
 
-func list(t *testing.T, e *env, user, query string) []Summary {
+func list(t *testing.T, e *env, user, query string) []workflows.Request {
 	t.Helper()
 	r := e.call(http.MethodGet, "/api/v1/requests?"+query, user, "")
 	wantStatus(t, r, http.StatusOK)
 	var body struct {
-		Requests []Summary `json:"requests"`
+		Requests []workflows.Request `json:"requests"`
 	}
 	if err := json.Unmarshal(r.body, &body); err != nil {
 		t.Fatal(err)
@@ -54,7 +55,7 @@ func list(t *testing.T, e *env, user, query string) []Summary {
 	return body.Requests
 }
 
-func ids(sums []Summary) []string {
+func ids(sums []workflows.Request) []string {
 	out := make([]string, len(sums))
 	for i, s := range sums {
 		out[i] = s.ID
@@ -106,18 +107,32 @@ func TestListScopesAndFilters(t *testing.T) {
 	}
 }
 
-func TestListSummaries(t *testing.T) {
+func TestListFullRequests(t *testing.T) {
 	e := newEnv(t)
 	id := e.create("alice", readerBody)
 	got := list(t, e, "alice", "")[0]
 	if got.ID != id || got.Status != workflows.StatusPending || got.Role != "reader" || got.Requester != "alice@example.com" ||
-		got.RequesterID != aliceID || got.CreatedAt.IsZero() || got.EndedAt != nil {
-		t.Errorf("summary = %+v", got)
+		got.RequesterID != aliceID || got.CreatedAt.IsZero() || got.EndedAt != nil || got.Justification == "" || got.Duration == "" {
+		t.Errorf("listed request = %+v", got)
 	}
 	e.temporal.close(id, workflows.StatusDenied)
 	got = list(t, e, "alice", "")[0]
 	if got.Status != workflows.StatusDenied || got.EndedAt == nil || !got.EndedAt.After(got.CreatedAt) {
-		t.Errorf("closed summary = %+v", got)
+		t.Errorf("closed request = %+v", got)
+	}
+}
+
+// Without a worker to answer, a listing still lists, with what visibility
+// knows of each request.
+func TestListWithoutWorker(t *testing.T) {
+	e := newEnv(t)
+	id := e.create("alice", readerBody)
+	e.temporal.close(id, workflows.StatusDenied)
+	e.temporal.queryErr = serviceerror.NewDeadlineExceeded("no worker")
+	got := list(t, e, "alice", "")
+	if len(got) != 1 || got[0].ID != id || got[0].Status != workflows.StatusDenied || got[0].Requester != "alice@example.com" ||
+		got[0].EndedAt == nil || got[0].Decisions == nil {
+		t.Errorf("listed = %+v", got)
 	}
 }
 

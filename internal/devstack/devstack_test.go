@@ -137,6 +137,15 @@ func TestRequestLifecycleEndToEnd(t *testing.T) {
 			t.Errorf("approved by %q, want carol@example.com", ev.Actor)
 		}
 	}
+
+	var listed struct {
+		Requests []workflows.Request `json:"requests"`
+	}
+	api.do("GET", "/api/v1/requests?status=expired&role=reader", api.token("carol"), "", &listed)
+	if len(listed.Requests) != 1 || listed.Requests[0].ID != req.ID || listed.Requests[0].ExpiresAt == nil ||
+		len(listed.Requests[0].Decisions) != 1 {
+		t.Errorf("carol's list of expired reader requests = %+v", listed.Requests)
+	}
 }
 
 func holds(st *Stack, principal, role string) bool {
