@@ -252,12 +252,12 @@ func (st *Stack) setHandler(h http.Handler) { st.handler.Store(&h) }
 
 // starting answers while the stack comes up.
 func starting(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Content-Type", server.ProblemContentType)
 	w.Header().Set("Retry-After", "1")
 	w.WriteHeader(http.StatusServiceUnavailable)
-	json.NewEncoder(w).Encode(map[string]any{
-		"type": "about:blank", "title": "Service Unavailable", "status": http.StatusServiceUnavailable,
-		"detail": "jitflow is starting; try again in a moment", "instance": r.URL.Path,
+	json.NewEncoder(w).Encode(server.Problem{
+		Type: "about:blank", Title: http.StatusText(http.StatusServiceUnavailable), Status: http.StatusServiceUnavailable,
+		Detail: "jitflow is starting; try again in a moment", Instance: r.URL.Path,
 	})
 }
 
