@@ -14,6 +14,9 @@ import (
 type Activities struct {
 	PIM    PIM
 	Mailer Mailer
+	// Links, when set, puts a personal approval link into each approver's
+	// email; without it approvers are told to decide through the API.
+	Links ApprovalLinks
 }
 
 // Activate assigns the role through PIM with Entra's own expiration set to

@@ -1,6 +1,9 @@
 package activities
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Kinds of notification email.
 const (
@@ -64,4 +67,22 @@ type EmailResult struct {
 	To      []string  `json:"to"`
 	Subject string    `json:"subject"`
 	SentAt  time.Time `json:"sent_at"`
+}
+
+// ApprovalLinks mints the personal link an approver's email carries. The
+// link is a bearer credential for one approver, one request and one stage,
+// so every approver gets an email of their own.
+type ApprovalLinks interface {
+	// Link returns an absolute URL of the form <base>/approvals/<token>.
+	Link(ctx context.Context, in LinkInput) (string, error)
+}
+
+// LinkInput says what one approval link is for. Expires is the end of the
+// tier's window (when the request escalates) or the stage's deadline, so a
+// link never outlives the chance to decide with it.
+type LinkInput struct {
+	RequestID  string    `json:"request_id"`
+	Stage      int       `json:"stage"` // 1-based, as approvers see it
+	ApproverID string    `json:"approver_id"`
+	Expires    time.Time `json:"expires"`
 }
