@@ -57,6 +57,11 @@ type Role struct {
 
 	RequireJustification, RequireTicket bool
 
+	// ApproverSignIn makes an approver sign in (OIDC) as the person an
+	// approval link was made for before the link decides: possession of
+	// the link alone is then not enough.
+	ApproverSignIn bool
+
 	Stages []Stage // empty for break-glass
 
 	BreakGlass bool // activates without approval; Notify is told

@@ -65,6 +65,9 @@ func (d *decoder) role(n *yaml.Node, path string, dir *Policy) (Role, fields, bo
 	if v := f.get("require_ticket"); v != nil {
 		r.RequireTicket = d.boolean(v, field(path, "require_ticket"))
 	}
+	if v := f.get("approver_sign_in"); v != nil {
+		r.ApproverSignIn = d.boolean(v, field(path, "approver_sign_in"))
+	}
 	if v := f.get("break_glass"); v != nil {
 		r.BreakGlass = d.boolean(v, field(path, "break_glass"))
 	}
