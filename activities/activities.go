@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -42,23 +44,93 @@ func (a *Activities) Deactivate(ctx context.Context, in DeactivateInput) (Deacti
 	return res, nil
 }
 
-// SendEmail renders one notification and hands it to the mailer.
+// SendEmail renders one notification and hands it to the mailer. An email
+// that asks for a decision goes to each approver separately when Links is
+// set, each with a personal link and its own key; otherwise one message
+// goes to everyone. Keys already sent by an earlier attempt (the attempt's
+// heartbeat carries them across workers) are skipped, and the mailer skips
+// keys it remembers itself.
 func (a *Activities) SendEmail(ctx context.Context, in EmailInput) (EmailResult, error) {
-	if len(in.To) == 0 {
-		return EmailResult{}, nil
-	}
-	msg, err := Render(in)
+	msgs, err := a.messages(ctx, in)
 	if err != nil {
-		return EmailResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadEmail", err)
+		return EmailResult{}, err
 	}
-	if err := a.Mailer.Send(ctx, msg); err != nil {
-		var perm *PermanentError
-		if errors.As(err, &perm) {
-			return EmailResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "MailRejected", err)
+	sent := sentSoFar(ctx)
+	res := EmailResult{To: []string{}}
+	for _, m := range msgs {
+		if !slices.Contains(sent, m.Key) {
+			if err := a.Mailer.Send(ctx, m); err != nil {
+				return EmailResult{}, mailFailure(in, err)
+			}
+			sent = append(sent, m.Key)
+			if activity.IsActivity(ctx) {
+				activity.RecordHeartbeat(ctx, sent)
+			}
 		}
-		return EmailResult{}, fmt.Errorf("send %s email for %s: %w", in.Kind, in.Request.ID, err)
+		res.To = append(res.To, m.To...)
+		res.Subject = m.Subject
 	}
-	return EmailResult{To: msg.To, Subject: msg.Subject, SentAt: time.Now().UTC()}, nil
+	res.SentAt = time.Now().UTC()
+	return res, nil
+}
+
+// messages renders the email: one per approver with a personal link, or
+// one for all.
+func (a *Activities) messages(ctx context.Context, in EmailInput) ([]Message, error) {
+	bad := func(err error) error { return temporal.NewNonRetryableApplicationError(err.Error(), ErrBadEmail, err) }
+	if !AsksDecision(in.Kind) || a.Links == nil {
+		msg, err := Render(in)
+		if err != nil {
+			return nil, bad(err)
+		}
+		if len(msg.To) == 0 {
+			return nil, nil
+		}
+		return []Message{msg}, nil
+	}
+	var out []Message
+	for _, rc := range in.To {
+		if rc.Email == "" || rc.ID == "" || rc.ID == in.Request.RequesterID {
+			continue // nobody is asked to approve their own request
+		}
+		link, err := a.Links.Link(ctx, LinkInput{RequestID: in.Request.ID, Stage: in.Request.Stage, ApproverID: rc.ID, Expires: in.LinkExpires})
+		if err != nil {
+			return nil, fmt.Errorf("approval link for %s on request %s: %w", rc.ID, in.Request.ID, err)
+		}
+		msg, err := RenderFor(in, rc, link)
+		if err != nil {
+			return nil, bad(err)
+		}
+		out = append(out, msg)
+	}
+	return out, nil
+}
+
+// sentSoFar reads the keys an earlier attempt of this activity sent.
+func sentSoFar(ctx context.Context) []string {
+	var keys []string
+	if activity.IsActivity(ctx) && activity.HasHeartbeatDetails(ctx) {
+		if err := activity.GetHeartbeatDetails(ctx, &keys); err != nil {
+			return nil
+		}
+	}
+	return keys
+}
+
+// mailFailure makes a mailer error something Temporal acts on: permanent
+// failures are not retried, a rate limit delays the next attempt until the
+// limit resets, anything else is retried by the activity's policy.
+func mailFailure(in EmailInput, err error) error {
+	msg := fmt.Sprintf("send %s email for %s: %v", in.Kind, in.Request.ID, err)
+	var perm *PermanentError
+	if errors.As(err, &perm) {
+		return temporal.NewNonRetryableApplicationError(msg, ErrMailRejected, err)
+	}
+	var sg *SendGridError
+	if errors.As(err, &sg) && sg.RateLimited() {
+		return temporal.NewApplicationErrorWithOptions(msg, ErrMailRateLimited, temporal.ApplicationErrorOptions{NextRetryDelay: sg.Wait, Cause: err})
+	}
+	return fmt.Errorf("send %s email for %s: %w", in.Kind, in.Request.ID, err)
 }
 
 // withContext prefixes err with what was being done. An application error

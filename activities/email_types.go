@@ -10,6 +10,7 @@ const (
 	// To approvers.
 	MailApprovalNeeded = "approval_needed" // a stage's first tier
 	MailEscalated      = "escalated"       // a later tier, because the earlier ones did not answer
+	MailReminder       = "reminder"        // the current tier, before it times out
 	// To the requester.
 	MailRequesterEscalated = "requester_escalated"
 	MailApproved           = "approved"
@@ -35,6 +36,7 @@ type Recipient struct {
 type EmailRequest struct {
 	ID            string        `json:"id"`
 	Requester     string        `json:"requester"`
+	RequesterID   string        `json:"requester_id,omitempty"`
 	Role          string        `json:"role"`
 	RoleID        string        `json:"role_definition_id"`
 	Scope         string        `json:"directory_scope_id"`
@@ -43,10 +45,17 @@ type EmailRequest struct {
 	Ticket        string        `json:"ticket,omitempty"`
 	Stage         int           `json:"stage,omitempty"`
 	Stages        int           `json:"stages,omitempty"`
+	StageName     string        `json:"stage_name,omitempty"`
+	// Approvals is how many approvals the stage needs, Approved how many it has.
+	Approvals int `json:"approvals,omitempty"`
+	Approved  int `json:"approved,omitempty"`
 	// Approvers who can decide the current stage, by principal name.
 	Approvers   []string   `json:"approvers,omitempty"`
 	EscalatesAt *time.Time `json:"escalates_at,omitempty"`
-	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
+	// FinalTier is set when the current tier is the stage's last: when it
+	// runs out the request times out instead of escalating.
+	FinalTier bool       `json:"final_tier,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	// Actor is who caused the event (a decision, a revoke), by principal name.
 	Actor  string `json:"actor,omitempty"`
 	Reason string `json:"reason,omitempty"`
@@ -60,6 +69,9 @@ type EmailInput struct {
 	Request EmailRequest `json:"request"`
 	BaseURL string       `json:"base_url,omitempty"`
 	Key     string       `json:"key"`
+	// LinkExpires is when personal approval links in this email stop
+	// working: the end of the stage's last tier.
+	LinkExpires time.Time `json:"link_expires,omitzero"`
 }
 
 // EmailResult records what was sent.

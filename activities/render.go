@@ -20,19 +20,24 @@ type mailText struct {
 }
 
 var mailTexts = map[string]mailText{
-	MailApprovalNeeded:     {"%[1]s asks for %[2]s for %[3]s", "A request needs your decision.", true},
+	MailApprovalNeeded:     {"%[1]s asks for %[2]s for %[3]s", "%[1]s asks for access and you are an approver. Please decide.", true},
 	MailEscalated:          {"Escalated: %[1]s asks for %[2]s for %[3]s", "This request escalated to you because nobody before you decided in time.", true},
+	MailReminder:           {"Reminder: %[1]s asks for %[2]s for %[3]s", "This request still waits for your decision.", true},
 	MailRequesterEscalated: {"Your request for %[2]s for %[3]s was escalated", "Nobody decided in time, so your request went to the next approvers.", false},
-	MailApproved:           {"Approved: your request for %[2]s for %[3]s", "Your request was approved. The role is being activated.", false},
+	MailApproved:           {"Approved: your request for %[2]s for %[3]s", "Your request was approved by %[4]s. The role is being activated.", false},
 	MailDenied:             {"Denied: your request for %[2]s for %[3]s", "Your request was denied by %[4]s.", false},
 	MailTimedOut:           {"Timed out: your request for %[2]s for %[3]s", "Nobody decided before the last escalation tier ran out. Ask again if you still need access.", false},
 	MailCanceled:           {"Canceled: your request for %[2]s for %[3]s", "The request was canceled.", false},
 	MailActive:             {"Active: %[2]s for %[3]s", "The role is active now. The grant clock started at activation.", false},
 	MailExpired:            {"Expired: %[2]s", "The grant ran its full duration and the role was removed.", false},
 	MailRevoked:            {"Revoked: %[2]s", "The grant was revoked by %[4]s and the role was removed.", false},
-	MailFailed:             {"Failed: your request for %[2]s for %[3]s", "The role could not be activated.", false},
-	MailBreakGlass:         {"Break-glass: %[1]s activated %[2]s for %[3]s", "A break-glass role was activated without approval. Review it now.", false},
+	MailFailed:             {"Failed: your request for %[2]s for %[3]s", "Your request failed; the reason is below.", false},
+	MailBreakGlass:         {"Break-glass: %[1]s activated %[2]s for %[3]s", "A break-glass role is being activated without approval. Review it now, and revoke it if it is not justified.", false},
 }
+
+// AsksDecision reports whether an email of this kind asks its readers to
+// approve or deny.
+func AsksDecision(kind string) bool { return mailTexts[kind].action }
 
 // mailView is what the templates render.
 type mailView struct {
@@ -41,15 +46,51 @@ type mailView struct {
 	Action   bool
 	Request  EmailRequest
 	Duration string
-	Link     string
-	APIBase  string
+	// Others are the other approvers who can decide now.
+	Others  []string
+	Link    string // personal approval link
+	Details string // the request in the API
+	APIBase string
 }
 
-// Render builds the subject, plain text and HTML of one email.
+// Render builds the subject, plain text and HTML of one email to every
+// recipient. An email that asks for a decision tells readers to use the API
+// and never goes to the requester.
 func Render(in EmailInput) (Message, error) {
+	v, err := view(in)
+	if err != nil {
+		return Message{}, err
+	}
+	v.Others = in.Request.Approvers
+	var to []string
+	for _, rc := range in.To {
+		if rc.Email != "" && !(v.Action && rc.ID != "" && rc.ID == in.Request.RequesterID) {
+			to = append(to, rc.Email)
+		}
+	}
+	return v.message(in, to, in.Key)
+}
+
+// RenderFor builds the email one approver gets, with their personal link.
+// Its key is the event's key and the approver's object id.
+func RenderFor(in EmailInput, rc Recipient, link string) (Message, error) {
+	v, err := view(in)
+	if err != nil {
+		return Message{}, err
+	}
+	v.Link = link
+	for _, a := range in.Request.Approvers {
+		if a != rc.UPN {
+			v.Others = append(v.Others, a)
+		}
+	}
+	return v.message(in, []string{rc.Email}, in.Key+"/"+rc.ID)
+}
+
+func view(in EmailInput) (mailView, error) {
 	mt, ok := mailTexts[in.Kind]
 	if !ok {
-		return Message{}, fmt.Errorf("email kind %q is not one of the known kinds", in.Kind)
+		return mailView{}, fmt.Errorf("email kind %q is not one of the known kinds", in.Kind)
 	}
 	r := in.Request
 	dur := durations.Format(r.Duration)
@@ -66,8 +107,12 @@ func Render(in EmailInput) (Message, error) {
 		APIBase:  strings.TrimSuffix(in.BaseURL, "/"),
 	}
 	if v.APIBase != "" {
-		v.Link = v.APIBase + "/api/v1/requests/" + r.ID
+		v.Details = v.APIBase + "/api/v1/requests/" + r.ID
 	}
+	return v, nil
+}
+
+func (v mailView) message(in EmailInput, to []string, key string) (Message, error) {
 	var text, html bytes.Buffer
 	if err := textTmpl.Execute(&text, v); err != nil {
 		return Message{}, fmt.Errorf("render %s text: %w", in.Kind, err)
@@ -75,13 +120,7 @@ func Render(in EmailInput) (Message, error) {
 	if err := htmlTmpl.Execute(&html, v); err != nil {
 		return Message{}, fmt.Errorf("render %s html: %w", in.Kind, err)
 	}
-	to := make([]string, 0, len(in.To))
-	for _, rc := range in.To {
-		if rc.Email != "" {
-			to = append(to, rc.Email)
-		}
-	}
-	return Message{To: to, Subject: v.Subject, Text: text.String(), HTML: html.String(), Key: in.Key}, nil
+	return Message{To: to, Subject: v.Subject, Text: text.String(), HTML: html.String(), Key: key, Kind: in.Kind, RequestID: in.Request.ID}, nil
 }
 
 // fill formats f when it has verbs; fmt would flag unused arguments of a
@@ -114,23 +153,30 @@ Justification: {{.Request.Justification}}
 {{- if .Request.Ticket}}
 Ticket:        {{.Request.Ticket}}{{end}}
 {{- if .Request.Stages}}
-Stage:         {{.Request.Stage}} of {{.Request.Stages}}{{end}}
-{{- if .Request.Approvers}}
-Approvers:     {{join .Request.Approvers ", "}}{{end}}
+Stage:         {{template "stage" .}}{{end}}
+{{- if .Action}}
+{{- if .Others}}
+Also asked:    {{join .Others ", "}}{{end}}
 {{- if .Request.EscalatesAt}}
-Escalates at:  {{when .Request.EscalatesAt}}{{end}}
+{{if .Request.FinalTier}}Times out at:  {{else}}Escalates at:  {{end}}{{when .Request.EscalatesAt}}{{end}}
+{{- end}}
 {{- if .Request.ExpiresAt}}
 Expires at:    {{when .Request.ExpiresAt}}{{end}}
 {{- if .Request.Reason}}
-Reason:        {{.Request.Reason}}{{end}}
-{{if .Action}}
+{{if .Action}}Why:           {{else}}Reason:        {{end}}{{.Request.Reason}}{{end}}
+{{if .Link}}
+To approve or deny, open your personal link:
+  {{.Link}}
+It works only for you; please do not forward this email.
+{{else if .Action}}
 To decide, call the jitflow API with your own token:
   POST {{.APIBase}}/api/v1/requests/{{.Request.ID}}/approve
   POST {{.APIBase}}/api/v1/requests/{{.Request.ID}}/deny
 with a JSON body {"comment": "..."}.
-{{end}}{{if .Link}}
-Details: {{.Link}}
-{{end}}`))
+{{end}}{{if .Details}}
+Details: {{.Details}}
+{{end}}
+{{- define "stage"}}{{.Request.Stage}} of {{.Request.Stages}}{{if .Request.StageName}} ({{.Request.StageName}}){{end}}{{if .Request.Approvals}}, {{.Request.Approved}} of {{.Request.Approvals}} approvals{{end}}{{end}}`))
 
 var htmlTmpl = template.Must(template.New("html").Funcs(funcs).Parse(`<!doctype html>
 <html><body style="font-family:sans-serif">
@@ -143,13 +189,17 @@ var htmlTmpl = template.Must(template.New("html").Funcs(funcs).Parse(`<!doctype 
 <tr><th align="left">Duration</th><td>{{.Duration}}</td></tr>
 <tr><th align="left">Justification</th><td>{{.Request.Justification}}</td></tr>
 {{- if .Request.Ticket}}<tr><th align="left">Ticket</th><td>{{.Request.Ticket}}</td></tr>{{end}}
-{{- if .Request.Stages}}<tr><th align="left">Stage</th><td>{{.Request.Stage}} of {{.Request.Stages}}</td></tr>{{end}}
-{{- if .Request.Approvers}}<tr><th align="left">Approvers</th><td>{{join .Request.Approvers ", "}}</td></tr>{{end}}
-{{- if .Request.EscalatesAt}}<tr><th align="left">Escalates at</th><td>{{when .Request.EscalatesAt}}</td></tr>{{end}}
+{{- if .Request.Stages}}<tr><th align="left">Stage</th><td>{{template "stage" .}}</td></tr>{{end}}
+{{- if .Action}}
+{{- if .Others}}<tr><th align="left">Also asked</th><td>{{join .Others ", "}}</td></tr>{{end}}
+{{- if .Request.EscalatesAt}}<tr><th align="left">{{if .Request.FinalTier}}Times out at{{else}}Escalates at{{end}}</th><td>{{when .Request.EscalatesAt}}</td></tr>{{end}}
+{{- end}}
 {{- if .Request.ExpiresAt}}<tr><th align="left">Expires at</th><td>{{when .Request.ExpiresAt}}</td></tr>{{end}}
-{{- if .Request.Reason}}<tr><th align="left">Reason</th><td>{{.Request.Reason}}</td></tr>{{end}}
+{{- if .Request.Reason}}<tr><th align="left">{{if .Action}}Why{{else}}Reason{{end}}</th><td>{{.Request.Reason}}</td></tr>{{end}}
 </table>
-{{if .Action}}<p>To decide, call <code>POST {{.APIBase}}/api/v1/requests/{{.Request.ID}}/approve</code> or <code>/deny</code> with your own token.</p>{{end}}
-{{if .Link}}<p><a href="{{.Link}}">Request details</a></p>{{end}}
+{{if .Link}}<p><a href="{{.Link}}">Review and decide</a></p>
+<p>This link works only for you; please do not forward this email.</p>
+{{else if .Action}}<p>To decide, call <code>POST {{.APIBase}}/api/v1/requests/{{.Request.ID}}/approve</code> or <code>/deny</code> with your own token.</p>
+{{end}}{{if .Details}}<p><a href="{{.Details}}">Request details (API)</a></p>{{end}}
 </body></html>
-`))
+{{define "stage"}}{{.Request.Stage}} of {{.Request.Stages}}{{if .Request.StageName}} ({{.Request.StageName}}){{end}}{{if .Request.Approvals}}, {{.Request.Approved}} of {{.Request.Approvals}} approvals{{end}}{{end}}`))

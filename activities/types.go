@@ -12,6 +12,14 @@ const (
 	// ErrGraphRejected means Graph refused the request for good (policy,
 	// unknown role, bad principal): retrying cannot help.
 	ErrGraphRejected = "GraphRejected"
+	// ErrBadEmail means the email could not be rendered (an unknown kind).
+	ErrBadEmail = "BadEmail"
+	// ErrMailRejected means the mail provider refused the message or the
+	// credentials for good.
+	ErrMailRejected = "MailRejected"
+	// ErrMailRateLimited means the mail provider asked to slow down; the
+	// next attempt waits until its limit resets.
+	ErrMailRateLimited = "MailRateLimited"
 )
 
 // Assignment names one principal's hold on one role at one scope.
@@ -86,9 +94,12 @@ type Message struct {
 	Subject string   `json:"subject"`
 	Text    string   `json:"text"`
 	HTML    string   `json:"html"`
-	// Key is unique per email event: a mailer sends a key at most once, so a
-	// retried activity does not send the same email twice.
+	// Key is unique per email event and recipient: a mailer sends a key at
+	// most once, so a retried activity does not send the same email twice.
 	Key string `json:"-"`
+	// Kind and RequestID tag the message at the mail provider.
+	Kind      string `json:"-"`
+	RequestID string `json:"-"`
 }
 
 // Mailer delivers email.
