@@ -18,11 +18,7 @@ func newKeys(t *testing.T, n int) []Key {
 	t.Helper()
 	keys := make([]Key, n)
 	for i := range keys {
-		k, err := GenerateKey()
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys[i] = k
+		keys[i] = GenerateKey()
 	}
 	return keys
 }

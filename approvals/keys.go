@@ -115,10 +115,7 @@ func LoadOrCreateKeys(path string) (*KeySet, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("approval keys: %w", err)
 	}
-	k, err := GenerateKey()
-	if err != nil {
-		return nil, err
-	}
+	k := GenerateKey()
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("approval keys: %w", err)
 	}
@@ -130,16 +127,12 @@ func LoadOrCreateKeys(path string) (*KeySet, error) {
 }
 
 // GenerateKey makes a random 32-byte key with a random id.
-func GenerateKey() (Key, error) {
+func GenerateKey() Key {
 	secret := make([]byte, MinKeyBytes)
 	id := make([]byte, 6)
-	if _, err := rand.Read(secret); err != nil {
-		return Key{}, fmt.Errorf("approval keys: random: %w", err)
-	}
-	if _, err := rand.Read(id); err != nil {
-		return Key{}, fmt.Errorf("approval keys: random: %w", err)
-	}
-	return Key{ID: "k" + base64.RawURLEncoding.EncodeToString(id), Secret: secret}, nil
+	rand.Read(secret) // never fails (crypto/rand crashes the program instead)
+	rand.Read(id)
+	return Key{ID: "k" + base64.RawURLEncoding.EncodeToString(id), Secret: secret}
 }
 
 // FormatKey writes a key the way ParseKeys reads it.

@@ -81,20 +81,25 @@ func (s *Server) revoke(c echo.Context) error {
 func (s *Server) update(c echo.Context, id, name string, arg any) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), updateTimeout)
 	defer cancel()
+	var req workflows.Request
+	if err := s.runUpdate(ctx, id, name, arg, &req); err != nil {
+		return s.updateFailure(c.Request().Context(), id, name, err)
+	}
+	return c.JSON(http.StatusOK, req)
+}
+
+// runUpdate sends one update and waits for its result.
+func (s *Server) runUpdate(ctx context.Context, id, name string, arg any, out *workflows.Request) error {
 	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   id,
 		UpdateName:   name,
 		Args:         []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
-	var req workflows.Request
-	if err == nil {
-		err = h.Get(ctx, &req)
-	}
 	if err != nil {
-		return s.updateFailure(c.Request().Context(), id, name, err)
+		return err
 	}
-	return c.JSON(http.StatusOK, req)
+	return h.Get(ctx, out)
 }
 
 // updateFailure maps a refused or failed update. The workflow's own

@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+
+	"github.com/jitflow/jitflow/approvals"
 )
 
 // HeaderRequestID carries the id that ties a client's call to the server's log.
@@ -59,7 +62,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		attrs := []any{
 			"method", c.Request().Method,
-			"path", c.Request().URL.Path,
+			"path", logPath(c.Request().URL.Path),
 			"status", c.Response().Status,
 			"latency_ms", float64(time.Since(start).Microseconds()) / 1000,
 			"request_id", httpRequestID(c),
@@ -70,6 +73,20 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		s.log.Info("http request", attrs...)
 		return nil
 	}
+}
+
+// logPath is a request path fit for logs: an approval link's token is a
+// credential, so it is replaced by a marker.
+func logPath(p string) string {
+	rest, ok := strings.CutPrefix(p, approvals.PathPrefix)
+	if !ok {
+		return p
+	}
+	_, tail, _ := strings.Cut(rest, "/")
+	if tail != "" {
+		tail = "/" + tail
+	}
+	return approvals.PathPrefix + "REDACTED" + tail
 }
 
 // recoverPanics turns a panic in a handler into a 500 problem instead of a

@@ -67,7 +67,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 			level = slog.LevelWarn // a dependency is down, not a bug here
 		}
 		s.log.Log(c.Request().Context(), level, "request failed", "method", c.Request().Method,
-			"path", c.Request().URL.Path, "status", ae.status, "request_id", httpRequestID(c), "error", err)
+			"path", logPath(c.Request().URL.Path), "status", ae.status, "request_id", httpRequestID(c), "error", err)
 	}
 	for k, vs := range ae.header {
 		for _, v := range vs {

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/sdk/client"
 
+	"github.com/jitflow/jitflow/approvals"
 	"github.com/jitflow/jitflow/policies"
 )
 
@@ -25,6 +26,12 @@ type Config struct {
 	// BaseURL is the public base URL, e.g. "https://jitflow.example.com", for
 	// Location headers and the links in emails.
 	BaseURL string
+	// ApprovalKeys, when set, serves the approval pages at
+	// /approvals/<token>: the keys that check approval links.
+	ApprovalKeys *approvals.KeySet
+	// SignIn, when set, lets roles with approver_sign_in ask approvers to
+	// sign in (OIDC) before a link decides.
+	SignIn *SignInConfig
 	// Ready reports whether the API can serve (Temporal reachable, a worker
 	// polling); nil means only Temporal's health is checked.
 	Ready  func(ctx context.Context) error
@@ -37,12 +44,15 @@ type Server struct {
 	policy   *policies.Policy
 	verifier *TokenVerifier
 	baseURL  string
-	ready    func(ctx context.Context) error
-	log      *slog.Logger
-	echo     *echo.Echo
-	locks    keyedMutex
-	recent   recentStarts
-	now      func() time.Time
+	// approvalKeys and signIn serve the approval pages; nil without them.
+	approvalKeys *approvals.KeySet
+	signIn       *signIn
+	ready        func(ctx context.Context) error
+	log          *slog.Logger
+	echo         *echo.Echo
+	locks        keyedMutex
+	recent       recentStarts
+	now          func() time.Time
 }
 
 // New builds the API and its routes.
@@ -60,15 +70,25 @@ func New(cfg Config) (*Server, error) {
 	if len(missing) > 0 {
 		return nil, errors.New("server: config needs " + strings.Join(missing, ", "))
 	}
+	baseURL := strings.TrimSuffix(cfg.BaseURL, "/")
+	si, err := newSignIn(cfg.SignIn, baseURL)
+	if err != nil {
+		return nil, err
+	}
+	if si != nil && cfg.ApprovalKeys == nil {
+		return nil, errors.New("server: SignIn needs ApprovalKeys (it signs the session cookie with them)")
+	}
 	s := &Server{
-		temporal: cfg.Temporal,
-		policy:   cfg.Policy,
-		verifier: cfg.Verifier,
-		baseURL:  strings.TrimSuffix(cfg.BaseURL, "/"),
-		ready:    cfg.Ready,
-		log:      newLogger(cfg.Logger),
-		echo:     echo.New(),
-		now:      time.Now,
+		temporal:     cfg.Temporal,
+		policy:       cfg.Policy,
+		verifier:     cfg.Verifier,
+		baseURL:      baseURL,
+		approvalKeys: cfg.ApprovalKeys,
+		signIn:       si,
+		ready:        cfg.Ready,
+		log:          newLogger(cfg.Logger),
+		echo:         echo.New(),
+		now:          time.Now,
 	}
 	s.recent.now = func() time.Time { return s.now() }
 	if s.ready == nil {
@@ -96,6 +116,7 @@ func (s *Server) routes() {
 	e.POST("/api/v1/requests/:id/deny", s.deny, auth)
 	e.POST("/api/v1/requests/:id/cancel", s.cancel, auth)
 	e.POST("/api/v1/requests/:id/revoke", s.revoke, auth)
+	s.approvalRoutes()
 }
 
 // Echo returns the router, so the binary can mount more routes (dev

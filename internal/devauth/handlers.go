@@ -12,9 +12,11 @@ import (
 
 // Paths Register serves.
 const (
-	TokenPath     = "/dev/token"
-	JWKSPath      = "/dev/jwks.json"
-	DiscoveryPath = "/dev/.well-known/openid-configuration"
+	TokenPath      = "/dev/token"
+	JWKSPath       = "/dev/jwks.json"
+	DiscoveryPath  = "/dev/.well-known/openid-configuration"
+	AuthorizePath  = "/dev/authorize"
+	OAuthTokenPath = "/dev/oauth/token"
 )
 
 // Register mounts the issuer's routes on e:
@@ -22,10 +24,15 @@ const (
 //	GET /dev/token?user=NAME                    {"token":"..."}
 //	GET /dev/jwks.json                          the public key set
 //	GET /dev/.well-known/openid-configuration   OIDC metadata (issuer, jwks_uri)
+//	GET|POST /dev/authorize                     sign-in: pick a user, get a code
+//	POST /dev/oauth/token                       redeem a code for an ID token
 func (i *Issuer) Register(e *echo.Echo) {
 	e.GET(TokenPath, i.serveToken)
 	e.GET(JWKSPath, i.serveJWKS)
 	e.GET(DiscoveryPath, i.serveDiscovery)
+	e.GET(AuthorizePath, i.serveAuthorize)
+	e.POST(AuthorizePath, i.serveAuthorize)
+	e.POST(OAuthTokenPath, i.serveOAuthToken)
 }
 
 func (i *Issuer) serveToken(c echo.Context) error {
@@ -59,7 +66,11 @@ func (i *Issuer) serveJWKS(c echo.Context) error {
 type discovery struct {
 	Issuer              string   `json:"issuer"`
 	JWKSURI             string   `json:"jwks_uri"`
+	AuthEndpoint        string   `json:"authorization_endpoint"`
 	TokenEndpoint       string   `json:"token_endpoint"`
+	GrantTypes          []string `json:"grant_types_supported"`
+	ChallengeMethods    []string `json:"code_challenge_methods_supported"`
+	Scopes              []string `json:"scopes_supported"`
 	SigningAlgs         []string `json:"id_token_signing_alg_values_supported"`
 	ResponseTypes       []string `json:"response_types_supported"`
 	SubjectTypes        []string `json:"subject_types_supported"`
@@ -71,11 +82,15 @@ func (i *Issuer) serveDiscovery(c echo.Context) error {
 	return c.JSON(http.StatusOK, discovery{
 		Issuer:              i.issuer,
 		JWKSURI:             i.JWKSURL(),
-		TokenEndpoint:       i.issuer + "/token",
+		AuthEndpoint:        i.issuer + "/authorize",
+		TokenEndpoint:       i.issuer + "/oauth/token",
+		GrantTypes:          []string{"authorization_code"},
+		ChallengeMethods:    []string{"S256"},
+		Scopes:              []string{"openid", "profile", "email"},
 		SigningAlgs:         []string{string(jose.RS256)},
-		ResponseTypes:       []string{"token"},
+		ResponseTypes:       []string{"code"},
 		SubjectTypes:        []string{"pairwise"},
-		ClaimsSupported:     []string{"iss", "aud", "sub", "oid", "tid", "preferred_username", "name", "groups", "roles", "iat", "nbf", "exp"},
+		ClaimsSupported:     []string{"iss", "aud", "sub", "oid", "tid", "preferred_username", "name", "groups", "roles", "iat", "nbf", "exp", "nonce"},
 		TokenEndpointMethod: []string{"none"},
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -36,6 +37,12 @@ type Issuer struct {
 	signer   jose.Signer
 	jwks     []byte
 	now      func() time.Time
+
+	// Sign-in (authorization code flow) state: registered clients and
+	// codes not yet redeemed.
+	mu      sync.Mutex
+	clients map[string][]string // client id -> redirect URIs
+	codes   map[string]authCode
 }
 
 // New loads the RSA signing key from keyPath (PEM), creating it (2048-bit,
@@ -71,7 +78,8 @@ func New(keyPath, issuer, audience string, pol *policies.Policy) (*Issuer, error
 	if err != nil {
 		return nil, fmt.Errorf("dev token issuer: encode key set: %w", err)
 	}
-	return &Issuer{issuer: issuer, audience: audience, pol: pol, signer: signer, jwks: jwks, now: time.Now}, nil
+	return &Issuer{issuer: issuer, audience: audience, pol: pol, signer: signer, jwks: jwks, now: time.Now,
+		clients: map[string][]string{}, codes: map[string]authCode{}}, nil
 }
 
 // keyID is the RFC 7638 thumbprint of the public key: stable across

@@ -1,0 +1,297 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/jitflow/jitflow/approvals"
+	"github.com/jitflow/jitflow/policies"
+	"github.com/jitflow/jitflow/workflows"
+)
+
+// maxFormBytes bounds a decision form: a comment and a few fields.
+const maxFormBytes = 16 << 10
+
+func (s *Server) approvalRoutes() {
+	if s.approvalKeys == nil {
+		return
+	}
+	e := s.echo
+	e.GET("/approvals/:token", s.showApproval, pageHeaders)
+	e.HEAD("/approvals/:token", s.showApproval, pageHeaders)
+	e.POST("/approvals/:token", s.decideByLink, pageHeaders)
+	e.GET("/approvals/:token/signin", s.startSignIn, pageHeaders)
+	e.GET(signInCallbackPath, s.finishSignIn, pageHeaders)
+}
+
+// approval is a verified link and the request it names, as it stands.
+type approval struct {
+	token    string
+	claims   approvals.Claims
+	req      workflows.Request
+	role     *policies.Role // nil when the policy no longer has the role
+	approver string         // the link's approver, by principal name
+}
+
+// loadApproval checks the link and the request's state. It answers a page
+// (with its status) whenever the link cannot decide now, and says why.
+func (s *Server) loadApproval(c echo.Context) (*approval, *page) {
+	token := c.Param("token")
+	claims, err := s.approvalKeys.Verify(token, s.now())
+	if err != nil {
+		return nil, tokenPage(err)
+	}
+	ctx := c.Request().Context()
+	d, err := s.describe(ctx, claims.RequestID)
+	if isNotFound(err) {
+		p := failPage(http.StatusNotFound, "Request not found", fmt.Sprintf("Request %s no longer exists, so this link cannot decide anything.", claims.RequestID))
+		return nil, &p
+	}
+	if err != nil {
+		return nil, s.failurePage(c, temporalFailure(err, "look up the request"))
+	}
+	req, err := s.queryRequest(ctx, claims.RequestID)
+	if err != nil {
+		return nil, s.failurePage(c, temporalFailure(err, "read the request"))
+	}
+	a := &approval{token: token, claims: claims, req: req, approver: s.displayName(claims.ApproverID, req)}
+	a.role, _ = s.policy.Role(d.role)
+	if p := a.refusal(s.policy); p != nil {
+		p.Request = s.pageSummary(a)
+		return nil, p
+	}
+	return a, nil
+}
+
+// refusal says why the link cannot decide the request as it stands now.
+func (a *approval) refusal(pol *policies.Policy) *page {
+	c, req := a.claims, a.req
+	for _, d := range req.Decisions {
+		if d.ApproverID == c.ApproverID {
+			p := failPage(http.StatusConflict, "Already decided",
+				fmt.Sprintf("%s already %s this request (stage %d) at %s. Each approver decides once; this link cannot decide again.",
+					a.approver, pastTense(d.Decision), d.Stage, stamp(d.Time)))
+			return &p
+		}
+	}
+	if req.Status != workflows.StatusPending {
+		p := failPage(http.StatusConflict, "No longer waiting for a decision",
+			fmt.Sprintf("Request %s was already decided: it is now %s. This link cannot change that.", req.ID, statusText(req.Status)))
+		return &p
+	}
+	if req.Stage != c.Stage {
+		p := failPage(http.StatusConflict, "Stage already decided",
+			fmt.Sprintf("This link was for stage %d, which is already decided; the request now waits for stage %d.", c.Stage, req.Stage))
+		return &p
+	}
+	if a.role == nil || !slices.Contains(pol.RoleApproverIDs(a.role), c.ApproverID) {
+		p := failPage(http.StatusForbidden, "You are no longer an approver",
+			fmt.Sprintf("%s is no longer an approver of role %s under the current policy, so this link cannot decide.", a.approver, req.Role))
+		return &p
+	}
+	if !slices.ContainsFunc(req.Approvers, func(ap workflows.Approver) bool { return ap.ApproverID == c.ApproverID }) {
+		p := failPage(http.StatusForbidden, "You are not an approver of this stage",
+			fmt.Sprintf("%s is not among the people who may decide stage %d of request %s now.", a.approver, req.Stage, req.ID))
+		return &p
+	}
+	return nil
+}
+
+// showApproval answers GET and HEAD: it shows the request and a form and
+// never decides, so a mail scanner that fetches or renders the link
+// changes nothing.
+func (s *Server) showApproval(c echo.Context) error {
+	a, fail := s.loadApproval(c)
+	if fail != nil {
+		return s.render(c, *fail)
+	}
+	who, need := s.signInGate(c, a)
+	if need != nil {
+		return s.render(c, *need)
+	}
+	p := s.formPage(a)
+	p.SignedInAs = who
+	return s.render(c, p)
+}
+
+func (s *Server) formPage(a *approval) page {
+	return page{
+		status:      http.StatusOK,
+		Title:       fmt.Sprintf("%s asks for %s", a.req.Requester, a.req.Role),
+		Message:     fmt.Sprintf("Approve or deny this request for %s of role %s.", a.req.Duration, a.req.Role),
+		Request:     s.pageSummary(a),
+		Approver:    a.approver,
+		LinkExpires: stamp(a.claims.Expires),
+		Form:        true,
+	}
+}
+
+// decideByLink answers POST: the one way a link decides. The decision
+// goes through the same workflow update as the API's, so the workflow's
+// rules (no self-approval, the current stage and tier only, one decision
+// per approver) hold for links too; an approver's single decision is what
+// makes each link single-use, kept in the request's own history.
+func (s *Server) decideByLink(c echo.Context) error {
+	if c.Request().Header.Get("Sec-Fetch-Site") == "cross-site" {
+		return s.render(c, failPage(http.StatusForbidden, "Not sent from this page", "Decisions are accepted only from the approval page itself."))
+	}
+	a, fail := s.loadApproval(c)
+	if fail != nil {
+		return s.render(c, *fail)
+	}
+	if _, need := s.signInGate(c, a); need != nil {
+		need.status, need.Kind = http.StatusForbidden, pageError
+		need.Form = false
+		return s.render(c, *need)
+	}
+	decision, comment, bad := readDecisionForm(c)
+	if bad != "" {
+		p := s.formPage(a)
+		p.status, p.Kind, p.Title, p.Message = http.StatusBadRequest, pageError, "Nothing was decided", bad
+		return s.render(c, p)
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), updateTimeout)
+	defer cancel()
+	req, err := s.decideUpdate(ctx, a, decision, comment)
+	if err != nil {
+		p := s.failurePage(c, s.toAPIError(s.updateFailure(c.Request().Context(), a.claims.RequestID, workflows.UpdateDecide, err), c))
+		p.Request = s.pageSummary(a)
+		return s.render(c, *p)
+	}
+	a.req = req
+	return s.render(c, page{
+		status:  http.StatusOK,
+		Kind:    pageDone,
+		Title:   "Thank you: " + pastTense(decision),
+		Message: fmt.Sprintf("You %s request %s. It is now %s.", pastTense(decision), req.ID, statusText(req.Status)),
+		Request: s.pageSummary(a),
+	})
+}
+
+func (s *Server) decideUpdate(ctx context.Context, a *approval, decision, comment string) (workflows.Request, error) {
+	var req workflows.Request
+	err := s.runUpdate(ctx, a.claims.RequestID, workflows.UpdateDecide, workflows.DecideInput{
+		ApproverID: a.claims.ApproverID, Decision: decision, Comment: comment, Stage: a.claims.Stage,
+	}, &req)
+	return req, err
+}
+
+// readDecisionForm reads decision=approve|deny and comment; bad says what
+// is wrong, in words for the approver.
+func readDecisionForm(c echo.Context) (decision, comment, bad string) {
+	r := c.Request()
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		return "", "", "The form could not be read (it may be over 16 KiB). Shorten the comment and try again."
+	}
+	decision = r.PostForm.Get("decision")
+	if decision != workflows.DecisionApprove && decision != workflows.DecisionDeny {
+		return "", "", fmt.Sprintf("The form field decision must be %q or %q; it was %q.", workflows.DecisionApprove, workflows.DecisionDeny, decision)
+	}
+	return decision, strings.TrimSpace(r.PostForm.Get("comment")), ""
+}
+
+// tokenPage explains a link that did not verify.
+func tokenPage(err error) *page {
+	var te *approvals.TokenError
+	if !errors.As(err, &te) {
+		p := failPage(http.StatusBadRequest, "This link is not valid", "The approval link could not be read.")
+		return &p
+	}
+	var p page
+	switch te.Kind {
+	case approvals.Expired:
+		p = failPage(http.StatusGone, "This link has expired",
+			fmt.Sprintf("The approval link for request %s expired at %s. It can no longer decide; use a newer email or jitflow's API.",
+				te.Claims.RequestID, stamp(te.Claims.Expires)))
+	case approvals.Forged:
+		p = failPage(http.StatusBadRequest, "This link is not valid",
+			"The approval link was altered, or was not made by this jitflow (or its key was retired). Open the link exactly as the email gave it.")
+	default:
+		p = failPage(http.StatusBadRequest, "This link is not valid",
+			"The approval link is incomplete or malformed. Open the link exactly as the email gave it; some mail programs cut long links.")
+	}
+	return &p
+}
+
+// failurePage turns an API error into a page, logging what must not be
+// shown.
+func (s *Server) failurePage(c echo.Context, ae *apiError) *page {
+	if ae.status >= http.StatusInternalServerError {
+		s.log.Warn("approval page failed", "status", ae.status, "request_id", httpRequestID(c), "error", ae)
+	}
+	p := failPage(ae.status, "Nothing was decided", ae.detail)
+	if ae.status == http.StatusConflict {
+		p.Title = "Already decided"
+	}
+	return &p
+}
+
+// pageSummary is the request as the page shows it.
+func (s *Server) pageSummary(a *approval) *requestSummary {
+	r := a.req
+	sum := &requestSummary{
+		ID: r.ID, Status: statusText(r.Status), Requester: r.Requester, Role: r.Role,
+		Scope: r.DirectoryScopeID, Duration: r.Duration, Justification: r.Justification,
+		Ticket: r.Ticket, CreatedAt: stamp(r.CreatedAt),
+	}
+	if a.role != nil {
+		sum.RoleDescription = a.role.Description
+	}
+	if r.Stage > 0 && r.Stages > 0 {
+		sum.Stage = fmt.Sprintf("%d of %d", r.Stage, r.Stages)
+		if a.role != nil && r.Stage <= len(a.role.Stages) {
+			sum.Stage += " (" + a.role.Stages[r.Stage-1].Name + ")"
+		}
+	}
+	if r.Status == workflows.StatusPending {
+		names := make([]string, len(r.Approvers))
+		for i, ap := range r.Approvers {
+			names[i] = ap.Approver
+		}
+		sum.Approvers = strings.Join(names, ", ")
+		if r.EscalatesAt != nil {
+			sum.EscalatesAt = stamp(*r.EscalatesAt)
+		}
+	}
+	for _, d := range r.Decisions {
+		line := fmt.Sprintf("%s %s (stage %d) at %s", d.Approver, pastTense(d.Decision), d.Stage, stamp(d.Time))
+		if d.Comment != "" {
+			line += ": " + d.Comment
+		}
+		sum.Decisions = append(sum.Decisions, line)
+	}
+	return sum
+}
+
+// displayName names an approver by principal name, from the request or the
+// directory, falling back to the object id.
+func (s *Server) displayName(id string, req workflows.Request) string {
+	for _, ap := range req.Approvers {
+		if ap.ApproverID == id && ap.Approver != "" {
+			return ap.Approver
+		}
+	}
+	if u, ok := s.policy.UserByID(id); ok {
+		return u.UPN
+	}
+	return id
+}
+
+func pastTense(decision string) string {
+	if decision == workflows.DecisionDeny {
+		return "denied"
+	}
+	return "approved"
+}
+
+func statusText(st workflows.Status) string { return strings.ReplaceAll(string(st), "_", " ") }
+
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }

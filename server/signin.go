@@ -1,0 +1,293 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/labstack/echo/v4"
+	"golang.org/x/oauth2"
+
+	"github.com/jitflow/jitflow/approvals"
+)
+
+// Sign-in for roles with approver_sign_in: the OIDC authorization code
+// flow with PKCE. The signed-in person's object id must be the link's
+// approver before the form decides.
+const (
+	signInCallbackPath = "/signin/callback"
+	signInCookie       = "jitflow_signin"   // the flow in progress
+	sessionCookie      = "jitflow_approver" // who signed in
+	// SessionLifetime is how long a sign-in lets an approver decide: long
+	// enough to read a request, short enough that a shared computer does
+	// not keep the right to approve.
+	SessionLifetime   = 15 * time.Minute
+	signInFlowTimeout = 10 * time.Minute
+
+	purposeSignIn  = "approver-signin"
+	purposeSession = "approver-session"
+)
+
+// SignInConfig lets approval pages ask approvers to sign in.
+type SignInConfig struct {
+	// Issuer is the OIDC issuer, e.g.
+	// https://login.microsoftonline.com/TENANT/v2.0 (its metadata is read
+	// on first use).
+	Issuer string
+	// ClientID is the app registration that signs approvers in; its
+	// redirect URI must be BASE_URL/signin/callback.
+	ClientID string
+	// ClientSecret is needed by Entra web app registrations; the dev
+	// issuer takes none.
+	ClientSecret string
+	// HTTPClient talks to the issuer; nil means a client with a 10 s timeout.
+	HTTPClient *http.Client
+}
+
+// signIn is the OIDC relying party. The provider's metadata is fetched on
+// first use, and again after a failure, so the server starts even while
+// the issuer is unreachable (in dev it is this very server).
+type signIn struct {
+	cfg      SignInConfig
+	redirect string
+
+	mu       sync.Mutex
+	provider *oidc.Provider
+}
+
+func newSignIn(cfg *SignInConfig, baseURL string) (*signIn, error) {
+	if cfg == nil {
+		return nil, nil
+	}
+	if cfg.Issuer == "" || cfg.ClientID == "" {
+		return nil, fmt.Errorf("server: sign-in needs Issuer (%q) and ClientID (%q)", cfg.Issuer, cfg.ClientID)
+	}
+	c := *cfg
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	return &signIn{cfg: c, redirect: baseURL + signInCallbackPath}, nil
+}
+
+func (si *signIn) context(ctx context.Context) context.Context {
+	return oidc.ClientContext(ctx, si.cfg.HTTPClient)
+}
+
+func (si *signIn) oidcProvider(ctx context.Context) (*oidc.Provider, error) {
+	si.mu.Lock()
+	defer si.mu.Unlock()
+	if si.provider != nil {
+		return si.provider, nil
+	}
+	p, err := oidc.NewProvider(si.context(ctx), si.cfg.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("read the sign-in issuer's metadata from %s: %w", si.cfg.Issuer, err)
+	}
+	si.provider = p
+	return p, nil
+}
+
+func (si *signIn) oauth(p *oidc.Provider) *oauth2.Config {
+	ep := p.Endpoint()
+	ep.AuthStyle = oauth2.AuthStyleInParams
+	return &oauth2.Config{
+		ClientID: si.cfg.ClientID, ClientSecret: si.cfg.ClientSecret,
+		Endpoint: ep, RedirectURL: si.redirect, Scopes: []string{oidc.ScopeOpenID, "profile"},
+	}
+}
+
+// signInFlow is kept in a signed cookie between the redirect to the issuer
+// and the way back.
+type signInFlow struct {
+	State    string    `json:"state"`
+	Nonce    string    `json:"nonce"`
+	Verifier string    `json:"verifier"`
+	Token    string    `json:"token"` // the approval link to return to
+	Expires  time.Time `json:"exp"`
+}
+
+// approverSession is who signed in, until Expires.
+type approverSession struct {
+	ObjectID string    `json:"oid"`
+	UPN      string    `json:"upn"`
+	Expires  time.Time `json:"exp"`
+}
+
+// signInGate returns the page to show instead of the form when the role
+// asks for sign-in and the right person has not signed in; nil when the
+// form may decide, with the principal name of who signed in, if anyone.
+func (s *Server) signInGate(c echo.Context, a *approval) (string, *page) {
+	if a.role != nil && !a.role.ApproverSignIn {
+		return "", nil
+	}
+	// A role gone from the policy is treated as asking for sign-in: the
+	// stricter choice when the rules are unknown.
+	if a.role == nil && s.signIn == nil {
+		return "", nil
+	}
+	if s.signIn == nil {
+		p := failPage(http.StatusServiceUnavailable, "Sign-in is not set up",
+			fmt.Sprintf("Role %s asks approvers to sign in, but this jitflow server has no sign-in configured. Ask its operators, or decide through the API.", a.req.Role))
+		p.Request = s.pageSummary(a)
+		return "", &p
+	}
+	p := s.formPage(a)
+	p.Form = false
+	p.SignInURL = approvals.PathPrefix + a.token + "/signin"
+	sess, ok := s.session(c)
+	switch {
+	case !ok:
+		p.Message = fmt.Sprintf("Role %s asks approvers to sign in: sign in as %s to approve or deny.", a.req.Role, a.approver)
+	case sess.ObjectID != a.claims.ApproverID:
+		p.status, p.Kind, p.Title = http.StatusForbidden, pageError, "Signed in as someone else"
+		p.SignedInAs = sess.UPN
+		p.Message = fmt.Sprintf("This link is for %s, but you are signed in as %s. Sign in as %s to decide.", a.approver, sess.UPN, a.approver)
+	default:
+		return sess.UPN, nil
+	}
+	return "", &p
+}
+
+// session reads the sign-in cookie, if valid.
+func (s *Server) session(c echo.Context) (approverSession, bool) {
+	var sess approverSession
+	ck, err := c.Cookie(sessionCookie)
+	if err != nil || !s.openCookie(purposeSession, ck.Value, &sess) || !s.now().Before(sess.Expires) {
+		return approverSession{}, false
+	}
+	return sess, true
+}
+
+// startSignIn sends the approver to the issuer, remembering in a cookie
+// where to come back to.
+func (s *Server) startSignIn(c echo.Context) error {
+	a, fail := s.loadApproval(c)
+	if fail != nil {
+		return s.render(c, *fail)
+	}
+	if s.signIn == nil {
+		return s.render(c, failPage(http.StatusNotFound, "Sign-in is not set up", "This jitflow server has no sign-in configured."))
+	}
+	p, err := s.signIn.oidcProvider(c.Request().Context())
+	if err != nil {
+		s.log.Warn("sign-in issuer unavailable", "request_id", httpRequestID(c), "error", err)
+		return s.render(c, failPage(http.StatusBadGateway, "Sign-in is unavailable", "The sign-in service did not answer; try again in a moment."))
+	}
+	flow := signInFlow{State: randomString(), Nonce: randomString(), Verifier: oauth2.GenerateVerifier(),
+		Token: a.token, Expires: s.now().Add(signInFlowTimeout)}
+	s.setCookie(c, signInCookie, "/signin", s.sealCookie(purposeSignIn, flow), signInFlowTimeout)
+	opts := []oauth2.AuthCodeOption{oidc.Nonce(flow.Nonce), oauth2.S256ChallengeOption(flow.Verifier)}
+	if u, ok := s.policy.UserByID(a.claims.ApproverID); ok {
+		opts = append(opts, oauth2.SetAuthURLParam("login_hint", u.UPN))
+	}
+	return c.Redirect(http.StatusFound, s.signIn.oauth(p).AuthCodeURL(flow.State, opts...))
+}
+
+// finishSignIn takes the issuer's answer, checks the ID token and sets the
+// session cookie, then returns to the approval page.
+func (s *Server) finishSignIn(c echo.Context) error {
+	if s.signIn == nil {
+		return s.render(c, failPage(http.StatusNotFound, "Sign-in is not set up", "This jitflow server has no sign-in configured."))
+	}
+	var flow signInFlow
+	ck, err := c.Cookie(signInCookie)
+	if err != nil || !s.openCookie(purposeSignIn, ck.Value, &flow) || !s.now().Before(flow.Expires) {
+		return s.render(c, failPage(http.StatusBadRequest, "Sign-in could not finish",
+			"The sign-in took too long, or this browser does not keep cookies for jitflow. Open the approval link from the email again."))
+	}
+	s.setCookie(c, signInCookie, "/signin", "", -1)
+	q := c.Request().URL.Query()
+	if e := q.Get("error"); e != "" {
+		return s.render(c, failPage(http.StatusForbidden, "Sign-in failed", fmt.Sprintf("The sign-in service said %s: %s", e, q.Get("error_description"))))
+	}
+	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(flow.State)) != 1 {
+		return s.render(c, failPage(http.StatusBadRequest, "Sign-in could not finish", "The answer from the sign-in service does not belong to this sign-in. Open the approval link again."))
+	}
+	sess, err := s.exchange(c.Request().Context(), q.Get("code"), flow)
+	if err != nil {
+		s.log.Warn("sign-in failed", "request_id", httpRequestID(c), "error", err)
+		return s.render(c, failPage(http.StatusForbidden, "Sign-in failed", "The sign-in could not be confirmed. Open the approval link again and sign in."))
+	}
+	s.setCookie(c, sessionCookie, strings.TrimSuffix(approvals.PathPrefix, "/"), s.sealCookie(purposeSession, sess), SessionLifetime)
+	return c.Redirect(http.StatusSeeOther, approvals.PathPrefix+flow.Token)
+}
+
+// exchange redeems the code (with the PKCE verifier) and checks the ID
+// token: issuer, audience, expiry, signature and nonce.
+func (s *Server) exchange(ctx context.Context, code string, flow signInFlow) (approverSession, error) {
+	if code == "" {
+		return approverSession{}, errors.New("no code in the answer")
+	}
+	p, err := s.signIn.oidcProvider(ctx)
+	if err != nil {
+		return approverSession{}, err
+	}
+	tok, err := s.signIn.oauth(p).Exchange(s.signIn.context(ctx), code, oauth2.VerifierOption(flow.Verifier))
+	if err != nil {
+		return approverSession{}, fmt.Errorf("redeem the code: %w", err)
+	}
+	raw, ok := tok.Extra("id_token").(string)
+	if !ok {
+		return approverSession{}, errors.New("the token answer has no id_token")
+	}
+	idt, err := p.Verifier(&oidc.Config{ClientID: s.signIn.cfg.ClientID, Now: s.now}).Verify(s.signIn.context(ctx), raw)
+	if err != nil {
+		return approverSession{}, fmt.Errorf("check the id token: %w", err)
+	}
+	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(flow.Nonce)) != 1 {
+		return approverSession{}, errors.New("the id token's nonce does not match")
+	}
+	var cl struct {
+		OID               string `json:"oid"`
+		PreferredUsername string `json:"preferred_username"`
+	}
+	if err := idt.Claims(&cl); err != nil {
+		return approverSession{}, fmt.Errorf("read the id token's claims: %w", err)
+	}
+	if cl.OID == "" {
+		return approverSession{}, errors.New("the id token has no oid claim (the Entra object id)")
+	}
+	return approverSession{ObjectID: strings.ToLower(cl.OID), UPN: cl.PreferredUsername, Expires: s.now().Add(SessionLifetime)}, nil
+}
+
+func (s *Server) sealCookie(purpose string, v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("server: cookie %s: %v", purpose, err)) // plain structs always marshal
+	}
+	return s.approvalKeys.Seal(purpose, b)
+}
+
+func (s *Server) openCookie(purpose, value string, v any) bool {
+	b, err := s.approvalKeys.Open(purpose, value)
+	return err == nil && json.Unmarshal(b, v) == nil
+}
+
+// setCookie sets (or, with a negative maxAge, clears) an HttpOnly,
+// SameSite=Lax cookie: Lax so it comes along on the issuer's redirect
+// back, but not on another site's form posts.
+func (s *Server) setCookie(c echo.Context, name, path, value string, maxAge time.Duration) {
+	ck := &http.Cookie{
+		Name: name, Value: value, Path: path, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: strings.HasPrefix(s.baseURL, "https://"), MaxAge: int(maxAge / time.Second),
+	}
+	if maxAge < 0 {
+		ck.MaxAge = -1
+	}
+	c.SetCookie(ck)
+}
+
+func randomString() string {
+	b := make([]byte, 24)
+	rand.Read(b) // never fails (crypto/rand crashes the program instead)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
