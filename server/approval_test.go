@@ -284,7 +284,9 @@ func TestApprovalTokensStayOutOfLogs(t *testing.T) {
 	link := e.link(id, bobID, 1, time.Hour)
 	e.page(nil, http.MethodGet, link, nil)
 	e.page(nil, http.MethodGet, link+"/signin", nil)
-	e.temporal.update = func(client.UpdateWorkflowOptions) (workflows.Request, error) { return workflows.Request{}, errors.New("boom") }
+	e.temporal.update = func(client.UpdateWorkflowOptions) (workflows.Request, error) {
+		return workflows.Request{}, errors.New("boom")
+	}
 	e.page(nil, http.MethodPost, link, approveForm(""))
 	logs := e.logs.String()
 	tok := strings.TrimPrefix(link, approvals.PathPrefix)
