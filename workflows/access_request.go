@@ -39,7 +39,10 @@ type accessRequest struct {
 	tier int
 	// escalatesAt is when the current tier times out; zero when no tier runs.
 	escalatesAt time.Time
-	decisions   []Decision
+	// stageEnds is when the current stage's last tier runs out: approval
+	// links in its emails stop working then.
+	stageEnds time.Time
+	decisions []Decision
 	// denial is the index in decisions of the deny that ended the request, or -1.
 	denial int
 	// canceled is set by the requester's cancel update.

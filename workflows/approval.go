@@ -38,7 +38,7 @@ func (s *accessRequest) runStage(ctx workflow.Context) error {
 	s.startTier(ctx)
 	for {
 		timeout := st.Tiers[s.tier].Timeout
-		if _, err := workflow.AwaitWithTimeout(ctx, s.escalatesAt.Sub(workflow.Now(ctx)), s.stageSettled); err != nil {
+		if err := s.awaitTier(ctx); err != nil {
 			return err
 		}
 		switch {
@@ -64,10 +64,46 @@ func (s *accessRequest) runStage(ctx workflow.Context) error {
 // is asked for decisions here; later tiers are asked by escalate.
 func (s *accessRequest) startTier(ctx workflow.Context) {
 	st := s.in.Stages[s.stage]
-	s.escalatesAt = workflow.Now(ctx).Add(st.Tiers[s.tier].Timeout)
+	now := workflow.Now(ctx)
+	s.escalatesAt = now.Add(st.Tiers[s.tier].Timeout)
 	if s.tier == 0 {
-		s.emailApprovers(ctx, activities.MailApprovalNeeded, s.tierNewcomers())
+		s.stageEnds = now.Add(st.totalTimeout())
+		s.emailApprovers(ctx, activities.MailApprovalNeeded, s.tierNewcomers(), "")
 	}
+}
+
+// awaitTier waits until the stage settles or the current tier runs out.
+// When the plan asks for it, the approvers who may decide and have not are
+// reminded once, RemindBefore the tier runs out.
+func (s *accessRequest) awaitTier(ctx workflow.Context) error {
+	if at, ok := s.reminderAt(ctx); ok {
+		settled, err := workflow.AwaitWithTimeout(ctx, at.Sub(workflow.Now(ctx)), s.stageSettled)
+		if err != nil || settled {
+			return err
+		}
+		s.emailApprovers(ctx, activities.MailReminder, s.currentApprovers(), "")
+	}
+	_, err := workflow.AwaitWithTimeout(ctx, s.escalatesAt.Sub(workflow.Now(ctx)), s.stageSettled)
+	return err
+}
+
+// reminderAt is when the current tier's reminder is due, if it has one
+// still ahead. Requests planned before reminders existed have none and do
+// not reach GetVersion; the version keeps workers that predate reminders
+// from running a request that has them.
+func (s *accessRequest) reminderAt(ctx workflow.Context) (time.Time, bool) {
+	before := s.in.Stages[s.stage].Tiers[s.tier].RemindBefore
+	if before <= 0 {
+		return time.Time{}, false
+	}
+	at := s.escalatesAt.Add(-before)
+	if !at.After(workflow.Now(ctx)) {
+		return time.Time{}, false
+	}
+	if workflow.GetVersion(ctx, ChangeReminders, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return time.Time{}, false
+	}
+	return at, true
 }
 
 // escalate lets the next tier decide too, after the previous one left the
@@ -87,18 +123,14 @@ func (s *accessRequest) escalate(ctx workflow.Context, after time.Duration) {
 			s.stage+1, st.Name, silence, s.tier+1, upns(newcomers), s.escalatesAt.UTC().Format(time.RFC3339)),
 		Stage: s.stage + 1,
 	})
-	s.emailApprovers(ctx, activities.MailEscalated, newcomers)
-	s.emailRequester(ctx, activities.MailRequesterEscalated, ActorSystem, "")
+	s.emailApprovers(ctx, activities.MailEscalated, newcomers, silence)
+	s.emailRequester(ctx, activities.MailRequesterEscalated, ActorSystem, fmt.Sprintf("%s; now also asked: %s", silence, upns(newcomers)))
 }
 
 // timeOut ends the request when the last tier of a stage stayed silent.
 func (s *accessRequest) timeOut(ctx workflow.Context) {
 	st := s.in.Stages[s.stage]
-	var total time.Duration
-	for _, t := range st.Tiers {
-		total += t.Timeout
-	}
-	reason := fmt.Sprintf("no decision in stage %d (%s) before its last tier ran out, %s after the stage began", s.stage+1, st.Name, total)
+	reason := fmt.Sprintf("no decision in stage %d (%s) before its last tier ran out, %s after the stage began", s.stage+1, st.Name, st.totalTimeout())
 	s.endStage(ctx, StatusTimedOut, reason)
 	s.record(ctx, AuditEvent{Type: EventTimedOut, Actor: ActorSystem, Detail: reason, Stage: s.stage + 1})
 	s.emailRequester(ctx, activities.MailTimedOut, ActorSystem, reason)

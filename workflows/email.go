@@ -8,9 +8,10 @@ import (
 	"github.com/jitflow/jitflow/activities"
 )
 
-// emailApprovers asks approvers of the current stage and tier to decide.
-func (s *accessRequest) emailApprovers(ctx workflow.Context, kind string, to []Person) {
-	s.sendEmail(ctx, kind, to, s.tierKey(kind), "", "")
+// emailApprovers asks approvers of the current stage to decide; reason says
+// why the email comes (an escalation's silence).
+func (s *accessRequest) emailApprovers(ctx workflow.Context, kind string, to []Person, reason string) {
+	s.sendEmail(ctx, kind, to, s.tierKey(kind), "", reason)
 }
 
 // emailRequester tells the requester what happened; actor and reason are
@@ -45,6 +46,9 @@ func (s *accessRequest) sendEmail(ctx workflow.Context, kind string, to []Person
 		return
 	}
 	in := activities.EmailInput{Kind: kind, To: recipients(to), Request: s.emailRequest(actor, reason), BaseURL: s.in.BaseURL, Key: key}
+	if activities.AsksDecision(kind) {
+		in.LinkExpires = s.stageEnds
+	}
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	f := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, emailOptions()), acts.SendEmail, in)
 	stage := s.viewStage()
@@ -69,6 +73,7 @@ func (s *accessRequest) emailRequest(actor, reason string) activities.EmailReque
 	r := activities.EmailRequest{
 		ID:            s.in.RequestID,
 		Requester:     s.in.Requester.UPN,
+		RequesterID:   s.in.Requester.ID,
 		Role:          s.in.Target.Role,
 		RoleID:        s.in.Target.RoleDefinitionID,
 		Scope:         s.in.Target.DirectoryScopeID,
@@ -84,6 +89,13 @@ func (s *accessRequest) emailRequest(actor, reason string) activities.EmailReque
 	}
 	for _, a := range v.Approvers {
 		r.Approvers = append(r.Approvers, a.Approver)
+	}
+	if s.status == StatusPending && s.stage < len(s.in.Stages) {
+		st := s.in.Stages[s.stage]
+		r.StageName = st.Name
+		r.Approvals = st.Approvals
+		r.Approved = s.approvals()
+		r.FinalTier = s.tier == len(st.Tiers)-1
 	}
 	return r
 }

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 )
@@ -92,6 +93,9 @@ func (st Stage) validate(i int, requesterID string) []error {
 		if t.Timeout <= 0 {
 			add(".tiers[%d].timeout must be positive, got %s", j, t.Timeout)
 		}
+		if t.RemindBefore < 0 || t.Timeout > 0 && t.RemindBefore >= t.Timeout {
+			add(".tiers[%d].remind_before must be 0 (no reminder) or less than the tier's timeout %s, got %s", j, t.Timeout, t.RemindBefore)
+		}
 		if len(t.Approvers) == 0 {
 			add(".tiers[%d].approvers must name at least one approver", j)
 		}
@@ -108,6 +112,16 @@ func (st Stage) validate(i int, requesterID string) []error {
 		add(".approvals is %d but only %d distinct approvers other than the requester are listed", st.Approvals, len(eligible))
 	}
 	return errs
+}
+
+// totalTimeout is how long the stage waits at most: its tiers one after
+// another.
+func (st Stage) totalTimeout() time.Duration {
+	var total time.Duration
+	for _, t := range st.Tiers {
+		total += t.Timeout
+	}
+	return total
 }
 
 // reached lists the approvers of tiers 0..tier of a stage, each once, in

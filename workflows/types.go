@@ -24,6 +24,13 @@ const (
 	UpdateRevoke = "revoke"
 )
 
+// Change ids of versioned workflow changes (docs/workflow-changes.md).
+const (
+	// ChangeReminders adds a reminder timer and email to tiers whose plan
+	// asks for one.
+	ChangeReminders = "tier-reminders"
+)
+
 // Application error types carried by rejected updates, so the API can map
 // them to HTTP statuses without parsing messages.
 const (
@@ -100,6 +107,9 @@ type Target struct {
 type Tier struct {
 	Approvers []Person      `json:"approvers"`
 	Timeout   time.Duration `json:"timeout"`
+	// RemindBefore, when positive, reminds the approvers who may decide and
+	// have not this long before the tier runs out.
+	RemindBefore time.Duration `json:"remind_before,omitempty"`
 }
 
 // Stage needs Approvals approvals from distinct approvers of the tiers

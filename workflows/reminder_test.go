@@ -1,0 +1,118 @@
+package workflows_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/workflows"
+)
+
+// remindingReaderInput is the reader role with reminders: 5s before bob's
+// 20s run out, 15s before the last 60s tier runs out.
+func remindingReaderInput() workflows.AccessRequestInput {
+	in := readerInput()
+	in.Stages[0].Tiers[0].RemindBefore = 5 * time.Second
+	in.Stages[0].Tiers[1].RemindBefore = 15 * time.Second
+	return in
+}
+
+// notifiedAt is when the audit trail recorded an email of kind as sent.
+func (h *harness) notifiedAt(kind string) []time.Duration {
+	var out []time.Duration
+	for _, e := range h.audit.ofType(workflows.EventNotified) {
+		if strings.HasPrefix(e.Detail, kind+" email to ") {
+			out = append(out, e.Time.Sub(t0))
+		}
+	}
+	return out
+}
+
+func TestRemindersWhenNobodyAnswers(t *testing.T) {
+	h := newHarness(t, remindingReaderInput())
+	r := h.run()
+	require.Equal(t, workflows.StatusTimedOut, r.Status)
+
+	require.ElementsMatch(t, []string{
+		activities.MailApprovalNeeded, activities.MailReminder,
+		activities.MailEscalated, activities.MailRequesterEscalated,
+		activities.MailReminder, activities.MailTimedOut,
+	}, h.kinds())
+	require.Equal(t, []time.Duration{15 * time.Second, 65 * time.Second}, h.notifiedAt(activities.MailReminder))
+
+	reminders := h.emailsOf(activities.MailReminder)
+	require.Equal(t, []string{bob.UPN}, recipientsOf(reminders[0]))
+	require.Equal(t, "req-reader/reminder/s1t1", reminders[0].Key)
+	require.Equal(t, t0.Add(20*time.Second), *reminders[0].Request.EscalatesAt)
+	require.False(t, reminders[0].Request.FinalTier)
+	require.Equal(t, []string{bob.UPN, carol.UPN}, recipientsOf(reminders[1]), "everyone who may still decide")
+	require.Equal(t, "req-reader/reminder/s1t2", reminders[1].Key)
+	require.True(t, reminders[1].Request.FinalTier, "the last tier's reminder says when the request times out")
+}
+
+func TestEscalationEmailsSayWhy(t *testing.T) {
+	h := newHarness(t, readerInput())
+	h.run()
+	esc := h.emailsOf(activities.MailEscalated)[0]
+	require.Equal(t, "no decision within 20s at tier 1", esc.Request.Reason)
+	require.Equal(t, "team lead", esc.Request.StageName)
+	require.Equal(t, 1, esc.Request.Approvals)
+	require.True(t, esc.Request.FinalTier)
+	told := h.emailsOf(activities.MailRequesterEscalated)[0]
+	require.Equal(t, "no decision within 20s at tier 1; now also asked: carol@example.com", told.Request.Reason)
+}
+
+// Approval links live until the stage's last tier runs out: an approver of
+// an earlier tier may still decide after an escalation.
+func TestApprovalLinksExpireWithTheStage(t *testing.T) {
+	h := newHarness(t, adminInput())
+	h.decideAt(25*time.Second, carol, approve, "")
+	h.run()
+	asked := h.emailsOf(activities.MailApprovalNeeded)
+	require.Len(t, asked, 2)
+	require.Equal(t, t0.Add(80*time.Second), asked[0].LinkExpires)
+	require.Equal(t, t0.Add(25*time.Second+time.Hour), asked[1].LinkExpires, "stage 2 began with carol's approval")
+	require.Equal(t, t0.Add(80*time.Second), h.emailsOf(activities.MailEscalated)[0].LinkExpires)
+	for _, e := range h.emailsOf(activities.MailApproved) {
+		require.True(t, e.LinkExpires.IsZero(), "emails to the requester carry no link")
+	}
+	for _, e := range h.emails {
+		if activities.AsksDecision(e.Kind) {
+			require.Equal(t, alice.ID, e.Request.RequesterID)
+			require.NotContains(t, recipientsOf(e), alice.UPN)
+		}
+	}
+}
+
+func TestNoReminderOnceTheStageIsDecided(t *testing.T) {
+	h := newHarness(t, remindingReaderInput())
+	h.decideAt(10*time.Second, bob, approve, "")
+	r := h.run()
+	require.Equal(t, workflows.StatusExpired, r.Status)
+	require.Empty(t, h.emailsOf(activities.MailReminder))
+}
+
+func TestReminderSkipsWhoDecided(t *testing.T) {
+	in := twoOfThreeInput()
+	in.Stages[0].Tiers[0].RemindBefore = 10 * time.Minute
+	h := newHarness(t, in)
+	h.decideAt(time.Minute, bob, approve, "")
+	h.run()
+	reminders := h.emailsOf(activities.MailReminder)
+	require.Len(t, reminders, 1)
+	require.Equal(t, []string{carol.UPN, dave.UPN}, recipientsOf(reminders[0]))
+	require.Equal(t, 1, reminders[0].Request.Approved)
+	require.Equal(t, 2, reminders[0].Request.Approvals)
+	require.Equal(t, []time.Duration{50 * time.Minute}, h.notifiedAt(activities.MailReminder))
+}
+
+func TestRemindBeforeMustFitTheTier(t *testing.T) {
+	for _, before := range []time.Duration{-time.Second, 20 * time.Second, time.Minute} {
+		in := readerInput()
+		in.Stages[0].Tiers[0].RemindBefore = before
+		require.ErrorContains(t, in.Validate(), "stages[0].tiers[0].remind_before must be 0 (no reminder) or less than the tier's timeout 20s")
+	}
+}
