@@ -28,7 +28,7 @@ func (s *Server) approvalRoutes() {
 	e.HEAD("/approvals/:token", s.showApproval, pageHeaders)
 	e.POST("/approvals/:token", s.decideByLink, pageHeaders)
 	e.GET("/approvals/:token/signin", s.startSignIn, pageHeaders)
-	e.GET(signInCallbackPath, s.finishSignIn, pageHeaders)
+	e.GET(SignInCallbackPath, s.finishSignIn, pageHeaders)
 }
 
 // approval is a verified link and the request it names, as it stands.

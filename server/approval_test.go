@@ -54,7 +54,7 @@ func newPageEnv(t *testing.T, change func(*policies.Policy)) *pageEnv {
 	var handler http.Handler
 	e.api = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(e.api.Close)
-	e.issuer.AllowClient(testClientID, e.api.URL+signInCallbackPath)
+	e.issuer.AllowClient(testClientID, e.api.URL+SignInCallbackPath)
 	e.server, err = New(Config{
 		Temporal: e.temporal, Policy: e.policy, Verifier: verifier, BaseURL: e.api.URL,
 		ApprovalKeys: keys,

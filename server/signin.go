@@ -24,7 +24,9 @@ import (
 // flow with PKCE. The signed-in person's object id must be the link's
 // approver before the form decides.
 const (
-	signInCallbackPath = "/signin/callback"
+	// SignInCallbackPath is where the issuer sends approvers back: register
+	// BASE_URL + SignInCallbackPath as the app's redirect URI.
+	SignInCallbackPath = "/signin/callback"
 	signInCookie       = "jitflow_signin"   // the flow in progress
 	sessionCookie      = "jitflow_approver" // who signed in
 	// SessionLifetime is how long a sign-in lets an approver decide: long
@@ -75,7 +77,7 @@ func newSignIn(cfg *SignInConfig, baseURL string) (*signIn, error) {
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
-	return &signIn{cfg: c, redirect: baseURL + signInCallbackPath}, nil
+	return &signIn{cfg: c, redirect: baseURL + SignInCallbackPath}, nil
 }
 
 func (si *signIn) context(ctx context.Context) context.Context {

@@ -80,26 +80,26 @@ func TestSignInCallbackRefusals(t *testing.T) {
 	id := e.create("alice", readerBody)
 	link := e.link(id, bobID, 1, time.Hour)
 
-	wantPage(t, e.page(nil, http.MethodGet, signInCallbackPath+"?code=x&state=y", nil), http.StatusBadRequest, "took too long")
+	wantPage(t, e.page(nil, http.MethodGet, SignInCallbackPath+"?code=x&state=y", nil), http.StatusBadRequest, "took too long")
 
 	hc := browser(t)
 	start := e.page(hc, http.MethodGet, link+"/signin", nil)
 	authURL, _ := url.Parse(start.header.Get("Location"))
 	q := authURL.Query()
-	wrongState := e.page(hc, http.MethodGet, signInCallbackPath+"?code=x&state=not-"+q.Get("state"), nil)
+	wrongState := e.page(hc, http.MethodGet, SignInCallbackPath+"?code=x&state=not-"+q.Get("state"), nil)
 	wantPage(t, wrongState, http.StatusBadRequest, "does not belong to this sign-in")
 
 	hc = browser(t)
 	start = e.page(hc, http.MethodGet, link+"/signin", nil)
 	authURL, _ = url.Parse(start.header.Get("Location"))
 	q = authURL.Query()
-	badCode := e.page(hc, http.MethodGet, signInCallbackPath+"?code=made-up&state="+url.QueryEscape(q.Get("state")), nil)
+	badCode := e.page(hc, http.MethodGet, SignInCallbackPath+"?code=made-up&state="+url.QueryEscape(q.Get("state")), nil)
 	wantPage(t, badCode, http.StatusForbidden, "could not be confirmed")
 
 	hc = browser(t)
 	start = e.page(hc, http.MethodGet, link+"/signin", nil)
 	authURL, _ = url.Parse(start.header.Get("Location"))
 	q = authURL.Query()
-	denied := e.page(hc, http.MethodGet, signInCallbackPath+"?error=access_denied&error_description=no&state="+url.QueryEscape(q.Get("state")), nil)
+	denied := e.page(hc, http.MethodGet, SignInCallbackPath+"?error=access_denied&error_description=no&state="+url.QueryEscape(q.Get("state")), nil)
 	wantPage(t, denied, http.StatusForbidden, "access_denied")
 }

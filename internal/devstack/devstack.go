@@ -27,6 +27,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/approvals"
 	"github.com/jitflow/jitflow/internal/devauth"
 	"github.com/jitflow/jitflow/internal/devtemporal"
 	"github.com/jitflow/jitflow/internal/graphemu"
@@ -125,14 +126,18 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	st.worker = worker.New(st.Client, &activities.Activities{PIM: pim, Mailer: mail})
+	keys, links, err := approvalLinks(opts.DataDir, st.APIURL)
+	if err != nil {
+		return nil, err
+	}
+	st.worker = worker.New(st.Client, &activities.Activities{PIM: pim, Mailer: mail, Links: links})
 	if err := st.worker.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
 	var workerUp atomic.Bool
 	workerUp.Store(true)
 	st.stops = append(st.stops, func() { workerUp.Store(false); st.worker.Stop() })
-	if err := st.startAPI(opts, mail, &workerUp); err != nil {
+	if err := st.startAPI(opts, mail, keys, &workerUp); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -211,7 +216,7 @@ func ensureRetention(ctx context.Context, c client.Client, ns string, retention 
 	return nil
 }
 
-func (st *Stack) startAPI(opts Options, mail *outbox.Outbox, workerUp *atomic.Bool) error {
+func (st *Stack) startAPI(opts Options, mail *outbox.Outbox, keys *approvals.KeySet, workerUp *atomic.Bool) error {
 	issuer, err := devauth.New(filepath.Join(opts.DataDir, "dev-signing-key.pem"), st.APIURL+"/dev", Audience, opts.Policy)
 	if err != nil {
 		return fmt.Errorf("dev token issuer: %w", err)
@@ -230,8 +235,11 @@ func (st *Stack) startAPI(opts Options, mail *outbox.Outbox, workerUp *atomic.Bo
 		Policy:   opts.Policy,
 		Verifier: verifier,
 		BaseURL:  st.APIURL,
-		Ready:    readiness(st.Client, workerUp),
-		Logger:   opts.Logger,
+		// Approval pages, with sign-in against the dev issuer.
+		ApprovalKeys: keys,
+		SignIn:       signIn(issuer, st.APIURL),
+		Ready:        readiness(st.Client, workerUp),
+		Logger:       opts.Logger,
 	})
 	if err != nil {
 		return err
