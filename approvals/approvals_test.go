@@ -233,6 +233,15 @@ func TestLinks(t *testing.T) {
 	if c, err := ks.Verify(tok, t0); err != nil || c.Stage != 2 || c.ApproverID != "b" {
 		t.Errorf("link token: %+v, %v", c, err)
 	}
+	l.now = func() time.Time { return t0 }
+	noExpiry, err := l.Link(context.Background(), activities.LinkInput{RequestID: "req-0123abcd", Stage: 1, ApproverID: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ks.Verify(strings.TrimPrefix(noExpiry, "http://127.0.0.1:8080/approvals/"), t0)
+	if err != nil || !c.Expires.Equal(t0.Add(DefaultLinkLifetime)) {
+		t.Errorf("a link asked for without expiry: expires %s, err %v; want %s", c.Expires, err, t0.Add(DefaultLinkLifetime))
+	}
 	for _, bad := range []string{"", "127.0.0.1:8080", "ftp://x", "/approvals"} {
 		if _, err := NewLinks(ks, bad); err == nil {
 			t.Errorf("NewLinks(%q) succeeded, want an error", bad)
