@@ -31,7 +31,7 @@ var (
 	userKeys     = []string{"name", "id", "upn", "email", "groups"}
 	roleKeys     = []string{"name", "description", "role_definition_id", "directory_scope_id", "requesters", "duration", "require_justification", "require_ticket", "approver_sign_in", "approval", "break_glass", "notify"}
 	durationKeys = []string{"min", "max", "default"}
-	approvalKeys = []string{"stages"}
+	approvalKeys = []string{"remind_before", "stages"}
 	stageKeys    = []string{"name", "approvals", "tiers"}
 	tierKeys     = []string{"approvers", "timeout"}
 	subjectKeys  = []string{"users", "groups"}

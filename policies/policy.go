@@ -63,6 +63,9 @@ type Role struct {
 	ApproverSignIn bool
 
 	Stages []Stage // empty for break-glass
+	// Remind says when approvers who have not decided are reminded before
+	// a tier runs out.
+	Remind Reminder
 
 	BreakGlass bool // activates without approval; Notify is told
 	Notify     Subjects

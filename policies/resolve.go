@@ -53,6 +53,9 @@ type PlanStage struct {
 type PlanTier struct {
 	Approvers []User
 	Timeout   time.Duration
+	// RemindBefore is how long before the tier runs out its approvers who
+	// have not decided are reminded; 0 for no reminder.
+	RemindBefore time.Duration
 }
 
 // Resolve checks a request against the policy. Errors are *RequestError.
@@ -174,7 +177,7 @@ func (p *Policy) planStage(role *Role, s Stage, requester User) (PlanStage, erro
 		if len(approvers) == 0 {
 			continue
 		}
-		ps.Tiers = append(ps.Tiers, PlanTier{Approvers: approvers, Timeout: t.Timeout})
+		ps.Tiers = append(ps.Tiers, PlanTier{Approvers: approvers, Timeout: t.Timeout, RemindBefore: role.Remind.For(t.Timeout)})
 		distinct = dedupe(append(distinct, approvers...))
 	}
 	switch {

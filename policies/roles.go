@@ -127,6 +127,9 @@ func (d *decoder) approval(f fields, path string, dir *Policy, r *Role) {
 	if !ok {
 		return
 	}
+	if rv := af.get("remind_before"); rv != nil {
+		r.Remind = d.reminder(rv, field(path, "remind_before"))
+	}
 	sv := d.need(af, "stages", "list at least one stage")
 	if sv == nil {
 		return

@@ -288,7 +288,7 @@ func (s *Server) workflowInput(id string, plan policies.Plan, caller workflows.P
 	for _, st := range plan.Stages {
 		ws := workflows.Stage{Name: st.Name, Approvals: st.Approvals}
 		for _, t := range st.Tiers {
-			ws.Tiers = append(ws.Tiers, workflows.Tier{Approvers: people(t.Approvers), Timeout: t.Timeout})
+			ws.Tiers = append(ws.Tiers, workflows.Tier{Approvers: people(t.Approvers), Timeout: t.Timeout, RemindBefore: t.RemindBefore})
 		}
 		out.Stages = append(out.Stages, ws)
 	}
