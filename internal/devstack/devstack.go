@@ -54,6 +54,9 @@ type Options struct {
 	Namespace    string
 	Retention    time.Duration
 	Logger       *slog.Logger
+	// SendGrid, when set, sends mail through SendGrid; the outbox keeps a
+	// copy. Its sent keys live in the data dir unless Sent is set.
+	SendGrid *activities.SendGridConfig
 }
 
 // Stack is a running dev system.
@@ -130,7 +133,11 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	st.worker = worker.New(st.Client, &activities.Activities{PIM: pim, Mailer: mail, Links: links})
+	send, err := mailer(opts, mail)
+	if err != nil {
+		return nil, err
+	}
+	st.worker = worker.New(st.Client, &activities.Activities{PIM: pim, Mailer: send, Links: links})
 	if err := st.worker.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
