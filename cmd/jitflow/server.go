@@ -22,6 +22,8 @@ func serverCommand() *cobra.Command {
 		httpAddr, policyFile, baseURL string
 		issuer, audience, tenantID    string
 		logs                          logFlags
+		links                         approvalFlags
+		signIn                        signInFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -65,8 +67,17 @@ func serverCommand() *cobra.Command {
 			if baseURL == "" {
 				baseURL = "http://" + httpAddr
 			}
+			keys, err := links.keys()
+			if err != nil {
+				return err
+			}
+			si, err := signIn.config(issuer)
+			if err != nil {
+				return err
+			}
 			api, err := server.New(server.Config{
 				Temporal: c, Policy: pol, Verifier: verifier, BaseURL: baseURL,
+				ApprovalKeys: keys, SignIn: si,
 				Ready: pollersReady(c), Logger: log,
 			})
 			if err != nil {
@@ -94,6 +105,8 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&issuer, "oidc-issuer", envOr("JITFLOW_OIDC_ISSUER", ""), "token issuer (default Entra ID v2.0 of the tenant)")
 	f.StringVar(&audience, "audience", envOr("JITFLOW_AUDIENCE", ""), "token audience: the API's application (client) id, which Entra v2.0 tokens carry; add its app id URI after a comma to accept v1.0 tokens too")
 	f.StringVar(&tenantID, "tenant-id", envOr("AZURE_TENANT_ID", ""), "Entra tenant id (default: the policy's)")
+	links.register(f)
+	signIn.register(f)
 	logs.register(f, "json", "info")
 	return cmd
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
@@ -17,7 +18,9 @@ func workerCommand() *cobra.Command {
 	var (
 		tf                 temporalFlags
 		graphURL, outboxTo string
+		mf                 mailFlags
 		logs               logFlags
+		links              linkFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "worker",
@@ -32,10 +35,11 @@ func workerCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if outboxTo == "" {
-				return fmt.Errorf("--outbox is required: the file where emails are kept until the SendGrid mailer is configured")
+			mail, err := workerMailer(&mf, outboxTo, log)
+			if err != nil {
+				return err
 			}
-			mail, err := outbox.Open(outboxTo)
+			approvalLinks, err := links.links()
 			if err != nil {
 				return err
 			}
@@ -48,7 +52,7 @@ func workerCommand() *cobra.Command {
 				return fmt.Errorf("connect to temporal at %s: %w", tf.address, err)
 			}
 			defer c.Close()
-			w := worker.New(c, &activities.Activities{PIM: pim, Mailer: mail})
+			w := worker.New(c, &activities.Activities{PIM: pim, Mailer: mail, Links: approvalLinks})
 			if err := w.Start(); err != nil {
 				return err
 			}
@@ -61,9 +65,33 @@ func workerCommand() *cobra.Command {
 	f := cmd.Flags()
 	tf.register(f)
 	f.StringVar(&graphURL, "graph-url", envOr("JITFLOW_GRAPH_URL", "https://graph.microsoft.com"), "Microsoft Graph base URL (env JITFLOW_GRAPH_URL); a loopback URL (the emulator) needs no credential")
-	f.StringVar(&outboxTo, "outbox", envOr("JITFLOW_OUTBOX", ""), "JSON file that keeps outgoing email (env JITFLOW_OUTBOX)")
+	f.StringVar(&outboxTo, "outbox", envOr("JITFLOW_OUTBOX", ""), "JSON file that keeps outgoing email instead of sending it (env JITFLOW_OUTBOX); the mailer is outbox when this is set, sendgrid otherwise")
+	mf.register(f, "", true)
+	links.register(f)
 	logs.register(f, "json", "info")
 	return cmd
+}
+
+// workerMailer is SendGrid, or the outbox file when one is given (or
+// --mailer outbox asks for it).
+func workerMailer(mf *mailFlags, outboxTo string, log *slog.Logger) (activities.Mailer, error) {
+	if mf.mailer == "" {
+		mf.mailer = mailerSendGrid
+		if outboxTo != "" {
+			mf.mailer = mailerOutbox
+		}
+	}
+	cfg, err := mf.sendGrid(log)
+	if err != nil {
+		return nil, err
+	}
+	if cfg != nil {
+		return activities.NewSendGrid(*cfg)
+	}
+	if outboxTo == "" {
+		return nil, fmt.Errorf("--outbox is required with --mailer %s: the file where emails are kept", mailerOutbox)
+	}
+	return outbox.Open(outboxTo)
 }
 
 // newGraphPIM talks to real Graph with the standard Azure credential chain
