@@ -15,6 +15,7 @@ func devCommand() *cobra.Command {
 	var (
 		opts       devstack.Options
 		policyFile string
+		mf         mailFlags
 		logs       logFlags
 	)
 	cmd := &cobra.Command{
@@ -32,6 +33,9 @@ func devCommand() *cobra.Command {
 				if opts.Policy, err = policies.Load(policyFile); err != nil {
 					return err
 				}
+			}
+			if opts.SendGrid, err = mf.sendGrid(log); err != nil {
+				return err
 			}
 			if opts.Retention < 24*time.Hour {
 				return fmt.Errorf("--retention %s: must be at least 24h (the audit trail lives in workflow history)", opts.Retention)
@@ -58,6 +62,7 @@ func devCommand() *cobra.Command {
 	f.StringVar(&opts.Namespace, "namespace", "default", "Temporal namespace")
 	f.DurationVar(&opts.Retention, "retention", 365*24*time.Hour, "how long Temporal keeps closed requests' history (the audit trail)")
 	f.BoolVar(&opts.NoUI, "no-ui", false, "do not start the Temporal Web UI")
+	mf.register(f, mailerOutbox, false)
 	logs.register(f, "text", "warn")
 	return cmd
 }
@@ -73,6 +78,9 @@ func printURLs(cmd *cobra.Command, st *devstack.Stack, opts devstack.Options, to
 	}
 	fmt.Fprintf(out, "  dev token      %s/dev/token?user=NAME   (users: %s)\n", st.APIURL, strings.Join(names, " "))
 	fmt.Fprintf(out, "  mail outbox    %s/dev/outbox\n", st.APIURL)
+	if opts.SendGrid != nil {
+		fmt.Fprintf(out, "  mail           sent through SendGrid at %s as %s (sandbox %v); the outbox keeps a copy\n", opts.SendGrid.Host, opts.SendGrid.From, opts.SendGrid.Sandbox)
+	}
 	if st.UIURL != "" {
 		fmt.Fprintf(out, "  Temporal UI    %s/namespaces/%s/workflows\n", st.UIURL, st.Namespace)
 	}
