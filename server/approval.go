@@ -178,7 +178,7 @@ func (s *Server) decideByLink(c echo.Context) error {
 func (s *Server) decideUpdate(ctx context.Context, a *approval, decision, comment string) (workflows.Request, error) {
 	var req workflows.Request
 	err := s.runUpdate(ctx, a.claims.RequestID, workflows.UpdateDecide, workflows.DecideInput{
-		ApproverID: a.claims.ApproverID, Decision: decision, Comment: comment, Stage: a.claims.Stage,
+		ApproverID: a.claims.ApproverID, Decision: decision, Comment: comment, Stage: a.claims.Stage, LinkID: a.claims.ID,
 	}, &req)
 	return req, err
 }

@@ -195,8 +195,12 @@ func TestApprovalPageShowsAndOnlyPostDecides(t *testing.T) {
 	wantPage(t, done, http.StatusOK, "You approved request "+id, "activating")
 	got := e.temporal.lastUpdate()
 	in := got.Args[0].(workflows.DecideInput)
+	claims, err := e.keys.Verify(strings.TrimPrefix(link, approvals.PathPrefix), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got.UpdateName != workflows.UpdateDecide || got.WorkflowID != id ||
-		in != (workflows.DecideInput{ApproverID: bobID, Decision: "approve", Comment: "ok for the incident", Stage: 1}) {
+		in != (workflows.DecideInput{ApproverID: bobID, Decision: "approve", Comment: "ok for the incident", Stage: 1, LinkID: claims.ID}) {
 		t.Errorf("update = %s %s %+v", got.UpdateName, got.WorkflowID, in)
 	}
 

@@ -148,6 +148,10 @@ type DecideInput struct {
 	// link is bound to one): a decision for a stage that has passed is
 	// rejected instead of counting for the next one.
 	Stage int `json:"stage,omitempty"`
+	// LinkID names the approval link that made the decision, if one did.
+	// The workflow does not act on it: the update's input in history keeps
+	// it, so history alone says which link was used.
+	LinkID string `json:"link_id,omitempty"`
 }
 
 // CancelInput is the argument of UpdateCancel.
