@@ -78,6 +78,7 @@ func printURLs(cmd *cobra.Command, st *devstack.Stack, opts devstack.Options, to
 	}
 	fmt.Fprintf(out, "  dev token      %s/dev/token?user=NAME   (users: %s)\n", st.APIURL, strings.Join(names, " "))
 	fmt.Fprintf(out, "  mail outbox    %s/dev/outbox\n", st.APIURL)
+	fmt.Fprintf(out, "  approval pages %s/approvals/<token>   (each approver's email has their link)\n", st.APIURL)
 	if opts.SendGrid != nil {
 		fmt.Fprintf(out, "  mail           sent through SendGrid at %s as %s (sandbox %v); the outbox keeps a copy\n", opts.SendGrid.Host, opts.SendGrid.From, opts.SendGrid.Sandbox)
 	}
