@@ -128,12 +128,8 @@ type approverSession struct {
 // asks for sign-in and the right person has not signed in; nil when the
 // form may decide, with the principal name of who signed in, if anyone.
 func (s *Server) signInGate(c echo.Context, a *approval) (string, *page) {
-	if a.role != nil && !a.role.ApproverSignIn {
-		return "", nil
-	}
-	// A role gone from the policy is treated as asking for sign-in: the
-	// stricter choice when the rules are unknown.
-	if a.role == nil && s.signIn == nil {
+	// loadApproval has refused links whose role the policy no longer has.
+	if !a.role.ApproverSignIn {
 		return "", nil
 	}
 	if s.signIn == nil {
