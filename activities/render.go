@@ -79,6 +79,7 @@ func RenderFor(in EmailInput, rc Recipient, link string) (Message, error) {
 		return Message{}, err
 	}
 	v.Link = link
+	v.Details = "" // the personal link shows the request; the API needs a token
 	for _, a := range in.Request.Approvers {
 		if a != rc.UPN {
 			v.Others = append(v.Others, a)
