@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/jitflow/jitflow/approvals"
+	"github.com/jitflow/jitflow/durations"
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/workflows"
 )
@@ -125,7 +126,7 @@ func (s *Server) formPage(a *approval) page {
 	return page{
 		status:      http.StatusOK,
 		Title:       fmt.Sprintf("%s asks for %s", a.req.Requester, a.req.Role),
-		Message:     fmt.Sprintf("Approve or deny this request for %s of role %s.", a.req.Duration, a.req.Role),
+		Message:     fmt.Sprintf("Approve or deny this request for %s of role %s.", duration(a.req), a.req.Role),
 		Request:     s.pageSummary(a),
 		Approver:    a.approver,
 		LinkExpires: stamp(a.claims.Expires),
@@ -239,7 +240,7 @@ func (s *Server) pageSummary(a *approval) *requestSummary {
 	r := a.req
 	sum := &requestSummary{
 		ID: r.ID, Status: statusText(r.Status), Requester: r.Requester, Role: r.Role,
-		Scope: r.DirectoryScopeID, Duration: r.Duration, Justification: r.Justification,
+		Scope: r.DirectoryScopeID, Duration: duration(r), Justification: r.Justification,
 		Ticket: r.Ticket, CreatedAt: stamp(r.CreatedAt),
 	}
 	if a.role != nil {
@@ -283,6 +284,11 @@ func (s *Server) displayName(id string, req workflows.Request) string {
 		return u.UPN
 	}
 	return id
+}
+
+// duration is the grant length as people write it ("30m", not "30m0s").
+func duration(r workflows.Request) string {
+	return durations.Format(time.Duration(r.DurationSeconds) * time.Second)
 }
 
 func pastTense(decision string) string {
