@@ -87,9 +87,14 @@ func (a *approval) refusal(pol *policies.Policy) *page {
 			fmt.Sprintf("Request %s was already decided: it is now %s. This link cannot change that.", req.ID, statusText(req.Status)))
 		return &p
 	}
-	if req.Stage != c.Stage {
+	if req.Stage > c.Stage {
 		p := failPage(http.StatusConflict, "Stage already decided",
 			fmt.Sprintf("This link was for stage %d, which is already decided; the request now waits for stage %d.", c.Stage, req.Stage))
+		return &p
+	}
+	if req.Stage < c.Stage {
+		p := failPage(http.StatusConflict, "Stage not begun",
+			fmt.Sprintf("This link is for stage %d, but the request is still at stage %d.", c.Stage, req.Stage))
 		return &p
 	}
 	if a.role == nil || !slices.Contains(pol.RoleApproverIDs(a.role), c.ApproverID) {

@@ -227,6 +227,14 @@ func TestApprovalLinkRefusals(t *testing.T) {
 	forged := body[:10] + string(flipped) + body[11:]
 	closed := e.create("erin", readerBody)
 	e.temporal.close(closed, workflows.StatusDenied)
+	// An admin request whose first stage bob approved: carol's link for
+	// that stage comes too late.
+	moved := e.create("alice", `{"role":"admin","duration":"1h","justification":"two stages","ticket":"CHG-1"}`)
+	e.temporal.mu.Lock()
+	w := e.temporal.wfs[moved]
+	w.view.Stage, w.view.Approvers = 2, []workflows.Approver{{Approver: "dave@example.com", ApproverID: daveID}}
+	w.view.Decisions = []workflows.Decision{{Approver: "bob@example.com", ApproverID: bobID, Decision: "approve", Stage: 1}}
+	e.temporal.mu.Unlock()
 	tests := []struct {
 		name, path string
 		status     int
@@ -238,7 +246,8 @@ func TestApprovalLinkRefusals(t *testing.T) {
 		{"expired", e.link(id, bobID, 1, -time.Minute), http.StatusGone, "expired"},
 		{"unknown request", e.link("req-00000000-dead", bobID, 1, time.Hour), http.StatusNotFound, "no longer exists"},
 		{"request already closed", e.link(closed, bobID, 1, time.Hour), http.StatusConflict, "it is now denied"},
-		{"stage passed", e.link(id, bobID, 2, time.Hour), http.StatusConflict, "stage 2"},
+		{"stage not begun", e.link(id, bobID, 2, time.Hour), http.StatusConflict, "still at stage 1"},
+		{"stage passed", e.link(moved, carolID, 1, time.Hour), http.StatusConflict, "now waits for stage 2"},
 		{"not an approver of the role", e.link(id, daveID, 1, time.Hour), http.StatusForbidden, "no longer an approver"},
 		{"tier not reached", e.link(id, carolID, 1, time.Hour), http.StatusForbidden, "not among the people"},
 	}
