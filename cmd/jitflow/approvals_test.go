@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/approvals"
+)
+
+func TestLinkFlags(t *testing.T) {
+	key := approvals.FormatKey(approvals.GenerateKey())
+	file := filepath.Join(t.TempDir(), "keys")
+	if err := os.WriteFile(file, []byte(key+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name            string
+		file, env, base string
+		wantLinks       bool
+		wantErr         string
+	}{
+		{"off", "", "", "", false, ""},
+		{"file", file, "", "https://jitflow.example.com", true, ""},
+		{"env", "", key, "https://jitflow.example.com", true, ""},
+		{"both", file, key, "https://jitflow.example.com", false, "both set"},
+		{"no base url", file, "", "", false, "--base-url is required"},
+		{"bad base url", file, "", "jitflow.example.com", false, "--base-url"},
+		{"bad env", "", "k1:short", "https://jitflow.example.com", false, "JITFLOW_APPROVAL_KEYS"},
+		{"missing file", filepath.Join(t.TempDir(), "none"), "", "https://jitflow.example.com", false, "approval keys"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("JITFLOW_APPROVAL_KEYS", tt.env)
+			l := linkFlags{approvalFlags: approvalFlags{keysFile: tt.file}, baseURL: tt.base}
+			links, err := l.links()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("links() error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (links != nil) != tt.wantLinks {
+				t.Fatalf("links = %v, want set: %v", links, tt.wantLinks)
+			}
+			if links == nil {
+				return
+			}
+			link, err := links.Link(context.Background(), activities.LinkInput{RequestID: "req-0123abcd", Stage: 1, ApproverID: "b", Expires: time.Now().Add(time.Hour)})
+			if err != nil || !strings.HasPrefix(link, "https://jitflow.example.com/approvals/") {
+				t.Errorf("link %q, %v", link, err)
+			}
+		})
+	}
+}
+
+func TestSignInFlags(t *testing.T) {
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secretFile, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("JITFLOW_SIGNIN_CLIENT_SECRET", "from-env")
+	off := signInFlags{}
+	if cfg, err := off.config("https://issuer"); cfg != nil || err != nil {
+		t.Errorf("no client id: %+v, %v; want sign-in off", cfg, err)
+	}
+	env := signInFlags{clientID: "app"}
+	if cfg, err := env.config("https://issuer"); err != nil || cfg.ClientSecret != "from-env" || cfg.Issuer != "https://issuer" {
+		t.Errorf("secret from env: %+v, %v", cfg, err)
+	}
+	file := signInFlags{clientID: "app", secretFile: secretFile}
+	if cfg, err := file.config("https://issuer"); err != nil || cfg.ClientSecret != "s3cret" {
+		t.Errorf("secret from file: %+v, %v", cfg, err)
+	}
+	missing := signInFlags{clientID: "app", secretFile: secretFile + ".none"}
+	if _, err := missing.config("https://issuer"); err == nil || !strings.Contains(err.Error(), "--signin-client-secret-file") {
+		t.Errorf("missing secret file: %v", err)
+	}
+}
