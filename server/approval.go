@@ -28,8 +28,10 @@ func (s *Server) approvalRoutes() {
 	e.GET("/approvals/:token", s.showApproval, pageHeaders)
 	e.HEAD("/approvals/:token", s.showApproval, pageHeaders)
 	e.POST("/approvals/:token", s.decideByLink, pageHeaders)
-	e.GET("/approvals/:token/signin", s.startSignIn, pageHeaders)
-	e.GET(SignInCallbackPath, s.finishSignIn, pageHeaders)
+	if s.signIn != nil {
+		e.GET("/approvals/:token/signin", s.startSignIn, pageHeaders)
+		e.GET(SignInCallbackPath, s.finishSignIn, pageHeaders)
+	}
 }
 
 // approval is a verified link and the request it names, as it stands.

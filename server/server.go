@@ -75,8 +75,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if si != nil && cfg.ApprovalKeys == nil {
-		return nil, errors.New("server: SignIn needs ApprovalKeys (it signs the session cookie with them)")
+	if err := checkSignIn(cfg.Policy, cfg.ApprovalKeys, si); err != nil {
+		return nil, err
 	}
 	s := &Server{
 		temporal:     cfg.Temporal,

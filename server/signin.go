@@ -18,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/jitflow/jitflow/approvals"
+	"github.com/jitflow/jitflow/policies"
 )
 
 // Sign-in for roles with approver_sign_in: the OIDC authorization code
@@ -107,6 +108,24 @@ func (si *signIn) oauth(p *oidc.Provider) *oauth2.Config {
 	}
 }
 
+// checkSignIn refuses a configuration where a role asks approvers to
+// sign in but the pages cannot sign anyone in: better at start than on an
+// approver's screen.
+func checkSignIn(pol *policies.Policy, keys *approvals.KeySet, si *signIn) error {
+	if si != nil && keys == nil {
+		return errors.New("server: SignIn needs ApprovalKeys (it signs the session cookie with them)")
+	}
+	if keys == nil || si != nil {
+		return nil
+	}
+	for _, r := range pol.Roles {
+		if r.ApproverSignIn {
+			return fmt.Errorf("role %s has approver_sign_in: true, but approver sign-in is not configured (give the server --signin-client-id)", r.Name)
+		}
+	}
+	return nil
+}
+
 // signInFlow is kept in a signed cookie between the redirect to the issuer
 // and the way back.
 type signInFlow struct {
@@ -131,12 +150,6 @@ func (s *Server) signInGate(c echo.Context, a *approval) (string, *page) {
 	// loadApproval has refused links whose role the policy no longer has.
 	if !a.role.ApproverSignIn {
 		return "", nil
-	}
-	if s.signIn == nil {
-		p := failPage(http.StatusServiceUnavailable, "Sign-in is not set up",
-			fmt.Sprintf("Role %s asks approvers to sign in, but this jitflow server has no sign-in configured. Ask its operators, or decide through the API.", a.req.Role))
-		p.Request = s.pageSummary(a)
-		return "", &p
 	}
 	p := s.formPage(a)
 	p.Form = false
@@ -172,9 +185,6 @@ func (s *Server) startSignIn(c echo.Context) error {
 	if fail != nil {
 		return s.render(c, *fail)
 	}
-	if s.signIn == nil {
-		return s.render(c, failPage(http.StatusNotFound, "Sign-in is not set up", "This jitflow server has no sign-in configured."))
-	}
 	p, err := s.signIn.oidcProvider(c.Request().Context())
 	if err != nil {
 		s.log.Warn("sign-in issuer unavailable", "request_id", httpRequestID(c), "error", err)
@@ -193,9 +203,6 @@ func (s *Server) startSignIn(c echo.Context) error {
 // finishSignIn takes the issuer's answer, checks the ID token and sets the
 // session cookie, then returns to the approval page.
 func (s *Server) finishSignIn(c echo.Context) error {
-	if s.signIn == nil {
-		return s.render(c, failPage(http.StatusNotFound, "Sign-in is not set up", "This jitflow server has no sign-in configured."))
-	}
 	var flow signInFlow
 	ck, err := c.Cookie(signInCookie)
 	if err != nil || !s.openCookie(purposeSignIn, ck.Value, &flow) || !s.now().Before(flow.Expires) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jitflow/jitflow/approvals"
 	"github.com/jitflow/jitflow/policies"
 )
 
@@ -102,4 +103,45 @@ func TestSignInCallbackRefusals(t *testing.T) {
 	q = authURL.Query()
 	denied := e.page(hc, http.MethodGet, SignInCallbackPath+"?error=access_denied&error_description=no&state="+url.QueryEscape(q.Get("state")), nil)
 	wantPage(t, denied, http.StatusForbidden, "access_denied")
+}
+
+func TestNewRefusesSignInItCannotDo(t *testing.T) {
+	keys, err := approvals.NewKeySet(approvals.GenerateKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, err := NewTokenVerifier(VerifierConfig{Issuer: "https://issuer", Audience: testAudience, JWKSURL: "https://issuer/keys"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signing := policies.Dev()
+	signInRoles(signing)
+	si := &SignInConfig{Issuer: "https://issuer", ClientID: testClientID}
+	tests := []struct {
+		name    string
+		pol     *policies.Policy
+		keys    *approvals.KeySet
+		signIn  *SignInConfig
+		wantErr string
+	}{
+		{"role asks, no sign-in", signing, keys, nil, "approver_sign_in"},
+		{"sign-in without keys", policies.Dev(), nil, si, "needs ApprovalKeys"},
+		{"sign-in without client id", policies.Dev(), keys, &SignInConfig{Issuer: "https://issuer"}, "ClientID"},
+		{"no pages at all", signing, nil, nil, ""},
+		{"role asks, sign-in set", signing, keys, si, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(Config{Temporal: newFakeTemporal(), Policy: tt.pol, Verifier: verifier, ApprovalKeys: tt.keys, SignIn: tt.signIn})
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("New error = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
 }
