@@ -211,11 +211,13 @@ func (s *Server) finishSignIn(c echo.Context) error {
 	}
 	s.setCookie(c, signInCookie, "/signin", "", -1)
 	q := c.Request().URL.Query()
-	if e := q.Get("error"); e != "" {
-		return s.render(c, failPage(http.StatusForbidden, "Sign-in failed", fmt.Sprintf("The sign-in service said %s: %s", e, q.Get("error_description"))))
-	}
+	// State first: only the issuer's answer to this very sign-in gets its
+	// words on the page.
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(flow.State)) != 1 {
 		return s.render(c, failPage(http.StatusBadRequest, "Sign-in could not finish", "The answer from the sign-in service does not belong to this sign-in. Open the approval link again."))
+	}
+	if e := q.Get("error"); e != "" {
+		return s.render(c, failPage(http.StatusForbidden, "Sign-in failed", fmt.Sprintf("The sign-in service said %s: %s", e, q.Get("error_description"))))
 	}
 	sess, err := s.exchange(c.Request().Context(), q.Get("code"), flow)
 	if err != nil {
