@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/jitflow/jitflow/policies"
+	"github.com/jitflow/jitflow/telemetry"
 )
 
 // Config holds what the API needs.
@@ -29,6 +30,8 @@ type Config struct {
 	// polling); nil means only Temporal's health is checked.
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
+	// Metrics, when set, counts refused calls (jitflow_refusals_total).
+	Metrics *telemetry.Metrics
 }
 
 // Server is the HTTP API.
@@ -43,6 +46,7 @@ type Server struct {
 	locks    keyedMutex
 	recent   recentStarts
 	now      func() time.Time
+	metrics  *telemetry.Metrics
 }
 
 // New builds the API and its routes.
@@ -69,6 +73,7 @@ func New(cfg Config) (*Server, error) {
 		log:      newLogger(cfg.Logger),
 		echo:     echo.New(),
 		now:      time.Now,
+		metrics:  cfg.Metrics,
 	}
 	s.recent.now = func() time.Time { return s.now() }
 	if s.ready == nil {
@@ -82,7 +87,7 @@ func (s *Server) routes() {
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(withRequestID, s.logRequests, s.recoverPanics)
+	e.Use(withRequestID, s.logRequests, s.recoverPanics, s.recordRefusals)
 
 	e.GET("/healthz", s.health)
 	// Each API route authenticates on its own (not through a group), so
