@@ -29,7 +29,14 @@ func (m *Metrics) WorkerInterceptor() interceptor.WorkerInterceptor {
 	return &workerInterceptor{m: m}
 }
 
+// Interceptor is WorkerInterceptor as a client interceptor: set in
+// client.Options.Interceptors, every worker made from that client uses it.
+func (m *Metrics) Interceptor() interceptor.ClientInterceptor {
+	return &workerInterceptor{m: m}
+}
+
 type workerInterceptor struct {
+	interceptor.ClientInterceptorBase
 	interceptor.WorkerInterceptorBase
 	m *Metrics
 }

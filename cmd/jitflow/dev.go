@@ -73,6 +73,7 @@ func printURLs(cmd *cobra.Command, st *devstack.Stack, opts devstack.Options, to
 	}
 	fmt.Fprintf(out, "  dev token      %s/dev/token?user=NAME   (users: %s)\n", st.APIURL, strings.Join(names, " "))
 	fmt.Fprintf(out, "  mail outbox    %s/dev/outbox\n", st.APIURL)
+	fmt.Fprintf(out, "  metrics        %s/metrics\n", st.APIURL)
 	if st.UIURL != "" {
 		fmt.Fprintf(out, "  Temporal UI    %s/namespaces/%s/workflows\n", st.UIURL, st.Namespace)
 	}

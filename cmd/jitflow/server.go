@@ -13,6 +13,7 @@ import (
 
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/server"
+	"github.com/jitflow/jitflow/telemetry"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -22,6 +23,7 @@ func serverCommand() *cobra.Command {
 		httpAddr, policyFile, baseURL string
 		issuer, audience, tenantID    string
 		logs                          logFlags
+		mf                            metricsFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -53,7 +55,8 @@ func serverCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			copts, err := tf.clientOptions(log)
+			metrics := telemetry.New()
+			copts, err := tf.observedClientOptions(log, metrics)
 			if err != nil {
 				return err
 			}
@@ -62,12 +65,18 @@ func serverCommand() *cobra.Command {
 				return fmt.Errorf("connect to temporal at %s: %w", tf.address, err)
 			}
 			defer c.Close()
+			if err := metrics.Register(telemetry.NewVisibilityCollector(c, pol.RoleNames(), 30*time.Second)); err != nil {
+				return err
+			}
+			if err := mf.serve(ctx, metrics, log); err != nil {
+				return err
+			}
 			if baseURL == "" {
 				baseURL = "http://" + httpAddr
 			}
 			api, err := server.New(server.Config{
 				Temporal: c, Policy: pol, Verifier: verifier, BaseURL: baseURL,
-				Ready: pollersReady(c), Logger: log,
+				Ready: pollersReady(c), Logger: log, Metrics: metrics,
 			})
 			if err != nil {
 				return err
@@ -95,6 +104,7 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&audience, "audience", envOr("JITFLOW_AUDIENCE", ""), "token audience: the API's application (client) id, which Entra v2.0 tokens carry; add its app id URI after a comma to accept v1.0 tokens too")
 	f.StringVar(&tenantID, "tenant-id", envOr("AZURE_TENANT_ID", ""), "Entra tenant id (default: the policy's)")
 	logs.register(f, "json", "info")
+	mf.register(f, "127.0.0.1:9464")
 	return cmd
 }
 

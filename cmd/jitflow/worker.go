@@ -10,6 +10,7 @@ import (
 
 	"github.com/jitflow/jitflow/activities"
 	"github.com/jitflow/jitflow/internal/outbox"
+	"github.com/jitflow/jitflow/telemetry"
 	"github.com/jitflow/jitflow/worker"
 )
 
@@ -18,6 +19,7 @@ func workerCommand() *cobra.Command {
 		tf                 temporalFlags
 		graphURL, outboxTo string
 		logs               logFlags
+		mf                 metricsFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "worker",
@@ -39,7 +41,11 @@ func workerCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			copts, err := tf.clientOptions(log)
+			metrics := telemetry.New()
+			if err := mf.serve(cmd.Context(), metrics, log); err != nil {
+				return err
+			}
+			copts, err := tf.observedClientOptions(log, metrics)
 			if err != nil {
 				return err
 			}
@@ -63,6 +69,7 @@ func workerCommand() *cobra.Command {
 	f.StringVar(&graphURL, "graph-url", envOr("JITFLOW_GRAPH_URL", "https://graph.microsoft.com"), "Microsoft Graph base URL (env JITFLOW_GRAPH_URL); a loopback URL (the emulator) needs no credential")
 	f.StringVar(&outboxTo, "outbox", envOr("JITFLOW_OUTBOX", ""), "JSON file that keeps outgoing email (env JITFLOW_OUTBOX)")
 	logs.register(f, "json", "info")
+	mf.register(f, "127.0.0.1:9465")
 	return cmd
 }
 

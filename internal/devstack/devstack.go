@@ -22,6 +22,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -33,6 +34,7 @@ import (
 	"github.com/jitflow/jitflow/internal/outbox"
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/server"
+	"github.com/jitflow/jitflow/telemetry"
 	"github.com/jitflow/jitflow/worker"
 	"github.com/jitflow/jitflow/workflows"
 )
@@ -65,6 +67,9 @@ type Stack struct {
 	Client       client.Client
 	Graph        *graphemu.Emulator
 	Outbox       *outbox.Outbox
+	// Metrics is what GET /metrics serves: the worker's, the API's and the
+	// Temporal SDK's series.
+	Metrics *telemetry.Metrics
 
 	temporal *devtemporal.Server
 	worker   sdkworker.Worker
@@ -93,7 +98,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir %s: %w", opts.DataDir, err)
 	}
-	st = &Stack{Namespace: opts.Namespace}
+	st = &Stack{Namespace: opts.Namespace, Metrics: telemetry.New()}
 	defer func() {
 		if err != nil {
 			st.Stop()
@@ -180,6 +185,9 @@ func (st *Stack) startTemporal(ctx context.Context, opts Options) error {
 		HostPort:  srv.FrontendAddress,
 		Namespace: opts.Namespace,
 		Logger:    sdklog.NewStructuredLogger(opts.Logger.With("component", "temporal-sdk")),
+		// Workers made from this client use the interceptor too.
+		MetricsHandler: st.Metrics.SDKHandler(),
+		Interceptors:   []interceptor.ClientInterceptor{st.Metrics.Interceptor()},
 	})
 	if err != nil {
 		return fmt.Errorf("connect to the embedded temporal server: %w", err)
@@ -232,11 +240,16 @@ func (st *Stack) startAPI(opts Options, mail *outbox.Outbox, workerUp *atomic.Bo
 		BaseURL:  st.APIURL,
 		Ready:    readiness(st.Client, workerUp),
 		Logger:   opts.Logger,
+		Metrics:  st.Metrics,
 	})
 	if err != nil {
 		return err
 	}
+	if err := st.Metrics.Register(telemetry.NewVisibilityCollector(st.Client, opts.Policy.RoleNames(), 5*time.Second)); err != nil {
+		return err
+	}
 	e := api.Echo()
+	e.GET("/metrics", echo.WrapHandler(st.Metrics.Handler()))
 	issuer.Register(e)
 	e.GET("/dev/outbox", echo.WrapHandler(mail))
 	st.setHandler(api.Handler())
