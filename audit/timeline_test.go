@@ -1,0 +1,111 @@
+package audit_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/jitflow/jitflow/audit"
+	"github.com/jitflow/jitflow/workflows"
+)
+
+func loadHistory(t *testing.T, name string) []*historypb.HistoryEvent {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "workflows", "testdata", "histories", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.GetEvents()
+}
+
+func byType(trail audit.Trail, typ string) []audit.Event {
+	var out []audit.Event
+	for _, ev := range trail.Events {
+		if ev.Type == typ {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// TestReadRevokedHistory reads a history the real server wrote: the
+// decision and the revoke carry their update, comment and actor; the
+// activation and removal carry Graph's request ids.
+func TestReadRevokedHistory(t *testing.T) {
+	trail, err := audit.Read(loadHistory(t, "revoked.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := trail.Request
+	if req.ID == "" || req.Role != "reader" || req.Requester != "alice@example.com" || req.RequesterID == "" {
+		t.Fatalf("request = %+v", req)
+	}
+	approved := byType(trail, workflows.EventApproved)
+	if len(approved) != 1 {
+		t.Fatalf("approved events: %+v", approved)
+	}
+	a := approved[0]
+	if a.Actor != "bob@example.com" || a.ActorID == "" || a.Comment != "recorded" || a.UpdateID == "" || a.ClientIdentity == "" {
+		t.Errorf("approved = %+v; want bob with comment, update id and client identity", a)
+	}
+	revoked := byType(trail, workflows.EventRevoked)
+	if len(revoked) != 1 || revoked[0].Actor != "alice@example.com" || revoked[0].Comment != "recorded" || revoked[0].UpdateID == "" {
+		t.Errorf("revoked = %+v", revoked)
+	}
+	for _, typ := range []string{workflows.EventActivated, workflows.EventDeactivated} {
+		evs := byType(trail, typ)
+		if len(evs) != 1 || evs[0].GraphRequestID == "" || !strings.Contains(evs[0].Detail, evs[0].GraphRequestID) {
+			t.Errorf("%s = %+v; want the Graph request id the detail names", typ, evs)
+		}
+	}
+	seen := map[string]bool{}
+	for i, ev := range trail.Events {
+		if !strings.HasPrefix(ev.ID, req.ID+"/") || seen[ev.ID] || ev.Time.IsZero() {
+			t.Errorf("event %d: id %q (seen %v), time %v", i, ev.ID, seen[ev.ID], ev.Time)
+		}
+		seen[ev.ID] = true
+		if i > 0 && ev.HistoryEventID <= trail.Events[i-1].HistoryEventID {
+			t.Errorf("event %d out of history order", i)
+		}
+	}
+}
+
+// TestReadEveryPath: every saved path reads, starts with requested and
+// holds the same events the workflow package reads from its markers.
+func TestReadEveryPath(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "workflows", "testdata", "histories", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no histories: %v", err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			events := loadHistory(t, filepath.Base(file))
+			trail, err := audit.Read(events, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			markers, err := workflows.AuditEvents(events, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(trail.Events) != len(markers) || trail.Events[0].Type != workflows.EventRequested {
+				t.Fatalf("trail has %d events (first %q), markers %d", len(trail.Events), trail.Events[0].Type, len(markers))
+			}
+			for i, m := range markers {
+				ev := trail.Events[i]
+				if ev.Type != m.Type || ev.Actor != m.Actor || ev.Detail != m.Detail || !ev.Time.Equal(m.Time) {
+					t.Errorf("event %d = %+v, marker %+v", i, ev, m)
+				}
+			}
+		})
+	}
+}
