@@ -161,3 +161,19 @@ func EnsureSchedule(ctx context.Context, c client.Client, every time.Duration) e
 	}
 	return nil
 }
+
+// StartExport starts a worker of ExportTaskQueue that exports into sink
+// and makes sure the schedule runs it every interval. Stop the worker it
+// returns on shutdown.
+func StartExport(ctx context.Context, c client.Client, sink Sink, every time.Duration, exported interface{ Add(float64) }) (worker.Worker, error) {
+	w := worker.New(c, ExportTaskQueue, worker.Options{})
+	RegisterExporter(w, &Exporter{Source: c, Sink: sink, Exported: exported})
+	if err := w.Start(); err != nil {
+		return nil, fmt.Errorf("start the audit export worker: %w", err)
+	}
+	if err := EnsureSchedule(ctx, c, every); err != nil {
+		w.Stop()
+		return nil, err
+	}
+	return w, nil
+}

@@ -58,6 +58,8 @@ func devCommand() *cobra.Command {
 	f.StringVar(&opts.Namespace, "namespace", "default", "Temporal namespace")
 	f.DurationVar(&opts.Retention, "retention", 365*24*time.Hour, "how long Temporal keeps closed requests' history (the audit trail)")
 	f.BoolVar(&opts.NoUI, "no-ui", false, "do not start the Temporal Web UI")
+	f.StringVar(&opts.AuditSink, "audit-sink", "", "run the continuous audit export into this JSON Lines file or http(s) URL (off when empty)")
+	f.DurationVar(&opts.AuditEvery, "audit-every", 5*time.Minute, "how often the audit export runs")
 	logs.register(f, "text", "warn")
 	return cmd
 }

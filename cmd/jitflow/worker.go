@@ -20,6 +20,7 @@ func workerCommand() *cobra.Command {
 		graphURL, outboxTo string
 		logs               logFlags
 		mf                 metricsFlags
+		ae                 auditExportFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "worker",
@@ -59,6 +60,11 @@ func workerCommand() *cobra.Command {
 				return err
 			}
 			defer w.Stop()
+			stopExport, err := ae.start(cmd.Context(), c, metrics)
+			if err != nil {
+				return err
+			}
+			defer stopExport()
 			log.Info("worker started", "temporal", tf.address, "namespace", tf.namespace, "graph", graphURL)
 			<-cmd.Context().Done()
 			return nil
@@ -70,6 +76,7 @@ func workerCommand() *cobra.Command {
 	f.StringVar(&outboxTo, "outbox", envOr("JITFLOW_OUTBOX", ""), "JSON file that keeps outgoing email (env JITFLOW_OUTBOX)")
 	logs.register(f, "json", "info")
 	mf.register(f, "127.0.0.1:9465")
+	ae.register(f)
 	return cmd
 }
 

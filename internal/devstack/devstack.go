@@ -28,6 +28,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/audit"
 	"github.com/jitflow/jitflow/internal/devauth"
 	"github.com/jitflow/jitflow/internal/devtemporal"
 	"github.com/jitflow/jitflow/internal/graphemu"
@@ -55,6 +56,10 @@ type Options struct {
 	Namespace    string
 	Retention    time.Duration
 	Logger       *slog.Logger
+	// AuditSink, when set, runs the continuous audit export into this file
+	// or URL every AuditEvery.
+	AuditSink  string
+	AuditEvery time.Duration
 }
 
 // Stack is a running dev system.
@@ -137,10 +142,33 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	var workerUp atomic.Bool
 	workerUp.Store(true)
 	st.stops = append(st.stops, func() { workerUp.Store(false); st.worker.Stop() })
+	if err := st.startAuditExport(ctx, opts); err != nil {
+		return nil, err
+	}
 	if err := st.startAPI(opts, mail, &workerUp); err != nil {
 		return nil, err
 	}
 	return st, nil
+}
+
+func (st *Stack) startAuditExport(ctx context.Context, opts Options) error {
+	if opts.AuditSink == "" {
+		return nil
+	}
+	sink, err := audit.OpenSink(opts.AuditSink, "")
+	if err != nil {
+		return err
+	}
+	every := opts.AuditEvery
+	if every == 0 {
+		every = 5 * time.Minute
+	}
+	w, err := audit.StartExport(ctx, st.Client, sink, every, st.Metrics.ExportedEvents)
+	if err != nil {
+		return err
+	}
+	st.stops = append(st.stops, w.Stop)
+	return nil
 }
 
 func (st *Stack) startGraph(opts Options) error {
