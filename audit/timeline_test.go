@@ -3,6 +3,7 @@ package audit_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -97,14 +98,70 @@ func TestReadEveryPath(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(trail.Events) != len(markers) || trail.Events[0].Type != workflows.EventRequested {
-				t.Fatalf("trail has %d events (first %q), markers %d", len(trail.Events), trail.Events[0].Type, len(markers))
+			var fromMarkers []audit.Event
+			for _, ev := range trail.Events {
+				switch ev.Type {
+				case audit.EventCancelRequested, audit.EventTerminated, audit.EventWorkflowFailed, audit.EventWorkflowTimeout:
+				default:
+					fromMarkers = append(fromMarkers, ev)
+				}
+			}
+			if len(fromMarkers) != len(markers) || trail.Events[0].Type != workflows.EventRequested {
+				t.Fatalf("trail has %d workflow events (first %q), markers %d", len(fromMarkers), trail.Events[0].Type, len(markers))
 			}
 			for i, m := range markers {
-				ev := trail.Events[i]
+				ev := fromMarkers[i]
 				if ev.Type != m.Type || ev.Actor != m.Actor || ev.Detail != m.Detail || !ev.Time.Equal(m.Time) {
 					t.Errorf("event %d = %+v, marker %+v", i, ev, m)
 				}
+			}
+		})
+	}
+}
+
+// TestReadTemporalLevelActs: cancelling or terminating a request's workflow
+// from the Temporal CLI or Web UI shows in the trail, with the client that
+// did it.
+func TestReadTemporalLevelActs(t *testing.T) {
+	tests := []struct {
+		file     string
+		want     string
+		then     []string
+		notAfter string
+	}{
+		{"i6-temporal_cancel_pending.json", audit.EventCancelRequested, []string{workflows.EventCanceled}, ""},
+		{"i6-temporal_cancel_active.json", audit.EventCancelRequested, []string{workflows.EventRevoked, workflows.EventDeactivated}, ""},
+		{"i6-terminated_active.json", audit.EventTerminated, nil, workflows.EventDeactivated},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			trail, err := audit.Read(loadHistory(t, tt.file), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := -1
+			for i, ev := range trail.Events {
+				if ev.Type == tt.want {
+					at = i
+					if ev.ClientIdentity == "" || ev.Actor != workflows.ActorSystem || ev.Time.IsZero() {
+						t.Errorf("%s event = %+v", tt.want, ev)
+					}
+				}
+			}
+			if at < 0 {
+				t.Fatalf("no %s event in %+v", tt.want, trail.Events)
+			}
+			var after []string
+			for _, ev := range trail.Events[at+1:] {
+				after = append(after, ev.Type)
+			}
+			for _, want := range tt.then {
+				if !slices.Contains(after, want) {
+					t.Errorf("after %s: %v, want %s", tt.want, after, want)
+				}
+			}
+			if tt.notAfter != "" && slices.Contains(after, tt.notAfter) {
+				t.Errorf("after %s: %v, want no %s", tt.want, after, tt.notAfter)
 			}
 		})
 	}
