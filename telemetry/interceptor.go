@@ -19,7 +19,8 @@ import (
 const LogKeyRequest = "request_id"
 
 // WorkerInterceptor feeds the metrics from what workflows and activities do
-// and puts the request id on their loggers. It watches the workflow's
+// and puts the request id on the activities' loggers (the workflow names it
+// on its own logger; the SDK's own lines carry it as WorkflowID). It watches the workflow's
 // status changes (search-attribute upserts) and audit events (side
 // effects), and the activities' errors, so the state machine and the
 // activities carry no metrics code. Nothing is counted while a workflow
@@ -81,15 +82,6 @@ type workflowOutbound struct {
 	interceptor.WorkflowOutboundInterceptorBase
 	m     *Metrics
 	state *requestState
-}
-
-// GetLogger names the request on every line the workflow logs.
-func (o *workflowOutbound) GetLogger(ctx workflow.Context) log.Logger {
-	l := o.Next.GetLogger(ctx)
-	if o.state.isRequest {
-		return log.With(l, LogKeyRequest, o.Next.GetInfo(ctx).WorkflowExecution.ID)
-	}
-	return l
 }
 
 // UpsertTypedSearchAttributes sees every status change: the workflow tells

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -26,12 +27,17 @@ func (m *metricsFlags) register(f *pflag.FlagSet, def string) {
 // observedClientOptions are the Temporal client options with the SDK's
 // metrics and jitflow's worker interceptor: workers made from the client
 // use the interceptor, which counts what requests do and names the request
-// on every workflow and activity log line.
-func (t *temporalFlags) observedClientOptions(log *slog.Logger, m *telemetry.Metrics) (client.Options, error) {
+// on every workflow and activity log line. The client identity names the
+// process ("jitflow-server:PID@HOST"): Temporal records it with every
+// update and cancellation, so the audit trail shows which server sent a
+// decision.
+func (t *temporalFlags) observedClientOptions(log *slog.Logger, m *telemetry.Metrics, process string) (client.Options, error) {
 	opts, err := t.clientOptions(log)
 	if err != nil {
 		return opts, err
 	}
+	host, _ := os.Hostname()
+	opts.Identity = fmt.Sprintf("jitflow-%s:%d@%s", process, os.Getpid(), host)
 	opts.MetricsHandler = m.SDKHandler()
 	opts.Interceptors = append(opts.Interceptors, m.Interceptor())
 	return opts, nil

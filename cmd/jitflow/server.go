@@ -56,7 +56,7 @@ func serverCommand() *cobra.Command {
 				return err
 			}
 			metrics := telemetry.New()
-			copts, err := tf.observedClientOptions(log, metrics)
+			copts, err := tf.observedClientOptions(log, metrics, "server")
 			if err != nil {
 				return err
 			}

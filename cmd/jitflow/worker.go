@@ -46,7 +46,7 @@ func workerCommand() *cobra.Command {
 			if err := mf.serve(cmd.Context(), metrics, log); err != nil {
 				return err
 			}
-			copts, err := tf.observedClientOptions(log, metrics)
+			copts, err := tf.observedClientOptions(log, metrics, "worker")
 			if err != nil {
 				return err
 			}
