@@ -88,6 +88,19 @@ func TestOperatorsView(t *testing.T) {
 	})
 	trigger()
 	waitFor(t, 30*time.Second, "exported revoke", func() bool { return exportedTypes(t, sinkPath)["revoked"] == 1 })
+
+	// A restart (or another worker) with another interval updates the
+	// schedule in place.
+	if err := audit.EnsureSchedule(ctx, st.Client, 2*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	desc, err := st.Client.ScheduleClient().GetHandle(ctx, audit.ExportScheduleID).Describe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if iv := desc.Schedule.Spec.Intervals; len(iv) != 1 || iv[0].Every != 2*time.Hour {
+		t.Errorf("schedule intervals = %+v, want every 2h", iv)
+	}
 	for typ, n := range exportedTypes(t, sinkPath) {
 		if n != 1 && typ != workflows.EventNotified {
 			t.Errorf("%d %q events exported, want 1", n, typ)
