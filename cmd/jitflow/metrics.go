@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/jitflow/jitflow/telemetry"
 )
@@ -27,7 +28,8 @@ func (m *metricsFlags) register(f *pflag.FlagSet, def string) {
 // observedClientOptions are the Temporal client options with the SDK's
 // metrics and jitflow's worker interceptor: workers made from the client
 // use the interceptor, which counts what requests do and names the request
-// on every workflow and activity log line. The client identity names the
+// on every workflow and activity log line (the SDK's own lines get it
+// through the logger's handler). The client identity names the
 // process ("jitflow-server:PID@HOST"): Temporal records it with every
 // update and cancellation, so the audit trail shows which server sent a
 // decision.
@@ -38,6 +40,7 @@ func (t *temporalFlags) observedClientOptions(log *slog.Logger, m *telemetry.Met
 	}
 	host, _ := os.Hostname()
 	opts.Identity = fmt.Sprintf("jitflow-%s:%d@%s", process, os.Getpid(), host)
+	opts.Logger = sdklog.NewStructuredLogger(slog.New(telemetry.WithRequestID(log.Handler())).With("component", "temporal-sdk"))
 	opts.MetricsHandler = m.SDKHandler()
 	opts.Interceptors = append(opts.Interceptors, m.Interceptor())
 	return opts, nil

@@ -212,7 +212,7 @@ func (st *Stack) startTemporal(ctx context.Context, opts Options) error {
 	c, err := client.DialContext(ctx, client.Options{
 		HostPort:  srv.FrontendAddress,
 		Namespace: opts.Namespace,
-		Logger:    sdklog.NewStructuredLogger(opts.Logger.With("component", "temporal-sdk")),
+		Logger:    sdklog.NewStructuredLogger(slog.New(telemetry.WithRequestID(opts.Logger.Handler())).With("component", "temporal-sdk")),
 		// Workers made from this client use the interceptor too.
 		MetricsHandler: st.Metrics.SDKHandler(),
 		Interceptors:   []interceptor.ClientInterceptor{st.Metrics.Interceptor()},
