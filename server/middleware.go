@@ -70,6 +70,11 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if id, ok := c.Get(ctxIdentity).(*identity); ok {
 			attrs = append(attrs, "caller_id", id.person.ID)
 		}
+		// request_id above is the call's X-Request-Id; the access request
+		// a call is about goes beside it.
+		if id := c.Param("id"); id != "" {
+			attrs = append(attrs, "access_request_id", id)
+		}
 		s.log.Info("http request", attrs...)
 		return nil
 	}

@@ -11,7 +11,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/jitflow/jitflow/workflows"
+	"github.com/jitflow/jitflow/audit"
 )
 
 // idPattern is the shape of every request id this API makes; anything else
@@ -79,11 +79,14 @@ func (s *Server) getRequest(c echo.Context) error {
 
 // auditBody is the answer of GET /api/v1/requests/{id}/audit.
 type auditBody struct {
-	Events []workflows.AuditEvent `json:"events"`
+	Events []audit.Event `json:"events"`
+	// Request is what the history's start says about the request.
+	Request *audit.Request `json:"request,omitempty"`
 }
 
 // getAudit reads the trail from the workflow history, which holds it
-// durably and needs no worker to read.
+// durably and needs no worker to read. A browser (Accept: text/html) gets
+// the same trail as a page.
 func (s *Server) getAudit(c echo.Context) error {
 	id, err := s.visibleRequest(c)
 	if err != nil {
@@ -96,14 +99,18 @@ func (s *Server) getAudit(c echo.Context) error {
 	if err != nil {
 		return temporalFailure(err, "read the request history")
 	}
-	audit, err := workflows.AuditEvents(events, converter.GetDefaultDataConverter())
+	trail, err := audit.Read(events, converter.GetDefaultDataConverter())
 	if err != nil {
 		return &apiError{status: http.StatusInternalServerError, detail: "cannot read the audit trail of " + id, cause: err}
 	}
-	if audit == nil {
-		audit = []workflows.AuditEvent{}
+	if prefersHTML(c.Request().Header.Get(echo.HeaderAccept)) {
+		return renderAuditPage(c, trail)
 	}
-	return c.JSON(http.StatusOK, auditBody{Events: audit})
+	body := auditBody{Events: trail.Events}
+	if trail.Request.ID != "" {
+		body.Request = &trail.Request
+	}
+	return c.JSON(http.StatusOK, body)
 }
 
 func (s *Server) history(ctx context.Context, id string) ([]*historypb.HistoryEvent, error) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jitflow/jitflow/approvals"
 	"github.com/jitflow/jitflow/policies"
+	"github.com/jitflow/jitflow/telemetry"
 )
 
 // Config holds what the API needs.
@@ -36,6 +37,8 @@ type Config struct {
 	// polling); nil means only Temporal's health is checked.
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
+	// Metrics, when set, counts refused calls (jitflow_refusals_total).
+	Metrics *telemetry.Metrics
 }
 
 // Server is the HTTP API.
@@ -53,6 +56,7 @@ type Server struct {
 	locks        keyedMutex
 	recent       recentStarts
 	now          func() time.Time
+	metrics      *telemetry.Metrics
 }
 
 // New builds the API and its routes.
@@ -89,6 +93,7 @@ func New(cfg Config) (*Server, error) {
 		log:          newLogger(cfg.Logger),
 		echo:         echo.New(),
 		now:          time.Now,
+		metrics:      cfg.Metrics,
 	}
 	s.recent.now = func() time.Time { return s.now() }
 	if s.ready == nil {
@@ -102,7 +107,7 @@ func (s *Server) routes() {
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(withRequestID, s.logRequests, s.recoverPanics)
+	e.Use(withRequestID, s.logRequests, s.recoverPanics, s.recordRefusals)
 
 	e.GET("/healthz", s.health)
 	// Each API route authenticates on its own (not through a group), so

@@ -33,29 +33,38 @@ func (s *accessRequest) record(ctx workflow.Context, ev AuditEvent) {
 // activities, mutable side effects) are skipped. dc must be the data
 // converter the workers use (nil means Temporal's default).
 func AuditEvents(events []*historypb.HistoryEvent, dc converter.DataConverter) ([]AuditEvent, error) {
+	out := []AuditEvent{}
+	for _, e := range events {
+		ev, ok, err := AuditEventOf(e, dc)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, ev)
+		}
+	}
+	return out, nil
+}
+
+// AuditEventOf decodes the audit event a history event records, if it is
+// one (a side-effect marker of this workflow).
+func AuditEventOf(e *historypb.HistoryEvent, dc converter.DataConverter) (AuditEvent, bool, error) {
 	if dc == nil {
 		dc = converter.GetDefaultDataConverter()
 	}
-	out := []AuditEvent{}
-	for _, e := range events {
-		attrs := e.GetMarkerRecordedEventAttributes()
-		if e.GetEventType() != enumspb.EVENT_TYPE_MARKER_RECORDED || attrs.GetMarkerName() != sideEffectMarkerName {
-			continue
-		}
-		data, ok := attrs.GetDetails()[sideEffectMarkerDataName]
-		if !ok {
-			return nil, fmt.Errorf("history event %d: side-effect marker has no %q details", e.GetEventId(), sideEffectMarkerDataName)
-		}
-		var ev AuditEvent
-		if err := dc.FromPayloads(data, &ev); err != nil {
-			return nil, fmt.Errorf("history event %d: decode audit event: %w", e.GetEventId(), err)
-		}
-		if ev.Type == "" {
-			continue
-		}
-		out = append(out, ev)
+	attrs := e.GetMarkerRecordedEventAttributes()
+	if e.GetEventType() != enumspb.EVENT_TYPE_MARKER_RECORDED || attrs.GetMarkerName() != sideEffectMarkerName {
+		return AuditEvent{}, false, nil
 	}
-	return out, nil
+	data, ok := attrs.GetDetails()[sideEffectMarkerDataName]
+	if !ok {
+		return AuditEvent{}, false, fmt.Errorf("history event %d: side-effect marker has no %q details", e.GetEventId(), sideEffectMarkerDataName)
+	}
+	var ev AuditEvent
+	if err := dc.FromPayloads(data, &ev); err != nil {
+		return AuditEvent{}, false, fmt.Errorf("history event %d: decode audit event: %w", e.GetEventId(), err)
+	}
+	return ev, ev.Type != "", nil
 }
 
 // requestedDetail summarizes the request for the audit trail.

@@ -63,6 +63,8 @@ func devCommand() *cobra.Command {
 	f.DurationVar(&opts.Retention, "retention", 365*24*time.Hour, "how long Temporal keeps closed requests' history (the audit trail)")
 	f.BoolVar(&opts.NoUI, "no-ui", false, "do not start the Temporal Web UI")
 	mf.register(f, mailerOutbox, false)
+	f.StringVar(&opts.AuditSink, "audit-sink", "", "run the continuous audit export into this JSON Lines file or http(s) URL (off when empty)")
+	f.DurationVar(&opts.AuditEvery, "audit-every", 5*time.Minute, "how often the audit export runs")
 	logs.register(f, "text", "warn")
 	return cmd
 }
@@ -82,6 +84,7 @@ func printURLs(cmd *cobra.Command, st *devstack.Stack, opts devstack.Options, to
 	if opts.SendGrid != nil {
 		fmt.Fprintf(out, "  mail           sent through SendGrid at %s as %s (sandbox %v); the outbox keeps a copy\n", opts.SendGrid.Host, opts.SendGrid.From, opts.SendGrid.Sandbox)
 	}
+	fmt.Fprintf(out, "  metrics        %s/metrics\n", st.APIURL)
 	if st.UIURL != "" {
 		fmt.Fprintf(out, "  Temporal UI    %s/namespaces/%s/workflows\n", st.UIURL, st.Namespace)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/server"
+	"github.com/jitflow/jitflow/telemetry"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -24,6 +25,7 @@ func serverCommand() *cobra.Command {
 		logs                          logFlags
 		links                         approvalFlags
 		signIn                        signInFlags
+		metf                          metricsFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -55,7 +57,8 @@ func serverCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			copts, err := tf.clientOptions(log)
+			metrics := telemetry.New()
+			copts, err := tf.observedClientOptions(log, metrics, "server")
 			if err != nil {
 				return err
 			}
@@ -64,6 +67,12 @@ func serverCommand() *cobra.Command {
 				return fmt.Errorf("connect to temporal at %s: %w", tf.address, err)
 			}
 			defer c.Close()
+			if err := metrics.Register(telemetry.NewVisibilityCollector(c, pol.RoleNames(), 30*time.Second)); err != nil {
+				return err
+			}
+			if err := metf.serve(ctx, metrics, log); err != nil {
+				return err
+			}
 			if baseURL == "" {
 				baseURL = "http://" + httpAddr
 			}
@@ -78,7 +87,7 @@ func serverCommand() *cobra.Command {
 			api, err := server.New(server.Config{
 				Temporal: c, Policy: pol, Verifier: verifier, BaseURL: baseURL,
 				ApprovalKeys: keys, SignIn: si,
-				Ready: pollersReady(c), Logger: log,
+				Ready: pollersReady(c), Logger: log, Metrics: metrics,
 			})
 			if err != nil {
 				return err
@@ -108,6 +117,7 @@ func serverCommand() *cobra.Command {
 	links.register(f)
 	signIn.register(f)
 	logs.register(f, "json", "info")
+	metf.register(f, "127.0.0.1:9464")
 	return cmd
 }
 

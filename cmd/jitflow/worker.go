@@ -11,6 +11,7 @@ import (
 
 	"github.com/jitflow/jitflow/activities"
 	"github.com/jitflow/jitflow/internal/outbox"
+	"github.com/jitflow/jitflow/telemetry"
 	"github.com/jitflow/jitflow/worker"
 )
 
@@ -21,6 +22,8 @@ func workerCommand() *cobra.Command {
 		mf                 mailFlags
 		logs               logFlags
 		links              linkFlags
+		metf               metricsFlags
+		ae                 auditExportFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "worker",
@@ -43,7 +46,11 @@ func workerCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			copts, err := tf.clientOptions(log)
+			metrics := telemetry.New()
+			if err := metf.serve(cmd.Context(), metrics, log); err != nil {
+				return err
+			}
+			copts, err := tf.observedClientOptions(log, metrics, "worker")
 			if err != nil {
 				return err
 			}
@@ -57,6 +64,11 @@ func workerCommand() *cobra.Command {
 				return err
 			}
 			defer w.Stop()
+			stopExport, err := ae.start(cmd.Context(), c, metrics)
+			if err != nil {
+				return err
+			}
+			defer stopExport()
 			log.Info("worker started", "temporal", tf.address, "namespace", tf.namespace, "graph", graphURL)
 			<-cmd.Context().Done()
 			return nil
@@ -69,6 +81,8 @@ func workerCommand() *cobra.Command {
 	mf.register(f, "", true)
 	links.register(f)
 	logs.register(f, "json", "info")
+	metf.register(f, "127.0.0.1:9465")
+	ae.register(f)
 	return cmd
 }
 

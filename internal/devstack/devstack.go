@@ -22,18 +22,21 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/jitflow/jitflow/activities"
 	"github.com/jitflow/jitflow/approvals"
+	"github.com/jitflow/jitflow/audit"
 	"github.com/jitflow/jitflow/internal/devauth"
 	"github.com/jitflow/jitflow/internal/devtemporal"
 	"github.com/jitflow/jitflow/internal/graphemu"
 	"github.com/jitflow/jitflow/internal/outbox"
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/server"
+	"github.com/jitflow/jitflow/telemetry"
 	"github.com/jitflow/jitflow/worker"
 	"github.com/jitflow/jitflow/workflows"
 )
@@ -57,6 +60,10 @@ type Options struct {
 	// SendGrid, when set, sends mail through SendGrid; the outbox keeps a
 	// copy. Its sent keys live in the data dir unless Sent is set.
 	SendGrid *activities.SendGridConfig
+	// AuditSink, when set, runs the continuous audit export into this file
+	// or URL every AuditEvery.
+	AuditSink  string
+	AuditEvery time.Duration
 }
 
 // Stack is a running dev system.
@@ -69,6 +76,9 @@ type Stack struct {
 	Client       client.Client
 	Graph        *graphemu.Emulator
 	Outbox       *outbox.Outbox
+	// Metrics is what GET /metrics serves: the worker's, the API's and the
+	// Temporal SDK's series.
+	Metrics *telemetry.Metrics
 
 	temporal *devtemporal.Server
 	worker   sdkworker.Worker
@@ -97,7 +107,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir %s: %w", opts.DataDir, err)
 	}
-	st = &Stack{Namespace: opts.Namespace}
+	st = &Stack{Namespace: opts.Namespace, Metrics: telemetry.New()}
 	defer func() {
 		if err != nil {
 			st.Stop()
@@ -144,10 +154,33 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	var workerUp atomic.Bool
 	workerUp.Store(true)
 	st.stops = append(st.stops, func() { workerUp.Store(false); st.worker.Stop() })
+	if err := st.startAuditExport(ctx, opts); err != nil {
+		return nil, err
+	}
 	if err := st.startAPI(opts, mail, keys, &workerUp); err != nil {
 		return nil, err
 	}
 	return st, nil
+}
+
+func (st *Stack) startAuditExport(ctx context.Context, opts Options) error {
+	if opts.AuditSink == "" {
+		return nil
+	}
+	sink, err := audit.OpenSink(opts.AuditSink, "")
+	if err != nil {
+		return err
+	}
+	every := opts.AuditEvery
+	if every == 0 {
+		every = 5 * time.Minute
+	}
+	w, err := audit.StartExport(ctx, st.Client, sink, every, st.Metrics.ExportedEvents)
+	if err != nil {
+		return err
+	}
+	st.stops = append(st.stops, w.Stop)
+	return nil
 }
 
 func (st *Stack) startGraph(opts Options) error {
@@ -191,7 +224,10 @@ func (st *Stack) startTemporal(ctx context.Context, opts Options) error {
 	c, err := client.DialContext(ctx, client.Options{
 		HostPort:  srv.FrontendAddress,
 		Namespace: opts.Namespace,
-		Logger:    sdklog.NewStructuredLogger(opts.Logger.With("component", "temporal-sdk")),
+		Logger:    sdklog.NewStructuredLogger(slog.New(telemetry.WithRequestID(opts.Logger.Handler())).With("component", "temporal-sdk")),
+		// Workers made from this client use the interceptor too.
+		MetricsHandler: st.Metrics.SDKHandler(),
+		Interceptors:   []interceptor.ClientInterceptor{st.Metrics.Interceptor()},
 	})
 	if err != nil {
 		return fmt.Errorf("connect to the embedded temporal server: %w", err)
@@ -247,11 +283,16 @@ func (st *Stack) startAPI(opts Options, mail *outbox.Outbox, keys *approvals.Key
 		SignIn:       signIn(issuer, st.APIURL),
 		Ready:        readiness(st.Client, workerUp),
 		Logger:       opts.Logger,
+		Metrics:      st.Metrics,
 	})
 	if err != nil {
 		return err
 	}
+	if err := st.Metrics.Register(telemetry.NewVisibilityCollector(st.Client, opts.Policy.RoleNames(), 5*time.Second)); err != nil {
+		return err
+	}
 	e := api.Echo()
+	e.GET("/metrics", echo.WrapHandler(st.Metrics.Handler()))
 	issuer.Register(e)
 	e.GET("/dev/outbox", echo.WrapHandler(mail))
 	st.setHandler(api.Handler())

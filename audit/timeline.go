@@ -1,0 +1,264 @@
+// Package audit reads a request's audit timeline out of its Temporal
+// workflow history (there is no second database), and exports it as JSON
+// Lines for a SIEM: once from the command line, or continuously from a
+// scheduled workflow that remembers how far it got.
+package audit
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/jitflow/jitflow/workflows"
+)
+
+// Event is one entry of a request's timeline. The first four fields are the
+// API's contract; the rest were added beside them and are empty when a
+// history does not carry them.
+type Event struct {
+	Time   time.Time `json:"time"`
+	Type   string    `json:"type"`
+	Actor  string    `json:"actor"`
+	Detail string    `json:"detail"`
+	// ID is "<request id>/<history event id>": stable across reads and
+	// exports, so a consumer can drop what it already has.
+	ID             string `json:"id"`
+	HistoryEventID int64  `json:"history_event_id"`
+	ActorID        string `json:"actor_id,omitempty"`
+	Stage          int    `json:"stage,omitempty"`
+	// Comment is an approver's comment or a revoker's reason, as sent.
+	Comment string `json:"comment,omitempty"`
+	// UpdateID is the Temporal update that carried a decision, cancel or
+	// revoke; ClientIdentity is the identity of the Temporal client that
+	// sent it (a jitflow server).
+	UpdateID       string `json:"update_id,omitempty"`
+	ClientIdentity string `json:"client_identity,omitempty"`
+	// GraphRequestID and GraphStatus are what Microsoft Graph answered the
+	// activation or removal.
+	GraphRequestID string `json:"graph_request_id,omitempty"`
+	GraphStatus    string `json:"graph_status,omitempty"`
+}
+
+// Event types the timeline adds to the workflow's own: Temporal-level acts
+// on the workflow that the workflow code never sees as such.
+const (
+	EventCancelRequested = "cancel_requested"
+	EventTerminated      = "terminated"
+	EventWorkflowFailed  = "workflow_failed"
+	EventWorkflowTimeout = "workflow_timed_out"
+)
+
+// Request is what the timeline knows of the request from its start event.
+type Request struct {
+	ID               string    `json:"request_id"`
+	Role             string    `json:"role"`
+	RoleDefinitionID string    `json:"role_definition_id"`
+	DirectoryScopeID string    `json:"directory_scope_id"`
+	Requester        string    `json:"requester"`
+	RequesterID      string    `json:"requester_id"`
+	Duration         string    `json:"duration"`
+	Ticket           string    `json:"ticket,omitempty"`
+	BreakGlass       bool      `json:"break_glass,omitempty"`
+	CreatedAt        time.Time `json:"created_at"`
+}
+
+// Trail is a request and its timeline, in history order.
+type Trail struct {
+	Request Request `json:"request"`
+	Events  []Event `json:"events"`
+}
+
+// Update names of the workflow, and what each carries.
+var updateEvents = map[string][]string{
+	workflows.UpdateDecide: {workflows.EventApproved, workflows.EventDenied},
+	workflows.UpdateCancel: {workflows.EventCanceled},
+	workflows.UpdateRevoke: {workflows.EventRevoked},
+}
+
+// acceptedUpdate is an update the workflow accepted whose audit event has
+// not been read yet.
+type acceptedUpdate struct {
+	name, id, identity, actorID, comment string
+}
+
+// reader walks one history.
+type reader struct {
+	dc        converter.DataConverter
+	trail     Trail
+	activity  map[int64]string // scheduled event id -> activity type
+	graph     map[string]graphAnswer
+	accepted  []acceptedUpdate
+	requestID string
+}
+
+type graphAnswer struct {
+	RequestID string `json:"graph_request_id"`
+	Status    string `json:"graph_status"`
+}
+
+// Read builds the trail of one request from its complete history. dc must
+// be the data converter the workers use (nil means Temporal's default).
+func Read(history []*historypb.HistoryEvent, dc converter.DataConverter) (Trail, error) {
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
+	}
+	r := &reader{dc: dc, activity: map[int64]string{}, graph: map[string]graphAnswer{}, trail: Trail{Events: []Event{}}}
+	for _, e := range history {
+		if err := r.read(e); err != nil {
+			return Trail{}, err
+		}
+	}
+	return r.trail, nil
+}
+
+func (r *reader) read(e *historypb.HistoryEvent) error {
+	switch e.GetEventType() {
+	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+		return r.started(e)
+	case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+		r.activity[e.GetEventId()] = e.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
+	case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+		r.activityCompleted(e)
+	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+		r.updateAccepted(e)
+	case enumspb.EVENT_TYPE_MARKER_RECORDED:
+		ev, ok, err := workflows.AuditEventOf(e, r.dc)
+		if err != nil || !ok {
+			return err
+		}
+		r.marker(e, ev)
+	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+		a := e.GetWorkflowExecutionCancelRequestedEventAttributes()
+		r.add(e, Event{Type: EventCancelRequested, Actor: workflows.ActorSystem, ClientIdentity: a.GetIdentity(),
+			Detail: "cancellation of the workflow requested in Temporal" + reasonSuffix(a.GetCause())})
+	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
+		a := e.GetWorkflowExecutionTerminatedEventAttributes()
+		r.add(e, Event{Type: EventTerminated, Actor: workflows.ActorSystem, ClientIdentity: a.GetIdentity(),
+			Detail: "the workflow was terminated in Temporal; no removal ran, Entra ends the assignment at its own expiry" + reasonSuffix(a.GetReason())})
+	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+		a := e.GetWorkflowExecutionFailedEventAttributes()
+		r.add(e, Event{Type: EventWorkflowFailed, Actor: workflows.ActorSystem, Detail: "the workflow failed: " + a.GetFailure().GetMessage()})
+	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT:
+		r.add(e, Event{Type: EventWorkflowTimeout, Actor: workflows.ActorSystem, Detail: "the workflow ran past its execution timeout"})
+	}
+	return nil
+}
+
+func reasonSuffix(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return ": " + reason
+}
+
+func (r *reader) started(e *historypb.HistoryEvent) error {
+	a := e.GetWorkflowExecutionStartedEventAttributes()
+	var in workflows.AccessRequestInput
+	if err := r.decode(a.GetInput(), &in); err != nil {
+		return fmt.Errorf("history event %d: decode the request: %w", e.GetEventId(), err)
+	}
+	r.requestID = in.RequestID
+	r.trail.Request = Request{
+		ID: in.RequestID, Role: in.Target.Role, RoleDefinitionID: in.Target.RoleDefinitionID,
+		DirectoryScopeID: in.Target.DirectoryScopeID, Requester: in.Requester.UPN, RequesterID: in.Requester.ID,
+		Duration: in.Duration.String(), Ticket: in.Ticket, BreakGlass: in.BreakGlass, CreatedAt: in.CreatedAt,
+	}
+	return nil
+}
+
+// activityCompleted keeps what Graph answered an activation or removal,
+// for the audit event the workflow records next about it.
+func (r *reader) activityCompleted(e *historypb.HistoryEvent) {
+	a := e.GetActivityTaskCompletedEventAttributes()
+	typ := r.activity[a.GetScheduledEventId()]
+	if typ != activityActivate && typ != activityDeactivate {
+		return
+	}
+	var g graphAnswer
+	if r.decode(a.GetResult(), &g) == nil {
+		r.graph[typ] = g
+	}
+}
+
+// Activity type names: the methods of activities.Activities that call Graph.
+const (
+	activityActivate   = "Activate"
+	activityDeactivate = "Deactivate"
+)
+
+func (r *reader) updateAccepted(e *historypb.HistoryEvent) {
+	req := e.GetWorkflowExecutionUpdateAcceptedEventAttributes().GetAcceptedRequest()
+	u := acceptedUpdate{name: req.GetInput().GetName(), id: req.GetMeta().GetUpdateId(), identity: req.GetMeta().GetIdentity()}
+	args := req.GetInput().GetArgs()
+	switch u.name {
+	case workflows.UpdateDecide:
+		var in workflows.DecideInput
+		if r.decodeFirst(args, &in) {
+			u.actorID, u.comment = in.ApproverID, in.Comment
+		}
+	case workflows.UpdateCancel:
+		var in workflows.CancelInput
+		if r.decodeFirst(args, &in) {
+			u.actorID = in.ActorID
+		}
+	case workflows.UpdateRevoke:
+		var in workflows.RevokeInput
+		if r.decodeFirst(args, &in) {
+			u.actorID, u.comment = in.Actor.ID, in.Reason
+		}
+	default:
+		return
+	}
+	r.accepted = append(r.accepted, u)
+}
+
+// marker adds a workflow-recorded audit event, with the facts other
+// history events hold about it.
+func (r *reader) marker(e *historypb.HistoryEvent, ev workflows.AuditEvent) {
+	out := Event{Time: ev.Time, Type: ev.Type, Actor: ev.Actor, ActorID: ev.ActorID, Detail: ev.Detail, Stage: ev.Stage}
+	switch ev.Type {
+	case workflows.EventActivated:
+		out.GraphRequestID, out.GraphStatus = r.graph[activityActivate].RequestID, r.graph[activityActivate].Status
+		delete(r.graph, activityActivate)
+	case workflows.EventDeactivated:
+		out.GraphRequestID, out.GraphStatus = r.graph[activityDeactivate].RequestID, r.graph[activityDeactivate].Status
+		delete(r.graph, activityDeactivate)
+	}
+	for i, u := range r.accepted {
+		if u.actorID == ev.ActorID && ev.ActorID != "" && slices.Contains(updateEvents[u.name], ev.Type) {
+			out.UpdateID, out.ClientIdentity, out.Comment = u.id, u.identity, u.comment
+			r.accepted = append(r.accepted[:i], r.accepted[i+1:]...)
+			break
+		}
+	}
+	r.add(e, out)
+}
+
+// add stamps the event with its ids (and, for Temporal-level events, the
+// history event's time) and appends it.
+func (r *reader) add(e *historypb.HistoryEvent, ev Event) {
+	ev.HistoryEventID = e.GetEventId()
+	ev.ID = r.requestID + "/" + strconv.FormatInt(e.GetEventId(), 10)
+	if ev.Time.IsZero() {
+		ev.Time = e.GetEventTime().AsTime()
+	}
+	r.trail.Events = append(r.trail.Events, ev)
+}
+
+func (r *reader) decode(p *commonpb.Payloads, v any) error {
+	return r.dc.FromPayloads(p, v)
+}
+
+// decodeFirst decodes the first of several payloads (an update's argument).
+func (r *reader) decodeFirst(p *commonpb.Payloads, v any) bool {
+	if len(p.GetPayloads()) == 0 {
+		return false
+	}
+	return r.dc.FromPayload(p.GetPayloads()[0], v) == nil
+}

@@ -1,0 +1,168 @@
+package audit_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/jitflow/jitflow/audit"
+	"github.com/jitflow/jitflow/workflows"
+)
+
+func loadHistory(t *testing.T, name string) []*historypb.HistoryEvent {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "workflows", "testdata", "histories", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.GetEvents()
+}
+
+func byType(trail audit.Trail, typ string) []audit.Event {
+	var out []audit.Event
+	for _, ev := range trail.Events {
+		if ev.Type == typ {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// TestReadRevokedHistory reads a history the real server wrote: the
+// decision and the revoke carry their update, comment and actor; the
+// activation and removal carry Graph's request ids.
+func TestReadRevokedHistory(t *testing.T) {
+	trail, err := audit.Read(loadHistory(t, "revoked.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := trail.Request
+	if req.ID == "" || req.Role != "reader" || req.Requester != "alice@example.com" || req.RequesterID == "" {
+		t.Fatalf("request = %+v", req)
+	}
+	approved := byType(trail, workflows.EventApproved)
+	if len(approved) != 1 {
+		t.Fatalf("approved events: %+v", approved)
+	}
+	a := approved[0]
+	if a.Actor != "bob@example.com" || a.ActorID == "" || a.Comment != "recorded" || a.UpdateID == "" || a.ClientIdentity == "" {
+		t.Errorf("approved = %+v; want bob with comment, update id and client identity", a)
+	}
+	revoked := byType(trail, workflows.EventRevoked)
+	if len(revoked) != 1 || revoked[0].Actor != "alice@example.com" || revoked[0].Comment != "recorded" || revoked[0].UpdateID == "" {
+		t.Errorf("revoked = %+v", revoked)
+	}
+	for _, typ := range []string{workflows.EventActivated, workflows.EventDeactivated} {
+		evs := byType(trail, typ)
+		if len(evs) != 1 || evs[0].GraphRequestID == "" || !strings.Contains(evs[0].Detail, evs[0].GraphRequestID) {
+			t.Errorf("%s = %+v; want the Graph request id the detail names", typ, evs)
+		}
+	}
+	seen := map[string]bool{}
+	for i, ev := range trail.Events {
+		if !strings.HasPrefix(ev.ID, req.ID+"/") || seen[ev.ID] || ev.Time.IsZero() {
+			t.Errorf("event %d: id %q (seen %v), time %v", i, ev.ID, seen[ev.ID], ev.Time)
+		}
+		seen[ev.ID] = true
+		if i > 0 && ev.HistoryEventID <= trail.Events[i-1].HistoryEventID {
+			t.Errorf("event %d out of history order", i)
+		}
+	}
+}
+
+// TestReadEveryPath: every saved path reads, starts with requested and
+// holds the same events the workflow package reads from its markers.
+func TestReadEveryPath(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "workflows", "testdata", "histories", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no histories: %v", err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			events := loadHistory(t, filepath.Base(file))
+			trail, err := audit.Read(events, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			markers, err := workflows.AuditEvents(events, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fromMarkers []audit.Event
+			for _, ev := range trail.Events {
+				switch ev.Type {
+				case audit.EventCancelRequested, audit.EventTerminated, audit.EventWorkflowFailed, audit.EventWorkflowTimeout:
+				default:
+					fromMarkers = append(fromMarkers, ev)
+				}
+			}
+			if len(fromMarkers) != len(markers) || trail.Events[0].Type != workflows.EventRequested {
+				t.Fatalf("trail has %d workflow events (first %q), markers %d", len(fromMarkers), trail.Events[0].Type, len(markers))
+			}
+			for i, m := range markers {
+				ev := fromMarkers[i]
+				if ev.Type != m.Type || ev.Actor != m.Actor || ev.Detail != m.Detail || !ev.Time.Equal(m.Time) {
+					t.Errorf("event %d = %+v, marker %+v", i, ev, m)
+				}
+			}
+		})
+	}
+}
+
+// TestReadTemporalLevelActs: cancelling or terminating a request's workflow
+// from the Temporal CLI or Web UI shows in the trail, with the client that
+// did it.
+func TestReadTemporalLevelActs(t *testing.T) {
+	tests := []struct {
+		file     string
+		want     string
+		then     []string
+		notAfter string
+	}{
+		{"i6-temporal_cancel_pending.json", audit.EventCancelRequested, []string{workflows.EventCanceled}, ""},
+		{"i6-temporal_cancel_active.json", audit.EventCancelRequested, []string{workflows.EventRevoked, workflows.EventDeactivated}, ""},
+		{"i6-terminated_active.json", audit.EventTerminated, nil, workflows.EventDeactivated},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			trail, err := audit.Read(loadHistory(t, tt.file), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := -1
+			for i, ev := range trail.Events {
+				if ev.Type == tt.want {
+					at = i
+					if ev.ClientIdentity == "" || ev.Actor != workflows.ActorSystem || ev.Time.IsZero() {
+						t.Errorf("%s event = %+v", tt.want, ev)
+					}
+				}
+			}
+			if at < 0 {
+				t.Fatalf("no %s event in %+v", tt.want, trail.Events)
+			}
+			var after []string
+			for _, ev := range trail.Events[at+1:] {
+				after = append(after, ev.Type)
+			}
+			for _, want := range tt.then {
+				if !slices.Contains(after, want) {
+					t.Errorf("after %s: %v, want %s", tt.want, after, want)
+				}
+			}
+			if tt.notAfter != "" && slices.Contains(after, tt.notAfter) {
+				t.Errorf("after %s: %v, want no %s", tt.want, after, tt.notAfter)
+			}
+		})
+	}
+}

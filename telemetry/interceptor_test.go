@@ -1,0 +1,135 @@
+package telemetry_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/telemetry"
+	"github.com/jitflow/jitflow/workflows"
+)
+
+var (
+	t0    = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	alice = workflows.Person{ID: "oid-alice", UPN: "alice@example.com", Email: "alice@example.com"}
+	bob   = workflows.Person{ID: "oid-bob", UPN: "bob@example.com", Email: "bob@example.com"}
+	carol = workflows.Person{ID: "oid-carol", UPN: "carol@example.com", Email: "carol@example.com"}
+)
+
+func readerInput() workflows.AccessRequestInput {
+	return workflows.AccessRequestInput{
+		RequestID:     "req-metrics",
+		Requester:     alice,
+		Target:        workflows.Target{Role: "reader", RoleDefinitionID: "f2ef992c-3afb-46b9-b7cf-a126ee74c451", DirectoryScopeID: "/"},
+		Duration:      time.Hour,
+		Justification: "metrics check",
+		CreatedAt:     t0,
+		Stages: []workflows.Stage{{
+			Name: "team lead", Approvals: 1,
+			Tiers: []workflows.Tier{
+				{Approvers: []workflows.Person{bob}, Timeout: 20 * time.Second},
+				{Approvers: []workflows.Person{carol}, Timeout: time.Minute},
+			},
+		}},
+	}
+}
+
+// flakyPIM is throttled on its first assignment.
+type flakyPIM struct {
+	mu      sync.Mutex
+	assigns int
+}
+
+func (p *flakyPIM) Assign(_ context.Context, in activities.ActivateInput) (activities.ActivateResult, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.assigns++
+	if p.assigns == 1 {
+		return activities.ActivateResult{}, &activities.GraphError{Op: "assign", Status: 429, Code: "TooManyRequests", Message: "slow down"}
+	}
+	return activities.ActivateResult{GraphRequestID: "graph-1", EndDateTime: t0.Add(in.Duration)}, nil
+}
+
+func (p *flakyPIM) Remove(context.Context, activities.DeactivateInput) (activities.DeactivateResult, error) {
+	return activities.DeactivateResult{GraphRequestID: "graph-2"}, nil
+}
+
+func (p *flakyPIM) ActiveInstances(context.Context, string) ([]activities.Instance, error) {
+	return nil, nil
+}
+
+// flakyMailer fails every first attempt of an email kind, and rejects the
+// expiry email for good.
+type flakyMailer struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (m *flakyMailer) Send(_ context.Context, msg activities.Message) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.seen[msg.Key] {
+		return nil
+	}
+	m.seen[msg.Key] = true
+	return errors.New("mail relay unavailable")
+}
+
+// TestWorkerInterceptorCountsARequest runs a request through the real
+// workflow and activities (with a throttled Graph and a flaky mailer) and
+// checks the series the interceptor fed.
+func TestWorkerInterceptorCountsARequest(t *testing.T) {
+	m := telemetry.New()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(t0)
+	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{m.WorkerInterceptor()}})
+	env.RegisterWorkflowWithOptions(workflows.AccessRequest, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	env.RegisterActivity(&activities.Activities{PIM: &flakyPIM{}, Mailer: &flakyMailer{seen: map[string]bool{}}})
+	// Bob stays silent; carol approves after the escalation.
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(workflows.UpdateDecide, "carol", &testsuite.TestUpdateCallback{OnAccept: func() {}, OnReject: func(err error) { t.Errorf("carol's approval rejected: %v", err) }, OnComplete: func(any, error) {}}, workflows.DecideInput{ApproverID: carol.ID, Decision: workflows.DecisionApprove, Comment: "ok"})
+	}, 30*time.Second)
+	env.ExecuteWorkflow(workflows.WorkflowName, readerInput())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.Request
+	if err := env.GetWorkflowResult(&res); err != nil || res.Status != workflows.StatusExpired {
+		t.Fatalf("result %+v, %v; want expired", res, err)
+	}
+
+	checks := []struct {
+		name string
+		got  float64
+		want float64
+	}{
+		{"decisions reader/approve", testutil.ToFloat64(m.Decisions.WithLabelValues("reader", "approve")), 1},
+		{"escalations reader", testutil.ToFloat64(m.Escalations.WithLabelValues("reader")), 1},
+		{"transitions reader/pending", testutil.ToFloat64(m.Transitions.WithLabelValues("reader", "pending_approval")), 1},
+		{"transitions reader/active", testutil.ToFloat64(m.Transitions.WithLabelValues("reader", "active")), 1},
+		{"transitions reader/expired", testutil.ToFloat64(m.Transitions.WithLabelValues("reader", "expired")), 1},
+		{"graph errors Activate/429", testutil.ToFloat64(m.GraphErrors.WithLabelValues("Activate", "429", "TooManyRequests")), 1},
+		{"mail failures active", testutil.ToFloat64(m.MailFailures.WithLabelValues(activities.MailActive, "retryable")), 1},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	if n := testutil.CollectAndCount(m.TimeToDecision); n != 1 {
+		t.Errorf("time_to_decision series = %d, want 1", n)
+	}
+	if n := testutil.CollectAndCount(m.ApproveToActive); n != 1 {
+		t.Errorf("approve_to_active series = %d, want 1", n)
+	}
+}
