@@ -4,6 +4,7 @@
 package policies
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -57,11 +58,37 @@ type Role struct {
 
 	RequireJustification, RequireTicket bool
 
+	// JustificationMax bounds a justification, in characters.
+	JustificationMax int
+	// TicketPattern, when set, is what a ticket must match in full.
+	TicketPattern *regexp.Regexp
+
+	// StepUp is what a caller's token must show to request or approve
+	// this role.
+	StepUp StepUp
+
+	// Conditions must all hold for a request to be accepted.
+	Conditions []Rule
+	// AutoApprove approves a request at once when one of them holds.
+	AutoApprove []Rule
+
 	Stages []Stage // empty for break-glass
 
 	BreakGlass bool // activates without approval; Notify is told
 	Notify     Subjects
 }
+
+// StepUp is the strength of sign-in a role demands of its requesters and
+// approvers. Entra reports it in the token: "amr" lists the methods used
+// ("mfa" after multi-factor), "acrs" the authentication contexts satisfied
+// (Conditional Access policies tied to ids "c1" to "c99").
+type StepUp struct {
+	MFA         bool
+	AuthContext string // "" for none
+}
+
+// Required reports whether any step-up is asked for.
+func (s StepUp) Required() bool { return s.MFA || s.AuthContext != "" }
 
 // Role returns the role with this name.
 func (p *Policy) Role(name string) (*Role, bool) {
