@@ -1,0 +1,167 @@
+// Package client is a Go client for jitflow's HTTP API: typed requests and
+// answers, problem documents as *Error values, pagination, waiting for a
+// request to settle, and the credentials the API accepts (Entra ID tokens
+// through azidentity, fixed tokens, dev tokens).
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// maxBody bounds what is read of a successful answer.
+const maxBody = 32 << 20
+
+// Config configures a Client.
+type Config struct {
+	// BaseURL is where the API is, e.g. "http://127.0.0.1:8080".
+	BaseURL string
+	// Credentials give the bearer token of each call; nil sends none.
+	Credentials Credentials
+	// HTTPClient defaults to a client with a one-minute timeout.
+	HTTPClient *http.Client
+	// UserAgent names the caller in the API's logs.
+	UserAgent string
+}
+
+// Client calls the API. It is safe for concurrent use.
+type Client struct {
+	base  *url.URL
+	creds Credentials
+	http  *http.Client
+	agent string
+}
+
+// New checks the configuration and builds a Client.
+func New(cfg Config) (*Client, error) {
+	base, err := url.Parse(strings.TrimSuffix(cfg.BaseURL, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("API URL %q: give an http or https URL such as http://127.0.0.1:8080", cfg.BaseURL)
+	}
+	c := &Client{base: base, creds: cfg.Credentials, http: cfg.HTTPClient, agent: cfg.UserAgent}
+	if c.http == nil {
+		c.http = &http.Client{Timeout: time.Minute}
+	}
+	if c.agent == "" {
+		c.agent = "jitflow-client"
+	}
+	return c, nil
+}
+
+// BaseURL is the API's base URL.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// call is one API call.
+type call struct {
+	method string
+	path   string // escaped, from the API root
+	query  url.Values
+	body   any // marshalled to JSON when not nil
+	header http.Header
+	auth   bool
+}
+
+// do runs a call and decodes a 2xx answer into out (when not nil), giving
+// back the raw body. A 401 with a claims challenge is retried once with a
+// token that satisfies it, when the credentials can get one.
+func (c *Client) do(ctx context.Context, cl call, out any) (json.RawMessage, error) {
+	claims := ""
+	for attempt := 0; ; attempt++ {
+		raw, err := c.once(ctx, cl, claims, out)
+		var apiErr *Error
+		if attempt == 0 && errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized && apiErr.Claims() != "" {
+			if _, ok := c.creds.(ClaimsCredentials); ok {
+				claims = apiErr.Claims()
+				continue
+			}
+		}
+		return raw, err
+	}
+}
+
+func (c *Client) once(ctx context.Context, cl call, claims string, out any) (json.RawMessage, error) {
+	req, err := c.newRequest(ctx, cl, claims)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: %s %s: %w", ErrUnavailable, cl.method, req.URL.Redacted(), err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		return nil, newError(resp, body)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s %s: reading the answer: %w", ErrUnavailable, cl.method, req.URL.Redacted(), err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			return nil, fmt.Errorf("%s %s: the answer is not what the API sends: %w", cl.method, req.URL.Redacted(), err)
+		}
+	}
+	return body, nil
+}
+
+func (c *Client) newRequest(ctx context.Context, cl call, claims string) (*http.Request, error) {
+	target := c.base.String() + cl.path
+	if len(cl.query) > 0 {
+		target += "?" + cl.query.Encode()
+	}
+	var body io.Reader
+	if cl.body != nil {
+		b, err := json.Marshal(cl.body)
+		if err != nil {
+			return nil, fmt.Errorf("encode the request body: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, cl.method, target, body)
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range cl.header {
+		req.Header[k] = vs
+	}
+	req.Header.Set("Accept", "application/json, application/problem+json")
+	req.Header.Set("User-Agent", c.agent)
+	if cl.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if cl.auth && c.creds != nil {
+		tok, err := c.token(ctx, claims)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	return req, nil
+}
+
+func (c *Client) token(ctx context.Context, claims string) (string, error) {
+	if cc, ok := c.creds.(ClaimsCredentials); ok && claims != "" {
+		tok, err := cc.TokenWithClaims(ctx, claims)
+		if err != nil {
+			return "", fmt.Errorf("get a token with the claims the API asks for (%s): %w", claims, err)
+		}
+		return tok, nil
+	}
+	tok, err := c.creds.Token(ctx)
+	if err != nil {
+		return "", fmt.Errorf("get a token: %w", err)
+	}
+	return tok, nil
+}
