@@ -106,7 +106,7 @@ type AuditEvent struct {
 
 // Audit is the answer of GET /api/v1/requests/{id}/audit.
 type Audit struct {
-	Events []AuditEvent     `json:"events"`
+	Events []AuditEvent    `json:"events"`
 	Raw    json.RawMessage `json:"-"`
 }
 
