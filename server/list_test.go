@@ -23,7 +23,10 @@ func TestListValidation(t *testing.T) {
 		{"limit=0", "limit", []string{"1 to 200"}},
 		{"limit=201", "limit", []string{"1 to 200"}},
 		{"limit=ten", "limit", []string{`"ten"`}},
-		{"sort=asc", "sort", []string{`"sort"`, "status, requester, role, limit"}},
+		{"sort=asc", "sort", []string{`"sort"`, "status, requester, role, created_after, created_before, limit, page_token"}},
+		{"created_after=yesterday", "created_after", []string{`"yesterday"`, "RFC 3339"}},
+		{"created_after=2030-01-02T00:00:00Z&created_before=2030-01-01T00:00:00Z", "created_before", []string{"later than created_after"}},
+		{"page_token=forged", "page_token", []string{"not one this server issued"}},
 		{"role=reader&role=admin", "role", []string{"once"}},
 	}
 	for _, tt := range tests {

@@ -29,6 +29,15 @@ type Config struct {
 	// polling); nil means only Temporal's health is checked.
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
+	// Directory reads the groups of callers whose token has a group
+	// overage; nil leaves them with the policy directory's groups.
+	Directory GroupDirectory
+	// RateLimit bounds each caller's calls; zero means DefaultRateLimit.
+	RateLimit RateLimit
+	// PageTokenKey signs list page tokens. Servers behind one load balancer
+	// must share it; nil means a random key (tokens then work only on the
+	// server that made them, and not across its restarts).
+	PageTokenKey []byte
 }
 
 // Server is the HTTP API.
@@ -40,9 +49,12 @@ type Server struct {
 	ready    func(ctx context.Context) error
 	log      *slog.Logger
 	echo     *echo.Echo
-	locks    keyedMutex
-	recent   recentStarts
-	now      func() time.Time
+	locks     keyedMutex
+	recent    recentStarts
+	now       func() time.Time
+	directory GroupDirectory
+	limits    *limiters
+	pages     pageSigner
 }
 
 // New builds the API and its routes.
@@ -68,9 +80,15 @@ func New(cfg Config) (*Server, error) {
 		ready:    cfg.Ready,
 		log:      newLogger(cfg.Logger),
 		echo:     echo.New(),
-		now:      time.Now,
+		now:       time.Now,
+		directory: cfg.Directory,
 	}
 	s.recent.now = func() time.Time { return s.now() }
+	s.limits = newLimiters(cfg.RateLimit, func() time.Time { return s.now() })
+	var err error
+	if s.pages, err = newPageSigner(cfg.PageTokenKey); err != nil {
+		return nil, err
+	}
 	if s.ready == nil {
 		s.ready = s.temporalHealthy
 	}
@@ -85,6 +103,7 @@ func (s *Server) routes() {
 	e.Use(withRequestID, s.logRequests, s.recoverPanics)
 
 	e.GET("/healthz", s.health)
+	e.GET("/api/openapi.yaml", serveSpec)
 	// Each API route authenticates on its own (not through a group), so
 	// unknown paths and methods get the router's 404 and 405.
 	auth := s.authenticate
