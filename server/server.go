@@ -42,13 +42,13 @@ type Config struct {
 
 // Server is the HTTP API.
 type Server struct {
-	temporal temporalClient
-	policy   *policies.Policy
-	verifier *TokenVerifier
-	baseURL  string
-	ready    func(ctx context.Context) error
-	log      *slog.Logger
-	echo     *echo.Echo
+	temporal  temporalClient
+	policy    *policies.Policy
+	verifier  *TokenVerifier
+	baseURL   string
+	ready     func(ctx context.Context) error
+	log       *slog.Logger
+	echo      *echo.Echo
 	locks     keyedMutex
 	recent    recentStarts
 	now       func() time.Time
@@ -73,13 +73,13 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("server: config needs " + strings.Join(missing, ", "))
 	}
 	s := &Server{
-		temporal: cfg.Temporal,
-		policy:   cfg.Policy,
-		verifier: cfg.Verifier,
-		baseURL:  strings.TrimSuffix(cfg.BaseURL, "/"),
-		ready:    cfg.Ready,
-		log:      newLogger(cfg.Logger),
-		echo:     echo.New(),
+		temporal:  cfg.Temporal,
+		policy:    cfg.Policy,
+		verifier:  cfg.Verifier,
+		baseURL:   strings.TrimSuffix(cfg.BaseURL, "/"),
+		ready:     cfg.Ready,
+		log:       newLogger(cfg.Logger),
+		echo:      echo.New(),
 		now:       time.Now,
 		directory: cfg.Directory,
 	}
