@@ -56,6 +56,13 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// WithCredentials is a copy of c that signs its calls with creds.
+func (c *Client) WithCredentials(creds Credentials) *Client {
+	cp := *c
+	cp.creds = creds
+	return &cp
+}
+
 // BaseURL is the API's base URL.
 func (c *Client) BaseURL() string { return c.base.String() }
 
@@ -96,6 +103,10 @@ func (c *Client) once(ctx context.Context, cl call, claims string, out any) (jso
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // it repeats the method and URL
 		}
 		return nil, fmt.Errorf("%w: %s %s: %w", ErrUnavailable, cl.method, req.URL.Redacted(), err)
 	}
