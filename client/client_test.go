@@ -343,3 +343,36 @@ func TestDevUserFetchesOnce(t *testing.T) {
 		t.Errorf("unknown dev user: err = %v", err)
 	}
 }
+
+func TestDevUserStepUp(t *testing.T) {
+	claims := `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`
+	challenge := `Bearer realm="", error="insufficient_claims", claims="` + base64.StdEncoding.EncodeToString([]byte(claims)) + `"`
+	var c *Client
+	var apiCalls atomic.Int32
+	c = newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/dev/token" {
+			q := r.URL.Query()
+			io.WriteString(w, `{"token":"`+q.Get("user")+`-mfa=`+q.Get("mfa")+`-acrs=`+q.Get("acrs")+`"}`)
+			return
+		}
+		apiCalls.Add(1)
+		if r.Header.Get("Authorization") != "Bearer alice-mfa=true-acrs=c1" {
+			w.Header().Set("WWW-Authenticate", challenge)
+			writeProblem(w, 401, "requesting role admin needs authentication context c1", "")
+			return
+		}
+		io.WriteString(w, `{"id":"req-1"}`)
+	}, nil)
+	var told []string
+	dev := &DevUser{Client: c, Name: "alice", StepUp: func(c string) { told = append(told, c) }}
+	c = c.WithCredentials(dev)
+	for range 2 {
+		if _, err := c.Get(context.Background(), "req-1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One refused call, then the stepped-up token serves both calls.
+	if apiCalls.Load() != 3 || len(told) != 1 || told[0] != claims {
+		t.Errorf("%d API calls, step-ups told %q", apiCalls.Load(), told)
+	}
+}

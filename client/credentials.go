@@ -2,7 +2,11 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"net/url"
+	"strings"
 	"sync"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -33,20 +37,70 @@ func (t StaticToken) Token(context.Context) (string, error) {
 	return string(t), nil
 }
 
-// DevUser gets its token from a dev stack's issuer once, on first use.
+// DevUser gets its token from a dev stack's issuer on first use.
+// Asked for claims (the API's step-up challenge), it gets a token that
+// says the user signed in with multi-factor authentication and passed the
+// authentication contexts the claims name, as Entra would after a
+// step-up sign-in.
 type DevUser struct {
 	Client *Client // the dev stack's API; the call sends no credentials
 	Name   string  // a user of the dev policy, e.g. "alice"
+	// StepUp, when set, is told of each step-up before it happens.
+	StepUp func(claims string)
 
-	once sync.Once
-	tok  string
-	err  error
+	mu  sync.Mutex
+	tok string
 }
 
 // Token fetches the user's dev token on first use.
 func (d *DevUser) Token(ctx context.Context) (string, error) {
-	d.once.Do(func() { d.tok, d.err = d.Client.DevToken(ctx, d.Name) })
-	return d.tok, d.err
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.tok == "" {
+		tok, err := d.Client.DevToken(ctx, d.Name)
+		if err != nil {
+			return "", err
+		}
+		d.tok = tok
+	}
+	return d.tok, nil
+}
+
+// TokenWithClaims fetches a dev token that satisfies an Entra claims
+// request such as {"access_token":{"acrs":{"essential":true,"value":"c1"}}}.
+func (d *DevUser) TokenWithClaims(ctx context.Context, claims string) (string, error) {
+	var req struct {
+		AccessToken struct {
+			ACRS struct {
+				Value  string   `json:"value"`
+				Values []string `json:"values"`
+			} `json:"acrs"`
+		} `json:"access_token"`
+	}
+	if err := json.Unmarshal([]byte(claims), &req); err != nil {
+		return "", fmt.Errorf("read the claims challenge: %w", err)
+	}
+	if d.StepUp != nil {
+		d.StepUp(claims)
+	}
+	acrs := req.AccessToken.ACRS.Values
+	if v := req.AccessToken.ACRS.Value; v != "" {
+		acrs = append(acrs, v)
+	}
+	// An authentication context's Conditional Access policy is what brings
+	// MFA in Entra, so every step-up signs in with MFA.
+	q := url.Values{"user": {d.Name}, "mfa": {"true"}}
+	if len(acrs) > 0 {
+		q.Set("acrs", strings.Join(acrs, ","))
+	}
+	tok, err := d.Client.devToken(ctx, q)
+	if err != nil {
+		return "", err
+	}
+	d.mu.Lock()
+	d.tok = tok // later calls need the same strength
+	d.mu.Unlock()
+	return tok, nil
 }
 
 // Entra gets user tokens for the API's scope from an azidentity

@@ -160,10 +160,15 @@ func (o ListOptions) query() url.Values {
 // DevToken asks a dev stack's token issuer (GET /dev/token?user=NAME) for
 // a token of a dev user. Production APIs do not serve it.
 func (c *Client) DevToken(ctx context.Context, user string) (string, error) {
+	return c.devToken(ctx, url.Values{"user": {user}})
+}
+
+func (c *Client) devToken(ctx context.Context, q url.Values) (string, error) {
+	user := q.Get("user")
 	var out struct {
 		Token string `json:"token"`
 	}
-	_, err := c.do(ctx, call{method: http.MethodGet, path: "/dev/token", query: url.Values{"user": {user}}}, &out)
+	_, err := c.do(ctx, call{method: http.MethodGet, path: "/dev/token", query: q}, &out)
 	if err != nil {
 		return "", fmt.Errorf("dev token for %q: %w", user, err)
 	}

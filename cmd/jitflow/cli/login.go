@@ -75,7 +75,10 @@ func (a *apiFlags) credentials(cmd *cobra.Command, devAPI *client.Client) (clien
 	case a.as != "" && a.token != "":
 		return nil, usagef("--as and --token (or JITFLOW_TOKEN) both say who you are; give one")
 	case a.as != "":
-		return &client.DevUser{Client: devAPI, Name: a.as}, nil
+		stderr := cmd.ErrOrStderr()
+		return &client.DevUser{Client: devAPI, Name: a.as, StepUp: func(claims string) {
+			fmt.Fprintf(stderr, "the API asks for a stronger sign-in %s; getting a dev token that has it\n", claims)
+		}}, nil
 	case a.token != "":
 		return client.StaticToken(strings.TrimPrefix(a.token, "Bearer ")), nil
 	case a.scope != "":
