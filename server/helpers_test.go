@@ -74,7 +74,14 @@ func (b *syncBuffer) String() string {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, policy: policies.Dev(), temporal: newFakeTemporal(), jwksHits: &counter{}, logs: &syncBuffer{}}
+	return newEnvWith(t, policies.Dev(), nil)
+}
+
+// newEnvWith is newEnv with another policy, and a chance to change the
+// API's config before it is built.
+func newEnvWith(t *testing.T, pol *policies.Policy, configure func(*Config)) *env {
+	t.Helper()
+	e := &env{t: t, policy: pol, temporal: newFakeTemporal(), jwksHits: &counter{}, logs: &syncBuffer{}}
 	e.startIssuer()
 	verifier, err := NewTokenVerifier(VerifierConfig{
 		Issuer: e.issuer.Issuer(), Audience: testAudience, JWKSURL: e.issuer.JWKSURL(), TenantID: e.policy.TenantID,
@@ -82,14 +89,20 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.server, err = New(Config{
+	cfg := Config{
 		Temporal: e.temporal,
 		Policy:   e.policy,
 		Verifier: verifier,
 		BaseURL:  "https://jitflow.example.com/",
 		Ready:    func(context.Context) error { return e.ready },
 		Logger:   slog.New(slog.NewJSONHandler(e.logs, nil)),
-	})
+		// Tests call fast; TestRateLimit checks the limit itself.
+		RateLimit: RateLimit{PerSecond: 1000, Burst: 1000},
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	e.server, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,6 +140,21 @@ func (e *env) token(user string) string {
 		e.t.Fatal(err)
 	}
 	return tok
+}
+
+func (e *env) tokenWith(user string, opts devauth.TokenOptions) string {
+	e.t.Helper()
+	tok, err := e.issuer.TokenWith(user, opts)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
+// callToken is call with a given bearer token.
+func (e *env) callToken(method, path, token, body string, headers ...string) response {
+	e.t.Helper()
+	return e.call(method, path, "", body, append(headers, "Authorization: Bearer "+token)...)
 }
 
 // response is one answer of the API.
