@@ -131,8 +131,9 @@ func TestCommands(t *testing.T) {
 		args    []string
 		code    int
 		stdout  []string // each must appear
-		err     string   // must appear in the error
-		call    string   // the last API call
+		stderr  []string
+		err     string // must appear in the error
+		call    string // the last API call
 		body    string
 	}{
 		{
@@ -203,8 +204,9 @@ func TestCommands(t *testing.T) {
 			stdout: []string{`{"next_page_token":"p2","requests":[]}`},
 		},
 		{
-			name: "list --created-after takes a duration ago", args: []string{"list", "--as", "bob", "--created-after", "24h", "--page-token", "p2"},
-			call: "GET /api/v1/requests?created_after=",
+			name: "list --created-after takes a duration ago", args: []string{"list", "--as", "bob", "--created-after", "24h", "--page-token", "p1"},
+			call:   "GET /api/v1/requests?created_after=",
+			stderr: []string{"There are more: jitflow list --created-after 20", "Z --page-token p2\n"},
 		},
 		{
 			name: "audit table", args: []string{"audit", "req-1", "--as", "alice"},
@@ -231,6 +233,11 @@ func TestCommands(t *testing.T) {
 			for _, want := range tt.stdout {
 				if !strings.Contains(res.stdout, want) {
 					t.Errorf("stdout lacks %q:\n%s", want, res.stdout)
+				}
+			}
+			for _, want := range tt.stderr {
+				if !strings.Contains(res.stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
 				}
 			}
 			if tt.err != "" && (res.err == nil || !strings.Contains(res.err.Error(), tt.err)) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,7 +64,7 @@ approve (operators and auditors see all). Filters combine.`,
 			if err != nil {
 				return err
 			}
-			return lf.print(cmd, s, page, keep)
+			return lf.print(cmd, s, opts, page, keep)
 		},
 	}
 	f := cmd.Flags()
@@ -137,7 +138,7 @@ func pointInTime(flag, v string, now time.Time) (time.Time, error) {
 	return time.Time{}, usagef(`%s %q: give a time such as 2026-11-26T09:00:00Z or a duration ago such as "24h" or "P7D"`, flag, v)
 }
 
-func (lf listFlags) print(cmd *cobra.Command, s *session, page client.ListPage, keep func(client.Request) bool) error {
+func (lf listFlags) print(cmd *cobra.Command, s *session, opts client.ListOptions, page client.ListPage, keep func(client.Request) bool) error {
 	out := cmd.OutOrStdout()
 	if keep != nil {
 		page.Requests = slices.DeleteFunc(page.Requests, func(r client.Request) bool { return !keep(r) })
@@ -164,9 +165,43 @@ func (lf listFlags) print(cmd *cobra.Command, s *session, page client.ListPage, 
 		}
 	}
 	if page.NextPageToken != "" {
-		fmt.Fprintf(cmd.ErrOrStderr(), "There are more: add --page-token %s\n", page.NextPageToken)
+		fmt.Fprintf(cmd.ErrOrStderr(), "There are more: %s\n", lf.nextPage(opts, page.NextPageToken))
 	}
 	return nil
+}
+
+// nextPage is the command line of the next page. A page token only
+// continues the very query it came from, so times given as "24h ago" are
+// written out as the times they stood for.
+func (lf listFlags) nextPage(opts client.ListOptions, token string) string {
+	args := []string{"jitflow list"}
+	add := func(flag, v string) {
+		if v != "" {
+			args = append(args, flag+" "+v)
+		}
+	}
+	if lf.pendingMine {
+		args = append(args, "--pending-my-approval")
+	} else {
+		add("--status", string(opts.Status))
+	}
+	if lf.mine {
+		args = append(args, "--mine")
+	} else {
+		add("--requester", opts.Requester)
+	}
+	add("--role", opts.Role)
+	if !opts.CreatedAfter.IsZero() {
+		add("--created-after", opts.CreatedAfter.UTC().Format(time.RFC3339))
+	}
+	if !opts.CreatedBefore.IsZero() {
+		add("--created-before", opts.CreatedBefore.UTC().Format(time.RFC3339))
+	}
+	if opts.Limit > 0 {
+		add("--limit", strconv.Itoa(opts.Limit))
+	}
+	add("--page-token", token)
+	return strings.Join(args, " ")
 }
 
 // keepRaw filters the requests of a raw listing, keeping every other

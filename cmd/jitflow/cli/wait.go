@@ -36,10 +36,12 @@ func (s *session) settle(cmd *cobra.Command, r client.Request, quiet bool) error
 		last := r
 		var err error
 		r, err = s.Wait(cmd.Context(), r.ID, client.WaitOptions{Polled: func(now client.Request) {
-			if now.Status != last.Status || now.Stage != last.Stage || now.Tier != last.Tier {
+			// Steps along the way (a stage approved, an escalation); the
+			// end is printed below.
+			if !now.Status.Settled() && (now.Status != last.Status || now.Stage != last.Stage || now.Tier != last.Tier) {
 				newPrinter(progress).summary(now)
-				last = now
 			}
+			last = now
 		}})
 		if err != nil {
 			return fmt.Errorf("wait for %s: %w", last.ID, err)
