@@ -258,3 +258,37 @@ func shellWords(t *testing.T, line string) (words []string, comment string) {
 	}
 	return words, ""
 }
+
+// TestCLIStepUpEndToEnd: for a role that needs MFA and an authentication
+// context, the API answers a plain token with the claims challenge; the
+// CLI's dev sign-in answers it the way Entra clients do, by signing in
+// again with what the claims ask, and the request goes through.
+func TestCLIStepUpEndToEnd(t *testing.T) {
+	pol := policies.Dev()
+	role, ok := pol.Role("reader")
+	if !ok {
+		t.Fatal("dev policy has no reader role")
+	}
+	role.StepUp = policies.StepUp{MFA: true, AuthContext: "c1"}
+	st := startStack(t, t.TempDir(), pol)
+	defer st.Stop()
+	t.Setenv("JITFLOW_API", st.APIURL)
+	t.Setenv("JITFLOW_TOKEN", "")
+	t.Setenv("JITFLOW_SCOPE", "")
+
+	plain := apiClient{t: t, base: st.APIURL}.token("alice")
+	res := runCLI(t, "request", "reader", "-d", "10m", "-j", "needs c1", "--token", plain)
+	if res.code != cli.ExitNotAllowed || !strings.Contains(res.err.Error(), "c1") {
+		t.Fatalf("plain token: exit %d (%v), want %d naming the authentication context", res.code, res.err, cli.ExitNotAllowed)
+	}
+
+	res = runCLI(t, "request", "reader", "-d", "10m", "-j", "needs c1", "--as", "alice", "-q")
+	if res.code != 0 || !strings.Contains(res.stderr, "stronger sign-in") {
+		t.Fatalf("dev sign-in: exit %d (%v), stderr %q", res.code, res.err, res.stderr)
+	}
+	id := strings.TrimSpace(res.stdout)
+	res = runCLI(t, "approve", id, "--wait", "--as", "bob")
+	if res.code != 0 || !strings.Contains(res.stdout, "active") {
+		t.Fatalf("approve with step-up: exit %d (%v), stdout %q", res.code, res.err, res.stdout)
+	}
+}
