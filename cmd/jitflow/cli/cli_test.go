@@ -135,6 +135,8 @@ func TestCommands(t *testing.T) {
 		err     string // must appear in the error
 		call    string // the last API call
 		body    string
+		auth    string // its Authorization header
+		env     map[string]string
 	}{
 		{
 			name: "request prints the new request", answers: []string{pendingForBob},
@@ -220,12 +222,23 @@ func TestCommands(t *testing.T) {
 		{name: "bad time", args: []string{"list", "--created-after", "yesterday", "--as", "bob"}, code: ExitUsage, err: `--created-after "yesterday"`},
 		{name: "mine and requester", args: []string{"list", "--mine", "--requester", "bob", "--as", "bob"}, code: ExitUsage, err: "--mine and --requester"},
 		{name: "two identities", args: []string{"show", "req-1", "--as", "bob", "--token", "x"}, code: ExitUsage, err: "--as and --token"},
+		{
+			name: "--as wins over JITFLOW_TOKEN", answers: []string{pendingForBob}, env: map[string]string{"JITFLOW_TOKEN": "from-env"},
+			args: []string{"show", "req-1", "--as", "bob"}, auth: "Bearer " + devToken("bob"),
+		},
+		{
+			name: "JITFLOW_TOKEN", answers: []string{pendingForBob}, env: map[string]string{"JITFLOW_TOKEN": "from-env"},
+			args: []string{"show", "req-1"}, auth: "Bearer from-env",
+		},
 		{name: "no identity", args: []string{"show", "req-1"}, code: ExitUsage, err: "give --as NAME"},
 		{name: "bad API URL", args: []string{"show", "req-1", "--as", "bob", "--api", "localhost:8080"}, code: ExitUsage, err: "--api"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := startFake(t, append(tt.answers, pendingForBob)...)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
 			res := run(t, tt.args...)
 			if res.code != tt.code {
 				t.Fatalf("exit %d, want %d (err %v, stdout %q)", res.code, tt.code, res.err, res.stdout)
@@ -245,6 +258,9 @@ func TestCommands(t *testing.T) {
 			}
 			if tt.call != "" && !strings.HasPrefix(f.lastCall, tt.call) {
 				t.Errorf("last call %q, want %q", f.lastCall, tt.call)
+			}
+			if tt.auth != "" && f.lastAuth != tt.auth {
+				t.Errorf("Authorization %q, want %q", f.lastAuth, tt.auth)
 			}
 			if tt.body != "" && f.lastBody != tt.body {
 				t.Errorf("body %s, want %s", f.lastBody, tt.body)

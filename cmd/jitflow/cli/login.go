@@ -57,7 +57,8 @@ type session struct {
 	creds client.Credentials
 }
 
-// session builds the client: --as, then --token, then Entra ID.
+// session builds the client: --as, then --token, then Entra ID. Flags
+// beat the environment: --as wins over a JITFLOW_TOKEN left exported.
 func (a *apiFlags) session(cmd *cobra.Command) (*session, error) {
 	c, err := client.New(client.Config{BaseURL: a.api, UserAgent: "jitflow-cli"})
 	if err != nil {
@@ -72,8 +73,8 @@ func (a *apiFlags) session(cmd *cobra.Command) (*session, error) {
 
 func (a *apiFlags) credentials(cmd *cobra.Command, devAPI *client.Client) (client.Credentials, error) {
 	switch {
-	case a.as != "" && a.token != "":
-		return nil, usagef("--as and --token (or JITFLOW_TOKEN) both say who you are; give one")
+	case a.as != "" && cmd.Flags().Changed("token"):
+		return nil, usagef("--as and --token both say who you are; give one")
 	case a.as != "":
 		stderr := cmd.ErrOrStderr()
 		return &client.DevUser{Client: devAPI, Name: a.as, StepUp: func(claims string) {
