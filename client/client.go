@@ -78,24 +78,30 @@ type call struct {
 
 // do runs a call and decodes a 2xx answer into out (when not nil), giving
 // back the raw body. A 401 with a claims challenge is retried once with a
-// token that satisfies it, when the credentials can get one.
+// token that satisfies it, when the credentials can get one: the API
+// refused before acting, so a retry is safe for every call.
 func (c *Client) do(ctx context.Context, cl call, out any) (json.RawMessage, error) {
-	claims := ""
-	for attempt := 0; ; attempt++ {
-		raw, err := c.once(ctx, cl, claims, out)
-		var apiErr *Error
-		if attempt == 0 && errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized && apiErr.Claims() != "" {
-			if _, ok := c.creds.(ClaimsCredentials); ok {
-				claims = apiErr.Claims()
-				continue
-			}
-		}
+	raw, err := c.once(ctx, cl, "", out)
+	var apiErr *Error
+	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusUnauthorized || apiErr.Claims() == "" {
 		return raw, err
 	}
+	cc, ok := c.creds.(ClaimsCredentials)
+	if !ok || !cl.auth {
+		return raw, err
+	}
+	claims := apiErr.Claims()
+	tok, terr := cc.TokenWithClaims(ctx, claims)
+	if terr != nil {
+		// Keep the API's 401 in the chain: it says what is missing.
+		return nil, errors.Join(err, fmt.Errorf("sign in again with the claims the API asks for (%s): %w", claims, terr))
+	}
+	return c.once(ctx, cl, tok, out)
 }
 
-func (c *Client) once(ctx context.Context, cl call, claims string, out any) (json.RawMessage, error) {
-	req, err := c.newRequest(ctx, cl, claims)
+// once runs a call; token, when set, is sent instead of the credentials'.
+func (c *Client) once(ctx context.Context, cl call, token string, out any) (json.RawMessage, error) {
+	req, err := c.newRequest(ctx, cl, token)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +133,7 @@ func (c *Client) once(ctx context.Context, cl call, claims string, out any) (jso
 	return body, nil
 }
 
-func (c *Client) newRequest(ctx context.Context, cl call, claims string) (*http.Request, error) {
+func (c *Client) newRequest(ctx context.Context, cl call, token string) (*http.Request, error) {
 	target := c.base.String() + cl.path
 	if len(cl.query) > 0 {
 		target += "?" + cl.query.Encode()
@@ -152,27 +158,13 @@ func (c *Client) newRequest(ctx context.Context, cl call, claims string) (*http.
 	if cl.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if cl.auth && c.creds != nil {
-		tok, err := c.token(ctx, claims)
-		if err != nil {
-			return nil, err
+	if cl.auth && token == "" && c.creds != nil {
+		if token, err = c.creds.Token(ctx); err != nil {
+			return nil, fmt.Errorf("get a token: %w", err)
 		}
-		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	if cl.auth && token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	return req, nil
-}
-
-func (c *Client) token(ctx context.Context, claims string) (string, error) {
-	if cc, ok := c.creds.(ClaimsCredentials); ok && claims != "" {
-		tok, err := cc.TokenWithClaims(ctx, claims)
-		if err != nil {
-			return "", fmt.Errorf("get a token with the claims the API asks for (%s): %w", claims, err)
-		}
-		return tok, nil
-	}
-	tok, err := c.creds.Token(ctx)
-	if err != nil {
-		return "", fmt.Errorf("get a token: %w", err)
-	}
-	return tok, nil
 }

@@ -246,12 +246,15 @@ func TestAllStopsAtAnError(t *testing.T) {
 }
 
 // claimsCreds hands out a stronger token when asked for claims.
-type claimsCreds struct{ claims string }
+type claimsCreds struct {
+	claims string
+	err    error
+}
 
 func (c *claimsCreds) Token(context.Context) (string, error) { return "plain", nil }
 func (c *claimsCreds) TokenWithClaims(_ context.Context, claims string) (string, error) {
 	c.claims = claims
-	return "mfa", nil
+	return "mfa", c.err
 }
 
 func TestClaimsChallenge(t *testing.T) {
@@ -278,6 +281,16 @@ func TestClaimsChallenge(t *testing.T) {
 		}
 		if creds.claims != claims || calls.Load() != 2 {
 			t.Errorf("claims %q after %d calls", creds.claims, calls.Load())
+		}
+	})
+	t.Run("a failed sign-in keeps the API's 401", func(t *testing.T) {
+		var calls atomic.Int32
+		creds := &claimsCreds{err: errors.New("run az login --claims-challenge")}
+		c := newTestClient(t, handler(&calls), creds)
+		_, err := c.Create(context.Background(), CreateInput{Role: "reader"})
+		var e *Error
+		if !errors.As(err, &e) || e.Status != 401 || !strings.Contains(err.Error(), "az login --claims-challenge") || calls.Load() != 1 {
+			t.Errorf("err = %v after %d calls", err, calls.Load())
 		}
 	})
 	t.Run("a fixed token gets the challenge", func(t *testing.T) {
