@@ -94,7 +94,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) (json.RawMessage, err
 	tok, terr := cc.TokenWithClaims(ctx, claims)
 	if terr != nil {
 		// Keep the API's 401 in the chain: it says what is missing.
-		return nil, errors.Join(err, fmt.Errorf("sign in again with the claims the API asks for (%s): %w", claims, terr))
+		return nil, errors.Join(err, fmt.Errorf("%w: sign in again with the claims the API asks for (%s): %w", ErrSignIn, claims, terr))
 	}
 	return c.once(ctx, cl, tok, out)
 }
@@ -160,7 +160,7 @@ func (c *Client) newRequest(ctx context.Context, cl call, token string) (*http.R
 	}
 	if cl.auth && token == "" && c.creds != nil {
 		if token, err = c.creds.Token(ctx); err != nil {
-			return nil, fmt.Errorf("get a token: %w", err)
+			return nil, fmt.Errorf("%w: %w", ErrSignIn, err)
 		}
 	}
 	if cl.auth && token != "" {

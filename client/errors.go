@@ -16,6 +16,10 @@ import (
 // cannot serve right now: no connection, or a 502, 503 or 504 answer.
 var ErrUnavailable = errors.New("jitflow API unavailable")
 
+// ErrSignIn is matched (errors.Is) when the credentials could not give a
+// token, so no call was made.
+var ErrSignIn = errors.New("sign-in failed")
+
 // Error is an error answer of the API: its RFC 9457 problem document, or
 // what could be made of a body that was not one.
 type Error struct {
@@ -36,6 +40,9 @@ func (e *Error) Error() string {
 	detail := e.Detail
 	if detail == "" {
 		detail = e.Title
+	}
+	if e.Status == http.StatusTooManyRequests && e.RetryAfter > 0 {
+		return fmt.Sprintf("%s (HTTP %d; retry after %s)", detail, e.Status, e.RetryAfter.Round(time.Second))
 	}
 	return fmt.Sprintf("%s (HTTP %d)", detail, e.Status)
 }

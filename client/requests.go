@@ -170,7 +170,7 @@ func (c *Client) devToken(ctx context.Context, q url.Values) (string, error) {
 	}
 	_, err := c.do(ctx, call{method: http.MethodGet, path: "/dev/token", query: q}, &out)
 	if err != nil {
-		return "", fmt.Errorf("dev token for %q: %w", user, err)
+		return "", fmt.Errorf("dev token for %q from %s/dev/token (only jitflow dev serves it): %w", user, c.base, err)
 	}
 	if out.Token == "" {
 		return "", fmt.Errorf("dev token for %q: the answer has no token", user)

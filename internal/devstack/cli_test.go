@@ -100,7 +100,7 @@ func TestCLIWalkthroughEndToEnd(t *testing.T) {
 			{[]string{"request", "breakglass", "-j", "not on call", "--as", "alice"}, cli.ExitNotAllowed, "breakglass"},
 			{[]string{"request", "reader", "-d", "soon", "-j", "x", "--as", "alice"}, cli.ExitUsage, "duration"},
 			{[]string{"list", "--role", "nope", "--as", "alice"}, cli.ExitUsage, "role"},
-			{[]string{"show", id, "--as", "mallory"}, cli.ExitNotFound, "mallory"},
+			{[]string{"show", id, "--as", "mallory"}, cli.ExitNotAllowed, "mallory"},
 		}
 		for _, tt := range tests {
 			res := runCLI(t, tt.args...)

@@ -181,7 +181,7 @@ func TestCommands(t *testing.T) {
 		},
 		{
 			name: "rate limited", args: []string{"show", "req-slow", "--as", "alice"},
-			code: ExitRateLimited, err: "try again in 7s",
+			code: ExitRateLimited, err: "try again in 7s (HTTP 429; retry after 7s)",
 		},
 		{
 			name: "revoke with a reason", answers: []string{`{"id":"req-1","status":"revoked","role":"reader","reason":"done"}`},
@@ -316,6 +316,7 @@ func TestExitCode(t *testing.T) {
 		{&client.Error{Status: 502}, ExitUnavailable},
 		{&client.Error{Status: 500}, ExitError},
 		{fmt.Errorf("%w: dial", client.ErrUnavailable), ExitUnavailable},
+		{fmt.Errorf("%w: dev token: %w", client.ErrSignIn, &client.Error{Status: 404}), ExitNotAllowed},
 	}
 	for _, tt := range tests {
 		if got := ExitCode(tt.err); got != tt.want {

@@ -14,7 +14,7 @@ const (
 	ExitError       = 1 // anything else
 	ExitUsage       = 2 // bad flags or arguments (the API's 400 included)
 	ExitNotFound    = 3 // 404: no such request
-	ExitNotAllowed  = 4 // 401, 403: no or bad credentials, not allowed
+	ExitNotAllowed  = 4 // sign-in failed, 401, 403
 	ExitConflict    = 5 // 409: wrong state (already decided, not active, ...)
 	ExitPolicy      = 6 // 422: the role's policy refuses it
 	ExitRateLimited = 7 // 429
@@ -29,7 +29,8 @@ list, show, audit):
      request ended without becoming active (denied, timed out, ...)
   2  usage error: bad flags or arguments, or a request the API calls malformed (400)
   3  not found (404)
-  4  not allowed: no or bad credentials (401), or not permitted (403)
+  4  not allowed: sign-in failed, the API refused the credentials (401), or
+     the action is not permitted (403)
   5  conflict or wrong state (409), e.g. already decided, not active
   6  refused by the role's policy (422), e.g. duration over the maximum
   7  rate limited (429)
@@ -43,6 +44,15 @@ func ExitCode(err error) int {
 	var usage *usageError
 	if errors.As(err, &usage) {
 		return ExitUsage
+	}
+	// An API out of reach is that, whatever the call was for; after it, a
+	// failed sign-in is one even when a dev token's 404 (no such user) is
+	// behind it, not a missing request.
+	if errors.Is(err, client.ErrUnavailable) {
+		return ExitUnavailable
+	}
+	if errors.Is(err, client.ErrSignIn) {
+		return ExitNotAllowed
 	}
 	var apiErr *client.Error
 	if errors.As(err, &apiErr) {
@@ -60,9 +70,6 @@ func ExitCode(err error) int {
 		case http.StatusTooManyRequests:
 			return ExitRateLimited
 		}
-	}
-	if errors.Is(err, client.ErrUnavailable) {
-		return ExitUnavailable
 	}
 	return ExitError
 }

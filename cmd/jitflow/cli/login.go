@@ -126,7 +126,7 @@ type me struct {
 func (s *session) whoami(ctx context.Context) (me, error) {
 	tok, err := s.creds.Token(ctx)
 	if err != nil {
-		return me{}, fmt.Errorf("get a token: %w", err)
+		return me{}, fmt.Errorf("%w: %w", client.ErrSignIn, err)
 	}
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
