@@ -297,6 +297,14 @@ func TestWaitFlag(t *testing.T) {
 	}
 }
 
+func TestHelpDoesNotShowTheToken(t *testing.T) {
+	t.Setenv("JITFLOW_TOKEN", "secret-token")
+	res := run(t, "show", "--help")
+	if res.code != 0 || strings.Contains(res.stdout, "secret-token") || !strings.Contains(res.stdout, "env JITFLOW_TOKEN") {
+		t.Errorf("exit %d, help:\n%s", res.code, res.stdout)
+	}
+}
+
 func TestExitCode(t *testing.T) {
 	tests := []struct {
 		err  error

@@ -36,7 +36,8 @@ type apiFlags struct {
 func (a *apiFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&a.api, "api", envOr("JITFLOW_API", DefaultAPI), "base URL of the jitflow API (env JITFLOW_API)")
 	f.StringVar(&a.as, "as", "", "dev only: act as this user of a jitflow dev stack, e.g. alice (fetches a dev token)")
-	f.StringVar(&a.token, "token", os.Getenv("JITFLOW_TOKEN"), "bearer token to send (env JITFLOW_TOKEN)")
+	// Not the environment's value as the default: help would print it.
+	f.StringVar(&a.token, "token", "", "bearer token to send (env JITFLOW_TOKEN)")
 	f.StringVar(&a.scope, "scope", os.Getenv("JITFLOW_SCOPE"), "sign in with Entra ID for this API scope, e.g. api://jitflow/.default (env JITFLOW_SCOPE)")
 	f.StringVar(&a.tenantID, "tenant-id", os.Getenv("AZURE_TENANT_ID"), "Entra tenant to sign in to (env AZURE_TENANT_ID)")
 	f.StringVar(&a.clientID, "client-id", os.Getenv("JITFLOW_CLIENT_ID"), "app (client) id for device code sign-in (env JITFLOW_CLIENT_ID; default: the Azure SDK's public client)")
@@ -72,16 +73,20 @@ func (a *apiFlags) session(cmd *cobra.Command) (*session, error) {
 }
 
 func (a *apiFlags) credentials(cmd *cobra.Command, devAPI *client.Client) (client.Credentials, error) {
+	token := a.token
+	if token == "" {
+		token = os.Getenv("JITFLOW_TOKEN")
+	}
 	switch {
-	case a.as != "" && cmd.Flags().Changed("token"):
+	case a.as != "" && a.token != "":
 		return nil, usagef("--as and --token both say who you are; give one")
 	case a.as != "":
 		stderr := cmd.ErrOrStderr()
 		return &client.DevUser{Client: devAPI, Name: a.as, StepUp: func(claims string) {
 			fmt.Fprintf(stderr, "the API asks for a stronger sign-in %s; getting a dev token that has it\n", claims)
 		}}, nil
-	case a.token != "":
-		return client.StaticToken(strings.TrimPrefix(a.token, "Bearer ")), nil
+	case token != "":
+		return client.StaticToken(strings.TrimPrefix(token, "Bearer ")), nil
 	case a.scope != "":
 		return a.entra(cmd)
 	}
