@@ -230,6 +230,7 @@ func TestCommands(t *testing.T) {
 			name: "JITFLOW_TOKEN", answers: []string{pendingForBob}, env: map[string]string{"JITFLOW_TOKEN": "from-env"},
 			args: []string{"show", "req-1"}, auth: "Bearer from-env",
 		},
+		{name: "bad tenant", args: []string{"show", "req-1", "--scope", "api://jitflow/.default", "--tenant-id", "not a tenant!"}, code: ExitUsage, err: "--tenant-id"},
 		{name: "no identity", args: []string{"show", "req-1"}, code: ExitUsage, err: "give --as NAME"},
 		{name: "bad API URL", args: []string{"show", "req-1", "--as", "bob", "--api", "localhost:8080"}, code: ExitUsage, err: "--api"},
 	}

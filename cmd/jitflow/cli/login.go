@@ -58,8 +58,7 @@ type session struct {
 	creds client.Credentials
 }
 
-// session builds the client: --as, then --token, then Entra ID. Flags
-// beat the environment: --as wins over a JITFLOW_TOKEN left exported.
+// session builds the client for the API and the caller.
 func (a *apiFlags) session(cmd *cobra.Command) (*session, error) {
 	c, err := client.New(client.Config{BaseURL: a.api, UserAgent: "jitflow-cli"})
 	if err != nil {
@@ -72,6 +71,8 @@ func (a *apiFlags) session(cmd *cobra.Command) (*session, error) {
 	return &session{Client: c.WithCredentials(creds), flags: a, creds: creds}, nil
 }
 
+// credentials pick who the caller is: --as, then a token, then Entra ID.
+// Flags beat the environment: --as wins over a JITFLOW_TOKEN left exported.
 func (a *apiFlags) credentials(cmd *cobra.Command, devAPI *client.Client) (client.Credentials, error) {
 	token := a.token
 	if token == "" {
