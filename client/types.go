@@ -68,6 +68,8 @@ type Request struct {
 	ExpiresAt        *time.Time `json:"expires_at"`
 	EndedAt          *time.Time `json:"ended_at"`
 	Reason           string     `json:"reason,omitempty"`
+	// AutoApprovedBy is the policy rule that approved the request, if one did.
+	AutoApprovedBy string `json:"auto_approved_by,omitempty"`
 
 	// Raw is the API's answer as it came, for callers that pass it on.
 	Raw json.RawMessage `json:"-"`

@@ -158,6 +158,10 @@ func TestCommands(t *testing.T) {
 			code: ExitPolicy, err: "over the maximum of 8h",
 		},
 		{
+			name: "show names the rule that approved", answers: []string{`{"id":"req-1","status":"active","role":"reader","auto_approved_by":"oncall-short"}`},
+			args: []string{"show", "req-1", "--as", "erin"}, stdout: []string{"Approved by    policy rule oncall-short"},
+		},
+		{
 			name: "a fixed token is sent as it is", answers: []string{pendingForBob},
 			args: []string{"show", "req-1", "--token", "abc"}, stdout: []string{"req-1"}, call: "GET /api/v1/requests/req-1",
 		},

@@ -98,6 +98,9 @@ func (p printer) detail(r client.Request) error {
 	if r.EndedAt != nil {
 		line("Ended", p.at(r.EndedAt))
 	}
+	if r.AutoApprovedBy != "" {
+		line("Approved by", "policy rule "+r.AutoApprovedBy)
+	}
 	if r.Reason != "" {
 		line("Reason", r.Reason)
 	}
