@@ -10,10 +10,11 @@ import (
 func auditCommand() *cobra.Command {
 	var api apiFlags
 	cmd := &cobra.Command{
-		Use:     "audit ID",
-		Short:   "Show a request's audit trail, read from its workflow history",
-		Example: "  jitflow audit req-0123abcd-... --as alice",
-		Args:    idArg,
+		Use:               "audit ID",
+		Short:             "Show a request's audit trail, read from its workflow history",
+		Example:           "  jitflow audit req-0123abcd-... --as alice",
+		Args:              idArg,
+		ValidArgsFunction: completeIDs(&api, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := api.session(cmd)
 			if err != nil {

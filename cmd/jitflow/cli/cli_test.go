@@ -380,3 +380,35 @@ func TestAtIsLocalAndRelative(t *testing.T) {
 		t.Errorf("at(nil) = %q", got)
 	}
 }
+
+func TestCompletion(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		call   string
+		stdout []string
+	}{
+		{"approve offers pending requests", []string{"__complete", "approve", "--as", "bob", ""},
+			"GET /api/v1/requests?limit=50&status=pending_approval",
+			[]string{"req-1\tpending_approval reader alice@example.com\n", "req-2\tactive admin alice@example.com\n", ":4\n"}},
+		{"revoke offers active requests", []string{"__complete", "revoke", "--as", "alice", ""},
+			"GET /api/v1/requests?limit=50&status=active", []string{"req-2\t", ":4\n"}},
+		{"one id is enough", []string{"__complete", "show", "req-1", "--as", "alice", ""}, "", []string{":4\n"}},
+		{"no sign-in, no offers", []string{"__complete", "show", ""}, "", []string{":5\n"}},
+		{"statuses", []string{"__complete", "list", "--status", "ex"}, "", []string{"expired\n", ":4\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := startFake(t, pendingForBob)
+			res := run(t, tt.args...)
+			for _, want := range tt.stdout {
+				if !strings.Contains(res.stdout, want) {
+					t.Errorf("completion lacks %q:\n%s", want, res.stdout)
+				}
+			}
+			if f.lastCall != tt.call {
+				t.Errorf("last call %q, want %q", f.lastCall, tt.call)
+			}
+		})
+	}
+}

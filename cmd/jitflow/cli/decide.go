@@ -29,6 +29,8 @@ func decideCommand(name, short string, decide decideFunc, waitable bool) *cobra.
 		Short:   short,
 		Example: "  jitflow " + name + " req-0123abcd-... --comment \"ok for INC-42\" --as bob",
 		Args:    idArg,
+		// Both decisions apply to pending requests only.
+		ValidArgsFunction: completeIDs(&api, client.StatusPending),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := api.session(cmd)
 			if err != nil {

@@ -79,16 +79,19 @@ approve (operators and auditors see all). Filters combine.`,
 	f.StringVar(&lf.pageToken, "page-token", "", "continue a listing where an earlier one stopped")
 	f.BoolVarP(&lf.quiet, "quiet", "q", false, "print only the request ids")
 	api.register(f)
+	cmd.RegisterFlagCompletionFunc("status", cobra.FixedCompletions(statusList(), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
-func statusNames() string {
-	names := make([]string, len(client.Statuses))
+func statusList() []string {
+	out := make([]string, len(client.Statuses))
 	for i, s := range client.Statuses {
-		names[i] = string(s)
+		out[i] = string(s)
 	}
-	return strings.Join(names, ", ")
+	return out
 }
+
+func statusNames() string { return strings.Join(statusList(), ", ") }
 
 // options checks the filters and turns them into the API's.
 func (lf listFlags) options(now time.Time) (client.ListOptions, error) {

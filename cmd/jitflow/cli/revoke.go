@@ -2,6 +2,8 @@ package cli
 
 import (
 	"github.com/spf13/cobra"
+
+	"github.com/jitflow/jitflow/client"
 )
 
 func revokeCommand() *cobra.Command {
@@ -14,8 +16,9 @@ func revokeCommand() *cobra.Command {
 		Short: "End an active grant now; the role is removed at once",
 		Long: `End an active grant now: the role is removed in Entra ID before the command
 returns. The requester, an approver of the role or an operator may revoke.`,
-		Example: "  jitflow revoke req-0123abcd-... --reason \"done\" --as alice",
-		Args:    idArg,
+		Example:           "  jitflow revoke req-0123abcd-... --reason \"done\" --as alice",
+		Args:              idArg,
+		ValidArgsFunction: completeIDs(&api, client.StatusActive),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := api.session(cmd)
 			if err != nil {

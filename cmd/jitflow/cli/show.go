@@ -7,10 +7,11 @@ import (
 func showCommand() *cobra.Command {
 	var api apiFlags
 	cmd := &cobra.Command{
-		Use:     "show ID",
-		Short:   "Show one request: status, approvers, decisions, grant window",
-		Example: "  jitflow show req-0123abcd-... --as alice\n  jitflow show req-0123abcd-... --json | jq .status",
-		Args:    idArg,
+		Use:               "show ID",
+		Short:             "Show one request: status, approvers, decisions, grant window",
+		Example:           "  jitflow show req-0123abcd-... --as alice\n  jitflow show req-0123abcd-... --json | jq .status",
+		Args:              idArg,
+		ValidArgsFunction: completeIDs(&api, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := api.session(cmd)
 			if err != nil {
