@@ -5,12 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/directory"
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/server"
 	"github.com/jitflow/jitflow/workflows"
@@ -21,12 +26,20 @@ func serverCommand() *cobra.Command {
 		tf                            temporalFlags
 		httpAddr, policyFile, baseURL string
 		issuer, audience, tenantID    string
+		acceptV1                      bool
+		graphURL                      string
+		limit                         server.RateLimit
 		logs                          logFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Serve the HTTP API against an existing Temporal service",
-		Args:  cobra.NoArgs,
+		Long: `Serve the HTTP API against an existing Temporal service.
+
+Servers behind one load balancer must share the key that signs list page
+tokens: set JITFLOW_PAGE_TOKEN_KEY (at least 16 bytes) to the same secret on
+each; without it every server makes its own.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := logs.logger()
 			if err != nil {
@@ -42,14 +55,19 @@ func serverCommand() *cobra.Command {
 			if tenantID == "" {
 				tenantID = pol.TenantID
 			}
+			v2, v1 := server.EntraIssuers(tenantID)
 			if issuer == "" {
-				issuer = "https://login.microsoftonline.com/" + tenantID + "/v2.0"
+				issuer = v2
+			}
+			var more []string
+			if acceptV1 {
+				more = append(more, v1)
 			}
 			if audience == "" {
 				return errors.New("--audience is required: the API's application (client) id (and, after a comma, its app id URI such as api://jitflow)")
 			}
 			ctx := cmd.Context()
-			verifier, err := server.DiscoverVerifier(ctx, issuer, audience, tenantID)
+			verifier, err := server.DiscoverVerifier(ctx, issuer, audience, tenantID, more...)
 			if err != nil {
 				return err
 			}
@@ -65,9 +83,14 @@ func serverCommand() *cobra.Command {
 			if baseURL == "" {
 				baseURL = "http://" + httpAddr
 			}
+			dir, err := newDirectory(graphURL)
+			if err != nil {
+				return err
+			}
 			api, err := server.New(server.Config{
 				Temporal: c, Policy: pol, Verifier: verifier, BaseURL: baseURL,
-				Ready: pollersReady(c), Logger: log,
+				Ready: pollersReady(c), Logger: log, Directory: dir, RateLimit: limit,
+				PageTokenKey: []byte(os.Getenv("JITFLOW_PAGE_TOKEN_KEY")),
 			})
 			if err != nil {
 				return err
@@ -94,8 +117,26 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&issuer, "oidc-issuer", envOr("JITFLOW_OIDC_ISSUER", ""), "token issuer (default Entra ID v2.0 of the tenant)")
 	f.StringVar(&audience, "audience", envOr("JITFLOW_AUDIENCE", ""), "token audience: the API's application (client) id, which Entra v2.0 tokens carry; add its app id URI after a comma to accept v1.0 tokens too")
 	f.StringVar(&tenantID, "tenant-id", envOr("AZURE_TENANT_ID", ""), "Entra tenant id (default: the policy's)")
+	f.BoolVar(&acceptV1, "accept-v1-tokens", os.Getenv("JITFLOW_ACCEPT_V1_TOKENS") == "true", "also accept Entra v1.0 access tokens (issuer https://sts.windows.net/TENANT/), which carry the amr claim that require_mfa reads (env JITFLOW_ACCEPT_V1_TOKENS=true)")
+	f.StringVar(&graphURL, "graph-url", envOr("JITFLOW_GRAPH_URL", "https://graph.microsoft.com"), "Microsoft Graph base URL, read for the groups of callers whose token has a group overage (env JITFLOW_GRAPH_URL)")
+	f.Float64Var(&limit.PerSecond, "rate-limit", server.DefaultRateLimit.PerSecond, "calls per second allowed to each caller, on average")
+	f.IntVar(&limit.Burst, "rate-burst", server.DefaultRateLimit.Burst, "calls each caller may make at once above the rate")
 	logs.register(f, "json", "info")
 	return cmd
+}
+
+// newDirectory reads group memberships from Graph with the standard Azure
+// credential chain, or from a loopback emulator without one.
+func newDirectory(graphURL string) (*directory.Graph, error) {
+	cfg := directory.Config{BaseURL: strings.TrimSuffix(graphURL, "/")}
+	if !activities.IsLoopbackURL(cfg.BaseURL) {
+		cred, err := azidentity.NewDefaultAzureCredential(nil)
+		if err != nil {
+			return nil, fmt.Errorf("azure credential for %s: %w", graphURL, err)
+		}
+		cfg.Credential = cred
+	}
+	return directory.NewGraph(cfg)
 }
 
 // pollersReady is ready when Temporal answers and some worker polls the

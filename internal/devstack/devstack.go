@@ -225,13 +225,19 @@ func (st *Stack) startAPI(opts Options, mail *outbox.Outbox, workerUp *atomic.Bo
 	if err != nil {
 		return err
 	}
+	groups, err := st.groupDirectory(opts.Policy)
+	if err != nil {
+		return err
+	}
 	api, err := server.New(server.Config{
-		Temporal: st.Client,
-		Policy:   opts.Policy,
-		Verifier: verifier,
-		BaseURL:  st.APIURL,
-		Ready:    readiness(st.Client, workerUp),
-		Logger:   opts.Logger,
+		Temporal:  st.Client,
+		Policy:    opts.Policy,
+		Verifier:  verifier,
+		BaseURL:   st.APIURL,
+		Ready:     readiness(st.Client, workerUp),
+		Logger:    opts.Logger,
+		Directory: groups,
+		RateLimit: DevRateLimit,
 	})
 	if err != nil {
 		return err
