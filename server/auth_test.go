@@ -94,7 +94,7 @@ func (e *env) forgedTokens() map[string]string {
 	return out
 }
 
-func signWith(t *testing.T, alg jose.SignatureAlgorithm, key jose.JSONWebKey, claims any) string {
+func signWith(t testing.TB, alg jose.SignatureAlgorithm, key jose.JSONWebKey, claims any) string {
 	t.Helper()
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, (&jose.SignerOptions{}).WithType("JWT"))
 	if err != nil {

@@ -34,7 +34,7 @@ const (
 // env is one API under test: the dev issuer on its own httptest server
 // (serving the key set the verifier fetches), a fake Temporal, the API.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	issuer   *devauth.Issuer
 	idp      *httptest.Server
 	jwksHits *counter
@@ -79,7 +79,7 @@ func newEnv(t *testing.T) *env {
 
 // newEnvWith is newEnv with another policy, and a chance to change the
 // API's config before it is built.
-func newEnvWith(t *testing.T, pol *policies.Policy, configure func(*Config)) *env {
+func newEnvWith(t testing.TB, pol *policies.Policy, configure func(*Config)) *env {
 	t.Helper()
 	e := &env{t: t, policy: pol, temporal: newFakeTemporal(), jwksHits: &counter{}, logs: &syncBuffer{}}
 	e.startIssuer()
@@ -164,7 +164,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) problem(t *testing.T) Problem {
+func (r response) problem(t testing.TB) Problem {
 	t.Helper()
 	if ct := r.header.Get("Content-Type"); ct != ProblemContentType {
 		t.Fatalf("Content-Type = %q, want %q; body %s", ct, ProblemContentType, r.body)
@@ -179,7 +179,7 @@ func (r response) problem(t *testing.T) Problem {
 	return p
 }
 
-func (r response) request(t *testing.T) workflows.Request {
+func (r response) request(t testing.TB) workflows.Request {
 	t.Helper()
 	var req workflows.Request
 	if err := json.Unmarshal(r.body, &req); err != nil {

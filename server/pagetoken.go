@@ -69,8 +69,9 @@ func (p pageSigner) unwrap(token, callerID, query string) ([]byte, error) {
 		return nil, bad(fmt.Sprintf("is over %d characters", maxPageTokenLen))
 	}
 	body, sig, ok := strings.Cut(token, ".")
-	data, err1 := base64.RawURLEncoding.DecodeString(body)
-	mac, err2 := base64.RawURLEncoding.DecodeString(sig)
+	// Strict decoding: one token, one spelling.
+	data, err1 := base64.RawURLEncoding.Strict().DecodeString(body)
+	mac, err2 := base64.RawURLEncoding.Strict().DecodeString(sig)
 	if !ok || err1 != nil || err2 != nil || !hmac.Equal(mac, p.mac(data)) {
 		return nil, bad("is not one this server issued")
 	}
