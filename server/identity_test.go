@@ -217,3 +217,11 @@ func TestClaimsFromToken(t *testing.T) {
 		t.Error("_claim_names.groups is an overage")
 	}
 }
+
+func TestPageTokenKeyLength(t *testing.T) {
+	e := newEnv(t)
+	_, err := New(Config{Temporal: e.temporal, Policy: e.policy, Verifier: e.server.verifier, PageTokenKey: []byte("short")})
+	if err == nil || !strings.Contains(err.Error(), "PageTokenKey") {
+		t.Errorf("err = %v, want one about PageTokenKey", err)
+	}
+}

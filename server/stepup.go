@@ -43,7 +43,7 @@ func requireStepUp(me *identity, role *policies.Role, doing string) error {
 		return fmt.Errorf("encode claims challenge: %w", err)
 	}
 	h := http.Header{}
-	h.Set(echo.HeaderWWWAuthenticate, fmt.Sprintf(`Bearer realm="", error="insufficient_claims", error_description="step-up required", claims="%s"`,
+	h.Set(echo.HeaderWWWAuthenticate, fmt.Sprintf(`Bearer realm="", error="insufficient_claims", claims="%s"`,
 		base64.StdEncoding.EncodeToString(body)))
 	return &apiError{status: http.StatusUnauthorized, header: h, detail: fmt.Sprintf(
 		"%s role %q needs %s; sign in again with it (WWW-Authenticate carries the claims challenge for Entra ID) and retry",
