@@ -202,3 +202,19 @@ func TestBreakGlassRefusesAutoApprove(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// BenchmarkResolveWithRules measures a resolve that evaluates a condition
+// and two auto-approval rules.
+func BenchmarkResolveWithRules(b *testing.B) {
+	p, err := Parse("rules.yaml", []byte(rulesPolicy))
+	if err != nil {
+		b.Fatal(err)
+	}
+	u, _ := p.UserByName("alice")
+	in := RequestInput{Role: "reader", Duration: time.Hour, Justification: "incident", Time: time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)}
+	for b.Loop() {
+		if _, err := p.Resolve(Caller{ID: u.ID, UPN: u.UPN}, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
