@@ -57,16 +57,17 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		case err != nil:
 			return fmt.Errorf("verify token: %w", err)
 		}
+		// The limit comes before the directory lookup, so a flood of
+		// calls does not become a flood of Graph calls.
+		if err := s.limits.allow(claims.ObjectID); err != nil {
+			return err
+		}
 		if claims.GroupsOverage {
 			if claims.Groups, err = s.overageGroups(c.Request().Context(), claims.ObjectID); err != nil {
 				return err
 			}
 		}
-		id := s.identify(claims)
-		c.Set(ctxIdentity, id)
-		if err := s.limits.allow(id.person.ID); err != nil {
-			return err
-		}
+		c.Set(ctxIdentity, s.identify(claims))
 		return next(c)
 	}
 }
