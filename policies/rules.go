@@ -42,6 +42,9 @@ var ruleVariables = []struct {
 	{"now", cel.TimestampType, "when the request is made; now.getHours(\"Europe/Paris\") is the hour there"},
 }
 
+// maxRuleLen bounds an expression's text; real rules are a line or two.
+const maxRuleLen = 4000
+
 // ruleCostLimit bounds one evaluation: policies are trusted, but a rule
 // that loops over a long list on every request should fail loudly.
 const ruleCostLimit = 100_000
@@ -97,7 +100,9 @@ func (d *decoder) rules(n *yaml.Node, path string, withMessage bool) []Rule {
 		if v == nil {
 			continue
 		}
-		if src, ok := d.str(v, field(p, "expr")); ok {
+		if src, ok := d.str(v, field(p, "expr")); ok && len(src) > maxRuleLen {
+			d.errorf(deref(v), field(p, "expr"), "rule %q is %d bytes long; at most %d are accepted", r.Name, len(src), maxRuleLen)
+		} else if ok {
 			r.Expr = src
 			r.program = d.compileRule(deref(v), field(p, "expr"), r.Name, src)
 		}

@@ -156,6 +156,8 @@ func TestRuleErrorsNamePosition(t *testing.T) {
 			`rules.yaml:21: roles[0].auto_approve[0].expr: rule "oncall-short": the expression is of type google.protobuf.Duration; it must be a bool`},
 		{"block scalar, second line", "          'operator' in caller.roles\n", "          'operator' in caller.roles &&\n          caller.mfa == 1\n",
 			`rules.yaml:25: roles[0].auto_approve[1].expr: rule "operator": CEL error at expression column 12: found no matching overload for '_==_' applied to '(bool, int)'`},
+		{"too long", rule, `        expr: "` + strings.Repeat("true && ", 600) + `true"`,
+			`rules.yaml:21: roles[0].auto_approve[0].expr: rule "oncall-short" is 4804 bytes long; at most 4000`},
 		{"condition without message", "        message: outside 06:00-22:00 UTC, use the breakglass role\n", "",
 			`rules.yaml:16: roles[0].conditions[0].message: is missing`},
 		{"bad auth context", "auth_context: c1", "auth_context: strong",
