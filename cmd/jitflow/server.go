@@ -83,6 +83,10 @@ each; without it every server makes its own.`,
 			if baseURL == "" {
 				baseURL = "http://" + httpAddr
 			}
+			if limit.PerSecond <= 0 || limit.Burst < 1 {
+				return fmt.Errorf("--rate-limit %g and --rate-burst %d: both must be more than 0 (defaults %g and %d)",
+					limit.PerSecond, limit.Burst, server.DefaultRateLimit.PerSecond, server.DefaultRateLimit.Burst)
+			}
 			dir, err := newDirectory(graphURL)
 			if err != nil {
 				return err
@@ -120,7 +124,7 @@ each; without it every server makes its own.`,
 	f.BoolVar(&acceptV1, "accept-v1-tokens", os.Getenv("JITFLOW_ACCEPT_V1_TOKENS") == "true", "also accept Entra v1.0 access tokens (issuer https://sts.windows.net/TENANT/), which carry the amr claim that require_mfa reads (env JITFLOW_ACCEPT_V1_TOKENS=true)")
 	f.StringVar(&graphURL, "graph-url", envOr("JITFLOW_GRAPH_URL", "https://graph.microsoft.com"), "Microsoft Graph base URL, read for the groups of callers whose token has a group overage (env JITFLOW_GRAPH_URL)")
 	f.Float64Var(&limit.PerSecond, "rate-limit", server.DefaultRateLimit.PerSecond, "calls per second allowed to each caller, on average")
-	f.IntVar(&limit.Burst, "rate-burst", server.DefaultRateLimit.Burst, "calls each caller may make at once above the rate")
+	f.IntVar(&limit.Burst, "rate-burst", server.DefaultRateLimit.Burst, "the most calls a caller may make at once (the size of each caller's token bucket)")
 	logs.register(f, "json", "info")
 	return cmd
 }
