@@ -45,6 +45,10 @@ each; without it every server makes its own.`,
 			if err != nil {
 				return err
 			}
+			if limit.PerSecond <= 0 || limit.Burst < 1 {
+				return fmt.Errorf("--rate-limit %g and --rate-burst %d: both must be more than 0 (defaults %g and %d)",
+					limit.PerSecond, limit.Burst, server.DefaultRateLimit.PerSecond, server.DefaultRateLimit.Burst)
+			}
 			if policyFile == "" {
 				return errors.New("--policy is required: the policy file with your roles and approvers")
 			}
@@ -82,10 +86,6 @@ each; without it every server makes its own.`,
 			defer c.Close()
 			if baseURL == "" {
 				baseURL = "http://" + httpAddr
-			}
-			if limit.PerSecond <= 0 || limit.Burst < 1 {
-				return fmt.Errorf("--rate-limit %g and --rate-burst %d: both must be more than 0 (defaults %g and %d)",
-					limit.PerSecond, limit.Burst, server.DefaultRateLimit.PerSecond, server.DefaultRateLimit.Burst)
 			}
 			dir, err := newDirectory(graphURL)
 			if err != nil {
