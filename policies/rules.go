@@ -197,19 +197,16 @@ func (ri ruleInput) activation() map[string]any {
 	}
 }
 
-// errRuleFailed is wrapped by eval errors.
-var errRuleFailed = errors.New("rule evaluation failed")
-
 // eval runs a rule. An expression that fails at run time (an unknown time
 // zone, a cost over the limit) is an error, never a silent true.
 func (r *Rule) eval(vars map[string]any) (bool, error) {
 	out, _, err := r.program.Eval(vars)
 	if err != nil {
-		return false, fmt.Errorf("%w: rule %q: %v", errRuleFailed, r.Name, err)
+		return false, fmt.Errorf("rule %q: %w", r.Name, err)
 	}
 	b, ok := out.(types.Bool)
 	if !ok {
-		return false, fmt.Errorf("%w: rule %q gave %v, not a bool", errRuleFailed, r.Name, out)
+		return false, fmt.Errorf("rule %q gave %v, not a bool", r.Name, out)
 	}
 	return bool(b), nil
 }

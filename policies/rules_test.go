@@ -220,3 +220,26 @@ func BenchmarkResolveWithRules(b *testing.B) {
 		}
 	}
 }
+
+// A rule that fails at run time approves nothing and blocks nothing
+// silently: a condition refuses with a reason, an auto-approval is skipped
+// and reported.
+func TestRuleEvaluationErrors(t *testing.T) {
+	src := strings.Replace(rulesPolicy, `now.getHours("UTC") >= 6 && now.getHours("UTC") < 22`, `now.getHours("Mars/Olympus") >= 0`, 1)
+	p := parseRules(t, src)
+	noon := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	_, err := p.Resolve(as(p, "alice")(t), RequestInput{Role: "reader", Justification: "x", Time: noon})
+	var re *RequestError
+	if !errors.As(err, &re) || !strings.Contains(re.Detail, `condition "office-hours" of role "reader" could not be checked`) {
+		t.Fatalf("err = %v", err)
+	}
+	src = strings.Replace(rulesPolicy, `'oncall' in caller.groups && request.duration < duration('30m')`, `now.getHours('Mars/Olympus') >= 0`, 1)
+	p = parseRules(t, src)
+	plan, err := p.Resolve(as(p, "erin")(t), RequestInput{Role: "reader", Duration: time.Minute, Justification: "x", Time: noon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.AutoApprovedBy != nil || plan.RuleErrors == nil || !strings.Contains(plan.RuleErrors.Error(), `rule "oncall-short"`) {
+		t.Errorf("auto-approved by %+v, rule errors %v", plan.AutoApprovedBy, plan.RuleErrors)
+	}
+}
