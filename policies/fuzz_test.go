@@ -11,6 +11,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(DevYAML)
 	f.Add([]byte(basePolicy))
 	f.Add([]byte(teamPolicy))
+	f.Add([]byte(rulesPolicy))
 	f.Add([]byte(""))
 	f.Add([]byte("---\n...\n"))
 	f.Add([]byte("- a\n- b\n"))

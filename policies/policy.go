@@ -4,6 +4,7 @@
 package policies
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -61,6 +62,19 @@ type Role struct {
 	// approval link was made for before the link decides: possession of
 	// the link alone is then not enough.
 	ApproverSignIn bool
+	// JustificationMax bounds a justification, in characters.
+	JustificationMax int
+	// TicketPattern, when set, is what a ticket must match in full.
+	TicketPattern *regexp.Regexp
+
+	// StepUp is what a caller's token must show to request or approve
+	// this role.
+	StepUp StepUp
+
+	// Conditions must all hold for a request to be accepted.
+	Conditions []Rule
+	// AutoApprove approves a request at once when one of them holds.
+	AutoApprove []Rule
 
 	Stages []Stage // empty for break-glass
 	// Remind says when approvers who have not decided are reminded before
@@ -70,6 +84,18 @@ type Role struct {
 	BreakGlass bool // activates without approval; Notify is told
 	Notify     Subjects
 }
+
+// StepUp is the strength of sign-in a role demands of its requesters and
+// approvers. Entra reports it in the token: "amr" lists the methods used
+// ("mfa" after multi-factor), "acrs" the authentication contexts satisfied
+// (Conditional Access policies tied to ids "c1" to "c99").
+type StepUp struct {
+	MFA         bool
+	AuthContext string // "" for none
+}
+
+// Required reports whether any step-up is asked for.
+func (s StepUp) Required() bool { return s.MFA || s.AuthContext != "" }
 
 // Role returns the role with this name.
 func (p *Policy) Role(name string) (*Role, bool) {

@@ -21,6 +21,8 @@ type Caller struct {
 	ID     string // Entra object id (oid claim)
 	UPN    string
 	Groups []string // group names/ids from the token, merged by the caller with directory groups
+	Roles  []string // app roles from the token
+	MFA    bool     // the token shows multi-factor authentication
 }
 
 // RequestInput is what the requester asked for. Duration 0 means "the role's default".
@@ -29,6 +31,9 @@ type RequestInput struct {
 	Duration      time.Duration
 	Justification string
 	Ticket        string
+	// Time is when the request is made, for rules that look at the clock
+	// (zero means now).
+	Time time.Time
 }
 
 // Plan is a request resolved against the policy: approvers are concrete
@@ -40,6 +45,12 @@ type Plan struct {
 	Duration  time.Duration // defaulted
 	Stages    []PlanStage   // empty for break-glass
 	Notify    []User        // break-glass notify list, expanded
+	// AutoApprovedBy is the auto-approval rule that approved the request,
+	// nil when people must decide.
+	AutoApprovedBy *Rule
+	// RuleErrors holds auto-approval rules that failed to evaluate (they
+	// approved nothing); the caller should log them.
+	RuleErrors error
 }
 
 // PlanStage is a stage with its approvers resolved.
@@ -78,6 +89,10 @@ func (p *Policy) Resolve(c Caller, in RequestInput) (Plan, error) {
 	if err := checkText(role, in); err != nil {
 		return Plan{}, err
 	}
+	vars := ruleInput{caller: requester, roles: c.Roles, mfa: c.MFA, in: in, role: role.Name, dur: duration}.activation()
+	if err := checkConditions(role, vars); err != nil {
+		return Plan{}, err
+	}
 	plan := Plan{Role: role, Requester: requester, Duration: duration}
 	if role.BreakGlass {
 		plan.Notify = p.expand(role.Notify)
@@ -90,6 +105,7 @@ func (p *Policy) Resolve(c Caller, in RequestInput) (Plan, error) {
 		}
 		plan.Stages = append(plan.Stages, ps)
 	}
+	plan.AutoApprovedBy, plan.RuleErrors = autoApproval(role, vars)
 	return plan, nil
 }
 
@@ -152,17 +168,24 @@ func checkDuration(role *Role, d time.Duration) (time.Duration, error) {
 }
 
 func checkText(role *Role, in RequestInput) error {
-	if role.RequireJustification && strings.TrimSpace(in.Justification) == "" {
-		return invalid("justification", "role %q needs a justification: say why you need it (up to %d characters)", role.Name, MaxJustification)
+	limit := role.JustificationMax
+	if limit <= 0 {
+		limit = MaxJustification
 	}
-	if n := utf8.RuneCountInString(in.Justification); n > MaxJustification {
-		return invalid("justification", "is %d characters long; at most %d are accepted", n, MaxJustification)
+	if role.RequireJustification && strings.TrimSpace(in.Justification) == "" {
+		return invalid("justification", "role %q needs a justification: say why you need it (up to %d characters)", role.Name, limit)
+	}
+	if n := utf8.RuneCountInString(in.Justification); n > limit {
+		return invalid("justification", "is %d characters long; at most %d are accepted for role %q", n, limit, role.Name)
 	}
 	if role.RequireTicket && strings.TrimSpace(in.Ticket) == "" {
-		return invalid("ticket", "role %q needs a ticket: give the change or incident number (up to %d characters)", role.Name, MaxTicket)
+		return invalid("ticket", "role %q needs a ticket: give the change or incident number (%s)", role.Name, describeTicket(role))
 	}
 	if n := utf8.RuneCountInString(in.Ticket); n > MaxTicket {
 		return invalid("ticket", "is %d characters long; at most %d are accepted", n, MaxTicket)
+	}
+	if in.Ticket != "" && role.TicketPattern != nil && !role.TicketPattern.MatchString(in.Ticket) {
+		return invalid("ticket", "%q is not a ticket role %q accepts; give one %s", in.Ticket, role.Name, describeTicket(role))
 	}
 	return nil
 }

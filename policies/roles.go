@@ -71,6 +71,17 @@ func (d *decoder) role(n *yaml.Node, path string, dir *Policy) (Role, fields, bo
 	if v := f.get("break_glass"); v != nil {
 		r.BreakGlass = d.boolean(v, field(path, "break_glass"))
 	}
+	d.limits(f, path, &r)
+	d.stepUp(f, path, &r)
+	if v := f.get("conditions"); v != nil {
+		r.Conditions = d.rules(v, field(path, "conditions"), true)
+	}
+	if v := f.get("auto_approve"); v != nil {
+		r.AutoApprove = d.rules(v, field(path, "auto_approve"), false)
+		if r.BreakGlass {
+			d.errorf(f.keys["auto_approve"], field(path, "auto_approve"), "a break-glass role activates without approval already; remove auto_approve")
+		}
+	}
 	if r.BreakGlass {
 		d.breakGlass(f, path, dir, &r)
 	} else {

@@ -34,7 +34,7 @@ func (s *Server) deny(c echo.Context) error { return s.decide(c, workflows.Decis
 // the caller may see the request at all, so a stranger learns nothing of
 // its state from the answer.
 func (s *Server) decide(c echo.Context, decision string) error {
-	id, err := s.visibleRequest(c)
+	id, d, err := s.actionRequest(c)
 	if err != nil {
 		return err
 	}
@@ -43,13 +43,20 @@ func (s *Server) decide(c echo.Context, decision string) error {
 		return err
 	}
 	me := currentIdentity(c)
+	// The role's step-up applies to approvers as to requesters; a role
+	// gone from the policy demands nothing more than its plan did.
+	if role, ok := s.policy.Role(d.role); ok {
+		if err := requireStepUp(me, role, "deciding on"); err != nil {
+			return err
+		}
+	}
 	return s.update(c, id, workflows.UpdateDecide, workflows.DecideInput{
 		ApproverID: me.person.ID, Decision: decision, Comment: body.Comment,
 	})
 }
 
 func (s *Server) cancel(c echo.Context) error {
-	id, err := s.visibleRequest(c)
+	id, _, err := s.actionRequest(c)
 	if err != nil {
 		return err
 	}
@@ -62,7 +69,7 @@ func (s *Server) cancel(c echo.Context) error {
 // revoke passes on whether the caller is an operator: only the API can
 // check the token's roles, the workflow trusts its word.
 func (s *Server) revoke(c echo.Context) error {
-	id, err := s.visibleRequest(c)
+	id, _, err := s.actionRequest(c)
 	if err != nil {
 		return err
 	}

@@ -79,7 +79,7 @@ func (e *pageEnv) link(reqID, approverID string, stage int, ttl time.Duration) s
 }
 
 // browser is an HTTP client with cookies that does not follow redirects.
-func browser(t *testing.T) *http.Client {
+func browser(t testing.TB) *http.Client {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -153,7 +153,7 @@ func approveForm(comment string) url.Values {
 	return url.Values{"decision": {"approve"}, "comment": {comment}}
 }
 
-func wantPage(t *testing.T, r response, status int, fragments ...string) {
+func wantPage(t testing.TB, r response, status int, fragments ...string) {
 	t.Helper()
 	wantStatus(t, r, status)
 	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {

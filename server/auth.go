@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,7 +20,10 @@ import (
 const (
 	clockLeeway     = time.Minute
 	jwksMinInterval = 30 * time.Second
-	jwksMaxBytes    = 1 << 20
+	// jwksMaxAge is how long a key set is trusted before it is read
+	// again, so keys the issuer has rotated out stop being accepted.
+	jwksMaxAge   = 12 * time.Hour
+	jwksMaxBytes = 1 << 20
 )
 
 // allowedAlgs are the only signature algorithms accepted: asymmetric ones
@@ -30,6 +34,9 @@ var allowedAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.ES256}
 // VerifierConfig says which tokens a TokenVerifier accepts.
 type VerifierConfig struct {
 	Issuer string // exact "iss" value
+	// MoreIssuers are further accepted "iss" values, such as Entra's v1.0
+	// form https://sts.windows.net/{tenant}/ (see EntraIssuers).
+	MoreIssuers []string
 	// Audience is the required "aud" value, or several separated by commas
 	// (Entra v2.0 tokens carry the API's client id, v1.0 tokens its app id
 	// URI: list both to accept either).
@@ -58,6 +65,16 @@ type TokenVerifier struct {
 	keys      jose.JSONWebKeySet
 	fetchedAt time.Time
 	fetchErr  error // of the last fetch
+	// loadedAt is when the cached key set was last read successfully;
+	// refreshing is set while a background refresh of a stale set runs.
+	loadedAt   time.Time
+	refreshing bool
+}
+
+// EntraIssuers returns the issuer values of a tenant's Entra ID tokens:
+// v2.0 access tokens carry the first, v1.0 tokens the second.
+func EntraIssuers(tenantID string) (v2, v1 string) {
+	return "https://login.microsoftonline.com/" + tenantID + "/v2.0", "https://sts.windows.net/" + tenantID + "/"
 }
 
 // Claims is what jitflow takes from a verified token.
@@ -68,7 +85,16 @@ type Claims struct {
 	Name     string   // "name"
 	Groups   []string // "groups"
 	Roles    []string // "roles" (app roles)
+	AMR      []string // "amr": how the user signed in ("pwd", "mfa", ...)
+	ACRS     []string // "acrs": authentication contexts satisfied ("c1", ...)
+	// GroupsOverage is set when Entra left the groups out because there
+	// are too many ("_claim_names" names groups, or "hasgroups" is true):
+	// they must then be read from Microsoft Graph.
+	GroupsOverage bool
 }
+
+// MFA reports whether the sign-in used multi-factor authentication.
+func (c Claims) MFA() bool { return slices.Contains(c.AMR, "mfa") }
 
 // audiences splits the configured audience list.
 func audiences(list string) []string {
@@ -106,7 +132,8 @@ func NewTokenVerifier(cfg VerifierConfig) (*TokenVerifier, error) {
 // (issuerURL + "/.well-known/openid-configuration") to find its key set, as
 // production does for Entra ID
 // (https://login.microsoftonline.com/TENANT/v2.0).
-func DiscoverVerifier(ctx context.Context, issuerURL, audience, tenantID string) (*TokenVerifier, error) {
+// moreIssuers are further accepted "iss" values (Entra v1.0 tokens' issuer).
+func DiscoverVerifier(ctx context.Context, issuerURL, audience, tenantID string, moreIssuers ...string) (*TokenVerifier, error) {
 	hc := &http.Client{Timeout: 10 * time.Second}
 	url := strings.TrimSuffix(issuerURL, "/") + "/.well-known/openid-configuration"
 	var meta struct {
@@ -123,7 +150,7 @@ func DiscoverVerifier(ctx context.Context, issuerURL, audience, tenantID string)
 		return nil, fmt.Errorf("discover token issuer %s: metadata names issuer %q instead", issuerURL, meta.Issuer)
 	}
 	return NewTokenVerifier(VerifierConfig{
-		Issuer: meta.Issuer, Audience: audience, JWKSURL: meta.JWKSURI, TenantID: tenantID, HTTPClient: hc,
+		Issuer: meta.Issuer, MoreIssuers: moreIssuers, Audience: audience, JWKSURL: meta.JWKSURI, TenantID: tenantID, HTTPClient: hc,
 	})
 }
 
@@ -150,6 +177,12 @@ type tokenClaims struct {
 	Name              string   `json:"name"`
 	Groups            []string `json:"groups"`
 	Roles             []string `json:"roles"`
+	AMR               []string `json:"amr"`
+	ACRS              []string `json:"acrs"`
+	HasGroups         bool     `json:"hasgroups"`
+	ClaimNames        struct {
+		Groups string `json:"groups"`
+	} `json:"_claim_names"`
 }
 
 // Verify checks raw (a compact JWS) and returns its claims. Errors are
@@ -186,7 +219,8 @@ func (v *TokenVerifier) Verify(ctx context.Context, raw string) (Claims, error) 
 	}
 	return Claims{
 		ObjectID: c.ObjectID, TenantID: c.TenantID, UPN: upn, Name: c.Name,
-		Groups: c.Groups, Roles: c.Roles,
+		Groups: c.Groups, Roles: c.Roles, AMR: c.AMR, ACRS: c.ACRS,
+		GroupsOverage: c.HasGroups || c.ClaimNames.Groups != "",
 	}, nil
 }
 
@@ -194,8 +228,13 @@ func (v *TokenVerifier) checkClaims(c tokenClaims) error {
 	if c.Expiry == nil {
 		return refuse("token has no exp")
 	}
+	// The issuer is checked here, against every accepted value, so
+	// ValidateWithLeeway is given the token's own.
+	if c.Issuer != v.cfg.Issuer && !slices.Contains(v.cfg.MoreIssuers, c.Issuer) {
+		return refuse("wrong issuer")
+	}
 	err := c.ValidateWithLeeway(jwt.Expected{
-		Issuer: v.cfg.Issuer, AnyAudience: audiences(v.cfg.Audience), Time: v.now(),
+		Issuer: c.Issuer, AnyAudience: audiences(v.cfg.Audience), Time: v.now(),
 	}, clockLeeway)
 	switch {
 	case errors.Is(err, jwt.ErrExpired):
@@ -242,7 +281,7 @@ func (v *TokenVerifier) key(ctx context.Context, kid string) (jose.JSONWebKey, e
 		v.fetchErr = fmt.Errorf("%w: %v", ErrKeysUnavailable, err)
 		return jose.JSONWebKey{}, v.fetchErr
 	}
-	v.keys, v.fetchedAt, v.fetchErr = set, v.now(), nil
+	v.keys, v.fetchedAt, v.fetchErr, v.loadedAt = set, v.now(), nil, v.now()
 	if k, ok := findKey(v.keys, kid); ok {
 		return k, nil
 	}
@@ -255,6 +294,12 @@ func (v *TokenVerifier) cachedKey(kid string) (k jose.JSONWebKey, done bool, err
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if k, ok := findKey(v.keys, kid); ok {
+		if v.now().Sub(v.loadedAt) > jwksMaxAge && !v.refreshing {
+			// Serve the known key now; read the set again behind the
+			// caller's back so a rotated-out key stops working soon.
+			v.refreshing = true
+			go v.refresh()
+		}
 		return k, true, nil
 	}
 	if !v.fetchedAt.IsZero() && v.now().Sub(v.fetchedAt) < jwksMinInterval {
@@ -264,6 +309,24 @@ func (v *TokenVerifier) cachedKey(kid string) (k jose.JSONWebKey, done bool, err
 		return jose.JSONWebKey{}, true, refuse("unknown signing key %q", kid)
 	}
 	return jose.JSONWebKey{}, false, nil
+}
+
+// refresh reads the key set again. A failed refresh keeps the old set: an
+// issuer that is briefly down must not lock everyone out.
+func (v *TokenVerifier) refresh() {
+	v.fetching.Lock()
+	defer v.fetching.Unlock()
+	var set jose.JSONWebKeySet
+	err := getJSON(context.Background(), v.cfg.HTTPClient, v.cfg.JWKSURL, &set)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.refreshing = false
+	if err != nil {
+		// Try again after the usual pause, not on the very next token.
+		v.loadedAt = v.now().Add(jwksMinInterval - jwksMaxAge)
+		return
+	}
+	v.keys, v.fetchedAt, v.fetchErr, v.loadedAt = set, v.now(), nil, v.now()
 }
 
 func findKey(set jose.JSONWebKeySet, kid string) (jose.JSONWebKey, bool) {

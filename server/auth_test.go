@@ -18,6 +18,8 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/jitflow/jitflow/policies"
 )
 
 // entraClaims builds a claim set like the dev issuer's, for tokens the
@@ -94,7 +96,7 @@ func (e *env) forgedTokens() map[string]string {
 	return out
 }
 
-func signWith(t *testing.T, alg jose.SignatureAlgorithm, key jose.JSONWebKey, claims any) string {
+func signWith(t testing.TB, alg jose.SignatureAlgorithm, key jose.JSONWebKey, claims any) string {
 	t.Helper()
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, (&jose.SignerOptions{}).WithType("JWT"))
 	if err != nil {
@@ -324,5 +326,17 @@ func TestVerifierChecksKnownKeysDuringAFetch(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("a token with a known key waited for the key-set fetch")
+	}
+}
+
+// BenchmarkVerify measures checking a token whose key is cached.
+func BenchmarkVerify(b *testing.B) {
+	e := newEnvWith(b, policies.Dev(), nil)
+	tok := e.token("alice")
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := e.server.verifier.Verify(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

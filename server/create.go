@@ -52,9 +52,16 @@ func (s *Server) createRequest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	in.Time = s.now()
 	plan, err := s.policy.Resolve(me.caller(), in)
 	if err != nil {
 		return policyError(err)
+	}
+	if err := requireStepUp(me, plan.Role, "requesting"); err != nil {
+		return err
+	}
+	if plan.RuleErrors != nil {
+		s.log.Warn("auto-approval rule failed; the request waits for approvers", "role", plan.Role.Name, "error", plan.RuleErrors, "request_id", httpRequestID(c))
 	}
 	input := s.workflowInput(newRequestID(me.person.ID, key), plan, me.person, in)
 	if err := input.Validate(); err != nil {
@@ -293,6 +300,9 @@ func (s *Server) workflowInput(id string, plan policies.Plan, caller workflows.P
 		out.Stages = append(out.Stages, ws)
 	}
 	out.Notify = people(plan.Notify)
+	if r := plan.AutoApprovedBy; r != nil {
+		out.AutoApproval = &workflows.AutoApproval{Rule: r.Name, Expression: r.Expr}
+	}
 	return out
 }
 

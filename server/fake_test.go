@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -187,7 +188,7 @@ func (j jsonValue) Get(ptr any) error {
 	return json.Unmarshal(b, ptr)
 }
 
-var clausePattern = regexp.MustCompile(`^(\w+)='((?:[^'\\]|\\.)*)'$`)
+var clausePattern = regexp.MustCompile(`^(\w+)(=|>=|<)'((?:[^'\\]|\\.)*)'$`)
 
 // ListWorkflow evaluates the conjunction of Key='value' clauses (and one
 // parenthesised disjunction) the API writes; anything else is an error, so
@@ -202,7 +203,17 @@ func (f *fakeTemporal) ListWorkflow(_ context.Context, req *workflowservice.List
 	if f.listErr != nil {
 		return nil, f.listErr
 	}
+	// The fake's page token is the number of matches already listed.
+	skip := 0
+	if t := req.GetNextPageToken(); len(t) > 0 {
+		n, err := strconv.Atoi(string(t))
+		if err != nil {
+			return nil, serviceerror.NewInvalidArgument("invalid page token")
+		}
+		skip = n
+	}
 	resp := &workflowservice.ListWorkflowExecutionsResponse{}
+	seen := 0
 	for _, id := range f.visibilityOrder() {
 		w := f.wfs[id]
 		if w.invisible {
@@ -212,8 +223,16 @@ func (f *fakeTemporal) ListWorkflow(_ context.Context, req *workflowservice.List
 		if err != nil {
 			return nil, serviceerror.NewInvalidArgument(err.Error())
 		}
-		if ok && len(resp.Executions) < int(req.GetPageSize()) {
+		if !ok {
+			continue
+		}
+		seen++
+		switch {
+		case seen <= skip:
+		case len(resp.Executions) < int(req.GetPageSize()):
 			resp.Executions = append(resp.Executions, w.info(id))
+		case resp.NextPageToken == nil:
+			resp.NextPageToken = []byte(strconv.Itoa(seen - 1))
 		}
 	}
 	return resp, nil
@@ -269,7 +288,23 @@ func holds(clause string, w *fakeWorkflow) (bool, error) {
 	if m == nil {
 		return false, fmt.Errorf("clause %q is not Key='value'", clause)
 	}
-	key, val := m[1], strings.NewReplacer(`\'`, `'`, `\\`, `\`).Replace(m[2])
+	key, op, val := m[1], m[2], strings.NewReplacer(`\'`, `'`, `\\`, `\`).Replace(m[3])
+	if key == "StartTime" {
+		at, err := time.Parse(time.RFC3339Nano, val)
+		if err != nil {
+			return false, fmt.Errorf("StartTime %q: %v", val, err)
+		}
+		switch op {
+		case ">=":
+			return !w.started.Before(at), nil
+		case "<":
+			return w.started.Before(at), nil
+		}
+		return false, fmt.Errorf("fake knows StartTime>= and StartTime< only")
+	}
+	if op != "=" {
+		return false, fmt.Errorf("fake knows %s= only", key)
+	}
 	switch key {
 	case "WorkflowType":
 		return w.typ == val, nil

@@ -34,7 +34,7 @@ const (
 // env is one API under test: the dev issuer on its own httptest server
 // (serving the key set the verifier fetches), a fake Temporal, the API.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	issuer   *devauth.Issuer
 	idp      *httptest.Server
 	jwksHits *counter
@@ -74,7 +74,14 @@ func (b *syncBuffer) String() string {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, policy: policies.Dev(), temporal: newFakeTemporal(), jwksHits: &counter{}, logs: &syncBuffer{}}
+	return newEnvWith(t, policies.Dev(), nil)
+}
+
+// newEnvWith is newEnv with another policy, and a chance to change the
+// API's config before it is built.
+func newEnvWith(t testing.TB, pol *policies.Policy, configure func(*Config)) *env {
+	t.Helper()
+	e := &env{t: t, policy: pol, temporal: newFakeTemporal(), jwksHits: &counter{}, logs: &syncBuffer{}}
 	e.startIssuer()
 	verifier, err := NewTokenVerifier(VerifierConfig{
 		Issuer: e.issuer.Issuer(), Audience: testAudience, JWKSURL: e.issuer.JWKSURL(), TenantID: e.policy.TenantID,
@@ -82,14 +89,20 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.server, err = New(Config{
+	cfg := Config{
 		Temporal: e.temporal,
 		Policy:   e.policy,
 		Verifier: verifier,
 		BaseURL:  "https://jitflow.example.com/",
 		Ready:    func(context.Context) error { return e.ready },
 		Logger:   slog.New(slog.NewJSONHandler(e.logs, nil)),
-	})
+		// Tests call fast; TestRateLimit checks the limit itself.
+		RateLimit: RateLimit{PerSecond: 1000, Burst: 1000},
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	e.server, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,6 +142,21 @@ func (e *env) token(user string) string {
 	return tok
 }
 
+func (e *env) tokenWith(user string, opts devauth.TokenOptions) string {
+	e.t.Helper()
+	tok, err := e.issuer.TokenWith(user, opts)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
+// callToken is call with a given bearer token.
+func (e *env) callToken(method, path, token, body string, headers ...string) response {
+	e.t.Helper()
+	return e.call(method, path, "", body, append(headers, "Authorization: Bearer "+token)...)
+}
+
 // response is one answer of the API.
 type response struct {
 	status int
@@ -136,7 +164,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) problem(t *testing.T) Problem {
+func (r response) problem(t testing.TB) Problem {
 	t.Helper()
 	if ct := r.header.Get("Content-Type"); ct != ProblemContentType {
 		t.Fatalf("Content-Type = %q, want %q; body %s", ct, ProblemContentType, r.body)
@@ -151,7 +179,7 @@ func (r response) problem(t *testing.T) Problem {
 	return p
 }
 
-func (r response) request(t *testing.T) workflows.Request {
+func (r response) request(t testing.TB) workflows.Request {
 	t.Helper()
 	var req workflows.Request
 	if err := json.Unmarshal(r.body, &req); err != nil {
@@ -211,14 +239,14 @@ func (e *env) create(user, body string, headers ...string) string {
 
 const readerBody = `{"role":"reader","duration":"1h","justification":"investigate incident 42"}`
 
-func wantStatus(t *testing.T, r response, status int) {
+func wantStatus(t testing.TB, r response, status int) {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status = %d, want %d; body %s", r.status, status, r.body)
 	}
 }
 
-func wantContains(t *testing.T, what, s string, fragments ...string) {
+func wantContains(t testing.TB, what, s string, fragments ...string) {
 	t.Helper()
 	for _, f := range fragments {
 		if !strings.Contains(s, f) {

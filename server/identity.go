@@ -13,8 +13,14 @@ import (
 	"github.com/jitflow/jitflow/workflows"
 )
 
-// OperatorRole is the app role that makes a token's holder an operator.
-const OperatorRole = "operator"
+// App roles a token may carry.
+const (
+	// OperatorRole may see and revoke every request.
+	OperatorRole = "operator"
+	// AuditorRole may read every request and audit trail, and act on none
+	// it is not otherwise part of.
+	AuditorRole = "auditor"
+)
 
 const ctxIdentity = "jitflow.identity"
 
@@ -22,11 +28,15 @@ const ctxIdentity = "jitflow.identity"
 type identity struct {
 	person   workflows.Person // object id decides; UPN and email are for display
 	groups   []string         // token groups and directory groups
+	roles    []string         // app roles from the token
 	operator bool
+	auditor  bool
+	amr      []string // sign-in methods, for step-up checks
+	acrs     []string // authentication contexts satisfied
 }
 
 func (id *identity) caller() policies.Caller {
-	return policies.Caller{ID: id.person.ID, UPN: id.person.UPN, Groups: id.groups}
+	return policies.Caller{ID: id.person.ID, UPN: id.person.UPN, Groups: id.groups, Roles: id.roles, MFA: slices.Contains(id.amr, "mfa")}
 }
 
 // authenticate requires a valid bearer token and puts the caller's identity
@@ -47,6 +57,16 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		case err != nil:
 			return fmt.Errorf("verify token: %w", err)
 		}
+		// The limit comes before the directory lookup, so a flood of
+		// calls does not become a flood of Graph calls.
+		if err := s.limits.allow(claims.ObjectID); err != nil {
+			return err
+		}
+		if claims.GroupsOverage {
+			if claims.Groups, err = s.overageGroups(c.Request().Context(), claims.ObjectID); err != nil {
+				return err
+			}
+		}
 		c.Set(ctxIdentity, s.identify(claims))
 		return next(c)
 	}
@@ -58,7 +78,11 @@ func (s *Server) identify(cl Claims) *identity {
 	id := &identity{
 		person:   workflows.Person{ID: cl.ObjectID, UPN: cl.UPN, Email: cl.UPN},
 		groups:   slices.Clone(cl.Groups),
+		roles:    slices.Clone(cl.Roles),
 		operator: slices.Contains(cl.Roles, OperatorRole) || s.policy.IsOperator(cl.ObjectID),
+		auditor:  slices.Contains(cl.Roles, AuditorRole),
+		amr:      cl.AMR,
+		acrs:     cl.ACRS,
 	}
 	if u, ok := s.policy.UserByID(cl.ObjectID); ok {
 		if id.person.UPN == "" {

@@ -25,7 +25,7 @@ const (
 	maxListPages     = 20 // bounds the calls one listing makes
 )
 
-var listParams = []string{"status", "requester", "role", "limit"}
+var listParams = []string{"status", "requester", "role", "created_after", "created_before", "limit", "page_token"}
 
 // Summary is one request in a listing as visibility knows it: the listing
 // finds requests with it, then reads each one's full object.
@@ -39,23 +39,29 @@ type Summary struct {
 	EndedAt     *time.Time       `json:"ended_at"`
 }
 
-// listBody is the answer of GET /api/v1/requests: full request objects.
+// listBody is the answer of GET /api/v1/requests: full request objects,
+// and the token of the next page when there is one.
 type listBody struct {
-	Requests []workflows.Request `json:"requests"`
+	Requests      []workflows.Request `json:"requests"`
+	NextPageToken string              `json:"next_page_token,omitempty"`
 }
 
 // listQueries bounds the queries one listing runs at once.
 const listQueries = 8
 
 type listFilter struct {
-	status      workflows.Status
-	requesterID string
-	role        string
-	limit       int
+	status        workflows.Status
+	requesterID   string
+	role          string
+	createdAfter  time.Time
+	createdBefore time.Time
+	limit         int
+	pageToken     string
 }
 
-// listRequests lists the requests the caller may see, newest first.
-// Non-operators see their own requests and those they may approve.
+// listRequests lists the requests the caller may see, a page at a time.
+// Operators and auditors see every request; others their own and those
+// they may approve.
 func (s *Server) listRequests(c echo.Context) error {
 	f, err := s.listFilter(c.QueryParams())
 	if err != nil {
@@ -63,12 +69,21 @@ func (s *Server) listRequests(c echo.Context) error {
 	}
 	me := currentIdentity(c)
 	q := s.listQuery(f, me)
+	var token []byte
+	if f.pageToken != "" {
+		if token, err = s.pages.unwrap(f.pageToken, me.person.ID, q); err != nil {
+			return err
+		}
+	}
 	ctx := c.Request().Context()
-	out, err := s.list(ctx, q, f.limit)
+	out, next, err := s.list(ctx, q, f.limit, token)
 	if err != nil {
+		if isInvalidArgument(err) && len(token) > 0 {
+			return fieldError(http.StatusBadRequest, "page_token", "page_token has expired; start the listing again without it")
+		}
 		return temporalFailure(err, "list requests")
 	}
-	return c.JSON(http.StatusOK, listBody{Requests: s.views(ctx, out)})
+	return c.JSON(http.StatusOK, listBody{Requests: s.views(ctx, out), NextPageToken: s.pages.wrap(me.person.ID, q, next)})
 }
 
 // views reads the full request object of each listed request from its
@@ -128,6 +143,18 @@ func (s *Server) listFilter(params url.Values) (listFilter, error) {
 		}
 		f.requesterID = id
 	}
+	var err error
+	if f.createdAfter, err = timeParam(params, "created_after"); err != nil {
+		return f, err
+	}
+	if f.createdBefore, err = timeParam(params, "created_before"); err != nil {
+		return f, err
+	}
+	if !f.createdAfter.IsZero() && !f.createdBefore.IsZero() && !f.createdAfter.Before(f.createdBefore) {
+		return f, fieldError(http.StatusBadRequest, "created_before", "created_before (%s) must be later than created_after (%s)",
+			f.createdBefore.Format(time.RFC3339), f.createdAfter.Format(time.RFC3339))
+	}
+	f.pageToken = params.Get("page_token")
 	if v := params.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxListLimit {
@@ -136,6 +163,19 @@ func (s *Server) listFilter(params url.Values) (listFilter, error) {
 		f.limit = n
 	}
 	return f, nil
+}
+
+// timeParam reads an RFC 3339 time such as 2026-11-26T09:00:00Z.
+func timeParam(params url.Values, name string) (time.Time, error) {
+	v := params.Get(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, fieldError(http.StatusBadRequest, name, "%s %q is not a time; give an RFC 3339 time such as 2026-11-26T09:00:00Z", name, v)
+	}
+	return t.UTC(), nil
 }
 
 // lookupUser finds a directory user's object id by principal name, object
@@ -174,7 +214,13 @@ func (s *Server) listQuery(f listFilter, me *identity) string {
 	if f.role != "" {
 		clauses = append(clauses, workflows.SearchRole.GetName()+"="+quoteValue(f.role))
 	}
-	if !me.operator {
+	if !f.createdAfter.IsZero() {
+		clauses = append(clauses, "StartTime>="+quoteValue(f.createdAfter.Format(time.RFC3339Nano)))
+	}
+	if !f.createdBefore.IsZero() {
+		clauses = append(clauses, "StartTime<"+quoteValue(f.createdBefore.Format(time.RFC3339Nano)))
+	}
+	if !me.operator && !me.auditor {
 		clauses = append(clauses, fmt.Sprintf("(%s=%s OR %s=%s)",
 			workflows.SearchRequesterID.GetName(), quoteValue(me.person.ID),
 			workflows.SearchApproverIDs.GetName(), quoteValue(me.person.ID)))
@@ -187,20 +233,18 @@ func quoteValue(v string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
 }
 
-func (s *Server) list(ctx context.Context, query string, limit int) ([]Summary, error) {
+// list reads up to limit requests from visibility, starting at token, and
+// returns visibility's token for the rest ("" at the end).
+func (s *Server) list(ctx context.Context, query string, limit int, token []byte) ([]Summary, []byte, error) {
 	out := []Summary{}
-	var token []byte
 	for range maxListPages {
 		resp, err := s.temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 			Query: query, PageSize: int32(limit - len(out)), NextPageToken: token,
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, ex := range resp.GetExecutions() {
-			if len(out) == limit {
-				break
-			}
 			out = append(out, s.summary(ex))
 		}
 		token = resp.GetNextPageToken()
@@ -209,9 +253,9 @@ func (s *Server) list(ctx context.Context, query string, limit int) ([]Summary, 
 		}
 	}
 	// Visibility orders open workflows by start and closed ones by close
-	// time; callers want the newest requests first.
+	// time; within a page, callers want the newest requests first.
 	slices.SortStableFunc(out, func(a, b Summary) int { return b.CreatedAt.Compare(a.CreatedAt) })
-	return out, nil
+	return out, token, nil
 }
 
 // request is the request object as far as visibility knows it.

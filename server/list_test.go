@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"go.temporal.io/api/serviceerror"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -23,7 +24,10 @@ func TestListValidation(t *testing.T) {
 		{"limit=0", "limit", []string{"1 to 200"}},
 		{"limit=201", "limit", []string{"1 to 200"}},
 		{"limit=ten", "limit", []string{`"ten"`}},
-		{"sort=asc", "sort", []string{`"sort"`, "status, requester, role, limit"}},
+		{"sort=asc", "sort", []string{`"sort"`, "status, requester, role, created_after, created_before, limit, page_token"}},
+		{"created_after=yesterday", "created_after", []string{`"yesterday"`, "RFC 3339"}},
+		{"created_after=2030-01-02T00:00:00Z&created_before=2030-01-01T00:00:00Z", "created_before", []string{"later than created_after"}},
+		{"page_token=forged", "page_token", []string{"not one this server issued"}},
 		{"role=reader&role=admin", "role", []string{"once"}},
 	}
 	for _, tt := range tests {
@@ -148,4 +152,103 @@ func TestQuoteValue(t *testing.T) {
 			t.Errorf("quoteValue(%q) = %s, want %s", in, got, want)
 		}
 	}
+}
+
+// page lists one page and returns its ids and next token.
+func listPage(t *testing.T, e *env, user, query string) ([]string, string) {
+	t.Helper()
+	r := e.call(http.MethodGet, "/api/v1/requests?"+query, user, "")
+	wantStatus(t, r, http.StatusOK)
+	var body listBody
+	if err := json.Unmarshal(r.body, &body); err != nil {
+		t.Fatal(err)
+	}
+	return ids(body.Requests), body.NextPageToken
+}
+
+func TestListPages(t *testing.T) {
+	e := newEnv(t)
+	var all []string
+	for _, c := range []struct{ user, body string }{
+		{"alice", readerBody},
+		{"alice", `{"role":"admin","justification":"x","ticket":"CHG-7"}`},
+		{"erin", readerBody},
+		{"erin", `{"role":"admin","justification":"x","ticket":"CHG-8"}`},
+		{"erin", `{"role":"breakglass","justification":"prod down"}`},
+	} {
+		all = append([]string{e.create(c.user, c.body)}, all...) // newest first
+	}
+	var got []string
+	token := ""
+	for i := 0; ; i++ {
+		q := "limit=2"
+		if token != "" {
+			q += "&page_token=" + url.QueryEscape(token)
+		}
+		ids, next := listPage(t, e, "dave", q)
+		if len(ids) > 2 {
+			t.Fatalf("page %d has %d requests, limit 2", i, len(ids))
+		}
+		got = append(got, ids...)
+		if next == "" {
+			break
+		}
+		if i > 5 {
+			t.Fatal("pages do not end")
+		}
+		token = next
+	}
+	if !slices.Equal(got, all) {
+		t.Errorf("pages listed %v, want %v", got, all)
+	}
+
+	_, token = listPage(t, e, "dave", "limit=2")
+	misuse := []struct {
+		name, user, query, detail string
+	}{
+		{"other filters", "dave", "limit=2&role=reader&page_token=", "another listing"},
+		{"other caller", "bob", "limit=2&page_token=", "another listing"},
+		{"altered", "dave", "limit=2&page_token=x", "not one this server issued"},
+	}
+	for _, m := range misuse {
+		t.Run(m.name, func(t *testing.T) {
+			tok := token
+			if m.name == "altered" {
+				tok = token[:len(token)-2] + "AA"
+				if tok == token {
+					tok = token[:len(token)-2] + "BB"
+				}
+			}
+			r := e.call(http.MethodGet, "/api/v1/requests?"+strings.TrimSuffix(m.query, "x")+url.QueryEscape(tok), m.user, "")
+			wantStatus(t, r, http.StatusBadRequest)
+			p := r.problem(t)
+			if p.Field != "page_token" {
+				t.Errorf("field = %q", p.Field)
+			}
+			wantContains(t, "detail", p.Detail, m.detail)
+		})
+	}
+}
+
+func TestListTimeRange(t *testing.T) {
+	e := newEnv(t)
+	// The fake starts workflows one second apart from 2030-01-01T00:00:00Z.
+	first := e.create("alice", readerBody)
+	second := e.create("erin", readerBody)
+	third := e.create("alice", `{"role":"admin","justification":"x","ticket":"CHG-7"}`)
+	tests := []struct {
+		query string
+		want  []string
+	}{
+		{"created_after=2030-01-01T00:00:02Z", []string{third, second}},
+		{"created_before=2030-01-01T00:00:02Z", []string{first}},
+		{"created_after=2030-01-01T00:00:02Z&created_before=2030-01-01T00:00:03Z", []string{second}},
+		{"created_after=2030-01-01T01:00:00%2B01:00", []string{third, second, first}},
+	}
+	for _, tt := range tests {
+		if got, _ := listPage(t, e, "dave", tt.query); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: listed %v, want %v", tt.query, got, tt.want)
+		}
+	}
+	wantContains(t, "query", e.temporal.queries[len(e.temporal.queries)-1], "StartTime>='2030-01-01T00:00:00Z'")
 }

@@ -33,27 +33,47 @@ func pathID(c echo.Context) (string, error) {
 // visibleRequest finds the request named in the path and checks that the
 // caller may see it.
 func (s *Server) visibleRequest(c echo.Context) (string, error) {
+	id, _, err := s.lookupRequest(c, false)
+	return id, err
+}
+
+// actionRequest is visibleRequest for a call that acts on the request: an
+// auditor sees everything but acts only where they have a part.
+func (s *Server) actionRequest(c echo.Context) (string, description, error) {
+	return s.lookupRequest(c, true)
+}
+
+func (s *Server) lookupRequest(c echo.Context, acting bool) (string, description, error) {
 	id, err := pathID(c)
 	if err != nil {
-		return "", err
+		return "", description{}, err
 	}
 	d, err := s.describe(c.Request().Context(), id)
 	if isNotFound(err) {
-		return "", requestNotFound(id)
+		return "", description{}, requestNotFound(id)
 	}
 	if err != nil {
-		return "", temporalFailure(err, "look up the request")
+		return "", description{}, temporalFailure(err, "look up the request")
 	}
-	if !s.mayView(currentIdentity(c), d) {
-		return "", problemf(http.StatusForbidden, "you may not see request %s: only its requester, its approvers and operators may", id)
+	me := currentIdentity(c)
+	if !s.mayView(me, d) {
+		return "", description{}, problemf(http.StatusForbidden, "you may not see request %s: only its requester, its approvers, operators and auditors may", id)
 	}
-	return id, nil
+	if acting && !me.operator && !s.involved(me, d) {
+		return "", description{}, problemf(http.StatusForbidden, "the %s role may read request %s but not act on it", AuditorRole, id)
+	}
+	return id, d, nil
 }
 
-// mayView: the requester, anyone who may approve it (as recorded when it
-// started, or as the policy says now) and operators.
+// mayView: the requester, anyone who may approve it, operators and auditors.
 func (s *Server) mayView(me *identity, d description) bool {
-	if me.operator || d.requesterID == me.person.ID || slices.Contains(d.approverIDs, me.person.ID) {
+	return me.operator || me.auditor || s.involved(me, d)
+}
+
+// involved: the requester and anyone who may approve it (as recorded when
+// it started, or as the policy says now).
+func (s *Server) involved(me *identity, d description) bool {
+	if d.requesterID == me.person.ID || slices.Contains(d.approverIDs, me.person.ID) {
 		return true
 	}
 	if role, ok := s.policy.Role(d.role); ok {

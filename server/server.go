@@ -39,6 +39,15 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics, when set, counts refused calls (jitflow_refusals_total).
 	Metrics *telemetry.Metrics
+	// Directory reads the groups of callers whose token has a group
+	// overage; nil leaves them with the policy directory's groups.
+	Directory GroupDirectory
+	// RateLimit bounds each caller's calls; zero means DefaultRateLimit.
+	RateLimit RateLimit
+	// PageTokenKey signs list page tokens. Servers behind one load balancer
+	// must share it; nil means a random key (tokens then work only on the
+	// server that made them, and not across its restarts).
+	PageTokenKey []byte
 }
 
 // Server is the HTTP API.
@@ -57,6 +66,9 @@ type Server struct {
 	recent       recentStarts
 	now          func() time.Time
 	metrics      *telemetry.Metrics
+	directory    GroupDirectory
+	limits       *limiters
+	pages        pageSigner
 }
 
 // New builds the API and its routes.
@@ -94,8 +106,13 @@ func New(cfg Config) (*Server, error) {
 		echo:         echo.New(),
 		now:          time.Now,
 		metrics:      cfg.Metrics,
+		directory:    cfg.Directory,
 	}
 	s.recent.now = func() time.Time { return s.now() }
+	s.limits = newLimiters(cfg.RateLimit, func() time.Time { return s.now() })
+	if s.pages, err = newPageSigner(cfg.PageTokenKey); err != nil {
+		return nil, err
+	}
 	if s.ready == nil {
 		s.ready = s.temporalHealthy
 	}
@@ -110,6 +127,7 @@ func (s *Server) routes() {
 	e.Use(withRequestID, s.logRequests, s.recoverPanics, s.recordRefusals)
 
 	e.GET("/healthz", s.health)
+	e.GET("/api/openapi.yaml", serveSpec)
 	// Each API route authenticates on its own (not through a group), so
 	// unknown paths and methods get the router's 404 and 405.
 	auth := s.authenticate

@@ -65,6 +65,11 @@ func isNotFound(err error) bool {
 	return errors.As(err, &nf)
 }
 
+func isInvalidArgument(err error) bool {
+	var ia *serviceerror.InvalidArgument
+	return errors.As(err, &ia)
+}
+
 func isAlreadyStarted(err error) bool {
 	return temporal.IsWorkflowExecutionAlreadyStartedError(err)
 }

@@ -59,14 +59,23 @@ type accessRequest struct {
 
 	emailSeq       int
 	emailsInFlight int
+
+	// autoApproved is set while a policy rule's approval stands in for
+	// the stages.
+	autoApproved bool
 }
 
 func newAccessRequest(in AccessRequestInput) *accessRequest {
 	status := StatusPending
-	if in.BreakGlass {
+	auto := in.AutoApproval != nil && !in.BreakGlass
+	if in.BreakGlass || auto {
 		status = StatusActivating
 	}
-	return &accessRequest{in: in, status: status, denial: -1}
+	s := &accessRequest{in: in, status: status, denial: -1, autoApproved: auto}
+	if auto {
+		s.stage = len(in.Stages) // no stage is being decided
+	}
+	return s
 }
 
 // setup registers the query and update handlers before the first thing the
@@ -107,10 +116,14 @@ func (s *accessRequest) run(ctx workflow.Context) {
 		s.fail(ctx, fmt.Sprintf("the request plan is invalid: %v", verr))
 		return
 	}
-	if s.in.BreakGlass {
+	switch {
+	case s.in.BreakGlass:
 		s.notifyBreakGlass(ctx)
-	} else if err = s.approve(ctx); err != nil || s.status != StatusActivating {
-		return
+	case s.autoApprove(ctx):
+	default:
+		if err = s.approve(ctx); err != nil || s.status != StatusActivating {
+			return
+		}
 	}
 	if err = s.activate(ctx); err != nil || s.status != StatusActive {
 		return

@@ -70,6 +70,9 @@ func (in AccessRequestInput) Validate() error {
 	case !in.BreakGlass && len(in.Stages) == 0:
 		add("stages must hold at least one approval stage unless break_glass is set")
 	}
+	if a := in.AutoApproval; a != nil && (a.Rule == "" || in.BreakGlass) {
+		add("auto_approval needs a rule name and a request that is not break-glass")
+	}
 	for i, st := range in.Stages {
 		errs = append(errs, st.validate(i, in.Requester.ID)...)
 	}

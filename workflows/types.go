@@ -137,6 +137,17 @@ type AccessRequestInput struct {
 	Notify     []Person `json:"notify,omitempty"`
 	// BaseURL is where emails point people (the API or approval pages).
 	BaseURL string `json:"base_url,omitempty"`
+	// AutoApproval, when set, is the policy rule that approved the request
+	// when it was made: the workflow skips its stages and activates at once.
+	// The stages stay in the plan, so their approvers may see and revoke.
+	AutoApproval *AutoApproval `json:"auto_approval,omitempty"`
+}
+
+// AutoApproval names the policy rule that approved a request, and the
+// expression it held, so history shows exactly why no one was asked.
+type AutoApproval struct {
+	Rule       string `json:"rule"`
+	Expression string `json:"expression"`
 }
 
 // DecideInput is the argument of UpdateDecide.
@@ -210,6 +221,8 @@ type Request struct {
 	ExpiresAt        *time.Time `json:"expires_at"`
 	EndedAt          *time.Time `json:"ended_at"`
 	Reason           string     `json:"reason,omitempty"`
+	// AutoApprovedBy is the policy rule that approved the request, if one did.
+	AutoApprovedBy string `json:"auto_approved_by,omitempty"`
 }
 
 // Audit event types of the contract.

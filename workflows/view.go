@@ -38,6 +38,9 @@ func (s *accessRequest) view() Request {
 	if r.Stage > 0 {
 		r.Tier = s.tier + 1
 	}
+	if s.autoApproved {
+		r.AutoApprovedBy = s.in.AutoApproval.Rule
+	}
 	for _, p := range s.currentApprovers() {
 		r.Approvers = append(r.Approvers, Approver{Approver: p.UPN, ApproverID: p.ID})
 	}

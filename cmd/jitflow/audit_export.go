@@ -13,13 +13,16 @@ import (
 )
 
 // auditCommand groups the audit-trail commands.
-func auditCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "audit",
-		Short: "Read and export requests' audit trails (from Temporal workflow history)",
+// addAuditExport puts `export` under the CLI's `audit ID` command: cobra
+// picks the subcommand by name before it reads an id.
+func addAuditExport(root *cobra.Command) {
+	for _, c := range root.Commands() {
+		if c.Name() == "audit" {
+			c.AddCommand(auditExportCommand())
+			return
+		}
 	}
-	cmd.AddCommand(auditExportCommand())
-	return cmd
+	panic("jitflow: the CLI has no audit command to hold audit export")
 }
 
 func auditExportCommand() *cobra.Command {

@@ -1,6 +1,7 @@
 // Command jitflow is the just-in-time access system for Entra ID roles:
 // `jitflow dev` runs everything on a laptop; `jitflow server` and
-// `jitflow worker` are the production processes.
+// `jitflow worker` are the production processes; request, approve, list
+// and the other API commands (package cli) are its command line.
 package main
 
 import (
@@ -11,23 +12,21 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/jitflow/jitflow/cmd/jitflow/cli"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root := &cobra.Command{
-		Use:           "jitflow",
-		Short:         "Just-in-time access to Microsoft Entra ID privileged roles",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
-	root.AddCommand(devCommand(), serverCommand(), workerCommand(), auditCommand(), probeCommand())
+	root := cli.NewRoot()
+	root.AddCommand(devCommand(), serverCommand(), workerCommand(), probeCommand())
+	addAuditExport(root)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "jitflow:", err)
-		os.Exit(1)
+		stop()
+		os.Exit(cli.ExitCode(err))
 	}
 }
 

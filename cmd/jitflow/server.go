@@ -5,12 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/directory"
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/server"
 	"github.com/jitflow/jitflow/telemetry"
@@ -22,6 +27,9 @@ func serverCommand() *cobra.Command {
 		tf                            temporalFlags
 		httpAddr, policyFile, baseURL string
 		issuer, audience, tenantID    string
+		acceptV1                      bool
+		graphURL                      string
+		limit                         server.RateLimit
 		logs                          logFlags
 		links                         approvalFlags
 		signIn                        signInFlags
@@ -30,11 +38,20 @@ func serverCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Serve the HTTP API against an existing Temporal service",
-		Args:  cobra.NoArgs,
+		Long: `Serve the HTTP API against an existing Temporal service.
+
+Servers behind one load balancer must share the key that signs list page
+tokens: set JITFLOW_PAGE_TOKEN_KEY (at least 16 bytes) to the same secret on
+each; without it every server makes its own.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := logs.logger()
 			if err != nil {
 				return err
+			}
+			if limit.PerSecond <= 0 || limit.Burst < 1 {
+				return fmt.Errorf("--rate-limit %g and --rate-burst %d: both must be more than 0 (defaults %g and %d)",
+					limit.PerSecond, limit.Burst, server.DefaultRateLimit.PerSecond, server.DefaultRateLimit.Burst)
 			}
 			if policyFile == "" {
 				return errors.New("--policy is required: the policy file with your roles and approvers")
@@ -46,14 +63,19 @@ func serverCommand() *cobra.Command {
 			if tenantID == "" {
 				tenantID = pol.TenantID
 			}
+			v2, v1 := server.EntraIssuers(tenantID)
 			if issuer == "" {
-				issuer = "https://login.microsoftonline.com/" + tenantID + "/v2.0"
+				issuer = v2
+			}
+			var more []string
+			if acceptV1 {
+				more = append(more, v1)
 			}
 			if audience == "" {
 				return errors.New("--audience is required: the API's application (client) id (and, after a comma, its app id URI such as api://jitflow)")
 			}
 			ctx := cmd.Context()
-			verifier, err := server.DiscoverVerifier(ctx, issuer, audience, tenantID)
+			verifier, err := server.DiscoverVerifier(ctx, issuer, audience, tenantID, more...)
 			if err != nil {
 				return err
 			}
@@ -84,10 +106,16 @@ func serverCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			dir, err := newDirectory(graphURL)
+			if err != nil {
+				return err
+			}
 			api, err := server.New(server.Config{
 				Temporal: c, Policy: pol, Verifier: verifier, BaseURL: baseURL,
 				ApprovalKeys: keys, SignIn: si,
 				Ready: pollersReady(c), Logger: log, Metrics: metrics,
+				Directory: dir, RateLimit: limit,
+				PageTokenKey: []byte(os.Getenv("JITFLOW_PAGE_TOKEN_KEY")),
 			})
 			if err != nil {
 				return err
@@ -116,9 +144,27 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&tenantID, "tenant-id", envOr("AZURE_TENANT_ID", ""), "Entra tenant id (default: the policy's)")
 	links.register(f)
 	signIn.register(f)
+	f.BoolVar(&acceptV1, "accept-v1-tokens", os.Getenv("JITFLOW_ACCEPT_V1_TOKENS") == "true", "also accept Entra v1.0 access tokens (issuer https://sts.windows.net/TENANT/), which carry the amr claim that require_mfa reads (env JITFLOW_ACCEPT_V1_TOKENS=true)")
+	f.StringVar(&graphURL, "graph-url", envOr("JITFLOW_GRAPH_URL", "https://graph.microsoft.com"), "Microsoft Graph base URL, read for the groups of callers whose token has a group overage (env JITFLOW_GRAPH_URL)")
+	f.Float64Var(&limit.PerSecond, "rate-limit", server.DefaultRateLimit.PerSecond, "calls per second allowed to each caller, on average")
+	f.IntVar(&limit.Burst, "rate-burst", server.DefaultRateLimit.Burst, "the most calls a caller may make at once (the size of each caller's token bucket)")
 	logs.register(f, "json", "info")
 	metf.register(f, "127.0.0.1:9464")
 	return cmd
+}
+
+// newDirectory reads group memberships from Graph with the standard Azure
+// credential chain, or from a loopback emulator without one.
+func newDirectory(graphURL string) (*directory.Graph, error) {
+	cfg := directory.Config{BaseURL: strings.TrimSuffix(graphURL, "/")}
+	if !activities.IsLoopbackURL(cfg.BaseURL) {
+		cred, err := azidentity.NewDefaultAzureCredential(nil)
+		if err != nil {
+			return nil, fmt.Errorf("azure credential for %s: %w", graphURL, err)
+		}
+		cfg.Credential = cred
+	}
+	return directory.NewGraph(cfg)
 }
 
 // pollersReady is ready when Temporal answers and some worker polls the

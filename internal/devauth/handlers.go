@@ -3,7 +3,9 @@ package devauth
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/go-jose/go-jose/v4"
@@ -22,6 +24,10 @@ const (
 // Register mounts the issuer's routes on e:
 //
 //	GET /dev/token?user=NAME                    {"token":"..."}
+//	    &mfa=true       amr lists "mfa" (a multi-factor sign-in)
+//	    &acrs=c1,c2     authentication contexts satisfied
+//	    &overage=true   groups left out as in Entra's group overage
+//	    &roles=auditor  further app roles
 //	GET /dev/jwks.json                          the public key set
 //	GET /dev/.well-known/openid-configuration   OIDC metadata (issuer, jwks_uri)
 //	GET|POST /dev/authorize                     sign-in: pick a user, get a code
@@ -41,7 +47,11 @@ func (i *Issuer) serveToken(c echo.Context) error {
 	if name == "" {
 		return problem(c, http.StatusBadRequest, `query parameter "user" is required: the short name of a user of the policy directory, e.g. /dev/token?user=alice`)
 	}
-	tok, err := i.Token(name)
+	opts, err := tokenOptions(c)
+	if err != nil {
+		return problem(c, http.StatusBadRequest, err.Error())
+	}
+	tok, err := i.TokenWith(name, opts)
 	if errors.Is(err, ErrUnknownUser) {
 		return problem(c, http.StatusNotFound, "unknown user "+quote(name)+"; known users: "+i.userNames())
 	}
@@ -49,6 +59,48 @@ func (i *Issuer) serveToken(c echo.Context) error {
 		return problem(c, http.StatusInternalServerError, "cannot sign a token: "+err.Error())
 	}
 	return c.JSON(http.StatusOK, map[string]string{"token": tok})
+}
+
+var tokenParams = []string{"user", "mfa", "acrs", "overage", "roles"}
+
+// tokenOptions reads the optional query parameters of /dev/token.
+func tokenOptions(c echo.Context) (TokenOptions, error) {
+	var opts TokenOptions
+	for name := range c.QueryParams() {
+		if !slices.Contains(tokenParams, name) {
+			return opts, fmt.Errorf("unknown query parameter %q; accepted: %s", name, strings.Join(tokenParams, ", "))
+		}
+	}
+	flag := func(name string) (bool, error) {
+		switch v := c.QueryParam(name); v {
+		case "", "false":
+			return false, nil
+		case "true":
+			return true, nil
+		default:
+			return false, fmt.Errorf("query parameter %q must be true or false, not %q", name, v)
+		}
+	}
+	var err error
+	if opts.MFA, err = flag("mfa"); err != nil {
+		return opts, err
+	}
+	if opts.Overage, err = flag("overage"); err != nil {
+		return opts, err
+	}
+	opts.ACRS = splitList(c.QueryParam("acrs"))
+	opts.Roles = splitList(c.QueryParam("roles"))
+	return opts, nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func (i *Issuer) userNames() string {
@@ -90,7 +142,7 @@ func (i *Issuer) serveDiscovery(c echo.Context) error {
 		SigningAlgs:         []string{string(jose.RS256)},
 		ResponseTypes:       []string{"code"},
 		SubjectTypes:        []string{"pairwise"},
-		ClaimsSupported:     []string{"iss", "aud", "sub", "oid", "tid", "preferred_username", "name", "groups", "roles", "iat", "nbf", "exp", "nonce"},
+		ClaimsSupported:     []string{"iss", "aud", "sub", "oid", "tid", "preferred_username", "name", "groups", "roles", "amr", "acrs", "iat", "nbf", "exp", "nonce"},
 		TokenEndpointMethod: []string{"none"},
 	})
 }

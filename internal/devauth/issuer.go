@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -102,11 +103,38 @@ type claims struct {
 	Name              string   `json:"name"`
 	Groups            []string `json:"groups,omitempty"`
 	Roles             []string `json:"roles,omitempty"`
-	Version           string   `json:"ver"`
+	AMR               []string `json:"amr,omitempty"`
+	ACRS              []string `json:"acrs,omitempty"`
+	// Entra's group overage: the groups are left out and the token says
+	// where to read them instead.
+	ClaimNames   map[string]string         `json:"_claim_names,omitempty"`
+	ClaimSources map[string]map[string]any `json:"_claim_sources,omitempty"`
+	Version      string                    `json:"ver"`
+}
+
+// TokenOptions shape a dev token the way Entra's sign-in would.
+type TokenOptions struct {
+	// MFA adds "mfa" to the amr claim (sign-in methods), as after a
+	// multi-factor sign-in; without it amr is ["pwd"].
+	MFA bool
+	// ACRS lists the authentication contexts satisfied ("c1", ...).
+	ACRS []string
+	// Overage leaves the groups out as Entra does for a user in too many
+	// groups: "_claim_names" and "_claim_sources" point at Microsoft
+	// Graph instead.
+	Overage bool
+	// Roles are app roles added to those the policy gives (operators get
+	// "operator"), e.g. "auditor".
+	Roles []string
 }
 
 // Token signs an access token for the directory user userName.
 func (i *Issuer) Token(userName string) (string, error) {
+	return i.TokenWith(userName, TokenOptions{})
+}
+
+// TokenWith signs an access token for userName shaped by opts.
+func (i *Issuer) TokenWith(userName string, opts TokenOptions) (string, error) {
 	u, ok := i.pol.UserByName(userName)
 	if !ok {
 		return "", fmt.Errorf("%w %q", ErrUnknownUser, userName)
@@ -126,10 +154,27 @@ func (i *Issuer) Token(userName string) (string, error) {
 		PreferredUsername: u.UPN,
 		Name:              u.Name,
 		Groups:            u.Groups,
+		AMR:               []string{"pwd"},
+		ACRS:              opts.ACRS,
 		Version:           "2.0",
+	}
+	if opts.MFA {
+		c.AMR = append(c.AMR, "mfa")
 	}
 	if i.isOperator(u.Name) {
 		c.Roles = []string{OperatorRole}
+	}
+	for _, r := range opts.Roles {
+		if !slices.Contains(c.Roles, r) {
+			c.Roles = append(c.Roles, r)
+		}
+	}
+	if opts.Overage {
+		c.Groups = nil
+		c.ClaimNames = map[string]string{"groups": "src1"}
+		c.ClaimSources = map[string]map[string]any{"src1": {
+			"endpoint": "https://graph.microsoft.com/v1.0/users/" + u.ID + "/getMemberObjects",
+		}}
 	}
 	return i.Sign(c)
 }

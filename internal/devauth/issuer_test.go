@@ -104,12 +104,15 @@ func TestNewRejectsBadInput(t *testing.T) {
 
 type tokenClaims struct {
 	jwt.Claims
-	ObjectID          string   `json:"oid"`
-	TenantID          string   `json:"tid"`
-	PreferredUsername string   `json:"preferred_username"`
-	Name              string   `json:"name"`
-	Groups            []string `json:"groups"`
-	Roles             []string `json:"roles"`
+	ObjectID          string            `json:"oid"`
+	TenantID          string            `json:"tid"`
+	PreferredUsername string            `json:"preferred_username"`
+	Name              string            `json:"name"`
+	Groups            []string          `json:"groups"`
+	Roles             []string          `json:"roles"`
+	AMR               []string          `json:"amr"`
+	ACRS              []string          `json:"acrs"`
+	ClaimNames        map[string]string `json:"_claim_names"`
 }
 
 func parseClaims(t *testing.T, jwks []byte, raw string) tokenClaims {

@@ -273,6 +273,10 @@ func (st *Stack) startAPI(opts Options, mail *outbox.Outbox, keys *approvals.Key
 	if err != nil {
 		return err
 	}
+	groups, err := st.groupDirectory(opts.Policy)
+	if err != nil {
+		return err
+	}
 	api, err := server.New(server.Config{
 		Temporal: st.Client,
 		Policy:   opts.Policy,
@@ -284,6 +288,8 @@ func (st *Stack) startAPI(opts Options, mail *outbox.Outbox, keys *approvals.Key
 		Ready:        readiness(st.Client, workerUp),
 		Logger:       opts.Logger,
 		Metrics:      st.Metrics,
+		Directory:    groups,
+		RateLimit:    DevRateLimit,
 	})
 	if err != nil {
 		return err

@@ -32,6 +32,7 @@ var routeTable = []route{
 	{pathInstances, map[string]handlerFunc{http.MethodGet: (*Emulator).listInstances}},
 	{pathDefinitions, map[string]handlerFunc{http.MethodGet: (*Emulator).listRoleDefinitions}},
 	{pathDefinitions + "/{id}", map[string]handlerFunc{http.MethodGet: (*Emulator).getRoleDefinition}},
+	{pathTransitiveGroups, map[string]handlerFunc{http.MethodGet: (*Emulator).listTransitiveGroups}},
 	{pathFaults, map[string]handlerFunc{http.MethodGet: (*Emulator).listFaults, http.MethodPost: (*Emulator).addFault, http.MethodDelete: (*Emulator).clearFaults}},
 }
 
