@@ -156,7 +156,6 @@ func (s *Server) decideByLink(c echo.Context) error {
 	}
 	if _, need := s.signInGate(c, a); need != nil {
 		need.status, need.Kind = http.StatusForbidden, pageError
-		need.Form = false
 		return s.render(c, *need)
 	}
 	decision, comment, bad := readDecisionForm(c)

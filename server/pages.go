@@ -73,6 +73,7 @@ type page struct {
 	LinkExpires string
 	Form        bool
 	SignInURL   string
+	SignInLabel string // the sign-in button's words
 	SignedInAs  string
 }
 

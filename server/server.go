@@ -30,8 +30,9 @@ type Config struct {
 	// ApprovalKeys, when set, serves the approval pages at
 	// /approvals/<token>: the keys that check approval links.
 	ApprovalKeys *approvals.KeySet
-	// SignIn, when set, lets roles with approver_sign_in ask approvers to
-	// sign in (OIDC) before a link decides.
+	// SignIn, when set, lets roles with approver_sign_in or a step-up ask
+	// approvers to sign in (OIDC) before a link decides; New refuses a
+	// policy with such roles without it.
 	SignIn *SignInConfig
 	// Ready reports whether the API can serve (Temporal reachable, a worker
 	// polling); nil means only Temporal's health is checked.

@@ -21,9 +21,10 @@ import (
 	"github.com/jitflow/jitflow/policies"
 )
 
-// Sign-in for roles with approver_sign_in: the OIDC authorization code
-// flow with PKCE. The signed-in person's object id must be the link's
-// approver before the form decides.
+// Sign-in for roles with approver_sign_in or a step-up: the OIDC
+// authorization code flow with PKCE. The signed-in person's object id must
+// be the link's approver, and the sign-in as strong as the role's step-up,
+// before the form decides.
 const (
 	// SignInCallbackPath is where the issuer sends approvers back: register
 	// BASE_URL + SignInCallbackPath as the app's redirect URI.
@@ -118,12 +119,54 @@ func checkSignIn(pol *policies.Policy, keys *approvals.KeySet, si *signIn) error
 	if keys == nil || si != nil {
 		return nil
 	}
-	for _, r := range pol.Roles {
-		if r.ApproverSignIn {
+	for i := range pol.Roles {
+		r := &pol.Roles[i]
+		switch {
+		case r.ApproverSignIn:
 			return fmt.Errorf("role %s has approver_sign_in: true, but approver sign-in is not configured (give the server --signin-client-id)", r.Name)
+		case r.StepUp.Required():
+			return fmt.Errorf("role %s requires %s of its approvers, which approval links check through approver sign-in, but approver sign-in is not configured (give the server --signin-client-id)",
+				r.Name, stepUpWords(r.StepUp))
 		}
 	}
 	return nil
+}
+
+// linkNeedsSignIn says whether a link on role decides only after sign-in:
+// when the role asks for it, and when the role has a step-up, since only a
+// sign-in can show the approver's multi-factor or authentication context
+// (the link alone would otherwise decide where the API refuses).
+func linkNeedsSignIn(role *policies.Role) bool {
+	return role.ApproverSignIn || role.StepUp.Required()
+}
+
+// stepUpWords names a step-up for people, e.g. "multi-factor
+// authentication and authentication context c1".
+func stepUpWords(up policies.StepUp) string {
+	var words []string
+	if up.MFA {
+		words = append(words, "multi-factor authentication")
+	}
+	if up.AuthContext != "" {
+		words = append(words, "authentication context "+up.AuthContext)
+	}
+	return strings.Join(words, " and ")
+}
+
+// claimsRequest is the OIDC "claims" parameter that asks the issuer for
+// the step-up in the ID token, in the form Entra takes, e.g.
+// {"id_token":{"acrs":{"essential":true,"value":"c1"}}}; "" for none. Both
+// claims are asked for when both are needed, since the gate checks both.
+func claimsRequest(up policies.StepUp) string {
+	_, claims := missingStepUp(up, nil, nil)
+	if len(claims) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(map[string]any{"id_token": claims})
+	if err != nil {
+		panic(fmt.Sprintf("server: claims request: %v", err)) // maps of strings and bools always marshal
+	}
+	return string(b)
 }
 
 // signInFlow is kept in a signed cookie between the redirect to the issuer
@@ -136,36 +179,53 @@ type signInFlow struct {
 	Expires  time.Time `json:"exp"`
 }
 
-// approverSession is who signed in, until Expires.
+// approverSession is who signed in, and how (the ID token's amr and
+// acrs), until Expires. How is kept so that a session made for one role
+// does not pass for a role that needs a stronger sign-in.
 type approverSession struct {
 	ObjectID string    `json:"oid"`
 	UPN      string    `json:"upn"`
+	AMR      []string  `json:"amr,omitempty"`
+	ACRS     []string  `json:"acrs,omitempty"`
 	Expires  time.Time `json:"exp"`
 }
 
-// signInGate returns the page to show instead of the form when the role
-// asks for sign-in and the right person has not signed in; nil when the
-// form may decide, with the principal name of who signed in, if anyone.
+// signInGate returns the page to show instead of the form when the link
+// needs sign-in and the right person has not signed in, or not strongly
+// enough for the role's step-up; nil when the form may decide, with the
+// principal name of who signed in, if anyone.
 func (s *Server) signInGate(c echo.Context, a *approval) (string, *page) {
 	// loadApproval has refused links whose role the policy no longer has.
-	if !a.role.ApproverSignIn {
+	if !linkNeedsSignIn(a.role) {
 		return "", nil
 	}
 	p := s.formPage(a)
 	p.Form = false
 	p.SignInURL = approvals.PathPrefix + a.token + "/signin"
+	p.SignInLabel = "Sign in to decide"
+	up := a.role.StepUp
 	sess, ok := s.session(c)
-	switch {
-	case !ok:
+	if !ok {
 		p.Message = fmt.Sprintf("Role %s asks approvers to sign in: sign in as %s to approve or deny.", a.req.Role, a.approver)
-	case sess.ObjectID != a.claims.ApproverID:
-		p.status, p.Kind, p.Title = http.StatusForbidden, pageError, "Signed in as someone else"
-		p.SignedInAs = sess.UPN
-		p.Message = fmt.Sprintf("This link is for %s, but you are signed in as %s. Sign in as %s to decide.", a.approver, sess.UPN, a.approver)
-	default:
-		return sess.UPN, nil
+		if up.Required() {
+			p.Message = fmt.Sprintf("Role %s asks approvers to sign in with %s: sign in as %s to approve or deny.", a.req.Role, stepUpWords(up), a.approver)
+		}
+		return "", &p
 	}
-	return "", &p
+	p.SignedInAs = sess.UPN
+	if sess.ObjectID != a.claims.ApproverID {
+		p.status, p.Kind, p.Title = http.StatusForbidden, pageError, "Signed in as someone else"
+		p.Message = fmt.Sprintf("This link is for %s, but you are signed in as %s. Sign in as %s to decide.", a.approver, sess.UPN, a.approver)
+		return "", &p
+	}
+	if missing, _ := missingStepUp(up, sess.AMR, sess.ACRS); len(missing) > 0 {
+		p.status, p.Kind, p.Title = http.StatusForbidden, pageError, "Stronger sign-in needed"
+		p.SignInLabel = "Sign in again with " + stepUpWords(up)
+		p.Message = fmt.Sprintf("Role %s asks approvers for %s, but your sign-in as %s lacks %s. Sign in again with it to approve or deny.",
+			a.req.Role, stepUpWords(up), sess.UPN, strings.Join(missing, " and "))
+		return "", &p
+	}
+	return sess.UPN, nil
 }
 
 // session reads the sign-in cookie, if valid.
@@ -196,6 +256,9 @@ func (s *Server) startSignIn(c echo.Context) error {
 	opts := []oauth2.AuthCodeOption{oidc.Nonce(flow.Nonce), oauth2.S256ChallengeOption(flow.Verifier)}
 	if u, ok := s.policy.UserByID(a.claims.ApproverID); ok {
 		opts = append(opts, oauth2.SetAuthURLParam("login_hint", u.UPN))
+	}
+	if claims := claimsRequest(a.role.StepUp); claims != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("claims", claims))
 	}
 	return c.Redirect(http.StatusFound, s.signIn.oauth(p).AuthCodeURL(flow.State, opts...))
 }
@@ -254,8 +317,10 @@ func (s *Server) exchange(ctx context.Context, code string, flow signInFlow) (ap
 		return approverSession{}, errors.New("the id token's nonce does not match")
 	}
 	var cl struct {
-		OID               string `json:"oid"`
-		PreferredUsername string `json:"preferred_username"`
+		OID               string   `json:"oid"`
+		PreferredUsername string   `json:"preferred_username"`
+		AMR               []string `json:"amr"`
+		ACRS              []string `json:"acrs"`
 	}
 	if err := idt.Claims(&cl); err != nil {
 		return approverSession{}, fmt.Errorf("read the id token's claims: %w", err)
@@ -263,7 +328,8 @@ func (s *Server) exchange(ctx context.Context, code string, flow signInFlow) (ap
 	if cl.OID == "" {
 		return approverSession{}, errors.New("the id token has no oid claim (the Entra object id)")
 	}
-	return approverSession{ObjectID: strings.ToLower(cl.OID), UPN: cl.PreferredUsername, Expires: s.now().Add(SessionLifetime)}, nil
+	return approverSession{ObjectID: strings.ToLower(cl.OID), UPN: cl.PreferredUsername, AMR: cl.AMR, ACRS: cl.ACRS,
+		Expires: s.now().Add(SessionLifetime)}, nil
 }
 
 func (s *Server) sealCookie(purpose string, v any) string {

@@ -31,6 +31,8 @@ const (
 //	GET /dev/jwks.json                          the public key set
 //	GET /dev/.well-known/openid-configuration   OIDC metadata (issuer, jwks_uri)
 //	GET|POST /dev/authorize                     sign-in: pick a user, get a code
+//	    &claims={"id_token":{...}}  step-up the user completes: amr "mfa",
+//	                                acrs c1 to c99 (OIDC claims request)
 //	POST /dev/oauth/token                       redeem a code for an ID token
 func (i *Issuer) Register(e *echo.Echo) {
 	e.GET(TokenPath, i.serveToken)

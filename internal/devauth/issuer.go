@@ -154,12 +154,9 @@ func (i *Issuer) TokenWith(userName string, opts TokenOptions) (string, error) {
 		PreferredUsername: u.UPN,
 		Name:              u.Name,
 		Groups:            u.Groups,
-		AMR:               []string{"pwd"},
+		AMR:               amr(opts.MFA),
 		ACRS:              opts.ACRS,
 		Version:           "2.0",
-	}
-	if opts.MFA {
-		c.AMR = append(c.AMR, "mfa")
 	}
 	if i.isOperator(u.Name) {
 		c.Roles = []string{OperatorRole}
@@ -177,6 +174,15 @@ func (i *Issuer) TokenWith(userName string, opts TokenOptions) (string, error) {
 		}}
 	}
 	return i.Sign(c)
+}
+
+// amr lists the sign-in methods: a password, and a second factor after a
+// multi-factor sign-in.
+func amr(mfa bool) []string {
+	if mfa {
+		return []string{"pwd", "mfa"}
+	}
+	return []string{"pwd"}
 }
 
 func (i *Issuer) isOperator(name string) bool {

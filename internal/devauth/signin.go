@@ -26,6 +26,7 @@ type authCode struct {
 	clientID, redirectURI string
 	challenge, nonce      string
 	user                  string
+	stepUp                TokenOptions // what the sign-in asked for and the user completed
 	expires               time.Time
 }
 
@@ -42,7 +43,7 @@ func (i *Issuer) AllowClient(clientID, redirectURI string) {
 // authorizeRequest is the query (GET) or form (POST) of /dev/authorize.
 type authorizeRequest struct {
 	ResponseType, ClientID, RedirectURI, Scope, State, Nonce string
-	Challenge, ChallengeMethod, LoginHint                    string
+	Challenge, ChallengeMethod, LoginHint, Claims            string
 }
 
 func readAuthorize(v url.Values) authorizeRequest {
@@ -50,6 +51,7 @@ func readAuthorize(v url.Values) authorizeRequest {
 		ResponseType: v.Get("response_type"), ClientID: v.Get("client_id"), RedirectURI: v.Get("redirect_uri"),
 		Scope: v.Get("scope"), State: v.Get("state"), Nonce: v.Get("nonce"),
 		Challenge: v.Get("code_challenge"), ChallengeMethod: v.Get("code_challenge_method"), LoginHint: v.Get("login_hint"),
+		Claims: v.Get("claims"),
 	}
 }
 
@@ -82,6 +84,7 @@ var pickerPage = template.Must(template.New("picker").Parse(`<!doctype html>
 <h1>Sign in</h1>
 <p>jitflow dev issuer: pick the user to sign in as. (In production this is Microsoft Entra ID.)</p>
 {{with .Error}}<p id="error">{{.}}</p>{{end}}
+{{with .StepUp}}<p id="stepup">The app asks for a stronger sign-in: {{.}}. The user you pick completes it.</p>{{end}}
 <form method="post">
 {{range $k, $v := .Hidden}}<input type="hidden" name="{{$k}}" value="{{$v}}">{{end}}
 {{range .Users}}<button type="submit" name="user" value="{{.Name}}" id="user-{{.Name}}"{{if .Hint}} class="hint"{{end}}>{{.UPN}}</button>{{end}}
@@ -106,8 +109,12 @@ func (i *Issuer) serveAuthorize(c echo.Context) error {
 	if msg := i.check(r); msg != "" {
 		return problem(c, http.StatusBadRequest, msg)
 	}
+	stepUp, err := stepUpFor(r.Claims)
+	if err != nil {
+		return problem(c, http.StatusBadRequest, err.Error())
+	}
 	if c.Request().Method == http.MethodGet {
-		return i.picker(c, r)
+		return i.picker(c, r, stepUp)
 	}
 	name := c.Request().PostForm.Get("user")
 	if _, ok := i.pol.UserByName(name); !ok {
@@ -117,7 +124,7 @@ func (i *Issuer) serveAuthorize(c echo.Context) error {
 	i.mu.Lock()
 	i.dropExpired()
 	i.codes[code] = authCode{clientID: r.ClientID, redirectURI: r.RedirectURI, challenge: r.Challenge,
-		nonce: r.Nonce, user: name, expires: i.now().Add(codeLifetime)}
+		nonce: r.Nonce, user: name, stepUp: stepUp, expires: i.now().Add(codeLifetime)}
 	i.mu.Unlock()
 	back, _ := url.Parse(r.RedirectURI) // registered, so it parses
 	q := back.Query()
@@ -127,17 +134,20 @@ func (i *Issuer) serveAuthorize(c echo.Context) error {
 	return c.Redirect(http.StatusFound, back.String())
 }
 
-func (i *Issuer) picker(c echo.Context, r authorizeRequest) error {
+func (i *Issuer) picker(c echo.Context, r authorizeRequest, stepUp TokenOptions) error {
 	hidden := map[string]string{
 		"response_type": r.ResponseType, "client_id": r.ClientID, "redirect_uri": r.RedirectURI, "scope": r.Scope,
 		"state": r.State, "nonce": r.Nonce, "code_challenge": r.Challenge, "code_challenge_method": r.ChallengeMethod,
+	}
+	if r.Claims != "" {
+		hidden["claims"] = r.Claims
 	}
 	users := make([]pickerUser, len(i.pol.Users))
 	for n, u := range i.pol.Users {
 		users[n] = pickerUser{Name: u.Name, UPN: u.UPN, Hint: strings.EqualFold(u.UPN, r.LoginHint)}
 	}
 	var b strings.Builder
-	if err := pickerPage.Execute(&b, map[string]any{"Hidden": hidden, "Users": users}); err != nil {
+	if err := pickerPage.Execute(&b, map[string]any{"Hidden": hidden, "Users": users, "StepUp": stepUpWords(stepUp)}); err != nil {
 		return err
 	}
 	return c.HTML(http.StatusOK, b.String())
@@ -192,7 +202,7 @@ func (i *Issuer) serveOAuthToken(c echo.Context) error {
 	if err != nil {
 		return tokenError(c, http.StatusInternalServerError, "server_error", err.Error())
 	}
-	access, err := i.Token(code.user)
+	access, err := i.TokenWith(code.user, code.stepUp)
 	if err != nil {
 		return tokenError(c, http.StatusInternalServerError, "server_error", err.Error())
 	}
@@ -209,7 +219,8 @@ func pkceMatches(verifier, challenge string) bool {
 }
 
 // idToken is an Entra-shaped v2 ID token for the code's user: audience the
-// client, with the nonce of the sign-in.
+// client, with the nonce of the sign-in and the step-up it asked for (amr
+// ["pwd","mfa"] after multi-factor, acrs the authentication contexts).
 func (i *Issuer) idToken(code authCode) (string, error) {
 	u, ok := i.pol.UserByName(code.user)
 	if !ok {
@@ -218,18 +229,21 @@ func (i *Issuer) idToken(code authCode) (string, error) {
 	now := i.now().UTC()
 	return i.Sign(struct {
 		jwt.Claims
-		Nonce             string `json:"nonce,omitempty"`
-		ObjectID          string `json:"oid"`
-		TenantID          string `json:"tid"`
-		PreferredUsername string `json:"preferred_username"`
-		Name              string `json:"name"`
-		Version           string `json:"ver"`
+		Nonce             string   `json:"nonce,omitempty"`
+		ObjectID          string   `json:"oid"`
+		TenantID          string   `json:"tid"`
+		PreferredUsername string   `json:"preferred_username"`
+		Name              string   `json:"name"`
+		AMR               []string `json:"amr"`
+		ACRS              []string `json:"acrs,omitempty"`
+		Version           string   `json:"ver"`
 	}{
 		Claims: jwt.Claims{
 			Issuer: i.issuer, Subject: u.ID, Audience: jwt.Audience{code.clientID},
 			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(TokenLifetime)),
 		},
-		Nonce: code.nonce, ObjectID: u.ID, TenantID: i.pol.TenantID, PreferredUsername: u.UPN, Name: u.Name, Version: "2.0",
+		Nonce: code.nonce, ObjectID: u.ID, TenantID: i.pol.TenantID, PreferredUsername: u.UPN, Name: u.Name,
+		AMR: amr(code.stepUp.MFA), ACRS: code.stepUp.ACRS, Version: "2.0",
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -43,7 +44,12 @@ var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Reques
 // pick signs in as user and returns the code sent back to the client.
 func pick(t *testing.T, srv *httptest.Server, verifier, user string) string {
 	t.Helper()
-	form := authorizeParams(verifier)
+	return pickWith(t, srv, authorizeParams(verifier), user)
+}
+
+// pickWith signs in as user with the authorize parameters form.
+func pickWith(t *testing.T, srv *httptest.Server, form url.Values, user string) string {
+	t.Helper()
 	form.Set("user", user)
 	resp, err := noRedirects.PostForm(srv.URL+AuthorizePath, form)
 	if err != nil {
@@ -174,5 +180,78 @@ func TestAuthorizeRefusals(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("unknown user: status %d, want 400", resp.StatusCode)
+	}
+}
+
+func TestCodeFlowHonoursClaimsRequest(t *testing.T) {
+	iss, srv := codeFlow(t)
+	tests := []struct {
+		name, claims string
+		wantAMR      []string
+		wantACRS     []string
+		pickerSays   string
+	}{
+		{"none", "", []string{"pwd"}, nil, ""},
+		{"mfa", `{"id_token":{"amr":{"essential":true,"values":["mfa"]}}}`, []string{"pwd", "mfa"}, nil, "multi-factor authentication"},
+		{"auth context", `{"id_token":{"acrs":{"essential":true,"value":"c1"}}}`, []string{"pwd"}, []string{"c1"}, "authentication context c1"},
+		{"both, in the access token member", `{"access_token":{"acrs":{"essential":true,"values":["c2","c3"]},"amr":{"value":"mfa"}}}`,
+			[]string{"pwd", "mfa"}, []string{"c2", "c3"}, "multi-factor authentication, authentication context c2, authentication context c3"},
+		{"other claims only", `{"id_token":{"email":null,"amr":null},"userinfo":{"name":null}}`, []string{"pwd"}, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			verifier := oauth2.GenerateVerifier()
+			params := authorizeParams(verifier)
+			if tt.claims != "" {
+				params.Set("claims", tt.claims)
+			}
+			resp, err := http.Get(srv.URL + AuthorizePath + "?" + params.Encode())
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || strings.Contains(string(page), `id="stepup"`) != (tt.pickerSays != "") ||
+				!strings.Contains(string(page), tt.pickerSays) {
+				t.Fatalf("picker: %d %s; want it to mention %q", resp.StatusCode, page, tt.pickerSays)
+			}
+			status, out := redeem(t, srv, tokenForm(pickWith(t, srv, params, "alice"), verifier))
+			if status != http.StatusOK {
+				t.Fatalf("redeem: %d %v", status, out)
+			}
+			for _, kind := range []string{"id_token", "access_token"} {
+				raw, _ := out[kind].(string)
+				c := parseClaims(t, iss.JWKS(), raw)
+				if !slices.Equal(c.AMR, tt.wantAMR) || !slices.Equal(c.ACRS, tt.wantACRS) {
+					t.Errorf("%s: amr %v acrs %v, want amr %v acrs %v", kind, c.AMR, c.ACRS, tt.wantAMR, tt.wantACRS)
+				}
+			}
+		})
+	}
+}
+
+func TestAuthorizeRefusesBadClaimsRequest(t *testing.T) {
+	_, srv := codeFlow(t)
+	tests := []struct {
+		name, claims, says string
+	}{
+		{"not JSON", `acrs=c1`, "JSON object"},
+		{"member not an object", `{"id_token":{"acrs":"c1"}}`, "JSON object"},
+		{"unknown context", `{"id_token":{"acrs":{"essential":true,"value":"c100"}}}`, `id_token.acrs asks for \"c100\"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := authorizeParams(oauth2.GenerateVerifier())
+			q.Set("claims", tt.claims)
+			resp, err := noRedirects.Get(srv.URL + AuthorizePath + "?" + q.Encode())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), tt.says) {
+				t.Errorf("authorize: %d %s; want 400 mentioning %q", resp.StatusCode, b, tt.says)
+			}
+		})
 	}
 }

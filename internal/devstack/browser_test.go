@@ -74,9 +74,10 @@ func tab(t *testing.T, browser context.Context) context.Context {
 	return ctx
 }
 
-// browserPolicy is the dev policy with three kinds of request: reader
+// browserPolicy is the dev policy with four kinds of request: reader
 // waits long for bob (browser flows), admin escalates after 2s (the next
-// tier's link), and "audited-reader" asks approvers to sign in.
+// tier's link), "audited-reader" asks approvers to sign in, and
+// "mfa-reader" asks requesters and approvers for multi-factor sign-in.
 func browserPolicy(t *testing.T) *policies.Policy {
 	t.Helper()
 	pol := policies.Dev()
@@ -86,7 +87,9 @@ func browserPolicy(t *testing.T) *policies.Policy {
 	admin.Stages[0].Tiers[0].Timeout = 2 * time.Second
 	audited := *reader
 	audited.Name, audited.ApproverSignIn = "audited-reader", true
-	pol.Roles = append(pol.Roles, audited)
+	mfa := *reader
+	mfa.Name, mfa.StepUp = "mfa-reader", policies.StepUp{MFA: true}
+	pol.Roles = append(pol.Roles, audited, mfa)
 	return pol
 }
 
@@ -140,6 +143,17 @@ func plain(t *testing.T, method, link string, form url.Values) (int, string) {
 		t.Fatal(err)
 	}
 	return resp.StatusCode, string(b)
+}
+
+// privateTab opens a tab in a browser context of its own, as a private
+// window: no cookies from other tabs, so no earlier sign-in.
+func privateTab(t *testing.T, browser context.Context) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	ctx, cancelTimeout := context.WithTimeout(ctx, time.Minute)
+	t.Cleanup(cancelTimeout)
+	return ctx
 }
 
 func text(t *testing.T, ctx context.Context, sel string) string {
@@ -343,5 +357,69 @@ func TestApprovalLinksInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, 20*time.Second, "active", func() bool { return get(signed).Status == workflows.StatusActive })
+	})
+	t.Run("step-up sign-in", func(t *testing.T) {
+		ctx := privateTab(t, browser)
+		// A sign-in for a role that asks only for sign-in: no MFA.
+		plainLink := linkFor(t, st, "bob@example.com", create("alice", `{"role":"audited-reader","duration":"1h","justification":"plain sign-in first"}`))
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(plainLink),
+			chromedp.Click(chromedp.CSS("#signin")),
+			chromedp.Click(chromedp.CSS("#user-bob")),
+			chromedp.WaitVisible(chromedp.CSS("#approve")))
+		if err != nil {
+			t.Fatalf("sign in as bob without step-up: %v", err)
+		}
+
+		var req workflows.Request
+		mfaToken := api.tokenWith("erin", "mfa=true")
+		if status := api.do("POST", "/api/v1/requests", mfaToken, `{"role":"mfa-reader","duration":"1h","justification":"step-up check"}`, &req); status != http.StatusCreated {
+			t.Fatalf("create mfa-reader: status %d", status)
+		}
+		link := linkFor(t, st, "bob@example.com", req.ID)
+		if status, body := plain(t, http.MethodPost, link, url.Values{"decision": {"approve"}}); status != http.StatusForbidden ||
+			!strings.Contains(body, "sign in with multi-factor authentication") {
+			t.Errorf("POST without sign-in: %d %s; want 403 asking for a multi-factor sign-in", status, body)
+		}
+		resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(link))
+		if err != nil || resp.Status != http.StatusForbidden {
+			t.Fatalf("open the mfa-reader link signed in without MFA: %v, %+v; want 403", err, resp)
+		}
+		if got := text(t, ctx, "#title"); got != "Stronger sign-in needed" {
+			t.Errorf("title %q", got)
+		}
+		if got := text(t, ctx, "#message"); !strings.Contains(got, "lacks multi-factor authentication") {
+			t.Errorf("message %q", got)
+		}
+		if n, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS("#approve"), chromedp.AtLeast(0))); err != nil || len(n) != 0 {
+			t.Fatalf("the form is offered to a sign-in without MFA (%v)", err)
+		}
+		if got := text(t, ctx, "#signin"); got != "Sign in again with multi-factor authentication" {
+			t.Errorf("sign-in button says %q", got)
+		}
+
+		// The button asks the issuer for MFA; the dev user completes it.
+		err = chromedp.Do(ctx,
+			chromedp.Click(chromedp.CSS("#signin")),
+			chromedp.WaitVisible(chromedp.CSS("#user-bob")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := text(t, ctx, "#stepup"); !strings.Contains(got, "multi-factor authentication") {
+			t.Errorf("the issuer's page says %q, want the MFA step-up", got)
+		}
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#user-bob")), chromedp.WaitVisible(chromedp.CSS("#approve"))); err != nil {
+			t.Fatalf("sign in again as bob with MFA: %v", err)
+		}
+		if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS("#approve"))); err != nil {
+			t.Fatal(err)
+		}
+		if got := text(t, ctx, "#message"); !strings.Contains(got, "You approved request "+req.ID) {
+			t.Errorf("confirmation says %q", got)
+		}
+		waitFor(t, 20*time.Second, "active", func() bool { return get(req.ID).Status == workflows.StatusActive })
+		if d := get(req.ID).Decisions; len(d) != 1 || d[0].Approver != "bob@example.com" {
+			t.Errorf("decisions = %+v", d)
+		}
 	})
 }
