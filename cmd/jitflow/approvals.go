@@ -43,7 +43,8 @@ func (a *approvalFlags) keys() (*approvals.KeySet, error) {
 }
 
 // signInFlags configure approver sign-in on the approval pages, for roles
-// with approver_sign_in.
+// with approver_sign_in and roles that require a step-up (MFA or an
+// authentication context).
 type signInFlags struct {
 	clientID, secretFile string
 }
