@@ -17,7 +17,13 @@ func (p refusingPIM) Assign(context.Context, ActivateInput) (ActivateResult, err
 func (p refusingPIM) Remove(context.Context, DeactivateInput) (DeactivateResult, error) {
 	return DeactivateResult{}, p.err
 }
-func (p refusingPIM) ActiveInstances(context.Context, string) ([]Instance, error) { return nil, p.err }
+func (p refusingPIM) Extend(context.Context, ExtendInput) (ExtendResult, error) {
+	return ExtendResult{}, p.err
+}
+func (p refusingPIM) Instances(context.Context, Assignment) ([]Instance, error) { return nil, p.err }
+func (p refusingPIM) Eligible(context.Context, Assignment) (EligibilityResult, error) {
+	return EligibilityResult{}, p.err
+}
 
 // Temporal reads retryability from the outermost error only: a refusal
 // must reach it as a non-retryable application error, not wrapped.
