@@ -60,3 +60,60 @@ func emailOptions() workflow.ActivityOptions {
 		},
 	}
 }
+
+// removeOptions are deactivateOptions for the assignment workflow, which
+// waits out Entra's minimum active time itself (ErrRemovalTooSoon) instead
+// of leaving it to blind retries, and stops on Graph's outright refusal.
+func removeOptions() workflow.ActivityOptions {
+	o := deactivateOptions()
+	o.RetryPolicy.NonRetryableErrorTypes = []string{activities.ErrRemovalTooSoon, activities.ErrGraphRejected}
+	return o
+}
+
+// inspectOptions bound the look at what the principal holds: a local
+// activity, because it only reads and runs right before the assignment.
+func inspectOptions() workflow.LocalActivityOptions {
+	return workflow.LocalActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 5 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        30 * time.Second,
+			NonRetryableErrorTypes: []string{activities.ErrGraphRejected},
+		},
+	}
+}
+
+// holdOptions: the hold runs as a local activity, so an approval turns into
+// an active role without a round trip through the task queue. It waits as
+// long as the assignment workflow's activation may take (activateOptions),
+// and a little more.
+func holdOptions() workflow.LocalActivityOptions {
+	return workflow.LocalActivityOptions{
+		StartToCloseTimeout:    12 * time.Minute,
+		ScheduleToCloseTimeout: 15 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        30 * time.Second,
+			NonRetryableErrorTypes: []string{ErrInvalid},
+		},
+	}
+}
+
+// releaseOptions retry without end, like deactivateOptions: the release
+// waits for the removal, which must happen however long Graph misbehaves.
+// The activity heartbeats while it waits.
+func releaseOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: time.Hour,
+		HeartbeatTimeout:    30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: []string{ErrInvalid},
+		},
+	}
+}
