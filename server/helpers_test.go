@@ -44,6 +44,8 @@ type env struct {
 	policy   *policies.Policy
 	logs     *syncBuffer
 	ready    error
+	// eligibility is handed to the server; set it in an option of newEnv.
+	eligibility Eligibility
 }
 
 type counter struct {
@@ -72,9 +74,14 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv builds the API; options run before it is built (to change the
+// policy, say).
+func newEnv(t *testing.T, opts ...func(*env)) *env {
 	t.Helper()
 	e := &env{t: t, policy: policies.Dev(), temporal: newFakeTemporal(), jwksHits: &counter{}, logs: &syncBuffer{}}
+	for _, o := range opts {
+		o(e)
+	}
 	e.startIssuer()
 	verifier, err := NewTokenVerifier(VerifierConfig{
 		Issuer: e.issuer.Issuer(), Audience: testAudience, JWKSURL: e.issuer.JWKSURL(), TenantID: e.policy.TenantID,
@@ -89,6 +96,8 @@ func newEnv(t *testing.T) *env {
 		BaseURL:  "https://jitflow.example.com/",
 		Ready:    func(context.Context) error { return e.ready },
 		Logger:   slog.New(slog.NewJSONHandler(e.logs, nil)),
+
+		Eligibility: e.eligibility,
 	})
 	if err != nil {
 		t.Fatal(err)

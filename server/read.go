@@ -33,21 +33,28 @@ func pathID(c echo.Context) (string, error) {
 // visibleRequest finds the request named in the path and checks that the
 // caller may see it.
 func (s *Server) visibleRequest(c echo.Context) (string, error) {
+	id, _, err := s.visibleDescription(c)
+	return id, err
+}
+
+// visibleDescription is visibleRequest with what Temporal knows of the
+// request.
+func (s *Server) visibleDescription(c echo.Context) (string, description, error) {
 	id, err := pathID(c)
 	if err != nil {
-		return "", err
+		return "", description{}, err
 	}
 	d, err := s.describe(c.Request().Context(), id)
 	if isNotFound(err) {
-		return "", requestNotFound(id)
+		return "", description{}, requestNotFound(id)
 	}
 	if err != nil {
-		return "", temporalFailure(err, "look up the request")
+		return "", description{}, temporalFailure(err, "look up the request")
 	}
 	if !s.mayView(currentIdentity(c), d) {
-		return "", problemf(http.StatusForbidden, "you may not see request %s: only its requester, its approvers and operators may", id)
+		return "", description{}, problemf(http.StatusForbidden, "you may not see request %s: only its requester, its approvers and operators may", id)
 	}
-	return id, nil
+	return id, d, nil
 }
 
 // mayView: the requester, anyone who may approve it (as recorded when it

@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -29,6 +30,9 @@ type Config struct {
 	// polling); nil means only Temporal's health is checked.
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
+	// Eligibility answers whether a requester holds a PIM eligibility in
+	// Entra; required when a role of the policy sets require_eligibility.
+	Eligibility Eligibility
 }
 
 // Server is the HTTP API.
@@ -40,8 +44,7 @@ type Server struct {
 	ready    func(ctx context.Context) error
 	log      *slog.Logger
 	echo     *echo.Echo
-	locks    keyedMutex
-	recent   recentStarts
+	eligible Eligibility
 	now      func() time.Time
 }
 
@@ -57,6 +60,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Verifier == nil {
 		missing = append(missing, "Verifier")
 	}
+	if cfg.Policy != nil && cfg.Eligibility == nil {
+		if r := eligibilityRole(cfg.Policy); r != "" {
+			missing = append(missing, fmt.Sprintf("Eligibility (role %q sets require_eligibility)", r))
+		}
+	}
 	if len(missing) > 0 {
 		return nil, errors.New("server: config needs " + strings.Join(missing, ", "))
 	}
@@ -66,11 +74,11 @@ func New(cfg Config) (*Server, error) {
 		verifier: cfg.Verifier,
 		baseURL:  strings.TrimSuffix(cfg.BaseURL, "/"),
 		ready:    cfg.Ready,
+		eligible: cfg.Eligibility,
 		log:      newLogger(cfg.Logger),
 		echo:     echo.New(),
 		now:      time.Now,
 	}
-	s.recent.now = func() time.Time { return s.now() }
 	if s.ready == nil {
 		s.ready = s.temporalHealthy
 	}
@@ -96,6 +104,7 @@ func (s *Server) routes() {
 	e.POST("/api/v1/requests/:id/deny", s.deny, auth)
 	e.POST("/api/v1/requests/:id/cancel", s.cancel, auth)
 	e.POST("/api/v1/requests/:id/revoke", s.revoke, auth)
+	e.POST("/api/v1/requests/:id/extend", s.extend, auth)
 }
 
 // Echo returns the router, so the binary can mount more routes (dev
