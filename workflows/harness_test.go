@@ -120,6 +120,10 @@ type harness struct {
 	release func(in workflows.ReleaseInput) (workflows.ReleaseResult, error)
 	// hold, when set, answers every hold instead of the single-grant stand-in.
 	hold func(in workflows.HoldInput) (workflows.HoldResult, error)
+	// mockReleaseDelay is how long each release takes on the workflow clock.
+	mockReleaseDelay time.Duration
+	// eligible answers the eligibility check.
+	eligible bool
 
 	mu          sync.Mutex
 	activations []activities.ActivateInput
@@ -159,6 +163,10 @@ func (h *harness) run() workflows.Request {
 	h.env.RegisterActivity(a)
 	h.registerGrants()
 	h.mockGrants()
+	h.env.OnActivity(a.CheckEligibility, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.EligibilityInput) (activities.EligibilityResult, error) {
+			return activities.EligibilityResult{Eligible: h.eligible}, nil
+		})
 	act := h.env.OnActivity(a.Activate, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.ActivateInput) (activities.ActivateResult, error) {
 			h.mu.Lock()
@@ -415,7 +423,7 @@ func (h *harness) mockGrants() {
 	if h.activateDelay > 0 {
 		hold.After(h.activateDelay)
 	}
-	h.env.OnActivity(workflows.ActivityReleaseGrant, mock.Anything, mock.Anything).Return(func(_ context.Context, in workflows.ReleaseInput) (workflows.ReleaseResult, error) {
+	release := h.env.OnActivity(workflows.ActivityReleaseGrant, mock.Anything, mock.Anything).Return(func(_ context.Context, in workflows.ReleaseInput) (workflows.ReleaseResult, error) {
 		if h.release != nil {
 			return h.release(in)
 		}
@@ -432,6 +440,9 @@ func (h *harness) mockGrants() {
 		}
 		return workflows.ReleaseResult{Removal: &res}, nil
 	})
+	if h.mockReleaseDelay > 0 {
+		release.After(h.mockReleaseDelay)
+	}
 }
 
 // refused reports whether err is Graph's outright refusal, which the
