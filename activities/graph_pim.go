@@ -196,6 +196,8 @@ func (g *GraphPIM) extend(ctx context.Context, in ExtendInput) (ExtendResult, er
 	if err := checkAssignment(in.Assignment); err != nil {
 		return ExtendResult{}, rejected("extend: %v", err)
 	}
+	// The SDK writes date-times in whole seconds: say so in the result
+	// rather than report an end Graph never saw.
 	end := in.EndDateTime.UTC().Truncate(time.Second)
 	if !end.After(time.Now()) {
 		return ExtendResult{}, rejected("extend: the new end %s is not in the future", in.EndDateTime.Format(time.RFC3339))
