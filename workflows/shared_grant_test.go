@@ -162,4 +162,3 @@ func TestEligibilityStillHeld(t *testing.T) {
 	r := h.run()
 	require.Equal(t, workflows.StatusExpired, r.Status)
 }
-

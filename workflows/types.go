@@ -241,15 +241,15 @@ type Request struct {
 
 // ExtensionView is an extension in progress.
 type ExtensionView struct {
-	Number        int           `json:"number"` // 1-based
-	Status        Status        `json:"status"` // pending_approval or activating (being applied)
-	Duration      string        `json:"duration"`
-	DurationSecs  int64         `json:"duration_seconds"`
-	Justification string        `json:"justification"`
-	RequestedAt   time.Time     `json:"requested_at"`
-	Stage         int           `json:"stage"`
-	Approvers     []Approver    `json:"approvers"`
-	EscalatesAt   *time.Time    `json:"escalates_at"`
+	Number        int        `json:"number"` // 1-based
+	Status        Status     `json:"status"` // pending_approval or activating (being applied)
+	Duration      string     `json:"duration"`
+	DurationSecs  int64      `json:"duration_seconds"`
+	Justification string     `json:"justification"`
+	RequestedAt   time.Time  `json:"requested_at"`
+	Stage         int        `json:"stage"`
+	Approvers     []Approver `json:"approvers"`
+	EscalatesAt   *time.Time `json:"escalates_at"`
 }
 
 // Audit event types of the contract.
