@@ -145,6 +145,12 @@ func (p *Policy) IsOperator(id string) bool {
 	return ok && slices.Contains(p.Operators, u.Name)
 }
 
+// RequesterIDs returns the object id of everyone who may request the role,
+// in directory order (the dev stack seeds their PIM eligibilities).
+func (p *Policy) RequesterIDs(role *Role) []string {
+	return ids(p.expand(role.Requesters))
+}
+
 // RoleApproverIDs returns the object id of everyone who may approve some
 // stage of the role (all tiers), in file order, for access checks. A
 // break-glass role has no approvers; the people it notifies stand in for

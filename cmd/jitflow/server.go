@@ -11,6 +11,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/jitflow/jitflow/activities"
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/server"
 	"github.com/jitflow/jitflow/workflows"
@@ -20,6 +21,7 @@ func serverCommand() *cobra.Command {
 	var (
 		tf                            temporalFlags
 		httpAddr, policyFile, baseURL string
+		graph                         graphFlags
 		issuer, audience, tenantID    string
 		logs                          logFlags
 	)
@@ -65,10 +67,21 @@ func serverCommand() *cobra.Command {
 			if baseURL == "" {
 				baseURL = "http://" + httpAddr
 			}
-			api, err := server.New(server.Config{
+			cfg := server.Config{
 				Temporal: c, Policy: pol, Verifier: verifier, BaseURL: baseURL,
 				Ready: pollersReady(c), Logger: log,
-			})
+			}
+			if needsEligibility(pol) {
+				// Requesters' PIM eligibilities are read from Entra with
+				// the credential the AZURE_* environment names, as the
+				// worker's default.
+				pim, cred, err := graph.provider()
+				if err != nil {
+					return fmt.Errorf("graph for eligibility checks (%s): %w", cred, err)
+				}
+				cfg.Eligibility = pim
+			}
+			api, err := server.New(cfg)
 			if err != nil {
 				return err
 			}
@@ -93,9 +106,24 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&baseURL, "base-url", envOr("JITFLOW_BASE_URL", ""), "public URL of this API, used in emails (default http://HTTP_ADDR)")
 	f.StringVar(&issuer, "oidc-issuer", envOr("JITFLOW_OIDC_ISSUER", ""), "token issuer (default Entra ID v2.0 of the tenant)")
 	f.StringVar(&audience, "audience", envOr("JITFLOW_AUDIENCE", ""), "token audience: the API's application (client) id, which Entra v2.0 tokens carry; add its app id URI after a comma to accept v1.0 tokens too")
+	f.StringVar(&graph.url, "graph-url", envOr("JITFLOW_GRAPH_URL", ""), "Microsoft Graph base URL for reading PIM eligibilities when a role sets require_eligibility (env JITFLOW_GRAPH_URL; default: the cloud's Graph)")
+	f.StringVar(&graph.cloud, "cloud", envOr("JITFLOW_CLOUD", "public"), "Azure cloud of Graph: public, usgov, usgov-dod or china (env JITFLOW_CLOUD)")
+	graph.credential.Kind = envOr("JITFLOW_CREDENTIAL", activities.CredentialAuto)
+	graph.retryWait = activities.DefaultMaxRetryWait
 	f.StringVar(&tenantID, "tenant-id", envOr("AZURE_TENANT_ID", ""), "Entra tenant id (default: the policy's)")
 	logs.register(f, "json", "info")
 	return cmd
+}
+
+// needsEligibility reports whether some role requires a PIM eligibility,
+// which the API then checks in Entra before starting a request.
+func needsEligibility(p *policies.Policy) bool {
+	for _, r := range p.Roles {
+		if r.RequireEligibility {
+			return true
+		}
+	}
+	return false
 }
 
 // pollersReady is ready when Temporal answers and some worker polls the

@@ -53,6 +53,9 @@ type Options struct {
 	Namespace    string
 	Retention    time.Duration
 	Logger       *slog.Logger
+	// ConfigureGraph, when set, adjusts the Graph emulator's options
+	// (Entra's rules, seeded assignments) before it starts.
+	ConfigureGraph func(*graphemu.Options)
 }
 
 // Stack is a running dev system.
@@ -71,6 +74,7 @@ type Stack struct {
 	api      *http.Server
 	handler  atomic.Pointer[http.Handler] // starting, then the API
 	graphSrv *http.Server
+	pim      *activities.GraphPIM
 	stops    []func()
 }
 
@@ -125,6 +129,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
+	st.pim = pim
 	st.worker = worker.New(st.Client, &activities.Activities{PIM: pim, Mailer: mail})
 	if err := st.worker.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
@@ -139,7 +144,15 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 }
 
 func (st *Stack) startGraph(opts Options) error {
-	emu, err := graphemu.New(graphemu.Options{StatePath: filepath.Join(opts.DataDir, "graph.json"), Logger: opts.Logger.With("component", "graph-emulator")})
+	gopts := graphemu.Options{
+		StatePath:     filepath.Join(opts.DataDir, "graph.json"),
+		Logger:        opts.Logger.With("component", "graph-emulator"),
+		Eligibilities: policyEligibilities(opts.Policy),
+	}
+	if opts.ConfigureGraph != nil {
+		opts.ConfigureGraph(&gopts)
+	}
+	emu, err := graphemu.New(gopts)
 	if err != nil {
 		return fmt.Errorf("graph emulator: %w", err)
 	}
@@ -154,6 +167,24 @@ func (st *Stack) startGraph(opts Options) error {
 	go st.graphSrv.Serve(ln)
 	st.stops = append(st.stops, func() { st.graphSrv.Close() })
 	return nil
+}
+
+// policyEligibilities makes everyone who may request a role that requires
+// a PIM eligibility eligible for it in the emulator, as an administrator
+// would in Entra.
+func policyEligibilities(p *policies.Policy) []graphemu.Target {
+	var out []graphemu.Target
+	for i := range p.Roles {
+		r := &p.Roles[i]
+		if !r.RequireEligibility {
+			continue
+		}
+		for _, id := range p.RequesterIDs(r) {
+			out = append(out, graphemu.Target{PrincipalID: id, RoleDefinitionID: r.RoleDefinitionID, DirectoryScopeID: r.DirectoryScopeID,
+				GroupID: r.GroupID, AccessID: r.GroupAccess})
+		}
+	}
+	return out
 }
 
 func (st *Stack) startTemporal(ctx context.Context, opts Options) error {
@@ -232,6 +263,8 @@ func (st *Stack) startAPI(opts Options, mail *outbox.Outbox, workerUp *atomic.Bo
 		BaseURL:  st.APIURL,
 		Ready:    readiness(st.Client, workerUp),
 		Logger:   opts.Logger,
+		// The dev API asks the emulator, as production asks Entra.
+		Eligibility: st.pim,
 	})
 	if err != nil {
 		return err
