@@ -2,9 +2,7 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
@@ -15,9 +13,11 @@ import (
 
 func workerCommand() *cobra.Command {
 	var (
-		tf                 temporalFlags
-		graphURL, outboxTo string
-		logs               logFlags
+		tf        temporalFlags
+		graph     graphFlags
+		outboxTo  string
+		checkOnly bool
+		logs      logFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "worker",
@@ -28,8 +28,11 @@ func workerCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			pim, err := newGraphPIM(graphURL)
+			pim, who, err := graph.provider()
 			if err != nil {
+				return err
+			}
+			if err := graph.check(cmd.Context(), log, pim, who); err != nil || checkOnly {
 				return err
 			}
 			if outboxTo == "" {
@@ -53,30 +56,16 @@ func workerCommand() *cobra.Command {
 				return err
 			}
 			defer w.Stop()
-			log.Info("worker started", "temporal", tf.address, "namespace", tf.namespace, "graph", graphURL)
+			log.Info("worker started", "temporal", tf.address, "namespace", tf.namespace, "graph_credential", who)
 			<-cmd.Context().Done()
 			return nil
 		},
 	}
 	f := cmd.Flags()
 	tf.register(f)
-	f.StringVar(&graphURL, "graph-url", envOr("JITFLOW_GRAPH_URL", "https://graph.microsoft.com"), "Microsoft Graph base URL (env JITFLOW_GRAPH_URL); a loopback URL (the emulator) needs no credential")
+	graph.register(f)
+	f.BoolVar(&checkOnly, "check", false, "only check Graph: get a token and read one role definition (--check-role), report, and exit")
 	f.StringVar(&outboxTo, "outbox", envOr("JITFLOW_OUTBOX", ""), "JSON file that keeps outgoing email (env JITFLOW_OUTBOX)")
 	logs.register(f, "json", "info")
 	return cmd
-}
-
-// newGraphPIM talks to real Graph with the standard Azure credential chain
-// (AZURE_* environment, workload identity, managed identity, Azure CLI),
-// and to a loopback emulator without one.
-func newGraphPIM(graphURL string) (*activities.GraphPIM, error) {
-	cfg := activities.GraphConfig{BaseURL: strings.TrimSuffix(graphURL, "/")}
-	if !activities.IsLoopbackURL(cfg.BaseURL) {
-		cred, err := azidentity.NewDefaultAzureCredential(nil)
-		if err != nil {
-			return nil, fmt.Errorf("azure credential for %s: %w", graphURL, err)
-		}
-		cfg.Credential = cred
-	}
-	return activities.NewGraphPIM(cfg)
 }

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/jitflow/jitflow/activities"
+)
+
+// graphFlags choose the Microsoft Graph endpoint and the Azure credential
+// for it. The cloud sets Graph's URL, the token scope and the sign-in
+// authority together; a loopback --graph-url (the dev emulator) needs no
+// credential. Secrets come from the environment or a file, never from a
+// flag, which would show in process listings.
+type graphFlags struct {
+	url        string
+	cloud      string
+	credential activities.CredentialConfig
+	secretFile string
+	checkRole  string
+	retryWait  time.Duration
+}
+
+// globalReader is the role definition the startup check reads by default:
+// a built-in role present in every tenant.
+const globalReader = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
+
+func (g *graphFlags) register(f *pflag.FlagSet) {
+	f.StringVar(&g.url, "graph-url", envOr("JITFLOW_GRAPH_URL", ""), "Microsoft Graph base URL (env JITFLOW_GRAPH_URL; default: the cloud's Graph); a loopback URL (the emulator) needs no credential")
+	f.StringVar(&g.cloud, "cloud", envOr("JITFLOW_CLOUD", "public"), "Azure cloud: public, usgov, usgov-dod or china (env JITFLOW_CLOUD); sets Graph's URL, the token scope and the sign-in authority")
+	f.StringVar(&g.credential.Kind, "credential", envOr("JITFLOW_CREDENTIAL", activities.CredentialAuto),
+		"Azure credential: auto, client-secret, client-certificate, managed-identity, workload-identity or default (env JITFLOW_CREDENTIAL); auto picks by the AZURE_* variables set")
+	f.StringVar(&g.credential.TenantID, "tenant-id", "", "Entra tenant id (default AZURE_TENANT_ID)")
+	f.StringVar(&g.credential.ClientID, "client-id", "", "app registration's client id (default AZURE_CLIENT_ID)")
+	f.StringVar(&g.secretFile, "client-secret-file", envOr("JITFLOW_CLIENT_SECRET_FILE", ""), "file holding the client secret (env JITFLOW_CLIENT_SECRET_FILE; default: AZURE_CLIENT_SECRET)")
+	f.StringVar(&g.credential.CertificatePath, "client-certificate", "", "PEM or PKCS#12 file with the client certificate and key (default AZURE_CLIENT_CERTIFICATE_PATH; password in AZURE_CLIENT_CERTIFICATE_PASSWORD)")
+	f.StringVar(&g.credential.ManagedIdentityClientID, "managed-identity-client-id", envOr("JITFLOW_MANAGED_IDENTITY_CLIENT_ID", ""), "client id of a user-assigned managed identity (default: the system-assigned one)")
+	f.StringVar(&g.credential.FederatedTokenFile, "federated-token-file", "", "workload identity token file (default AZURE_FEDERATED_TOKEN_FILE)")
+	f.StringVar(&g.checkRole, "check-role", globalReader, "role definition id the Graph check reads (default: Global Reader)")
+	f.DurationVar(&g.retryWait, "graph-max-retry-wait", activities.DefaultMaxRetryWait, "longest one Graph call waits for Retry-After before Temporal retries the activity later")
+}
+
+// provider builds the Graph PIM provider and says, without secrets, which
+// credential it uses.
+func (g *graphFlags) provider() (*activities.GraphPIM, string, error) {
+	cloud, err := activities.LookupCloud(g.cloud)
+	if err != nil {
+		return nil, "", fmt.Errorf("--cloud: %w", err)
+	}
+	cfg := activities.GraphConfig{BaseURL: strings.TrimSuffix(g.url, "/"), MaxRetryWait: g.retryWait}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = cloud.GraphURL
+	}
+	if activities.IsLoopbackURL(cfg.BaseURL) {
+		pim, err := activities.NewGraphPIM(cfg)
+		return pim, "no credential (loopback Graph emulator at " + cfg.BaseURL + ")", err
+	}
+	cc := g.credential
+	cc.Cloud = cloud
+	if g.secretFile != "" {
+		data, err := os.ReadFile(g.secretFile)
+		if err != nil {
+			return nil, "", fmt.Errorf("--client-secret-file: %w", err)
+		}
+		cc.ClientSecret = strings.TrimSpace(string(data))
+	}
+	cc = activities.CredentialConfigFromEnv(cc, os.Getenv)
+	cred, err := activities.NewCredential(cc)
+	if err != nil {
+		return nil, cc.String(), fmt.Errorf("azure credential for %s: %w", cfg.BaseURL, err)
+	}
+	cfg.Credential = cred
+	pim, err := activities.NewGraphPIM(cfg)
+	return pim, cc.String(), err
+}
+
+// check gets a token and reads one role definition, so that a wrong
+// credential, tenant or permission stops the process at once with what
+// Entra answered.
+func (g *graphFlags) check(ctx context.Context, log *slog.Logger, pim *activities.GraphPIM, who string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	res, err := pim.Check(ctx, who, g.checkRole)
+	if err != nil {
+		return fmt.Errorf("graph check failed: %w", err)
+	}
+	log.Info("graph check passed", "credential", who, "tenant", res.TenantID, "app", res.AppID,
+		"permissions", strings.Join(res.Roles, " "), "role_read", res.RoleName)
+	return nil
+}
+
+// newGraphPIM builds the provider for graphURL with the rest of the Graph
+// settings from the environment (JITFLOW_CLOUD, JITFLOW_CREDENTIAL,
+// JITFLOW_CLIENT_SECRET_FILE, JITFLOW_MANAGED_IDENTITY_CLIENT_ID and the
+// AZURE_* variables), for a command that does not register graphFlags.
+func newGraphPIM(graphURL string) (*activities.GraphPIM, error) {
+	g := graphFlags{
+		url:   graphURL,
+		cloud: envOr("JITFLOW_CLOUD", "public"),
+		credential: activities.CredentialConfig{
+			Kind:                    envOr("JITFLOW_CREDENTIAL", activities.CredentialAuto),
+			ManagedIdentityClientID: envOr("JITFLOW_MANAGED_IDENTITY_CLIENT_ID", ""),
+		},
+		secretFile: envOr("JITFLOW_CLIENT_SECRET_FILE", ""),
+		retryWait:  activities.DefaultMaxRetryWait,
+	}
+	pim, _, err := g.provider()
+	return pim, err
+}
