@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -53,7 +54,9 @@ type GraphConfig struct {
 	// retry the activity later; default DefaultMaxRetryWait.
 	MaxRetryWait time.Duration
 	// VisibleWait bounds how long Assign waits for a new assignment to be
-	// listed after Graph accepted it; default DefaultVisibleWait.
+	// listed after Graph accepted it; default DefaultVisibleWait. Both
+	// waits also end a few seconds before the context's deadline (the
+	// activity's timeout), so the activity reports instead of timing out.
 	VisibleWait time.Duration
 	// VisiblePoll is the pause between two looks; default DefaultVisiblePoll.
 	VisiblePoll time.Duration
@@ -243,13 +246,28 @@ func graphMiddleware(opts *msgraphcore.GraphClientOptions, maxWait time.Duration
 			mw[i] = khttp.NewRetryHandlerWithOptions(khttp.RetryHandlerOptions{
 				MaxRetries:   maxRetriesPerAttempt,
 				DelaySeconds: exponentialRetryDelay,
-				ShouldRetry: func(waited time.Duration, retries int, _ *http.Request, resp *http.Response) bool {
-					return waited+nextRetryDelay(resp, retries+1) <= maxWait
+				ShouldRetry: func(waited time.Duration, retries int, req *http.Request, resp *http.Response) bool {
+					next := nextRetryDelay(resp, retries+1)
+					return waited+next <= maxWait && budget(req.Context(), next) == next
 				},
 			})
 		}
 	}
 	return mw
+}
+
+// deadlineMargin is kept free before the context's deadline (the
+// activity's StartToClose timeout) for the answer to be sent back.
+const deadlineMargin = 3 * time.Second
+
+// budget is how much of want fits before ctx's deadline, less the margin;
+// all of want without a deadline, and never less than zero.
+func budget(ctx context.Context, want time.Duration) time.Duration {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return want
+	}
+	return max(min(want, time.Until(deadline)-deadlineMargin), 0)
 }
 
 // nextRetryDelay is the wait the SDK's retry handler is about to make:

@@ -184,6 +184,7 @@ var contractBehaviours = []behaviour{
 		RoleDefinitionID: testGlobalReader, RequireJustification: true, RequireTicket: true, MaxDuration: time.Hour}}}}, run: policyFailures},
 	{name: "slow propagation is waited for", setup: setup{opts: graphemu.Options{ListDelay: 150 * time.Millisecond}}, run: slowPropagation},
 	{name: "propagation beyond the wait is reported", setup: setup{opts: graphemu.Options{ListDelay: time.Hour}, cfg: GraphConfig{VisibleWait: 100 * time.Millisecond}}, run: notVisible},
+	{name: "waits end before the activity's deadline", setup: setup{opts: graphemu.Options{ListDelay: time.Hour}}, run: waitsWithinDeadline},
 	{name: "graph request ids are returned", run: requestIDsReturned},
 	{name: "extend and shorten an assignment", run: extendAssignment},
 	{name: "group member and owner", run: groupAccess},
@@ -514,6 +515,31 @@ func notVisible(t *testing.T, c contract) {
 	if !res.NotVisible || res.GraphStatus != "Provisioned" {
 		t.Errorf("result %+v, want NotVisible with the assignment made", res)
 	}
+}
+
+// waitsWithinDeadline: with StartToClose-like deadlines, neither the wait
+// for Retry-After nor the wait for the listing runs into the timeout.
+func waitsWithinDeadline(t *testing.T, c contract) {
+	c.emulatorOnly(t, "it throttles and delays listing")
+	ctx, cancel := context.WithTimeout(ctxT(t), deadlineMargin+time.Second)
+	defer cancel()
+	ten := 10
+	if err := c.emu.InjectFault(graphemu.Fault{Status: http.StatusTooManyRequests, Count: 1, RetryAfterSeconds: &ten, Method: http.MethodPost}); err != nil {
+		t.Fatal(err)
+	}
+	in := assignInput(c.role0(), time.Hour, "ct-deadline")
+	_, err := c.pim.Assign(ctx, in)
+	var ge *GraphError
+	if !errors.As(err, &ge) || ge.RetryAfter != 10*time.Second || ctx.Err() != nil {
+		t.Fatalf("Assign under a Retry-After past the deadline: %v (context %v); want Graph's 429 back in time", err, ctx.Err())
+	}
+	ctx, cancel = context.WithTimeout(ctxT(t), deadlineMargin+time.Second)
+	defer cancel()
+	res, err := c.pim.Assign(ctx, in)
+	if err != nil || !res.NotVisible || ctx.Err() != nil {
+		t.Fatalf("Assign with a slow listing: %+v, %v (context %v); want NotVisible in time", res, err, ctx.Err())
+	}
+	t.Cleanup(func() { removeEventually(t, c, in.Assignment) })
 }
 
 func requestIDsReturned(t *testing.T, c contract) {

@@ -79,12 +79,12 @@ func assignResult(ans scheduleAnswer, d time.Duration) ActivateResult {
 }
 
 // awaitVisible polls the instance list until the new assignment shows
-// (Entra takes a while to apply a request), up to cfg.VisibleWait. It
-// reports how long that took, or NotVisible; only a cancelled context is an
-// error, since the assignment itself was made.
+// (Entra takes a while to apply a request), up to cfg.VisibleWait or the
+// context's deadline. It reports how long that took, or NotVisible; only a
+// cancelled context is an error, since the assignment itself was made.
 func (g *GraphPIM) awaitVisible(ctx context.Context, a Assignment, res *ActivateResult) error {
 	began := time.Now()
-	deadline := began.Add(g.cfg.VisibleWait)
+	deadline := began.Add(budget(ctx, g.cfg.VisibleWait))
 	for {
 		insts, err := g.instances(ctx, a)
 		if err == nil && visible(insts, res.ScheduleID) {
