@@ -377,6 +377,8 @@ func standingRefused(t *testing.T, c contract) {
 	if !app.HasDetails() || app.Details(&held) != nil || held.ID != standing.ID {
 		t.Errorf("details %+v, want the standing instance", held)
 	}
+	_, err = c.pim.Remove(ctxT(t), DeactivateInput{RequestID: "ct-standing", Assignment: c.role0()})
+	wantAppError(t, err, ErrAssignmentHeld, false)
 	if c.posts.Load() != 0 || len(c.emu.Instances()) != 1 {
 		t.Errorf("%d POSTs, instances %+v; want none sent and the standing one kept", c.posts.Load(), c.emu.Instances())
 	}

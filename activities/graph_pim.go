@@ -228,7 +228,9 @@ func (g *GraphPIM) extend(ctx context.Context, in ExtendInput) (ExtendResult, er
 
 // Remove asks Graph to end the assignment. Nothing left to remove counts as
 // done: Entra's own expiration or an earlier attempt got there first. An
-// assignment younger than Entra's minimum gives a *RemovalTooSoonError.
+// assignment younger than Entra's minimum gives a *RemovalTooSoonError. A
+// standing (permanent) assignment is never removed, whoever asks: jitflow
+// only makes assignments that end.
 func (g *GraphPIM) Remove(ctx context.Context, in DeactivateInput) (DeactivateResult, error) {
 	ctx, ids := withRequestIDs(ctx)
 	res, err := g.remove(ctx, in)
@@ -239,6 +241,17 @@ func (g *GraphPIM) Remove(ctx context.Context, in DeactivateInput) (DeactivateRe
 func (g *GraphPIM) remove(ctx context.Context, in DeactivateInput) (DeactivateResult, error) {
 	if err := checkAssignment(in.Assignment); err != nil {
 		return DeactivateResult{}, rejected("remove: %v", err)
+	}
+	held, err := g.instances(ctx, in.Assignment)
+	if err != nil {
+		return DeactivateResult{}, retryable("remove: looking at the assignments first", err)
+	}
+	for _, inst := range held {
+		if inst.Permanent() && (inst.MemberType == "" || strings.EqualFold(inst.MemberType, "Direct")) {
+			return DeactivateResult{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("remove: %s holds %s through a standing assignment (instance %s) that jitflow did not make; it is left alone",
+					in.PrincipalID, in.TargetString(), inst.ID), ErrAssignmentHeld, nil, inst)
+		}
 	}
 	why := in.Reason
 	if why == "" {
@@ -373,6 +386,17 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// retryable keeps err retryable even when Graph refused the call for good:
+// a removal must go on trying, whatever a look beforehand ran into. A
+// GraphError stays in the chain, so its Retry-After still sets the retry.
+func retryable(op string, err error) error {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return fmt.Errorf("%s: %s", op, app.Message())
+	}
+	return fmt.Errorf("%s: %w", op, err)
 }
 
 // rejected is a failure retrying cannot fix.

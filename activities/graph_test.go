@@ -139,6 +139,20 @@ func TestGraphPIMServerErrorsBeyondRetriesAreRetryable(t *testing.T) {
 	}
 }
 
+// A removal whose look beforehand Graph refuses stays retryable: a role
+// must not stay assigned because a proxy answered 404 once.
+func TestRemovalStaysRetryableWhenTheLookFails(t *testing.T) {
+	env := newGraphEnv(t, GraphConfig{}, nil)
+	if err := env.emu.InjectFault(graphemu.Fault{Status: http.StatusNotFound, Count: 1, Method: http.MethodGet}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := env.pim.Remove(context.Background(), deactivateInput())
+	var app *temporal.ApplicationError
+	if err == nil || errors.As(err, &app) || !strings.Contains(err.Error(), "404") {
+		t.Errorf("Remove after a 404 on the look: %v; want a plain, retryable error naming the 404", err)
+	}
+}
+
 func TestGraphPIMTransportErrorIsRetryable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	srv.Close() // nothing listens there any more
@@ -148,7 +162,7 @@ func TestGraphPIMTransportErrorIsRetryable(t *testing.T) {
 	}
 	_, err = pim.Remove(context.Background(), deactivateInput())
 	var ge *GraphError
-	if !errors.As(err, &ge) || ge.Status != 0 || !ge.Retryable() || !strings.Contains(err.Error(), "graph remove") {
+	if !errors.As(err, &ge) || ge.Status != 0 || !ge.Retryable() || !strings.Contains(err.Error(), "remove") {
 		t.Errorf("error %v, want a retryable transport GraphError", err)
 	}
 }
@@ -254,7 +268,7 @@ func TestRemoveAfterBare404ChecksTheInstances(t *testing.T) {
 	if _, err := env.pim.Assign(ctx, activateInput(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.emu.InjectFault(graphemu.Fault{Status: http.StatusNotFound, Count: 1}); err != nil {
+	if err := env.emu.InjectFault(graphemu.Fault{Status: http.StatusNotFound, Count: 1, Method: http.MethodPost}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := env.pim.Remove(ctx, deactivateInput())
@@ -266,7 +280,7 @@ func TestRemoveAfterBare404ChecksTheInstances(t *testing.T) {
 	if err != nil || res.AlreadyGone {
 		t.Fatalf("retried Remove: %+v, %v; want the assignment removed", res, err)
 	}
-	if err := env.emu.InjectFault(graphemu.Fault{Status: http.StatusNotFound, Count: 1}); err != nil {
+	if err := env.emu.InjectFault(graphemu.Fault{Status: http.StatusNotFound, Count: 1, Method: http.MethodPost}); err != nil {
 		t.Fatal(err)
 	}
 	res, err = env.pim.Remove(ctx, deactivateInput())
