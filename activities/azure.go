@@ -164,16 +164,16 @@ func NewCredential(c CredentialConfig) (azcore.TokenCredential, error) {
 	}
 	switch c.Kind {
 	case CredentialClientSecret:
-		if err := firstErr(need(c.TenantID, "the tenant id (--tenant-id or AZURE_TENANT_ID)"),
-			need(c.ClientID, "the client id (--client-id or AZURE_CLIENT_ID)"),
+		if err := firstErr(need(c.TenantID, "the tenant id (--azure-tenant-id or AZURE_TENANT_ID)"),
+			need(c.ClientID, "the client id (--azure-client-id or AZURE_CLIENT_ID)"),
 			need(c.ClientSecret, "the client secret (--client-secret-file or AZURE_CLIENT_SECRET)")); err != nil {
 			return nil, err
 		}
 		return azidentity.NewClientSecretCredential(c.TenantID, c.ClientID, c.ClientSecret,
 			&azidentity.ClientSecretCredentialOptions{ClientOptions: opts})
 	case CredentialClientCertificate:
-		if err := firstErr(need(c.TenantID, "the tenant id (--tenant-id or AZURE_TENANT_ID)"),
-			need(c.ClientID, "the client id (--client-id or AZURE_CLIENT_ID)"),
+		if err := firstErr(need(c.TenantID, "the tenant id (--azure-tenant-id or AZURE_TENANT_ID)"),
+			need(c.ClientID, "the client id (--azure-client-id or AZURE_CLIENT_ID)"),
 			need(c.CertificatePath, "the certificate file (--client-certificate or AZURE_CLIENT_CERTIFICATE_PATH)")); err != nil {
 			return nil, err
 		}

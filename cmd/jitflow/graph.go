@@ -36,8 +36,8 @@ func (g *graphFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&g.cloud, "cloud", envOr("JITFLOW_CLOUD", "public"), "Azure cloud: public, usgov, usgov-dod or china (env JITFLOW_CLOUD); sets Graph's URL, the token scope and the sign-in authority")
 	f.StringVar(&g.credential.Kind, "credential", envOr("JITFLOW_CREDENTIAL", activities.CredentialAuto),
 		"Azure credential: auto, client-secret, client-certificate, managed-identity, workload-identity or default (env JITFLOW_CREDENTIAL); auto picks by the AZURE_* variables set")
-	f.StringVar(&g.credential.TenantID, "tenant-id", "", "Entra tenant id (default AZURE_TENANT_ID)")
-	f.StringVar(&g.credential.ClientID, "client-id", "", "app registration's client id (default AZURE_CLIENT_ID)")
+	f.StringVar(&g.credential.TenantID, "azure-tenant-id", "", "Entra tenant id of the Graph credential (default AZURE_TENANT_ID)")
+	f.StringVar(&g.credential.ClientID, "azure-client-id", "", "client id of the Graph credential's app registration (default AZURE_CLIENT_ID)")
 	f.StringVar(&g.secretFile, "client-secret-file", envOr("JITFLOW_CLIENT_SECRET_FILE", ""), "file holding the client secret (env JITFLOW_CLIENT_SECRET_FILE; default: AZURE_CLIENT_SECRET)")
 	f.StringVar(&g.credential.CertificatePath, "client-certificate", "", "PEM or PKCS#12 file with the client certificate and key (default AZURE_CLIENT_CERTIFICATE_PATH; password in AZURE_CLIENT_CERTIFICATE_PASSWORD)")
 	f.StringVar(&g.credential.ManagedIdentityClientID, "managed-identity-client-id", envOr("JITFLOW_MANAGED_IDENTITY_CLIENT_ID", ""), "client id of a user-assigned managed identity (default: the system-assigned one)")
