@@ -279,7 +279,7 @@ func (s *assignment) activate(ctx workflow.Context) {
 		inst := found.Instances[0]
 		s.alreadyHeld, s.entraEnd, s.activeSince = &inst, inst.EndDateTime, workflow.Now(ctx)
 		s.logger.Info("Principal already holds the target; it will not be removed", "instance_id", inst.ID, "assignment_type", inst.AssignmentType)
-		s.settleNew(ctx, nil)
+		s.settleNew(ctx, nil, 0)
 		return
 	}
 	first := s.firstUnsettled()
@@ -301,19 +301,27 @@ func (s *assignment) activate(ctx workflow.Context) {
 		return
 	}
 	s.assigned, s.entraEnd, s.activeSince = true, res.EndDateTime, workflow.Now(ctx)
-	s.settleNew(ctx, &res)
+	if s.entraEnd.IsZero() {
+		s.entraEnd = s.activeSince.Add(in.Duration)
+	}
+	s.settleNew(ctx, &res, in.Duration)
 }
 
 // settleNew starts the clock of every grant waiting for activation, now
-// that the role is there. A grant that outlasts Entra's end is left for
-// the main loop to extend.
-func (s *assignment) settleNew(ctx workflow.Context, res *activities.ActivateResult) {
+// that the role is there. A grant the activation covered ends with Entra's
+// assignment (Entra's clock started when the role was really there, a
+// moment before this one); one that outlasts it is left for the main loop
+// to extend.
+func (s *assignment) settleNew(ctx workflow.Context, res *activities.ActivateResult, activated time.Duration) {
 	now := workflow.Now(ctx)
 	for _, g := range s.grants {
 		if g.settled || !g.Until.IsZero() {
 			continue
 		}
 		g.Until = now.Add(g.Duration)
+		if g.Duration <= activated && g.Until.After(s.entraEnd) {
+			g.Until = s.entraEnd
+		}
 		if s.alreadyHeld != nil || !g.Until.After(s.entraEnd) {
 			s.settle(g, HoldResult{Activation: res})
 		}
@@ -356,9 +364,14 @@ func (s *assignment) failUnsettled(reason string) {
 	s.grants = keep
 }
 
-// extend moves Entra's end to the latest grant.
+// extend moves Entra's end to the latest grant, rounded up to a whole
+// second (Graph keeps no fractions). Every grant it was asked for is then
+// answered, whatever Graph reports as the new end.
 func (s *assignment) extend(ctx workflow.Context) {
 	latest, by := s.latest()
+	if r := latest.Truncate(time.Second); r.Before(latest) {
+		latest = r.Add(time.Second)
+	}
 	in := activities.ExtendInput{
 		RequestID:     by.RequestID,
 		Assignment:    s.target,
@@ -377,7 +390,7 @@ func (s *assignment) extend(ctx workflow.Context) {
 		s.entraEnd = latest
 	}
 	for _, g := range s.grants {
-		if !g.settled && !g.Until.After(s.entraEnd) {
+		if !g.settled && !g.Until.After(latest) {
 			s.settle(g, HoldResult{Extension: &res})
 		}
 	}

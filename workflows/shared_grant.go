@@ -43,7 +43,12 @@ func (s *accessRequest) activateShared(ctx workflow.Context) error {
 		s.fail(ctx, res.Failure)
 		return nil
 	}
+	// The grant's clock started when the role was really there: with a new
+	// assignment that is Entra's start, a moment before the answer arrived.
 	s.activatedAt = workflow.Now(ctx)
+	if start := res.Until.Add(-s.in.Duration); start.Before(s.activatedAt) {
+		s.activatedAt = start
+	}
 	s.expiresAt = res.Until
 	s.entraEnd = res.EntraEnd
 	s.alreadyHeld = res.AlreadyHeld != nil
