@@ -51,6 +51,9 @@ func (g *GraphPIM) Check(ctx context.Context, who string, roleDefinitionID strin
 	def, err := g.roles.RoleDefinitions().ByUnifiedRoleDefinitionId(roleDefinitionID).Get(ctx, nil)
 	if err != nil {
 		ge := newGraphError("read role definition "+roleDefinitionID, err)
+		if g.cfg.Credential == nil {
+			return res, fmt.Errorf("%s: %s", who, ge.Error())
+		}
 		return res, fmt.Errorf("%s (token for tenant %s, app %s, permissions [%s]): %s%s",
 			who, orUnset(res.TenantID), orUnset(res.AppID), strings.Join(res.Roles, " "), ge.Error(), permissionHint(ge))
 	}
