@@ -7,6 +7,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 )
 
@@ -77,6 +78,10 @@ type CredentialConfig struct {
 	// projects it and sets AZURE_FEDERATED_TOKEN_FILE).
 	FederatedTokenFile string
 	Cloud              Cloud
+	// Transport sends the credential's requests to Entra (or to the
+	// managed identity endpoint); nil uses azcore's default client. A proxy
+	// or a test sets it.
+	Transport policy.Transporter
 }
 
 // CredentialConfigFromEnv fills the fields left empty from the standard
@@ -155,7 +160,7 @@ func orDefault(s, def string) string {
 // wrong setting when it cannot.
 func NewCredential(c CredentialConfig) (azcore.TokenCredential, error) {
 	c = c.resolved()
-	opts := azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: c.Cloud.AuthorityHost}}
+	opts := azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: c.Cloud.AuthorityHost}, Transport: c.Transport}
 	need := func(value, what string) error {
 		if value == "" {
 			return fmt.Errorf("%s credential: %s is required", c.Kind, what)
