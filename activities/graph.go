@@ -24,13 +24,19 @@ import (
 
 // Defaults for GraphConfig fields left zero.
 const (
-	DefaultMaxRetryWait   = 30 * time.Second
-	DefaultVisibleWait    = 2 * time.Minute
-	DefaultVisiblePoll    = 2 * time.Second
-	DefaultMinActiveTime  = 5 * time.Minute
-	graphSDKModule        = "github.com/microsoftgraph/msgraph-sdk-go"
-	maxRetriesPerAttempt  = 5
-	exponentialRetryDelay = 2 // seconds, doubled on each retry without Retry-After
+	DefaultMaxRetryWait  = 30 * time.Second
+	DefaultVisibleWait   = 2 * time.Minute
+	DefaultVisiblePoll   = 2 * time.Second
+	DefaultMinActiveTime = 5 * time.Minute
+)
+
+const (
+	graphSDKModule = "github.com/microsoftgraph/msgraph-sdk-go"
+	// maxRetriesPerAttempt bounds the SDK's retries within one call.
+	maxRetriesPerAttempt = 5
+	// exponentialRetryDelay is the SDK's first wait, in seconds, when Graph
+	// sends no Retry-After; it doubles on each retry.
+	exponentialRetryDelay = 2
 	// defaultHTTPTimeout is the SDK's own default for one call, retries
 	// excluded.
 	defaultHTTPTimeout = 100 * time.Second
