@@ -78,16 +78,6 @@ func removalTooSoon(in DeactivateInput, e *RemovalTooSoonError) error {
 		temporal.ApplicationErrorOptions{NextRetryDelay: wait, Details: []any{RemovalTooSoonDetails{AllowedAt: e.AllowedAt.UTC()}}})
 }
 
-// Inspect lists what the principal already holds of the target, so an
-// assignment jitflow did not make is never taken over or removed.
-func (a *Activities) Inspect(ctx context.Context, in Assignment) (InspectResult, error) {
-	instances, err := a.PIM.Instances(ctx, in)
-	if err != nil {
-		return InspectResult{}, withContext(err, "list %s's instances of %s", in.PrincipalID, in.TargetString())
-	}
-	return InspectResult{Instances: instances}, nil
-}
-
 // CheckEligibility asks Entra whether the principal holds a PIM eligibility
 // for the target.
 func (a *Activities) CheckEligibility(ctx context.Context, in EligibilityInput) (EligibilityResult, error) {

@@ -153,14 +153,6 @@ type Instance struct {
 // Permanent reports whether the instance has no end.
 func (i Instance) Permanent() bool { return i.EndDateTime.IsZero() }
 
-// InspectResult is what the principal holds of one target before jitflow
-// assigns it.
-type InspectResult struct {
-	// Instances are the principal's active instances of exactly the target
-	// (same role and scope, or same group and access).
-	Instances []Instance `json:"instances,omitempty"`
-}
-
 // EligibilityResult says whether the principal holds a PIM eligibility for
 // the target (roleEligibilityScheduleInstances, or the group equivalent).
 type EligibilityResult struct {

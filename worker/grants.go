@@ -49,7 +49,7 @@ func (g *Grants) HoldGrant(ctx context.Context, in workflows.HoldInput) (workflo
 				UpdateID:     updateID,
 				UpdateName:   workflows.UpdateHold,
 				Args:         []any{in},
-				WaitForStage: client.WorkflowUpdateStageAccepted,
+				WaitForStage: client.WorkflowUpdateStageCompleted,
 			},
 		})
 	}, &res)
@@ -70,7 +70,7 @@ func (g *Grants) ReleaseGrant(ctx context.Context, in workflows.ReleaseInput) (w
 			UpdateID:     in.RequestID + "/release",
 			UpdateName:   workflows.UpdateRelease,
 			Args:         []any{in},
-			WaitForStage: client.WorkflowUpdateStageAccepted,
+			WaitForStage: client.WorkflowUpdateStageCompleted,
 		})
 	}, &res)
 	if isNotRunning(err) {

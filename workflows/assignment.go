@@ -262,26 +262,16 @@ func (s *assignment) release(ctx workflow.Context, in ReleaseInput) (ReleaseResu
 	return ReleaseResult{Removal: s.lastRemoval, Failure: s.removalFailure, AlreadyHeld: s.alreadyHeld != nil}, nil
 }
 
-// activate looks at what the principal already holds, and assigns the role
-// only when they hold nothing of it: a standing or foreign assignment is
-// left alone, and the grants ride on it.
+// activate assigns the role as a local activity (no round trip through the
+// task queue). The provider looks at what the principal holds first: an
+// assignment this request made counts as done (so a repeat after a lost
+// answer or a worker crash is safe), and a standing or foreign one is
+// refused with ErrAssignmentHeld, which leaves it alone: the grants ride on
+// it, and it is never removed.
 func (s *assignment) activate(ctx workflow.Context) {
 	s.activating = true
 	defer func() { s.activating = false }()
 	s.lastRemoval, s.removalFailure = nil, ""
-	var found activities.InspectResult
-	lctx := workflow.WithLocalActivityOptions(ctx, inspectOptions())
-	if err := workflow.ExecuteLocalActivity(lctx, ActivityInspect, s.target).Get(ctx, &found); err != nil {
-		s.failUnsettled("could not list what the principal already holds: " + failureText(err))
-		return
-	}
-	if len(found.Instances) > 0 {
-		inst := found.Instances[0]
-		s.alreadyHeld, s.entraEnd, s.activeSince = &inst, inst.EndDateTime, workflow.Now(ctx)
-		s.logger.Info("Principal already holds the target; it will not be removed", "instance_id", inst.ID, "assignment_type", inst.AssignmentType)
-		s.settleNew(ctx, nil, 0)
-		return
-	}
 	first := s.firstUnsettled()
 	in := activities.ActivateInput{
 		RequestID:     first.RequestID,
@@ -291,7 +281,14 @@ func (s *assignment) activate(ctx workflow.Context) {
 		Ticket:        first.ticket,
 	}
 	var res activities.ActivateResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activateOptions()), acts.Activate, in).Get(ctx, &res)
+	lctx := workflow.WithLocalActivityOptions(ctx, activateLocalOptions())
+	err := workflow.ExecuteLocalActivity(lctx, ActivityActivate, in).Get(ctx, &res)
+	if inst, ok := heldBefore(err); ok {
+		s.alreadyHeld, s.entraEnd, s.activeSince = &inst, inst.EndDateTime, workflow.Now(ctx)
+		s.logger.Info("Principal already holds the target; it will not be removed", "instance_id", inst.ID, "assignment_type", inst.AssignmentType)
+		s.settleNew(ctx, nil, 0)
+		return
+	}
 	if err != nil {
 		s.failUnsettled("activation failed: " + failureText(err))
 		// A failure other than Graph's outright refusal may have left an
@@ -305,6 +302,22 @@ func (s *assignment) activate(ctx workflow.Context) {
 		s.entraEnd = s.activeSince.Add(in.Duration)
 	}
 	s.settleNew(ctx, &res, in.Duration)
+}
+
+// heldBefore reads the assignment the principal held before jitflow from
+// the provider's ErrAssignmentHeld refusal.
+func heldBefore(err error) (activities.Instance, bool) {
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != activities.ErrAssignmentHeld {
+		return activities.Instance{}, false
+	}
+	var inst activities.Instance
+	if app.HasDetails() {
+		if derr := app.Details(&inst); derr != nil {
+			inst = activities.Instance{}
+		}
+	}
+	return inst, true
 }
 
 // settleNew starts the clock of every grant waiting for activation, now

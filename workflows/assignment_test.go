@@ -8,7 +8,6 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -25,7 +24,6 @@ type assignmentHarness struct {
 	t   *testing.T
 	env *testsuite.TestWorkflowEnvironment
 
-	inspect    func() (activities.InspectResult, error)
 	activate   func(in activities.ActivateInput) (activities.ActivateResult, error)
 	deactivate func(n int) (activities.DeactivateResult, error)
 	// removalDelay is how long each Deactivate attempt takes.
@@ -45,9 +43,8 @@ func newAssignmentHarness(t *testing.T) *assignmentHarness {
 	env.SetStartTime(t0)
 	env.RegisterWorkflowWithOptions(workflows.Assignment, workflow.RegisterOptions{Name: workflows.AssignmentWorkflowName})
 	return &assignmentHarness{
-		t:       t,
-		env:     env,
-		inspect: func() (activities.InspectResult, error) { return activities.InspectResult{}, nil },
+		t:   t,
+		env: env,
 		activate: func(in activities.ActivateInput) (activities.ActivateResult, error) {
 			return activities.ActivateResult{GraphRequestID: "graph-assign", GraphStatus: "Provisioned", EndDateTime: env.Now().Add(in.Duration)}, nil
 		},
@@ -61,9 +58,6 @@ func (h *assignmentHarness) run() {
 	h.t.Helper()
 	a := &activities.Activities{}
 	h.env.RegisterActivity(a)
-	h.env.RegisterActivityWithOptions(func(context.Context, activities.Assignment) (activities.InspectResult, error) {
-		return h.inspect()
-	}, activity.RegisterOptions{Name: workflows.ActivityInspect})
 	h.env.OnActivity(a.Activate, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ActivateInput) (activities.ActivateResult, error) {
 		h.mu.Lock()
 		h.activations = append(h.activations, in)
@@ -193,8 +187,8 @@ func TestAssignmentOverlappingGrants(t *testing.T) {
 func TestAssignmentAlreadyHeld(t *testing.T) {
 	h := newAssignmentHarness(t)
 	standing := activities.Instance{ID: "standing-1", PrincipalID: alice.ID, RoleDefinitionID: aliceReader.RoleDefinitionID, DirectoryScopeID: "/", AssignmentType: "Assigned"}
-	h.inspect = func() (activities.InspectResult, error) {
-		return activities.InspectResult{Instances: []activities.Instance{standing}}, nil
+	h.activate = func(activities.ActivateInput) (activities.ActivateResult, error) {
+		return activities.ActivateResult{}, temporal.NewNonRetryableApplicationError("alice already holds the role", activities.ErrAssignmentHeld, nil, standing)
 	}
 	hold := h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
 	extend := h.holdAt(20*time.Minute, workflows.HoldInput{RequestID: "req-1", Until: t0.Add(3 * time.Hour)})
@@ -202,7 +196,7 @@ func TestAssignmentAlreadyHeld(t *testing.T) {
 	h.run()
 
 	completed(t, hold)
-	require.Empty(t, h.activations)
+	require.Len(t, h.activations, 1, "the provider's refusal is final")
 	require.NotNil(t, hold.res.AlreadyHeld)
 	require.Equal(t, "standing-1", hold.res.AlreadyHeld.ID)
 	require.Equal(t, t0.Add(time.Hour), hold.res.Until)

@@ -30,9 +30,9 @@ const (
 	// Start needs a Temporal client, which only a worker has).
 	ActivityHoldGrant    = "HoldGrant"
 	ActivityReleaseGrant = "ReleaseGrant"
-	// ActivityInspect and ActivityCheckEligibility name the activities
+	// ActivityActivate and ActivityCheckEligibility name the activities
 	// (methods of activities.Activities) run as local activities.
-	ActivityInspect          = "Inspect"
+	ActivityActivate         = "Activate"
 	ActivityCheckEligibility = "CheckEligibility"
 )
 

@@ -70,9 +70,26 @@ func removeOptions() workflow.ActivityOptions {
 	return o
 }
 
-// inspectOptions bound the look at what the principal holds: a local
-// activity, because it only reads and runs right before the assignment.
-func inspectOptions() workflow.LocalActivityOptions {
+// activateLocalOptions are activateOptions for a local activity: the
+// assignment workflow activates in the same workflow task that received the
+// hold. Graph's refusals and a target held before jitflow are final.
+func activateLocalOptions() workflow.LocalActivityOptions {
+	o := activateOptions()
+	return workflow.LocalActivityOptions{
+		StartToCloseTimeout:    o.StartToCloseTimeout,
+		ScheduleToCloseTimeout: o.ScheduleToCloseTimeout,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        o.RetryPolicy.InitialInterval,
+			BackoffCoefficient:     o.RetryPolicy.BackoffCoefficient,
+			MaximumInterval:        o.RetryPolicy.MaximumInterval,
+			NonRetryableErrorTypes: []string{activities.ErrGraphRejected, activities.ErrAssignmentHeld},
+		},
+	}
+}
+
+// checkOptions bound the eligibility check, a local activity that only
+// reads.
+func checkOptions() workflow.LocalActivityOptions {
 	return workflow.LocalActivityOptions{
 		StartToCloseTimeout:    30 * time.Second,
 		ScheduleToCloseTimeout: 5 * time.Minute,

@@ -76,7 +76,7 @@ func (s *accessRequest) holdInput(until time.Time) HoldInput {
 // eligibility the role requires; without it the request fails.
 func (s *accessRequest) stillEligible(ctx workflow.Context) (bool, error) {
 	var res activities.EligibilityResult
-	lctx := workflow.WithLocalActivityOptions(ctx, inspectOptions())
+	lctx := workflow.WithLocalActivityOptions(ctx, checkOptions())
 	in := activities.EligibilityInput{RequestID: s.in.RequestID, Assignment: s.assignment()}
 	err := workflow.ExecuteLocalActivity(lctx, ActivityCheckEligibility, in).Get(ctx, &res)
 	switch {

@@ -278,3 +278,30 @@ func TestEligibilityEndToEnd(t *testing.T) {
 	s.act("alice", req.ID, "revoke", `{}`)
 	s.wait(req.ID, workflows.StatusRevoked, 30*time.Second)
 }
+
+// Entra refuses to remove an assignment in its first minutes
+// (ActiveDurationTooShort): a revoke answers at once with deactivating, the
+// removal waits until Entra allows it, and then the request is revoked with
+// nothing left assigned.
+func TestRevokeWaitsForEntrasMinimum(t *testing.T) {
+	pol := fastPolicy(t)
+	alice := userID(t, pol, "alice")
+	s := newSession(t, pol, func(o *Options) {
+		o.ConfigureGraph = func(g *graphemu.Options) { g.MinActiveTime = 4 * time.Second }
+	})
+	req := s.active("1h")
+	// Entra allows the removal 4s after activation, well within the
+	// revoke's own wait: answering deactivating means it did not wait.
+	answered := s.act("alice", req.ID, "revoke", `{"reason":"done early"}`)
+	if answered.Status != workflows.StatusDeactivating {
+		t.Fatalf("revoke answered %s, want deactivating at once", answered.Status)
+	}
+	s.wait(req.ID, workflows.StatusRevoked, 30*time.Second)
+	if left := s.readerInstances(alice); len(left) != 0 {
+		t.Fatalf("assignments left after the revoke: %+v", left)
+	}
+	types := s.auditTypes(req.ID)
+	if !slices.Contains(types, workflows.EventDeactivating) || !slices.Contains(types, workflows.EventRevoked) {
+		t.Errorf("audit lacks %s or %s: %v", workflows.EventDeactivating, workflows.EventRevoked, types)
+	}
+}
