@@ -75,7 +75,9 @@ type Stack struct {
 	handler  atomic.Pointer[http.Handler] // starting, then the API
 	graphSrv *http.Server
 	pim      *activities.GraphPIM
-	stops    []func()
+	// graphMinActive is the emulator's minimum active time (0: off).
+	graphMinActive time.Duration
+	stops          []func()
 }
 
 // SearchAttributes are the custom search attributes jitflow needs.
@@ -125,7 +127,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		return nil, err
 	}
 	st.Outbox = mail
-	pim, err := activities.NewGraphPIM(activities.GraphConfig{BaseURL: st.GraphURL})
+	// The provider knows Entra's minimum active time only as a setting:
+	// Graph's refusal does not say when removal is allowed.
+	pim, err := activities.NewGraphPIM(activities.GraphConfig{BaseURL: st.GraphURL, MinActiveTime: st.graphMinActive})
 	if err != nil {
 		return nil, err
 	}
@@ -152,6 +156,7 @@ func (st *Stack) startGraph(opts Options) error {
 	if opts.ConfigureGraph != nil {
 		opts.ConfigureGraph(&gopts)
 	}
+	st.graphMinActive = gopts.MinActiveTime
 	emu, err := graphemu.New(gopts)
 	if err != nil {
 		return fmt.Errorf("graph emulator: %w", err)

@@ -305,3 +305,36 @@ func TestRevokeWaitsForEntrasMinimum(t *testing.T) {
 		t.Errorf("audit lacks %s or %s: %v", workflows.EventDeactivating, workflows.EventRevoked, types)
 	}
 }
+
+// A PIM for Groups target goes the same way: membership assigned in the
+// emulator while active, removed on revoke.
+func TestGroupMembershipEndToEnd(t *testing.T) {
+	const group = "22222222-2222-4222-8222-000000000001"
+	pol := fastPolicy(t)
+	reader, _ := pol.Role("reader")
+	reader.RoleDefinitionID, reader.DirectoryScopeID = "", ""
+	reader.GroupID, reader.GroupAccess = group, policies.GroupMember
+	alice := userID(t, pol, "alice")
+	s := newSession(t, pol)
+	member := func() int {
+		n := 0
+		for _, in := range s.st.Graph.Instances() {
+			if in.PrincipalID == alice && in.GroupID == group && in.AccessID == graphemu.AccessMember {
+				n++
+			}
+		}
+		return n
+	}
+	req := s.active("1h")
+	if req.GroupID != group || req.AccessID != "member" {
+		t.Errorf("request does not show the group target: %+v", req)
+	}
+	if member() != 1 {
+		t.Fatalf("alice is not a member of the group while active: %+v", s.st.Graph.Instances())
+	}
+	s.act("alice", req.ID, "revoke", `{}`)
+	s.wait(req.ID, workflows.StatusRevoked, 30*time.Second)
+	if member() != 0 {
+		t.Fatalf("membership left after the revoke: %+v", s.st.Graph.Instances())
+	}
+}
