@@ -74,8 +74,12 @@ func newAssignment(ctx workflow.Context, in AssignmentInput) *assignment {
 		entraEnd:    in.EntraEnd,
 		logger:      log.With(workflow.GetLogger(ctx), "target", in.Assignment.TargetString(), "principal_id", in.Assignment.PrincipalID),
 	}
+	// Grants carried over continue-as-new were all answered; a repeated
+	// hold for one gets the state as it stands.
 	for _, g := range in.Grants {
-		s.grants = append(s.grants, &grant{Grant: g, settled: !g.Until.IsZero()})
+		c := &grant{Grant: g}
+		s.settle(c, HoldResult{})
+		s.grants = append(s.grants, c)
 	}
 	return s
 }

@@ -28,6 +28,8 @@ type assignmentHarness struct {
 	deactivate func(n int) (activities.DeactivateResult, error)
 	// removalDelay is how long each Deactivate attempt takes.
 	removalDelay time.Duration
+	// carried, when set, starts the workflow as continued from an earlier run.
+	carried *workflows.AssignmentInput
 
 	mu          sync.Mutex
 	activations []activities.ActivateInput
@@ -87,7 +89,11 @@ func (h *assignmentHarness) run() {
 			h.mu.Unlock()
 			return nil
 		})
-	h.env.ExecuteWorkflow(workflows.AssignmentWorkflowName, workflows.AssignmentInput{Assignment: aliceReader})
+	in := workflows.AssignmentInput{Assignment: aliceReader}
+	if h.carried != nil {
+		in = *h.carried
+	}
+	h.env.ExecuteWorkflow(workflows.AssignmentWorkflowName, in)
 	require.True(h.t, h.env.IsWorkflowCompleted(), "assignment workflow did not complete")
 	require.NoError(h.t, h.env.GetWorkflowError())
 }
@@ -296,4 +302,26 @@ func TestAssignmentWorkflowID(t *testing.T) {
 	require.Len(t, ids, 4, "each target has its own workflow")
 	require.Equal(t, workflows.AssignmentWorkflowID(aliceReader), workflows.AssignmentWorkflowID(upper), "ids compare case-insensitively")
 	require.Regexp(t, `^assignment/`+alice.ID+`/[0-9a-f]{24}$`, workflows.AssignmentWorkflowID(aliceReader))
+}
+
+// A run continued as new holds the grants it carried: a repeated hold is
+// answered from them, and the role goes when the last is released.
+func TestAssignmentContinuedAsNew(t *testing.T) {
+	h := newAssignmentHarness(t)
+	h.carried = &workflows.AssignmentInput{
+		Assignment: aliceReader,
+		Grants:     []workflows.Grant{{RequestID: "req-1", Duration: time.Hour, Until: t0.Add(time.Hour)}},
+		Assigned:   true,
+		EntraEnd:   t0.Add(time.Hour),
+	}
+	again := h.holdAt(time.Minute, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	rel := h.releaseAt(2*time.Minute, "req-1")
+	h.run()
+
+	completed(t, again)
+	require.Equal(t, t0.Add(time.Hour), again.res.Until.UTC())
+	require.Empty(t, h.activations, "the carried assignment is not made again")
+	completed(t, rel)
+	require.NotNil(t, rel.res.Removal)
+	require.Len(t, h.removals, 1)
 }
