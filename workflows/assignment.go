@@ -18,6 +18,10 @@ import (
 // workflow was terminated, say).
 const LapseGrace = 2 * time.Minute
 
+// IdleLinger is how long the assignment workflow waits, with nothing held
+// and nothing assigned, before it ends.
+const IdleLinger = 10 * time.Minute
+
 // RemovalAlertAfter is how long a removal may keep failing before jitflow
 // raises an alert ("Role removal keeps failing").
 const RemovalAlertAfter = 10 * time.Minute
@@ -113,7 +117,12 @@ func (s *assignment) run(ctx workflow.Context) error {
 		case s.needRemove():
 			s.remove(ctx)
 		case s.finished(ctx):
-			return nil
+			// Stay a while for the next request of the same person and
+			// target, which then needs no new workflow.
+			more, err := workflow.AwaitWithTimeout(ctx, IdleLinger, func() bool { return len(s.grants) > 0 })
+			if err != nil || (!more && s.finished(ctx)) {
+				return err
+			}
 		case s.quiet(ctx) && workflow.GetInfo(ctx).GetContinueAsNewSuggested():
 			return workflow.NewContinueAsNewError(ctx, AssignmentWorkflowName, s.carry())
 		}

@@ -35,6 +35,7 @@ type assignmentHarness struct {
 	activations []activities.ActivateInput
 	extensions  []activities.ExtendInput
 	removals    []activities.DeactivateInput
+	removedAt   []time.Time
 	signals     []workflows.RemovalProgress
 }
 
@@ -75,6 +76,7 @@ func (h *assignmentHarness) run() {
 	removal := h.env.OnActivity(a.Deactivate, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.DeactivateInput) (activities.DeactivateResult, error) {
 		h.mu.Lock()
 		h.removals = append(h.removals, in)
+		h.removedAt = append(h.removedAt, h.env.Now())
 		n := len(h.removals)
 		h.mu.Unlock()
 		return h.deactivate(n)
@@ -284,7 +286,8 @@ func TestAssignmentGrantLapses(t *testing.T) {
 	h.run()
 
 	require.Len(t, h.removals, 1)
-	require.Equal(t, t0.Add(time.Hour+workflows.LapseGrace), h.env.Now().UTC())
+	require.Equal(t, t0.Add(time.Hour+workflows.LapseGrace), h.removedAt[0].UTC())
+	require.Equal(t, h.removedAt[0].Add(workflows.IdleLinger), h.env.Now(), "the workflow stays a while for the next request")
 }
 
 func TestAssignmentWorkflowID(t *testing.T) {
@@ -324,4 +327,20 @@ func TestAssignmentContinuedAsNew(t *testing.T) {
 	completed(t, rel)
 	require.NotNil(t, rel.res.Removal)
 	require.Len(t, h.removals, 1)
+}
+
+// A hold that comes while the workflow lingers after the last release is
+// served by the same run.
+func TestAssignmentServesHoldWhileLingering(t *testing.T) {
+	h := newAssignmentHarness(t)
+	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	h.releaseAt(time.Minute, "req-1")
+	again := h.holdAt(5*time.Minute, workflows.HoldInput{RequestID: "req-2", Duration: time.Hour})
+	h.releaseAt(10*time.Minute, "req-2")
+	h.run()
+
+	completed(t, again)
+	require.NotNil(t, again.res.Activation, "the role is assigned again")
+	require.Len(t, h.activations, 2)
+	require.Len(t, h.removals, 2)
 }

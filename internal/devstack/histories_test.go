@@ -41,6 +41,7 @@ func TestRecordHistories(t *testing.T) {
 	}
 	reader, _ := pol.Role("reader")
 	reader.Stages[0].Tiers[1].Timeout = 2 * time.Second
+	reader.ExtendWithoutApprovalUpTo = 0 // the recorded extension is approved
 	// Entra's minimum active time, shorter than Entra's five minutes,
 	// so that a revoke right after activation waits for it.
 	st := startStackWith(t, t.TempDir(), pol, func(o *Options) {
@@ -210,9 +211,11 @@ func TestRecordHistories(t *testing.T) {
 		}
 		id := p.run()
 		if strings.HasPrefix(id, "assignment/") {
-			waitFor(t, 30*time.Second, "assignment workflow "+id+" closed", func() bool {
-				d, err := st.Client.DescribeWorkflowExecution(context.Background(), id, "")
-				return err == nil && d.GetWorkflowExecutionInfo().GetCloseTime() != nil
+			// It lingers for the next request: record it once idle.
+			waitFor(t, 30*time.Second, "assignment workflow "+id+" idle", func() bool {
+				v, err := st.Client.QueryWorkflow(context.Background(), id, "", workflows.QueryAssignment)
+				var view workflows.AssignmentView
+				return err == nil && v.Get(&view) == nil && len(view.Grants) == 0 && !view.Assigned
 			})
 		}
 		saveHistory(t, st, id, filepath.Join(out, p.name+".json"))
