@@ -258,9 +258,15 @@ func (s *assignment) validateRelease(_ workflow.Context, in ReleaseInput) error 
 // it was held before jitflow, it answers at once; otherwise it waits for
 // the main loop to remove the role.
 func (s *assignment) release(ctx workflow.Context, in ReleaseInput) (ReleaseResult, error) {
+	before := len(s.grants)
 	s.grants = slices.DeleteFunc(s.grants, func(g *grant) bool { return g.RequestID == in.RequestID })
 	if len(s.grants) > 0 {
 		return ReleaseResult{Remaining: len(s.grants), AlreadyHeld: s.alreadyHeld != nil}, nil
+	}
+	// A request this run never held (its hold never came, or an earlier
+	// run answered it) learns of no removal that was not its own.
+	if before == 0 && !s.assigned && !s.activating && !s.removing {
+		return ReleaseResult{AlreadyHeld: s.alreadyHeld != nil}, nil
 	}
 	s.releaseReason, s.releasedBy = in.Reason, in.RequestID
 	s.waiting = append(s.waiting, in.RequestID)

@@ -344,3 +344,17 @@ func TestAssignmentServesHoldWhileLingering(t *testing.T) {
 	require.Len(t, h.activations, 2)
 	require.Len(t, h.removals, 2)
 }
+
+// A release from a request the workflow does not hold answers at once and
+// reports no removal that was not its own.
+func TestAssignmentReleaseOfUnknownGrant(t *testing.T) {
+	h := newAssignmentHarness(t)
+	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	h.releaseAt(time.Minute, "req-1")
+	stranger := h.releaseAt(2*time.Minute, "req-other")
+	h.run()
+
+	completed(t, stranger)
+	require.Nil(t, stranger.res.Removal)
+	require.Len(t, h.removals, 1)
+}
