@@ -444,7 +444,7 @@ func TestDeactivation(t *testing.T) {
 		}
 		r := h.run()
 		require.Equal(t, workflows.StatusFailed, r.Status)
-		require.Equal(t, "removing the role failed: role not assigned to principal; Entra ends the assignment by itself at 2026-11-26T09:30:00Z", r.Reason)
+		require.Equal(t, "removing the role failed: role not assigned to principal; Entra ends the assignment by itself at 2036-11-26T09:30:00Z", r.Reason)
 		require.Len(t, h.removals, 1)
 		require.Len(t, h.emailsOf(activities.MailFailed), 1)
 	})

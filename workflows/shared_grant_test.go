@@ -136,7 +136,7 @@ func TestRevokeAnswersWhileRemovalWaits(t *testing.T) {
 	require.Equal(t, workflows.StatusRevoked, r.Status)
 	waiting := h.audit.ofType(workflows.EventDeactivating)
 	require.Len(t, waiting, 1)
-	require.Contains(t, waiting[0].Detail, "only from 2026-11-26T09:05:00Z")
+	require.Contains(t, waiting[0].Detail, "only from 2036-11-26T09:05:00Z")
 }
 
 // The requester's eligibility is checked again right before activation.
