@@ -3,6 +3,7 @@ package devstack
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -277,6 +278,25 @@ func TestEligibilityEndToEnd(t *testing.T) {
 	req := s.active("1h")
 	s.act("alice", req.ID, "revoke", `{}`)
 	s.wait(req.ID, workflows.StatusRevoked, 30*time.Second)
+
+	// An eligibility that ends between the request and its approval: the
+	// workflow checks again before activating and fails the request.
+	end := time.Now().Add(2 * time.Second)
+	if _, err := s.st.Graph.SeedEligibility(graphemu.Target{PrincipalID: erin, RoleDefinitionID: globalReader, DirectoryScopeID: "/", EndDateTime: &end}); err != nil {
+		t.Fatal(err)
+	}
+	late := s.create("erin", `{"role":"reader","duration":"1h","justification":"eligible for two seconds"}`)
+	waitFor(t, 10*time.Second, "erin's eligibility to end", func() bool { return time.Now().After(end) })
+	s.act("bob", late.ID, "approve", `{}`)
+	failed := s.wait(late.ID, workflows.StatusFailed, 30*time.Second)
+	if !strings.Contains(failed.Reason, "no longer holds a PIM eligibility") {
+		t.Errorf("reason %q does not say the eligibility is gone", failed.Reason)
+	}
+	for _, in := range s.st.Graph.Instances() {
+		if in.PrincipalID == erin {
+			t.Errorf("erin was assigned %+v without an eligibility", in)
+		}
+	}
 }
 
 // Entra refuses to remove an assignment in its first minutes
