@@ -104,6 +104,8 @@ func (s *accessRequest) approveExtension(ctx workflow.Context, e *extension) {
 				return
 			}
 			e.tier++
+			s.record(ctx, AuditEvent{Type: EventEscalated, Actor: ActorSystem, Stage: e.stage + 1,
+				Detail: fmt.Sprintf("extension %d, stage %d (%s): no decision within %s; tier %d may decide now", e.number, e.stage+1, st.Name, st.Tiers[e.tier-1].Timeout, e.tier+1)})
 		}
 	}
 	e.escalatesAt = time.Time{}
@@ -144,12 +146,13 @@ func (s *accessRequest) applyExtension(ctx workflow.Context) error {
 	return nil
 }
 
-// refuseExtension ends the extension without changing the grant.
+// refuseExtension ends the extension without changing the grant. The
+// requester sees it in the request (no extension in progress, the same
+// expires_at) and its audit trail.
 func (s *accessRequest) refuseExtension(ctx workflow.Context, reason string) {
 	e := s.ext
 	s.ext = nil
 	s.record(ctx, AuditEvent{Type: EventExtensionRefused, Actor: ActorSystem, Detail: fmt.Sprintf("extension %d: %s", e.number, reason)})
-	s.emailRequester(ctx, activities.MailDenied, ActorSystem, fmt.Sprintf("extension of %s refused: %s", e.in.Duration, reason))
 }
 
 // dropExtension forgets an extension the end of the grant overtook.
