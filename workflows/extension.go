@@ -120,8 +120,7 @@ func (s *accessRequest) applyExtension(ctx workflow.Context) error {
 	if e.in.Justification != "" {
 		in.Justification = e.in.Justification
 	}
-	var res HoldResult
-	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, holdOptions()), ActivityHoldGrant, in).Get(ctx, &res)
+	res, err := s.holdGrant(ctx, in)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return err

@@ -102,14 +102,28 @@ func checkOptions() workflow.LocalActivityOptions {
 	}
 }
 
-// holdOptions: the hold runs as a local activity, so an approval turns into
-// an active role without a round trip through the task queue. It waits as
-// long as the assignment workflow's activation may take (activateOptions),
-// and a little more.
-func holdOptions() workflow.LocalActivityOptions {
+// HoldFastWait is how long a hold waits as a local activity before the wait
+// moves to an ordinary activity (see accessRequest.hold).
+const HoldFastWait = 3 * time.Second
+
+// holdFastOptions: one attempt of at most HoldFastWait.
+func holdFastOptions() workflow.LocalActivityOptions {
 	return workflow.LocalActivityOptions{
+		StartToCloseTimeout: HoldFastWait,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+	}
+}
+
+// holdSlowOptions wait as long as the assignment workflow's activation may
+// take (activateOptions), and a little more, heartbeating meanwhile.
+// WaitForCancellation: a cancelled request waits until the hold is
+// answered, so its release cannot overtake it.
+func holdSlowOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
 		StartToCloseTimeout:    12 * time.Minute,
 		ScheduleToCloseTimeout: 15 * time.Minute,
+		HeartbeatTimeout:       30 * time.Second,
+		WaitForCancellation:    true,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,

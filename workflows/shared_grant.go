@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
@@ -27,9 +28,7 @@ func (s *accessRequest) activateShared(ctx workflow.Context) error {
 		}
 	}
 	s.mayBeAssigned = true
-	var res HoldResult
-	lctx := workflow.WithLocalActivityOptions(ctx, holdOptions())
-	err := workflow.ExecuteLocalActivity(lctx, ActivityHoldGrant, s.holdInput(time.Time{})).Get(ctx, &res)
+	res, err := s.holdGrant(ctx, s.holdInput(time.Time{}))
 	if err != nil {
 		if ctx.Err() != nil {
 			return err
@@ -59,6 +58,24 @@ func (s *accessRequest) activateShared(ctx workflow.Context) error {
 	s.record(ctx, AuditEvent{Type: EventActivated, Actor: ActorSystem, Detail: heldDetail(res)})
 	s.emailRequester(ctx, activities.MailActive, "", "")
 	return nil
+}
+
+// holdGrant asks the assignment workflow to hold the role. Usually it answers at
+// once, and a local activity gets the answer without a round trip through
+// the task queue. When Graph is slow, a local activity would keep the
+// workflow task open, and with it queries (the API's GET) and updates:
+// after HoldFastWait, or a failure worth retrying, the wait moves to an
+// ordinary activity (retried by its policy), whose hold has the same update
+// id and so joins the one already under way.
+func (s *accessRequest) holdGrant(ctx workflow.Context, in HoldInput) (HoldResult, error) {
+	var res HoldResult
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, holdFastOptions()), ActivityHoldGrant, in).Get(ctx, &res)
+	var app *temporal.ApplicationError
+	if err == nil || ctx.Err() != nil || (errors.As(err, &app) && app.Type() == ErrInvalid) {
+		return res, err
+	}
+	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, holdSlowOptions()), ActivityHoldGrant, in).Get(ctx, &res)
+	return res, err
 }
 
 func (s *accessRequest) holdInput(until time.Time) HoldInput {

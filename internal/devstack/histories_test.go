@@ -195,6 +195,16 @@ func TestRecordHistories(t *testing.T) {
 			waitStatus(id, workflows.StatusRevoked)
 			return id
 		}},
+		{"i3-throttled_slow_hold_expired", func() string {
+			// Throttled long enough that the hold outlasts HoldFastWait.
+			one := 1
+			if err := st.Graph.InjectFault(graphemu.Fault{Status: http.StatusTooManyRequests, Count: 8, RetryAfterSeconds: &one, Action: "adminAssign"}); err != nil {
+				t.Fatal(err)
+			}
+			id := active("2s")
+			waitStatus(id, workflows.StatusExpired)
+			return id
+		}},
 		{"i3-already_held_revoked", func() string {
 			if _, err := st.Graph.SeedAssignment(graphemu.Target{PrincipalID: alice.ID, RoleDefinitionID: reader.RoleDefinitionID, DirectoryScopeID: "/"}); err != nil {
 				t.Fatal(err)
