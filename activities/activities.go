@@ -21,25 +21,73 @@ type Activities struct {
 	Links ApprovalLinks
 }
 
+// RemovalAlertAttempts is the attempt of the Deactivate activity from which
+// every failure is logged as an alert ("Deactivation keeps failing"): a role
+// that jitflow cannot remove needs a person.
+const RemovalAlertAttempts = 5
+
 // Activate assigns the role through PIM with Entra's own expiration set to
 // the granted duration, so Entra removes it even if every worker is down.
 func (a *Activities) Activate(ctx context.Context, in ActivateInput) (ActivateResult, error) {
 	if in.Duration <= 0 {
 		return ActivateResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("activate %s: duration must be positive, got %s", in.RoleDefinitionID, in.Duration), ErrGraphRejected, nil)
+			fmt.Sprintf("activate %s: duration must be positive, got %s", in.TargetString(), in.Duration), ErrGraphRejected, nil)
 	}
 	res, err := a.PIM.Assign(ctx, in)
 	if err != nil {
-		return ActivateResult{}, withContext(err, "activate role %s at %s for %s", in.RoleDefinitionID, in.DirectoryScopeID, in.PrincipalID)
+		return ActivateResult{}, withContext(err, "activate %s for %s", in.TargetString(), in.PrincipalID)
+	}
+	return res, nil
+}
+
+// Extend moves the end of an assignment jitflow made.
+func (a *Activities) Extend(ctx context.Context, in ExtendInput) (ExtendResult, error) {
+	if in.EndDateTime.IsZero() {
+		return ExtendResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("extend %s: end_date_time is required", in.TargetString()), ErrGraphRejected, nil)
+	}
+	res, err := a.PIM.Extend(ctx, in)
+	if err != nil {
+		return ExtendResult{}, withContext(err, "extend %s for %s to %s", in.TargetString(), in.PrincipalID, in.EndDateTime.UTC().Format(time.RFC3339))
 	}
 	return res, nil
 }
 
 // Deactivate removes the role. Removing what is already gone counts as done.
+// Entra's refusal to remove a young assignment comes back as ErrRemovalTooSoon
+// with the next retry set to when removal is allowed.
 func (a *Activities) Deactivate(ctx context.Context, in DeactivateInput) (DeactivateResult, error) {
 	res, err := a.PIM.Remove(ctx, in)
+	if err == nil {
+		return res, nil
+	}
+	if attempt := activityAttempt(ctx); attempt >= RemovalAlertAttempts {
+		activity.GetLogger(ctx).Error("Deactivation keeps failing", "attempt", attempt,
+			"principal_id", in.PrincipalID, "target", in.TargetString(), "request_id", in.RequestID, "error", err)
+	}
+	var tooSoon *RemovalTooSoonError
+	if errors.As(err, &tooSoon) {
+		return DeactivateResult{}, removalTooSoon(in, tooSoon)
+	}
+	return DeactivateResult{}, withContext(err, "deactivate %s for %s", in.TargetString(), in.PrincipalID)
+}
+
+// removalTooSoon is a retryable error whose next retry is when Entra allows
+// the removal, instead of the retry policy's backoff.
+func removalTooSoon(in DeactivateInput, e *RemovalTooSoonError) error {
+	wait := max(time.Until(e.AllowedAt), time.Second)
+	return temporal.NewApplicationErrorWithOptions(
+		fmt.Sprintf("deactivate %s for %s: %s", in.TargetString(), in.PrincipalID, e.Error()),
+		ErrRemovalTooSoon,
+		temporal.ApplicationErrorOptions{NextRetryDelay: wait, Details: []any{RemovalTooSoonDetails{AllowedAt: e.AllowedAt.UTC()}}})
+}
+
+// CheckEligibility asks Entra whether the principal holds a PIM eligibility
+// for the target.
+func (a *Activities) CheckEligibility(ctx context.Context, in EligibilityInput) (EligibilityResult, error) {
+	res, err := a.PIM.Eligible(ctx, in.Assignment)
 	if err != nil {
-		return DeactivateResult{}, withContext(err, "deactivate role %s at %s for %s", in.RoleDefinitionID, in.DirectoryScopeID, in.PrincipalID)
+		return EligibilityResult{}, withContext(err, "check %s's eligibility for %s", in.PrincipalID, in.TargetString())
 	}
 	return res, nil
 }
@@ -136,13 +184,29 @@ func mailFailure(in EmailInput, err error) error {
 // withContext prefixes err with what was being done. An application error
 // is returned as it is: Temporal reads its type and retryability only from
 // the outermost error, so wrapping would turn a permanent refusal into one
-// that is retried.
+// that is retried. A Graph error with Retry-After becomes a retryable
+// application error whose next retry honours it.
 func withContext(err error, format string, args ...any) error {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
 		return err
 	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
+	wrapped := fmt.Errorf(format+": %w", append(args, err)...)
+	var ge *GraphError
+	if errors.As(err, &ge) && ge.RetryAfter > 0 {
+		return temporal.NewApplicationErrorWithOptions(wrapped.Error(), "GraphThrottled",
+			temporal.ApplicationErrorOptions{NextRetryDelay: ge.RetryAfter, Cause: err})
+	}
+	return wrapped
+}
+
+// activityAttempt is the current attempt, or 0 outside an activity (tests
+// calling the methods directly).
+func activityAttempt(ctx context.Context) int32 {
+	if !activity.IsActivity(ctx) {
+		return 0
+	}
+	return activity.GetInfo(ctx).Attempt
 }
 
 // PermanentError is a mail failure that retrying cannot fix.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 )
@@ -17,7 +18,13 @@ func (p refusingPIM) Assign(context.Context, ActivateInput) (ActivateResult, err
 func (p refusingPIM) Remove(context.Context, DeactivateInput) (DeactivateResult, error) {
 	return DeactivateResult{}, p.err
 }
-func (p refusingPIM) ActiveInstances(context.Context, string) ([]Instance, error) { return nil, p.err }
+func (p refusingPIM) Extend(context.Context, ExtendInput) (ExtendResult, error) {
+	return ExtendResult{}, p.err
+}
+func (p refusingPIM) Instances(context.Context, Assignment) ([]Instance, error) { return nil, p.err }
+func (p refusingPIM) Eligible(context.Context, Assignment) (EligibilityResult, error) {
+	return EligibilityResult{}, p.err
+}
 
 // Temporal reads retryability from the outermost error only: a refusal
 // must reach it as a non-retryable application error, not wrapped.
@@ -39,5 +46,39 @@ func TestGraphRefusalStaysNonRetryable(t *testing.T) {
 	_, err = a.Activate(context.Background(), in)
 	if !errors.Is(err, transient) || err.Error() == transient.Error() {
 		t.Fatalf("activate: %v, want the transient error with context", err)
+	}
+}
+
+// Entra's refusal to remove a young assignment is retried when Entra
+// allows it, and says when in its details.
+func TestRemovalTooSoonRetriesWhenAllowed(t *testing.T) {
+	allowed := time.Now().Add(4 * time.Minute).UTC()
+	a := &Activities{PIM: refusingPIM{err: &RemovalTooSoonError{AllowedAt: allowed, Err: errors.New("ActiveDurationTooShort")}}}
+	_, err := a.Deactivate(context.Background(), DeactivateInput{Assignment: Assignment{PrincipalID: "p", RoleDefinitionID: "r", DirectoryScopeID: "/"}})
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != ErrRemovalTooSoon || app.NonRetryable() {
+		t.Fatalf("deactivate: %v, want a retryable %s", err, ErrRemovalTooSoon)
+	}
+	if d := app.NextRetryDelay(); d < 3*time.Minute || d > 4*time.Minute {
+		t.Errorf("next retry in %s, want about 4m (when Entra allows it)", d)
+	}
+	var details RemovalTooSoonDetails
+	if err := app.Details(&details); err != nil || !details.AllowedAt.Equal(allowed) {
+		t.Errorf("details %+v (%v), want allowed_at %s", details, err, allowed)
+	}
+}
+
+// A throttled Graph call is retried after its Retry-After, not the retry
+// policy's backoff.
+func TestRetryAfterSetsNextRetry(t *testing.T) {
+	throttled := &GraphError{Op: "assign", Status: 429, Code: "TooManyRequests", Message: "slow down", RetryAfter: 7 * time.Second}
+	a := &Activities{PIM: refusingPIM{err: throttled}}
+	_, err := a.Activate(context.Background(), ActivateInput{Assignment: Assignment{PrincipalID: "p", RoleDefinitionID: "r", DirectoryScopeID: "/"}, Duration: time.Hour})
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.NonRetryable() || app.NextRetryDelay() != 7*time.Second {
+		t.Fatalf("activate: %v, want a retryable error retried after 7s", err)
+	}
+	if !errors.Is(err, throttled) {
+		t.Errorf("activate: %v does not keep Graph's error as its cause", err)
 	}
 }

@@ -22,6 +22,12 @@ const (
 	CodeActiveDurationTooShort = "ActiveDurationTooShort"
 )
 
+// ErrAssignmentHeld means the principal already holds the target
+// through an assignment jitflow did not make (a standing one, or one
+// made in the portal): jitflow neither adopts nor removes it. Its details
+// hold the Instance found.
+const ErrAssignmentHeld = "AssignmentHeld"
+
 // GraphError is a failed Graph call with what Graph said about it. It holds
 // copies of the SDK error's fields, never the SDK error itself: an
 // ODataError without a message panics in Error(), and Temporal calls
@@ -82,8 +88,9 @@ func (e *GraphError) Retryable() bool {
 }
 
 // classify turns the error into what the activity returns: a plain error
-// Temporal retries, or a non-retryable ErrGraphRejected whose message holds
-// all the details (no cause, which would only repeat them).
+// Temporal retries (the activity turns one with Retry-After into a retry at
+// that time), or a non-retryable ErrGraphRejected whose message holds all
+// the details (no cause, which would only repeat them).
 func (e *GraphError) classify() error {
 	if e.Retryable() {
 		return e
@@ -122,7 +129,7 @@ func newGraphError(op string, err error) *GraphError {
 			ge.RequestID = firstHeader(headers, "request-id")
 		}
 		ge.retryAfterHeader = firstHeader(headers, "retry-after")
-		ge.RetryAfter = retryAfter(ge.retryAfterHeader)
+		ge.RetryAfter, _ = parseRetryAfter(ge.retryAfterHeader, time.Now())
 	}
 	return ge
 }
@@ -134,16 +141,17 @@ func firstHeader(h *abstractions.ResponseHeaders, key string) string {
 	return ""
 }
 
-// retryAfter reads Retry-After as seconds or as an HTTP date.
-func retryAfter(v string) time.Duration {
+// parseRetryAfter reads Retry-After as seconds or as an HTTP date; ok is
+// false when there is none or it cannot be read.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	if v == "" {
-		return 0
+		return 0, false
 	}
-	if s, err := strconv.Atoi(v); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0)
+		return max(t.Sub(now), 0), true
 	}
-	return 0
+	return 0, false
 }

@@ -128,6 +128,10 @@ func (r *reader) read(e *historypb.HistoryEvent) error {
 	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
 		r.updateAccepted(e)
 	case enumspb.EVENT_TYPE_MARKER_RECORDED:
+		if e.GetMarkerRecordedEventAttributes().GetMarkerName() == localActivityMarker {
+			r.localActivity(e)
+			return nil
+		}
 		ev, ok, err := workflows.AuditEventOf(e, r.dc)
 		if err != nil || !ok {
 			return err
@@ -159,6 +163,9 @@ func reasonSuffix(reason string) string {
 
 func (r *reader) started(e *historypb.HistoryEvent) error {
 	a := e.GetWorkflowExecutionStartedEventAttributes()
+	if typ := a.GetWorkflowType().GetName(); typ != "" && typ != workflows.WorkflowName {
+		return fmt.Errorf("history event %d: a %s workflow, not an access request (%s)", e.GetEventId(), typ, workflows.WorkflowName)
+	}
 	var in workflows.AccessRequestInput
 	if err := r.decode(a.GetInput(), &in); err != nil {
 		return fmt.Errorf("history event %d: decode the request: %w", e.GetEventId(), err)
@@ -176,13 +183,42 @@ func (r *reader) started(e *historypb.HistoryEvent) error {
 // for the audit event the workflow records next about it.
 func (r *reader) activityCompleted(e *historypb.HistoryEvent) {
 	a := e.GetActivityTaskCompletedEventAttributes()
-	typ := r.activity[a.GetScheduledEventId()]
-	if typ != activityActivate && typ != activityDeactivate {
+	r.graphResult(r.activity[a.GetScheduledEventId()], a.GetResult())
+}
+
+// localActivity keeps what a local activity answered: requests hold their
+// grant through a local HoldGrant first.
+func (r *reader) localActivity(e *historypb.HistoryEvent) {
+	details := e.GetMarkerRecordedEventAttributes().GetDetails()
+	var data struct{ ActivityType string }
+	if r.decode(details["data"], &data) != nil {
 		return
 	}
+	if res, ok := details["result"]; ok {
+		r.graphResult(data.ActivityType, res)
+	}
+}
+
+// graphResult keeps Graph's answer from an activity's result: Activate and
+// Deactivate of requests that hold the role themselves, HoldGrant and
+// ReleaseGrant of those that hold it through the assignment workflow.
+func (r *reader) graphResult(typ string, result *commonpb.Payloads) {
 	var g graphAnswer
-	if r.decode(a.GetResult(), &g) == nil {
-		r.graph[typ] = g
+	switch typ {
+	case activityActivate, activityDeactivate:
+		if r.decode(result, &g) == nil {
+			r.graph[typ] = g
+		}
+	case workflows.ActivityHoldGrant:
+		var res workflows.HoldResult
+		if r.decode(result, &res) == nil && res.Activation != nil {
+			r.graph[activityActivate] = graphAnswer{RequestID: res.Activation.GraphRequestID, Status: res.Activation.GraphStatus}
+		}
+	case workflows.ActivityReleaseGrant:
+		var res workflows.ReleaseResult
+		if r.decode(result, &res) == nil && res.Removal != nil {
+			r.graph[activityDeactivate] = graphAnswer{RequestID: res.Removal.GraphRequestID, Status: res.Removal.GraphStatus}
+		}
 	}
 }
 
@@ -190,6 +226,8 @@ func (r *reader) activityCompleted(e *historypb.HistoryEvent) {
 const (
 	activityActivate   = "Activate"
 	activityDeactivate = "Deactivate"
+	// localActivityMarker is the Temporal SDK's marker of a local activity.
+	localActivityMarker = "LocalActivity"
 )
 
 func (r *reader) updateAccepted(e *historypb.HistoryEvent) {

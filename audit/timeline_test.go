@@ -91,6 +91,13 @@ func TestReadEveryPath(t *testing.T) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			events := loadHistory(t, filepath.Base(file))
 			trail, err := audit.Read(events, nil)
+			if typ := events[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowType().GetName(); typ != workflows.WorkflowName {
+				// An assignment workflow's history holds no request's trail.
+				if err == nil {
+					t.Fatalf("Read accepted a %s history", typ)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -164,5 +171,21 @@ func TestReadTemporalLevelActs(t *testing.T) {
 				t.Errorf("after %s: %v, want no %s", tt.want, after, tt.notAfter)
 			}
 		})
+	}
+}
+
+// TestGraphIDsThroughTheAssignmentWorkflow: a request that holds its role
+// through the assignment workflow still shows Graph's request ids on its
+// activation and removal, read from the HoldGrant and ReleaseGrant results.
+func TestGraphIDsThroughTheAssignmentWorkflow(t *testing.T) {
+	trail, err := audit.Read(loadHistory(t, "i3-extended_expired.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []string{workflows.EventActivated, workflows.EventDeactivated} {
+		evs := byType(trail, typ)
+		if len(evs) != 1 || evs[0].GraphRequestID == "" || evs[0].GraphStatus == "" {
+			t.Errorf("%s events = %+v, want one with Graph's request id and status", typ, evs)
+		}
 	}
 }

@@ -29,7 +29,9 @@ const maxNameLen = 64
 var (
 	policyKeys   = []string{"tenant_id", "users", "operators", "roles"}
 	userKeys     = []string{"name", "id", "upn", "email", "groups"}
-	roleKeys     = []string{"name", "description", "role_definition_id", "directory_scope_id", "requesters", "duration", "require_justification", "require_ticket", "approver_sign_in", "justification_max", "ticket_pattern", "require_mfa", "auth_context", "conditions", "auto_approve", "approval", "break_glass", "notify"}
+	roleKeys     = []string{"name", "description", "role_definition_id", "directory_scope_id", "group", "requesters", "duration", "require_justification", "require_ticket", "require_eligibility", "extension", "approver_sign_in", "justification_max", "ticket_pattern", "require_mfa", "auth_context", "conditions", "auto_approve", "approval", "break_glass", "notify"}
+	groupKeys    = []string{"id", "access"}
+	extendKeys   = []string{"without_approval_up_to", "max"}
 	durationKeys = []string{"min", "max", "default"}
 	approvalKeys = []string{"remind_before", "stages"}
 	stageKeys    = []string{"name", "approvals", "tiers"}

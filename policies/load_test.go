@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +48,38 @@ func TestBasePolicyParses(t *testing.T) {
 	}
 	if u, _ := p.UserByName("bob"); u.Email != "bob@example.com" {
 		t.Errorf("email should default to the UPN, got %q", u.Email)
+	}
+}
+
+func TestTargetsEligibilityAndExtension(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want Role
+	}{
+		{"administrative unit", edit(t, "    requesters:", "    directory_scope_id: /administrativeUnits/AAAAAAAA-1111-4111-8111-000000000001\n    requesters:"),
+			Role{RoleDefinitionID: "f2ef992c-3afb-46b9-b7cf-a126ee74c451", DirectoryScopeID: "/administrativeunits/aaaaaaaa-1111-4111-8111-000000000001", ExtendMax: 8 * time.Hour}},
+		{"group owner with eligibility", edit(t, "    role_definition_id: f2ef992c-3afb-46b9-b7cf-a126ee74c451\n",
+			"    group: {id: 22222222-2222-4222-8222-000000000001, access: owner}\n    require_eligibility: true\n"),
+			Role{GroupID: "22222222-2222-4222-8222-000000000001", GroupAccess: GroupOwner, RequireEligibility: true, ExtendMax: 8 * time.Hour}},
+		{"group member by default", edit(t, "    role_definition_id: f2ef992c-3afb-46b9-b7cf-a126ee74c451\n", "    group: {id: 22222222-2222-4222-8222-000000000001}\n"),
+			Role{GroupID: "22222222-2222-4222-8222-000000000001", GroupAccess: GroupMember, ExtendMax: 8 * time.Hour}},
+		{"short extensions without approval", edit(t, "    approval:", "    extension: {without_approval_up_to: 15m, max: 2h}\n    approval:"),
+			Role{RoleDefinitionID: "f2ef992c-3afb-46b9-b7cf-a126ee74c451", DirectoryScopeID: "/", ExtendWithoutApprovalUpTo: 15 * time.Minute, ExtendMax: 2 * time.Hour}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Parse("t.yaml", []byte(tt.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, _ := p.Role("reader")
+			got := Role{RoleDefinitionID: r.RoleDefinitionID, DirectoryScopeID: r.DirectoryScopeID, GroupID: r.GroupID, GroupAccess: r.GroupAccess,
+				RequireEligibility: r.RequireEligibility, ExtendWithoutApprovalUpTo: r.ExtendWithoutApprovalUpTo, ExtendMax: r.ExtendMax}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
 	}
 }
 
@@ -228,7 +261,49 @@ func TestParseErrors(t *testing.T) {
 			yaml: func(t *testing.T) string {
 				return edit(t, "    requesters:", "    directory_scope_id: tenant\n    requesters:")
 			},
-			want: []string{`t.yaml:8: roles[0].directory_scope_id: "tenant" is not a directory scope; it must start with "/"`},
+			want: []string{`t.yaml:8: roles[0].directory_scope_id: "tenant" is not a directory scope; accepted: "/" (the whole tenant), "/administrativeUnits/<GUID>"`},
+		},
+		{
+			name: "administrative unit without a GUID",
+			yaml: func(t *testing.T) string {
+				return edit(t, "    requesters:", "    directory_scope_id: /administrativeUnits/finance\n    requesters:")
+			},
+			want: []string{`t.yaml:8: roles[0].directory_scope_id: "/administrativeUnits/finance" is not a directory scope`},
+		},
+		{
+			name: "group and role definition together",
+			yaml: func(t *testing.T) string {
+				return edit(t, "    requesters:", "    group: {id: 22222222-2222-4222-8222-000000000001}\n    requesters:")
+			},
+			want: []string{`t.yaml:7: roles[0].role_definition_id: a role grants either a directory role (role_definition_id, directory_scope_id) or a group (group); remove role_definition_id or group`},
+		},
+		{
+			name: "group access neither member nor owner",
+			yaml: func(t *testing.T) string {
+				return edit(t, "    role_definition_id: f2ef992c-3afb-46b9-b7cf-a126ee74c451\n", "    group: {id: 22222222-2222-4222-8222-000000000001, access: admin}\n")
+			},
+			want: []string{`t.yaml:7: roles[0].group.access: "admin" is not accepted; use "member" or "owner"`},
+		},
+		{
+			name: "group without id",
+			yaml: func(t *testing.T) string {
+				return edit(t, "    role_definition_id: f2ef992c-3afb-46b9-b7cf-a126ee74c451\n", "    group: {access: owner}\n")
+			},
+			want: []string{`t.yaml:7: roles[0].group.id: is missing; give the group's Entra object id, a GUID`},
+		},
+		{
+			name: "unknown extension key",
+			yaml: func(t *testing.T) string {
+				return edit(t, "    approval:", "    extension: {without_approval: 5m}\n    approval:")
+			},
+			want: []string{`t.yaml:10: roles[0].extension.without_approval: unknown key "without_approval"; accepted keys: without_approval_up_to, max`},
+		},
+		{
+			name: "extension without approval longer than its max",
+			yaml: func(t *testing.T) string {
+				return edit(t, "    approval:", "    extension: {max: 1h, without_approval_up_to: 2h}\n    approval:")
+			},
+			want: []string{`t.yaml:10: roles[0].extension.without_approval_up_to: 2h is outside 0..max; accepted: 0 (every extension is approved) to 1h`},
 		},
 		{
 			name: "bool spelt yes",

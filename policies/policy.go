@@ -46,11 +46,26 @@ type Stage struct {
 	Tiers     []Tier
 }
 
-// Role is one Entra role assignment people may request.
+// Role is one Entra role assignment people may request: a directory role
+// at a directory scope, or (GroupID set) the membership or ownership of a
+// group through PIM for Groups.
 type Role struct {
 	Name, Description string
-	RoleDefinitionID  string // Entra role definition (template) id
-	DirectoryScopeID  string // "/" (the whole tenant) by default
+	RoleDefinitionID  string // Entra role definition (template) id; empty for a group
+	DirectoryScopeID  string // "/" (the whole tenant) by default; empty for a group
+
+	GroupID     string // the group's object id, for PIM for Groups
+	GroupAccess string // GroupMember or GroupOwner
+
+	// RequireEligibility: requesters must hold a PIM eligibility for the
+	// target in Entra; the API checks before starting, the workflow again
+	// before activating.
+	RequireEligibility bool
+
+	// ExtendWithoutApprovalUpTo: an extension of at most this long needs no
+	// approval (0: every extension goes through the stages again).
+	// ExtendMax bounds one extension; it defaults to MaxDuration.
+	ExtendWithoutApprovalUpTo, ExtendMax time.Duration
 
 	Requesters Subjects
 
@@ -96,6 +111,24 @@ type StepUp struct {
 
 // Required reports whether any step-up is asked for.
 func (s StepUp) Required() bool { return s.MFA || s.AuthContext != "" }
+
+// Access kinds of a PIM for Groups target.
+const (
+	GroupMember = "member"
+	GroupOwner  = "owner"
+)
+
+// IsGroup reports whether the role is a PIM for Groups target.
+func (r *Role) IsGroup() bool { return r.GroupID != "" }
+
+// Target names what the role grants, for messages: "role <id> at <scope>"
+// or "member of group <id>".
+func (r *Role) Target() string {
+	if r.IsGroup() {
+		return r.GroupAccess + " of group " + r.GroupID
+	}
+	return "role " + r.RoleDefinitionID + " at " + r.DirectoryScopeID
+}
 
 // Role returns the role with this name.
 func (p *Policy) Role(name string) (*Role, bool) {
@@ -144,6 +177,12 @@ func (p *Policy) findUser(match func(User) bool) (User, bool) {
 func (p *Policy) IsOperator(id string) bool {
 	u, ok := p.UserByID(id)
 	return ok && slices.Contains(p.Operators, u.Name)
+}
+
+// RequesterIDs returns the object id of everyone who may request the role,
+// in directory order (the dev stack seeds their PIM eligibilities).
+func (p *Policy) RequesterIDs(role *Role) []string {
+	return ids(p.expand(role.Requesters))
 }
 
 // RoleApproverIDs returns the object id of everyone who may approve some

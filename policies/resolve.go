@@ -167,6 +167,23 @@ func checkDuration(role *Role, d time.Duration) (time.Duration, error) {
 	return d, nil
 }
 
+// CheckExtension checks an extension of a request for role against the
+// role's rules: a positive duration up to the role's extension maximum, and
+// a justification when the role needs one. Errors are *RequestError.
+func (p *Policy) CheckExtension(roleName string, d time.Duration, justification string) error {
+	role, err := p.lookupRole(roleName)
+	if err != nil {
+		return err
+	}
+	switch {
+	case d <= 0:
+		return invalid("duration", "must be positive, such as \"30m\" or \"PT30M\"")
+	case d > role.ExtendMax:
+		return invalid("duration", "%s is over the longest extension of role %q; accepted: up to %s", durations.Format(d), role.Name, durations.Format(role.ExtendMax))
+	}
+	return checkText(role, RequestInput{Justification: justification})
+}
+
 func checkText(role *Role, in RequestInput) error {
 	limit := role.JustificationMax
 	if limit <= 0 {

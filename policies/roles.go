@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/jitflow/jitflow/durations"
 )
 
 const (
@@ -40,18 +42,16 @@ func (d *decoder) role(n *yaml.Node, path string, dir *Policy) (Role, fields, bo
 	if !ok {
 		return Role{}, f, false
 	}
-	r := Role{DirectoryScopeID: "/"}
+	var r Role
 	if v := d.need(f, "name", `give a name such as "reader"`); v != nil {
 		r.Name = d.label(v, field(path, "name"), rolePattern, roleNameRule)
 	}
 	if v := f.get("description"); v != nil {
 		r.Description = d.description(v, field(path, "description"))
 	}
-	if v := d.need(f, "role_definition_id", "give the Entra role definition (template) id, a GUID"); v != nil {
-		r.RoleDefinitionID = d.guid(v, field(path, "role_definition_id"))
-	}
-	if v := f.get("directory_scope_id"); v != nil {
-		r.DirectoryScopeID = d.scope(v, field(path, "directory_scope_id"))
+	d.target(f, path, &r)
+	if v := f.get("require_eligibility"); v != nil {
+		r.RequireEligibility = d.boolean(v, field(path, "require_eligibility"))
 	}
 	if v := d.need(f, "requesters", "say who may request it: {users: [...], groups: [...]}"); v != nil {
 		r.Requesters = d.subjects(v, field(path, "requesters"), dir)
@@ -82,6 +82,10 @@ func (d *decoder) role(n *yaml.Node, path string, dir *Policy) (Role, fields, bo
 			d.errorf(f.keys["auto_approve"], field(path, "auto_approve"), "a break-glass role activates without approval already; remove auto_approve")
 		}
 	}
+	r.ExtendMax = r.MaxDuration
+	if v := f.get("extension"); v != nil {
+		d.extension(v, field(path, "extension"), &r)
+	}
 	if r.BreakGlass {
 		d.breakGlass(f, path, dir, &r)
 	} else {
@@ -99,17 +103,89 @@ func (d *decoder) description(n *yaml.Node, path string) string {
 	return s
 }
 
-// scope reads a directory scope: "/" for the tenant, or "/administrativeUnits/<id>" and the like.
+// target reads what the role grants: role_definition_id (with an optional
+// directory_scope_id), or group: {id, access} for PIM for Groups; one of
+// the two, never both.
+func (d *decoder) target(f fields, path string, r *Role) {
+	g := f.get("group")
+	if g == nil {
+		if v := d.need(f, "role_definition_id", "give the Entra role definition (template) id, a GUID, or group: {id: <group object id>, access: member} for PIM for Groups"); v != nil {
+			r.RoleDefinitionID = d.guid(v, field(path, "role_definition_id"))
+		}
+		r.DirectoryScopeID = "/"
+		if v := f.get("directory_scope_id"); v != nil {
+			r.DirectoryScopeID = d.scope(v, field(path, "directory_scope_id"))
+		}
+		return
+	}
+	for _, k := range []string{"role_definition_id", "directory_scope_id"} {
+		if key := f.keys[k]; key != nil {
+			d.errorf(key, field(path, k), "a role grants either a directory role (role_definition_id, directory_scope_id) or a group (group); remove %s or group", k)
+		}
+	}
+	gp := field(path, "group")
+	gf, ok := d.mapping(g, gp, groupKeys...)
+	if !ok {
+		return
+	}
+	if v := d.need(gf, "id", "give the group's Entra object id, a GUID"); v != nil {
+		r.GroupID = d.guid(v, field(gp, "id"))
+	}
+	r.GroupAccess = GroupMember
+	if v := gf.get("access"); v != nil {
+		if s, ok := d.str(v, field(gp, "access")); ok {
+			if s != GroupMember && s != GroupOwner {
+				d.errorf(deref(v), field(gp, "access"), "%q is not accepted; use %q or %q", s, GroupMember, GroupOwner)
+			}
+			r.GroupAccess = s
+		}
+	}
+}
+
+// scope reads a directory scope: "/" for the tenant,
+// "/administrativeUnits/<id>" for an administrative unit, or "/<id>" for a
+// single directory object (an application, say).
 func (d *decoder) scope(n *yaml.Node, path string) string {
 	s, ok := d.str(n, path)
 	if !ok {
 		return "/"
 	}
-	if !strings.HasPrefix(s, "/") || strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' }) {
-		d.errorf(deref(n), path, "%q is not a directory scope; it must start with \"/\" (\"/\" is the whole tenant) and hold no spaces", s)
-		return "/"
+	rest, au := strings.CutPrefix(s, "/administrativeUnits/")
+	if !au {
+		rest = strings.TrimPrefix(s, "/")
 	}
-	return s
+	if s == "/" || (strings.HasPrefix(s, "/") && guidPattern.MatchString(rest)) {
+		return strings.ToLower(s[:len(s)-len(rest)]) + strings.ToLower(rest)
+	}
+	d.errorf(deref(n), path, "%q is not a directory scope; accepted: \"/\" (the whole tenant), \"/administrativeUnits/<GUID>\" (an administrative unit) or \"/<GUID>\" (one directory object)", s)
+	return "/"
+}
+
+// extension reads {without_approval_up_to, max}: how long an extension may
+// be, and up to how long it needs no approval.
+func (d *decoder) extension(n *yaml.Node, path string, r *Role) {
+	f, ok := d.mapping(n, path, extendKeys...)
+	if !ok {
+		return
+	}
+	if v := f.get("max"); v != nil {
+		if m, ok := d.duration(v, field(path, "max")); ok {
+			if m <= 0 {
+				d.errorf(deref(v), field(path, "max"), "must be more than zero")
+			} else {
+				r.ExtendMax = m
+			}
+		}
+	}
+	if v := f.get("without_approval_up_to"); v != nil {
+		if w, ok := d.duration(v, field(path, "without_approval_up_to")); ok {
+			if w < 0 || (r.ExtendMax > 0 && w > r.ExtendMax) {
+				d.errorf(deref(v), field(path, "without_approval_up_to"), "%s is outside 0..max; accepted: 0 (every extension is approved) to %s", durations.Format(w), durations.Format(r.ExtendMax))
+				return
+			}
+			r.ExtendWithoutApprovalUpTo = w
+		}
+	}
 }
 
 // breakGlass checks a role that activates at once: nobody approves, so

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/jitflow/jitflow/durations"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -21,6 +23,10 @@ type (
 	cancelBody struct{}
 	revokeBody struct {
 		Reason string `json:"reason"`
+	}
+	extendBody struct {
+		Duration      string `json:"duration"`
+		Justification string `json:"justification"`
 	}
 )
 
@@ -138,4 +144,32 @@ func (s *Server) updateFailure(ctx context.Context, id, name string, err error) 
 		return &apiError{status: http.StatusConflict, detail: fmt.Sprintf("request %s is %s", id, d.status), cause: err}
 	}
 	return temporalFailure(err, name)
+}
+
+// extend asks for more time on an active grant. The role's rules are
+// checked here (422 for what breaks them); the workflow decides whether the
+// caller may (the requester only) and whether approval is needed again.
+func (s *Server) extend(c echo.Context) error {
+	id, d, err := s.actionRequest(c)
+	if err != nil {
+		return err
+	}
+	var body extendBody
+	if err := decodeStrict(c, &body, false); err != nil {
+		return err
+	}
+	if strings.TrimSpace(body.Duration) == "" {
+		return fieldError(http.StatusBadRequest, "duration", "field \"duration\" is required: how much longer, such as \"30m\" or \"PT30M\"")
+	}
+	more, err := durations.Parse(body.Duration)
+	if err != nil {
+		return fieldError(http.StatusBadRequest, "duration", "field \"duration\": %v (for example \"30m\", \"1h\" or \"PT30M\")", err)
+	}
+	if err := s.policy.CheckExtension(d.role, more, body.Justification); err != nil {
+		return policyError(err)
+	}
+	me := currentIdentity(c)
+	return s.update(c, id, workflows.UpdateExtend, workflows.ExtendInput{
+		Actor: me.person, Duration: more, Justification: body.Justification,
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -131,4 +132,41 @@ func TestActionsByStrangerRevealNothing(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestExtend(t *testing.T) {
+	e := newEnv(t)
+	id := e.create("alice", readerBody)
+	r := e.call(http.MethodPost, "/api/v1/requests/"+id+"/extend", "alice", `{"duration":"PT30M","justification":"still digging"}`)
+	wantStatus(t, r, http.StatusOK)
+	u := e.temporal.updates[len(e.temporal.updates)-1]
+	in, ok := u.Args[0].(workflows.ExtendInput)
+	if u.UpdateName != workflows.UpdateExtend || !ok || in.Duration != 30*time.Minute || in.Justification != "still digging" || in.Actor.ID != aliceID {
+		t.Errorf("update %s %+v", u.UpdateName, u.Args)
+	}
+
+	tests := []struct {
+		name, body string
+		status     int
+		field      string
+		detail     string
+	}{
+		{"no duration", `{"justification":"x"}`, http.StatusBadRequest, "duration", `"duration" is required`},
+		{"bad duration", `{"duration":"soon","justification":"x"}`, http.StatusBadRequest, "duration", `field "duration"`},
+		{"over the role's maximum", `{"duration":"9h","justification":"x"}`, http.StatusUnprocessableEntity, "duration", "over the longest extension of role \"reader\"; accepted: up to 8h"},
+		{"no justification", `{"duration":"10m"}`, http.StatusUnprocessableEntity, "justification", "needs a justification"},
+		{"unknown field", `{"duration":"10m","justification":"x","until":"tomorrow"}`, http.StatusBadRequest, "until", "until"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.call(http.MethodPost, "/api/v1/requests/"+id+"/extend", "alice", tt.body)
+			wantStatus(t, r, tt.status)
+			p := r.problem(t)
+			wantContains(t, "detail", p.Detail, tt.detail)
+			if p.Field != tt.field {
+				t.Errorf("field = %q, want %q", p.Field, tt.field)
+			}
+		})
+	}
+	wantStatus(t, e.call(http.MethodPost, "/api/v1/requests/"+id+"/extend", "erin", `{"duration":"10m","justification":"x"}`), http.StatusForbidden)
 }

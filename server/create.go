@@ -7,14 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -63,6 +61,9 @@ func (s *Server) createRequest(c echo.Context) error {
 	if plan.RuleErrors != nil {
 		s.log.Warn("auto-approval rule failed; the request waits for approvers", "role", plan.Role.Name, "error", plan.RuleErrors, "request_id", httpRequestID(c))
 	}
+	if err := s.checkEligibility(c.Request().Context(), plan, me.person); err != nil {
+		return err
+	}
 	input := s.workflowInput(newRequestID(me.person.ID, key), plan, me.person, in)
 	if err := input.Validate(); err != nil {
 		// Resolve admitted a plan the workflow cannot run: the policy and
@@ -73,14 +74,11 @@ func (s *Server) createRequest(c echo.Context) error {
 	return s.start(c, input, key != "")
 }
 
-// start runs the idempotency and conflict checks and starts the workflow,
-// holding the (requester, role) lock so this server never races itself.
-// The order matters: a repeat with the same Idempotency-Key must find its
-// own request before the conflict check would call it a duplicate.
+// start answers a repeat of an idempotent submission with its request, and
+// otherwise starts the workflow. A second request for a role the requester
+// already holds or asked for is allowed: the grants overlap, and the role
+// stays until the later one ends.
 func (s *Server) start(c echo.Context, input workflows.AccessRequestInput, idempotent bool) error {
-	key := input.Requester.ID + "\n" + input.Target.Role
-	unlock := s.locks.lock(key)
-	defer unlock()
 	ctx := c.Request().Context()
 	if idempotent {
 		existing, found, err := s.existingRequest(ctx, input)
@@ -88,17 +86,7 @@ func (s *Server) start(c echo.Context, input workflows.AccessRequestInput, idemp
 			return s.answerReplay(c, existing, err)
 		}
 	}
-	running, err := s.runningRequest(ctx, input.Requester.ID, input.Target.Role)
-	if err != nil {
-		return err
-	}
-	// A running request with this very id is our own repeat that describe
-	// missed; the start below is refused and answered as a repeat.
-	if running != "" && running != input.RequestID {
-		return &apiError{status: http.StatusConflict, requestID: running,
-			detail: fmt.Sprintf("you already have request %s for role %q in progress; cancel or revoke it first", running, input.Target.Role)}
-	}
-	_, err = s.temporal.ExecuteWorkflow(ctx, startOptions(input), workflows.WorkflowName, input)
+	_, err := s.temporal.ExecuteWorkflow(ctx, startOptions(input), workflows.WorkflowName, input)
 	if err != nil && isAlreadyStarted(err) && idempotent {
 		// Another server started the same key between our check and start.
 		existing, found, err := s.existingRequest(ctx, input)
@@ -110,7 +98,6 @@ func (s *Server) start(c echo.Context, input workflows.AccessRequestInput, idemp
 	if err != nil {
 		return temporalFailure(err, "start the request")
 	}
-	s.recent.add(key, input.RequestID)
 	s.log.Info("access request started", "access_request_id", input.RequestID, "role", input.Target.Role,
 		"requester_id", input.Requester.ID, "request_id", httpRequestID(c))
 	c.Response().Header().Set(echo.HeaderLocation, s.requestURL(input.RequestID))
@@ -218,44 +205,6 @@ func sameRequest(req workflows.Request, in workflows.AccessRequestInput) bool {
 		req.Ticket == in.Ticket
 }
 
-// runningRequest finds the caller's running request for role, if any.
-func (s *Server) runningRequest(ctx context.Context, requesterID, role string) (string, error) {
-	q := fmt.Sprintf("WorkflowType=%s AND ExecutionStatus='Running' AND %s=%s AND %s=%s",
-		quoteValue(workflows.WorkflowName),
-		workflows.SearchRequesterID.GetName(), quoteValue(requesterID),
-		workflows.SearchRole.GetName(), quoteValue(role))
-	resp, err := s.temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, PageSize: 10})
-	if err != nil {
-		return "", temporalFailure(err, "check for a request in progress")
-	}
-	// A request that has reached its final status may still be running for
-	// a moment (sending its last emails): it holds nothing and blocks nothing.
-	// Visibility learns of a new status, and of a new request, a little
-	// after the workflow: candidates, with this server's own recent starts,
-	// are confirmed against the workflow's own state.
-	candidates := s.recent.ids(requesterID + "\n" + role)
-	for _, ex := range resp.GetExecutions() {
-		status := rawAttrs(ex.GetSearchAttributes().GetIndexedFields()).keyword(workflows.SearchStatus)
-		id := ex.GetExecution().GetWorkflowId()
-		if !workflows.Status(status).Terminal() && !slices.Contains(candidates, id) {
-			candidates = append(candidates, id)
-		}
-	}
-	for _, id := range candidates {
-		d, err := s.describe(ctx, id)
-		if isNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return "", temporalFailure(err, "check for a request in progress")
-		}
-		if d.running && !d.status.Terminal() {
-			return id, nil
-		}
-	}
-	return "", nil
-}
-
 // startOptions starts the workflow with the search attributes it keeps up
 // to date itself, so lists and the conflict check see it at once.
 func startOptions(in workflows.AccessRequestInput) client.StartWorkflowOptions {
@@ -278,12 +227,13 @@ func (s *Server) workflowInput(id string, plan policies.Plan, caller workflows.P
 		requester = person(plan.Requester)
 	}
 	out := workflows.AccessRequestInput{
-		RequestID: id,
-		Requester: requester,
-		Target: workflows.Target{
-			Role:             plan.Role.Name,
-			RoleDefinitionID: plan.Role.RoleDefinitionID,
-			DirectoryScopeID: plan.Role.DirectoryScopeID,
+		RequestID:          id,
+		Requester:          requester,
+		Target:             target(plan.Role),
+		RequireEligibility: plan.Role.RequireEligibility,
+		Extension: workflows.Extension{
+			WithoutApprovalUpTo: plan.Role.ExtendWithoutApprovalUpTo,
+			MaxDuration:         plan.Role.ExtendMax,
 		},
 		Duration:      plan.Duration,
 		Justification: in.Justification,
@@ -304,6 +254,17 @@ func (s *Server) workflowInput(id string, plan policies.Plan, caller workflows.P
 		out.AutoApproval = &workflows.AutoApproval{Rule: r.Name, Expression: r.Expr}
 	}
 	return out
+}
+
+// target is what the role grants, as the workflow knows it.
+func target(r *policies.Role) workflows.Target {
+	return workflows.Target{
+		Role:             r.Name,
+		RoleDefinitionID: r.RoleDefinitionID,
+		DirectoryScopeID: r.DirectoryScopeID,
+		GroupID:          r.GroupID,
+		AccessID:         r.GroupAccess,
+	}
 }
 
 func person(u policies.User) workflows.Person {

@@ -44,6 +44,8 @@ type env struct {
 	policy   *policies.Policy
 	logs     *syncBuffer
 	ready    error
+	// eligibility is handed to the server; set it in an option of newEnv.
+	eligibility Eligibility
 }
 
 type counter struct {
@@ -72,16 +74,21 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv builds the API; options run before it is built (to change the
+// policy, say).
+func newEnv(t *testing.T, opts ...func(*env)) *env {
 	t.Helper()
-	return newEnvWith(t, policies.Dev(), nil)
+	return newEnvWith(t, policies.Dev(), nil, opts...)
 }
 
 // newEnvWith is newEnv with another policy, and a chance to change the
 // API's config before it is built.
-func newEnvWith(t testing.TB, pol *policies.Policy, configure func(*Config)) *env {
+func newEnvWith(t testing.TB, pol *policies.Policy, configure func(*Config), opts ...func(*env)) *env {
 	t.Helper()
 	e := &env{t: t, policy: pol, temporal: newFakeTemporal(), jwksHits: &counter{}, logs: &syncBuffer{}}
+	for _, o := range opts {
+		o(e)
+	}
 	e.startIssuer()
 	verifier, err := NewTokenVerifier(VerifierConfig{
 		Issuer: e.issuer.Issuer(), Audience: testAudience, JWKSURL: e.issuer.JWKSURL(), TenantID: e.policy.TenantID,
@@ -97,7 +104,8 @@ func newEnvWith(t testing.TB, pol *policies.Policy, configure func(*Config)) *en
 		Ready:    func(context.Context) error { return e.ready },
 		Logger:   slog.New(slog.NewJSONHandler(e.logs, nil)),
 		// Tests call fast; TestRateLimit checks the limit itself.
-		RateLimit: RateLimit{PerSecond: 1000, Burst: 1000},
+		RateLimit:   RateLimit{PerSecond: 1000, Burst: 1000},
+		Eligibility: e.eligibility,
 	}
 	if configure != nil {
 		configure(&cfg)

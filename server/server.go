@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -49,6 +50,9 @@ type Config struct {
 	// must share it; nil means a random key (tokens then work only on the
 	// server that made them, and not across its restarts).
 	PageTokenKey []byte
+	// Eligibility answers whether a requester holds a PIM eligibility in
+	// Entra; required when a role of the policy sets require_eligibility.
+	Eligibility Eligibility
 }
 
 // Server is the HTTP API.
@@ -63,13 +67,12 @@ type Server struct {
 	ready        func(ctx context.Context) error
 	log          *slog.Logger
 	echo         *echo.Echo
-	locks        keyedMutex
-	recent       recentStarts
 	now          func() time.Time
 	metrics      *telemetry.Metrics
 	directory    GroupDirectory
 	limits       *limiters
 	pages        pageSigner
+	eligible     Eligibility
 }
 
 // New builds the API and its routes.
@@ -83,6 +86,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Verifier == nil {
 		missing = append(missing, "Verifier")
+	}
+	if cfg.Policy != nil && cfg.Eligibility == nil {
+		if r := eligibilityRole(cfg.Policy); r != "" {
+			missing = append(missing, fmt.Sprintf("Eligibility (role %q sets require_eligibility)", r))
+		}
 	}
 	if len(missing) > 0 {
 		return nil, errors.New("server: config needs " + strings.Join(missing, ", "))
@@ -108,8 +116,8 @@ func New(cfg Config) (*Server, error) {
 		now:          time.Now,
 		metrics:      cfg.Metrics,
 		directory:    cfg.Directory,
+		eligible:     cfg.Eligibility,
 	}
-	s.recent.now = func() time.Time { return s.now() }
 	s.limits = newLimiters(cfg.RateLimit, func() time.Time { return s.now() })
 	if s.pages, err = newPageSigner(cfg.PageTokenKey); err != nil {
 		return nil, err
@@ -141,6 +149,7 @@ func (s *Server) routes() {
 	e.POST("/api/v1/requests/:id/cancel", s.cancel, auth)
 	e.POST("/api/v1/requests/:id/revoke", s.revoke, auth)
 	s.approvalRoutes()
+	e.POST("/api/v1/requests/:id/extend", s.extend, auth)
 }
 
 // Echo returns the router, so the binary can mount more routes (dev

@@ -74,7 +74,7 @@ func TestSpecMatchesFields(t *testing.T) {
 	schemas := doc.Components.Schemas
 	bodies := map[string]any{
 		"createRequest": createBody{}, "approve": decideBody{}, "deny": decideBody{},
-		"cancel": cancelBody{}, "revoke": revokeBody{},
+		"cancel": cancelBody{}, "revoke": revokeBody{}, "extend": extendBody{},
 	}
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
@@ -95,6 +95,7 @@ func TestSpecMatchesFields(t *testing.T) {
 	responses := map[string]any{
 		"Request": workflows.Request{}, "Decision": workflows.Decision{}, "Approver": workflows.Approver{},
 		"AuditEvent": audit.Event{}, "AuditRequest": audit.Request{}, "AuditTrail": auditBody{}, "RequestList": listBody{}, "Problem": Problem{},
+		"ExtensionView": workflows.ExtensionView{},
 	}
 	for name, v := range responses {
 		checkFields(t, name, schemas[name].Value, v)

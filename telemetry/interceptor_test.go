@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
@@ -47,6 +48,7 @@ func readerInput() workflows.AccessRequestInput {
 type flakyPIM struct {
 	mu      sync.Mutex
 	assigns int
+	now     func() time.Time // the workflow clock; t0 when nil
 }
 
 func (p *flakyPIM) Assign(_ context.Context, in activities.ActivateInput) (activities.ActivateResult, error) {
@@ -56,15 +58,40 @@ func (p *flakyPIM) Assign(_ context.Context, in activities.ActivateInput) (activ
 	if p.assigns == 1 {
 		return activities.ActivateResult{}, &activities.GraphError{Op: "assign", Status: 429, Code: "TooManyRequests", Message: "slow down"}
 	}
-	return activities.ActivateResult{GraphRequestID: "graph-1", EndDateTime: t0.Add(in.Duration)}, nil
+	now := t0
+	if p.now != nil {
+		now = p.now()
+	}
+	return activities.ActivateResult{GraphRequestID: "graph-1", EndDateTime: now.Add(in.Duration)}, nil
 }
 
 func (p *flakyPIM) Remove(context.Context, activities.DeactivateInput) (activities.DeactivateResult, error) {
 	return activities.DeactivateResult{GraphRequestID: "graph-2"}, nil
 }
 
-func (p *flakyPIM) ActiveInstances(context.Context, string) ([]activities.Instance, error) {
+func (p *flakyPIM) Extend(_ context.Context, in activities.ExtendInput) (activities.ExtendResult, error) {
+	return activities.ExtendResult{EndDateTime: in.EndDateTime}, nil
+}
+
+func (p *flakyPIM) Instances(context.Context, activities.Assignment) ([]activities.Instance, error) {
 	return nil, nil
+}
+
+func (p *flakyPIM) Eligible(context.Context, activities.Assignment) (activities.EligibilityResult, error) {
+	return activities.EligibilityResult{Eligible: true}, nil
+}
+
+// registerGrants stands in for the assignment workflow, which holds the
+// role for the request (TestWorkerInterceptorCountsGraphErrors runs the
+// real one).
+func registerGrants(env *testsuite.TestWorkflowEnvironment) {
+	env.RegisterActivityWithOptions(func(_ context.Context, in workflows.HoldInput) (workflows.HoldResult, error) {
+		until := env.Now().Add(in.Duration)
+		return workflows.HoldResult{Until: until, EntraEnd: until, Activation: &activities.ActivateResult{GraphRequestID: "graph-1", EndDateTime: until}}, nil
+	}, activity.RegisterOptions{Name: workflows.ActivityHoldGrant})
+	env.RegisterActivityWithOptions(func(context.Context, workflows.ReleaseInput) (workflows.ReleaseResult, error) {
+		return workflows.ReleaseResult{Removal: &activities.DeactivateResult{GraphRequestID: "graph-2"}}, nil
+	}, activity.RegisterOptions{Name: workflows.ActivityReleaseGrant})
 }
 
 // flakyMailer fails every first attempt of an email kind, and rejects the
@@ -95,6 +122,7 @@ func TestWorkerInterceptorCountsARequest(t *testing.T) {
 	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{m.WorkerInterceptor()}})
 	env.RegisterWorkflowWithOptions(workflows.AccessRequest, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	env.RegisterActivity(&activities.Activities{PIM: &flakyPIM{}, Mailer: &flakyMailer{seen: map[string]bool{}}})
+	registerGrants(env)
 	// Bob stays silent; carol approves after the escalation.
 	env.RegisterDelayedCallback(func() {
 		env.UpdateWorkflow(workflows.UpdateDecide, "carol", &testsuite.TestUpdateCallback{OnAccept: func() {}, OnReject: func(err error) { t.Errorf("carol's approval rejected: %v", err) }, OnComplete: func(any, error) {}}, workflows.DecideInput{ApproverID: carol.ID, Decision: workflows.DecisionApprove, Comment: "ok"})
@@ -118,7 +146,6 @@ func TestWorkerInterceptorCountsARequest(t *testing.T) {
 		{"transitions reader/pending", testutil.ToFloat64(m.Transitions.WithLabelValues("reader", "pending_approval")), 1},
 		{"transitions reader/active", testutil.ToFloat64(m.Transitions.WithLabelValues("reader", "active")), 1},
 		{"transitions reader/expired", testutil.ToFloat64(m.Transitions.WithLabelValues("reader", "expired")), 1},
-		{"graph errors Activate/429", testutil.ToFloat64(m.GraphErrors.WithLabelValues("Activate", "429", "TooManyRequests")), 1},
 		{"mail failures active", testutil.ToFloat64(m.MailFailures.WithLabelValues(activities.MailActive, "retryable")), 1},
 	}
 	for _, c := range checks {
@@ -131,5 +158,39 @@ func TestWorkerInterceptorCountsARequest(t *testing.T) {
 	}
 	if n := testutil.CollectAndCount(m.ApproveToActive); n != 1 {
 		t.Errorf("approve_to_active series = %d, want 1", n)
+	}
+}
+
+// TestWorkerInterceptorCountsGraphErrors runs the assignment workflow, which
+// activates the role for requests, against a Graph that throttles the
+// first assignment: the interceptor counts the refusal by status and code.
+func TestWorkerInterceptorCountsGraphErrors(t *testing.T) {
+	m := telemetry.New()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	// Local activities' deadlines are checked against the real clock: a
+	// start time in the future keeps them from expiring at once.
+	env.SetStartTime(time.Date(2036, 1, 1, 9, 0, 0, 0, time.UTC))
+	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{m.WorkerInterceptor()}})
+	env.RegisterWorkflowWithOptions(workflows.Assignment, workflow.RegisterOptions{Name: workflows.AssignmentWorkflowName})
+	env.RegisterActivity(&activities.Activities{PIM: &flakyPIM{now: env.Now}})
+	target := activities.Assignment{PrincipalID: alice.ID, RoleDefinitionID: "f2ef992c-3afb-46b9-b7cf-a126ee74c451", DirectoryScopeID: "/"}
+	var held, released error = errors.New("hold not answered"), errors.New("release not answered")
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(workflows.UpdateHold, "hold", &testsuite.TestUpdateCallback{OnAccept: func() {},
+			OnReject: func(err error) { held = err }, OnComplete: func(_ any, err error) { held = err }},
+			workflows.HoldInput{RequestID: "req-metrics", Assignment: target, Duration: time.Hour})
+	}, 0)
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(workflows.UpdateRelease, "release", &testsuite.TestUpdateCallback{OnAccept: func() {},
+			OnReject: func(err error) { released = err }, OnComplete: func(_ any, err error) { released = err }},
+			workflows.ReleaseInput{RequestID: "req-metrics", Assignment: target, Reason: "revoked"})
+	}, 30*time.Minute)
+	env.ExecuteWorkflow(workflows.AssignmentWorkflowName, workflows.AssignmentInput{Assignment: target})
+	if held != nil || released != nil {
+		t.Fatalf("hold: %v; release: %v", held, released)
+	}
+	if got := testutil.ToFloat64(m.GraphErrors.WithLabelValues("Activate", "429", "TooManyRequests")); got != 1 {
+		t.Errorf("graph errors Activate/429 = %v, want 1", got)
 	}
 }

@@ -1,8 +1,10 @@
-// Package worker wires the access-request workflow and its activities into
-// a Temporal worker. `jitflow worker` and `jitflow dev` both use it.
+// Package worker wires the access-request and assignment workflows and
+// their activities into a Temporal worker. `jitflow worker` and `jitflow
+// dev` both use it.
 package worker
 
 import (
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -11,16 +13,24 @@ import (
 	"github.com/jitflow/jitflow/workflows"
 )
 
-// Register adds the workflow and the activities to a worker (or a replayer
-// or test environment that takes the same registrations).
+// Register adds the workflows and the Graph and mail activities to a worker
+// (or a replayer or test environment that takes the same registrations).
 func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflowWithOptions(workflows.AccessRequest, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.Assignment, workflow.RegisterOptions{Name: workflows.AssignmentWorkflowName})
 	r.RegisterActivity(acts)
+}
+
+// RegisterGrants adds the activities that reach the assignment workflows.
+func RegisterGrants(r sdkworker.Registry, g *Grants) {
+	r.RegisterActivityWithOptions(g.HoldGrant, activity.RegisterOptions{Name: workflows.ActivityHoldGrant})
+	r.RegisterActivityWithOptions(g.ReleaseGrant, activity.RegisterOptions{Name: workflows.ActivityReleaseGrant})
 }
 
 // New returns a worker polling the jitflow task queue. Start or Run it.
 func New(c client.Client, acts *activities.Activities) sdkworker.Worker {
 	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{})
 	Register(w, acts)
+	RegisterGrants(w, &Grants{Client: c})
 	return w
 }

@@ -63,6 +63,18 @@ type accessRequest struct {
 	// autoApproved is set while a policy rule's approval stands in for
 	// the stages.
 	autoApproved bool
+	// shared is set when the grant is held through the assignment workflow
+	// (requests started before it hold the role themselves).
+	shared bool
+	// alreadyHeld is the assignment the requester held before jitflow.
+	alreadyHeld bool
+	// removalWaitsUntil is when Entra allows the removal it refused as too
+	// soon; a revoke answers at once then, showing deactivating.
+	removalWaitsUntil time.Time
+	// ext is the extension asked for and not yet settled; extensions
+	// counts those granted.
+	ext        *extension
+	extensions int
 }
 
 func newAccessRequest(in AccessRequestInput) *accessRequest {
@@ -93,6 +105,7 @@ func (s *accessRequest) setup(ctx workflow.Context) error {
 		{UpdateDecide, s.decide, s.validateDecide},
 		{UpdateCancel, s.cancel, s.validateCancel},
 		{UpdateRevoke, s.revoke, s.validateRevoke},
+		{UpdateExtend, s.extend, s.validateExtend},
 	}
 	for _, u := range updates {
 		opts := workflow.UpdateHandlerOptions{Validator: u.validator}
@@ -100,6 +113,7 @@ func (s *accessRequest) setup(ctx workflow.Context) error {
 			return fmt.Errorf("register update %s: %w", u.name, err)
 		}
 	}
+	workflow.Go(ctx, s.receiveRemovalProgress)
 	return nil
 }
 
@@ -125,10 +139,21 @@ func (s *accessRequest) run(ctx workflow.Context) {
 			return
 		}
 	}
-	if err = s.activate(ctx); err != nil || s.status != StatusActive {
+	s.shared = workflow.GetVersion(ctx, changeAssignmentWorkflow, workflow.DefaultVersion, 1) == 1
+	if s.shared {
+		err = s.activateShared(ctx)
+	} else {
+		err = s.activate(ctx)
+	}
+	if err != nil || s.status != StatusActive {
 		return
 	}
-	if err = s.hold(ctx); err != nil {
+	if s.shared {
+		err = s.holdShared(ctx)
+	} else {
+		err = s.hold(ctx)
+	}
+	if err != nil {
 		return
 	}
 	s.deactivate(ctx)

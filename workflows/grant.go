@@ -67,12 +67,23 @@ func (s *accessRequest) hold(ctx workflow.Context) error {
 func (s *accessRequest) deactivate(ctx workflow.Context) {
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	s.setStatus(ctx, StatusDeactivating)
+	if s.shared {
+		s.release(ctx)
+		return
+	}
 	res, err := s.remove(ctx)
 	if err != nil {
 		s.fail(ctx, fmt.Sprintf("removing the role failed: %s; Entra ends the assignment by itself at %s", failureText(err), s.entraEndText()))
 		return
 	}
 	s.record(ctx, AuditEvent{Type: EventDeactivated, Actor: ActorSystem, Detail: deactivatedDetail(res)})
+	s.ended(ctx)
+}
+
+// ended finishes a request whose role is gone (or stays for others): revoked
+// or expired.
+func (s *accessRequest) ended(ctx workflow.Context) {
+	s.dropExtension(ctx)
 	if r := s.revocation; r != nil {
 		s.reason = r.Reason
 		if s.reason == "" {
@@ -137,6 +148,8 @@ func (s *accessRequest) assignment() activities.Assignment {
 		PrincipalID:      s.in.Requester.ID,
 		RoleDefinitionID: s.in.Target.RoleDefinitionID,
 		DirectoryScopeID: s.in.Target.DirectoryScopeID,
+		GroupID:          s.in.Target.GroupID,
+		AccessID:         s.in.Target.AccessID,
 	}
 }
 
@@ -196,6 +209,10 @@ func failureText(err error) string {
 	}
 	if hasApp {
 		return app.Message()
+	}
+	var act *temporal.ActivityError
+	if errors.As(err, &act) && errors.Unwrap(act) != nil {
+		return errors.Unwrap(act).Error()
 	}
 	return err.Error()
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/log"
@@ -24,7 +25,9 @@ import (
 )
 
 // t0 is when every test workflow starts, so times can be checked exactly.
-var t0 = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+// It lies years ahead: the test environment measures local activities'
+// deadlines against the real clock, so a t0 in the past would time them out.
+var t0 = time.Date(2036, 11, 26, 9, 0, 0, 0, time.UTC)
 
 var (
 	alice   = workflows.Person{ID: "oid-alice", UPN: "alice@example.com", Email: "alice@example.com"}
@@ -114,10 +117,21 @@ type harness struct {
 	// sendEmail fails an email by returning an error.
 	sendEmail func(in activities.EmailInput) error
 
+	// release answers the release of the request's hold; nil removes the
+	// role through deactivate.
+	release func(in workflows.ReleaseInput) (workflows.ReleaseResult, error)
+	// hold, when set, answers every hold instead of the single-grant stand-in.
+	hold func(in workflows.HoldInput) (workflows.HoldResult, error)
+	// mockReleaseDelay is how long each release takes on the workflow clock.
+	mockReleaseDelay time.Duration
+	// eligible answers the eligibility check.
+	eligible bool
+
 	mu          sync.Mutex
 	activations []activities.ActivateInput
 	removals    []activities.DeactivateInput
 	emails      []activities.EmailInput
+	holds       []workflows.HoldInput
 }
 
 func newHarness(t *testing.T, in workflows.AccessRequestInput) *harness {
@@ -149,6 +163,12 @@ func (h *harness) run() workflows.Request {
 	h.t.Helper()
 	a := &activities.Activities{}
 	h.env.RegisterActivity(a)
+	h.registerGrants()
+	h.mockGrants()
+	h.env.OnActivity(a.CheckEligibility, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.EligibilityInput) (activities.EligibilityResult, error) {
+			return activities.EligibilityResult{Eligible: h.eligible}, nil
+		})
 	act := h.env.OnActivity(a.Activate, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.ActivateInput) (activities.ActivateResult, error) {
 			h.mu.Lock()
@@ -359,4 +379,78 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// registerGrants stands in for the assignment workflow of a requester who
+// holds nothing else: a new hold activates through h.activate, an extension
+// moves the end, and a release removes through h.deactivate.
+func (h *harness) registerGrants() {
+	h.env.RegisterActivityWithOptions(func(context.Context, workflows.HoldInput) (workflows.HoldResult, error) {
+		return workflows.HoldResult{}, errors.New("replaced by the mock")
+	}, activity.RegisterOptions{Name: workflows.ActivityHoldGrant})
+	h.env.RegisterActivityWithOptions(func(context.Context, workflows.ReleaseInput) (workflows.ReleaseResult, error) {
+		return workflows.ReleaseResult{}, errors.New("replaced by the mock")
+	}, activity.RegisterOptions{Name: workflows.ActivityReleaseGrant})
+}
+
+// mockGrants answers the grant activities (after registerGrants, as the
+// test environment wants registrations before mocks).
+func (h *harness) mockGrants() {
+	hold := h.env.OnActivity(workflows.ActivityHoldGrant, mock.Anything, mock.Anything).Return(func(_ context.Context, in workflows.HoldInput) (workflows.HoldResult, error) {
+		h.mu.Lock()
+		h.holds = append(h.holds, in)
+		h.mu.Unlock()
+		if h.hold != nil {
+			return h.hold(in)
+		}
+		if !in.Until.IsZero() {
+			return workflows.HoldResult{Until: in.Until, EntraEnd: in.Until,
+				Extension: &activities.ExtendResult{GraphRequestID: "graph-extend", EndDateTime: in.Until}}, nil
+		}
+		h.mu.Lock()
+		h.activations = append(h.activations, activities.ActivateInput{RequestID: in.RequestID, Assignment: in.Assignment,
+			Duration: in.Duration, Justification: in.Justification, Ticket: in.Ticket})
+		n := len(h.activations)
+		h.mu.Unlock()
+		res, err := h.activate(n)
+		if app, ok := refused(err); ok {
+			return workflows.HoldResult{Failure: "activation failed: " + app.Message()}, nil
+		}
+		if err != nil {
+			return workflows.HoldResult{}, err
+		}
+		until := h.env.Now().Add(in.Duration)
+		return workflows.HoldResult{Until: until, EntraEnd: res.EndDateTime, Activation: &res}, nil
+	})
+	if h.activateDelay > 0 {
+		hold.After(h.activateDelay)
+	}
+	release := h.env.OnActivity(workflows.ActivityReleaseGrant, mock.Anything, mock.Anything).Return(func(_ context.Context, in workflows.ReleaseInput) (workflows.ReleaseResult, error) {
+		if h.release != nil {
+			return h.release(in)
+		}
+		h.mu.Lock()
+		h.removals = append(h.removals, activities.DeactivateInput{RequestID: in.RequestID, Assignment: in.Assignment, Reason: in.Reason})
+		n := len(h.removals)
+		h.mu.Unlock()
+		res, err := h.deactivate(n)
+		if app, ok := refused(err); ok {
+			return workflows.ReleaseResult{Failure: app.Message()}, nil
+		}
+		if err != nil {
+			return workflows.ReleaseResult{}, err
+		}
+		return workflows.ReleaseResult{Removal: &res}, nil
+	})
+	if h.mockReleaseDelay > 0 {
+		release.After(h.mockReleaseDelay)
+	}
+}
+
+// refused reports whether err is Graph's outright refusal, which the
+// assignment workflow answers as a failure instead of retrying.
+func refused(err error) (*temporal.ApplicationError, bool) {
+	var app *temporal.ApplicationError
+	ok := errors.As(err, &app) && (app.NonRetryable() || app.Type() == activities.ErrGraphRejected)
+	return app, ok
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/jitflow/jitflow/activities"
 )
 
 // maxTextLen bounds free text (comments, revoke reasons) kept in history.
@@ -55,10 +57,15 @@ func (in AccessRequestInput) Validate() error {
 	if in.Requester.ID == "" {
 		add("requester.id (the Entra object id) is required")
 	}
-	if in.Target.RoleDefinitionID == "" {
-		add("target.role_definition_id is required")
-	}
-	if in.Target.DirectoryScopeID == "" {
+	t := in.Target
+	switch {
+	case t.GroupID != "" && (t.RoleDefinitionID != "" || t.DirectoryScopeID != ""):
+		add("target is either a directory role (role_definition_id, directory_scope_id) or a group (group_id, access_id), not both")
+	case t.GroupID != "" && t.AccessID != activities.AccessMember && t.AccessID != activities.AccessOwner:
+		add("target.access_id must be %q or %q for a group, got %q", activities.AccessMember, activities.AccessOwner, t.AccessID)
+	case t.GroupID == "" && t.RoleDefinitionID == "":
+		add("target.role_definition_id (or target.group_id) is required")
+	case t.GroupID == "" && t.DirectoryScopeID == "":
 		add(`target.directory_scope_id is required ("/" for the whole directory)`)
 	}
 	if in.Duration <= 0 {

@@ -22,6 +22,8 @@ const (
 	UpdateCancel = "cancel"
 	// UpdateRevoke ends an active grant early (RevokeInput).
 	UpdateRevoke = "revoke"
+	// UpdateExtend asks for more time on an active grant (ExtendInput).
+	UpdateExtend = "extend"
 )
 
 // Change ids of versioned workflow changes (docs/workflow-changes.md).
@@ -94,11 +96,25 @@ type Person struct {
 	Email string `json:"email"`
 }
 
-// Target is the Entra role assignment a request asks for.
+// Target is what a request asks for: an Entra directory role at a
+// directory scope, or (GroupID set) the membership or ownership of a group
+// through PIM for Groups.
 type Target struct {
 	Role             string `json:"role"` // the policy's role name
 	RoleDefinitionID string `json:"role_definition_id"`
 	DirectoryScopeID string `json:"directory_scope_id"`
+	GroupID          string `json:"group_id,omitempty"`
+	AccessID         string `json:"access_id,omitempty"` // activities.AccessMember or AccessOwner
+}
+
+// Extension rules of a request's role.
+type Extension struct {
+	// WithoutApprovalUpTo: an extension of at most this long is granted
+	// without approval; longer ones go through the role's stages again.
+	// Zero: every extension needs approval.
+	WithoutApprovalUpTo time.Duration `json:"without_approval_up_to,omitempty"`
+	// MaxDuration bounds one extension (the role's maximum duration).
+	MaxDuration time.Duration `json:"max_duration,omitempty"`
 }
 
 // Tier is one step of an escalation chain: its approvers may decide once the
@@ -137,6 +153,11 @@ type AccessRequestInput struct {
 	Notify     []Person `json:"notify,omitempty"`
 	// BaseURL is where emails point people (the API or approval pages).
 	BaseURL string `json:"base_url,omitempty"`
+	// RequireEligibility: the requester must hold a PIM eligibility for the
+	// target, checked again right before activation.
+	RequireEligibility bool `json:"require_eligibility,omitempty"`
+	// Extension holds the role's extension rules.
+	Extension Extension `json:"extension,omitempty"`
 	// AutoApproval, when set, is the policy rule that approved the request
 	// when it was made: the workflow skips its stages and activates at once.
 	// The stages stay in the plan, so their approvers may see and revoke.
@@ -179,6 +200,14 @@ type RevokeInput struct {
 	Reason   string `json:"reason,omitempty"`
 }
 
+// ExtendInput is the argument of UpdateExtend: the grant is to last
+// Duration more than it does now.
+type ExtendInput struct {
+	Actor         Person        `json:"actor"`
+	Duration      time.Duration `json:"duration"`
+	Justification string        `json:"justification"`
+}
+
 // Decision is one accepted approval or denial.
 type Decision struct {
 	Approver   string    `json:"approver"`
@@ -187,6 +216,9 @@ type Decision struct {
 	Comment    string    `json:"comment"`
 	Time       time.Time `json:"time"`
 	Stage      int       `json:"stage"` // 1-based
+	// Extension is the 1-based extension the decision is about; 0 for the
+	// request itself.
+	Extension int `json:"extension,omitempty"`
 }
 
 // Approver is someone who may decide the current stage.
@@ -223,6 +255,28 @@ type Request struct {
 	Reason           string     `json:"reason,omitempty"`
 	// AutoApprovedBy is the policy rule that approved the request, if one did.
 	AutoApprovedBy string `json:"auto_approved_by,omitempty"`
+	GroupID        string `json:"group_id,omitempty"`
+	AccessID       string `json:"access_id,omitempty"`
+	// AlreadyHeld is set when the requester held the role before jitflow
+	// granted it: that assignment is not jitflow's and is never removed.
+	AlreadyHeld bool `json:"already_held,omitempty"`
+	// Extension is the extension asked for and not yet decided or applied.
+	Extension *ExtensionView `json:"extension,omitempty"`
+	// Extensions counts the extensions granted.
+	Extensions int `json:"extensions,omitempty"`
+}
+
+// ExtensionView is an extension in progress.
+type ExtensionView struct {
+	Number        int        `json:"number"` // 1-based
+	Status        Status     `json:"status"` // pending_approval or activating (being applied)
+	Duration      string     `json:"duration"`
+	DurationSecs  int64      `json:"duration_seconds"`
+	Justification string     `json:"justification"`
+	RequestedAt   time.Time  `json:"requested_at"`
+	Stage         int        `json:"stage"`
+	Approvers     []Approver `json:"approvers"`
+	EscalatesAt   *time.Time `json:"escalates_at"`
 }
 
 // Audit event types of the contract.
@@ -239,6 +293,18 @@ const (
 	EventCanceled    = "canceled"
 	EventTimedOut    = "timed_out"
 	EventFailed      = "failed"
+	// EventAlreadyHeld: the requester held the role before jitflow; that
+	// assignment is left alone and never removed.
+	EventAlreadyHeld = "already_held"
+	// EventDeactivating: the removal waits for Entra (its minimum active time).
+	EventDeactivating = "deactivating"
+	// EventAlert: the removal keeps failing; someone should look.
+	EventAlert = "alert"
+	// EventExtensionRequested, EventExtended and EventExtensionRefused
+	// follow an extension from the ask to its outcome.
+	EventExtensionRequested = "extension_requested"
+	EventExtended           = "extended"
+	EventExtensionRefused   = "extension_refused"
 )
 
 // ActorSystem is the actor of events no person caused.

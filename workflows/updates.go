@@ -28,6 +28,9 @@ func invalid(format string, args ...any) error {
 
 // validateDecide rejects a decision before it reaches history.
 func (s *accessRequest) validateDecide(_ workflow.Context, in DecideInput) error {
+	if s.extensionPending() {
+		return s.validateExtensionDecide(in)
+	}
 	if s.status != StatusPending || s.stage >= len(s.in.Stages) {
 		return conflict("request %s is %s; decisions are accepted only while it is %s", s.in.RequestID, s.status, StatusPending)
 	}
@@ -86,6 +89,9 @@ func (s *accessRequest) mayDecide(id string) error {
 // for the main coroutine to act, so the caller sees the stage moved on, the
 // request denied, or activation under way.
 func (s *accessRequest) decide(ctx workflow.Context, in DecideInput) (Request, error) {
+	if s.extensionPending() {
+		return s.decideExtension(ctx, in), nil
+	}
 	p, _ := s.in.person(in.ApproverID)
 	d := Decision{
 		Approver:   p.UPN,
@@ -171,7 +177,8 @@ func (s *accessRequest) revoke(ctx workflow.Context, in RevokeInput) (Request, e
 		detail = "as operator: " + detail
 	}
 	s.record(ctx, AuditEvent{Type: EventRevoked, Actor: in.Actor.UPN, ActorID: in.Actor.ID, Detail: detail})
-	_, _ = workflow.AwaitWithTimeout(ctx, RevokeWait, func() bool { return s.status.Terminal() })
+	// When Entra makes the removal wait, the caller learns so at once.
+	_, _ = workflow.AwaitWithTimeout(ctx, RevokeWait, func() bool { return s.status.Terminal() || !s.removalWaitsUntil.IsZero() })
 	return s.view(), nil
 }
 

@@ -34,6 +34,11 @@ func (s *accessRequest) view() Request {
 		ExpiresAt:        timePtr(s.expiresAt),
 		EndedAt:          timePtr(s.endedAt),
 		Reason:           s.reason,
+		GroupID:          s.in.Target.GroupID,
+		AccessID:         s.in.Target.AccessID,
+		AlreadyHeld:      s.alreadyHeld,
+		Extension:        s.extensionView(),
+		Extensions:       s.extensions,
 	}
 	if r.Stage > 0 {
 		r.Tier = s.tier + 1

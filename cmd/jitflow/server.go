@@ -6,16 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/jitflow/jitflow/activities"
-	"github.com/jitflow/jitflow/directory"
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/server"
 	"github.com/jitflow/jitflow/telemetry"
@@ -26,9 +22,9 @@ func serverCommand() *cobra.Command {
 	var (
 		tf                            temporalFlags
 		httpAddr, policyFile, baseURL string
+		graph                         graphFlags
 		issuer, audience, tenantID    string
 		acceptV1                      bool
-		graphURL                      string
 		limit                         server.RateLimit
 		logs                          logFlags
 		links                         approvalFlags
@@ -106,17 +102,25 @@ each; without it every server makes its own.`,
 			if err != nil {
 				return err
 			}
-			dir, err := newDirectory(graphURL)
+			dir, err := graph.directory()
 			if err != nil {
 				return err
 			}
-			api, err := server.New(server.Config{
+			cfg := server.Config{
 				Temporal: c, Policy: pol, Verifier: verifier, BaseURL: baseURL,
 				ApprovalKeys: keys, SignIn: si,
 				Ready: pollersReady(c), Logger: log, Metrics: metrics,
 				Directory: dir, RateLimit: limit,
 				PageTokenKey: []byte(os.Getenv("JITFLOW_PAGE_TOKEN_KEY")),
-			})
+			}
+			if needsEligibility(pol) {
+				pim, cred, err := graph.provider()
+				if err != nil {
+					return fmt.Errorf("graph for eligibility checks (%s): %w", cred, err)
+				}
+				cfg.Eligibility = pim
+			}
+			api, err := server.New(cfg)
 			if err != nil {
 				return err
 			}
@@ -141,11 +145,13 @@ each; without it every server makes its own.`,
 	f.StringVar(&baseURL, "base-url", envOr("JITFLOW_BASE_URL", ""), "public URL of this API, used in emails (default http://HTTP_ADDR)")
 	f.StringVar(&issuer, "oidc-issuer", envOr("JITFLOW_OIDC_ISSUER", ""), "token issuer (default Entra ID v2.0 of the tenant)")
 	f.StringVar(&audience, "audience", envOr("JITFLOW_AUDIENCE", ""), "token audience: the API's application (client) id, which Entra v2.0 tokens carry; add its app id URI after a comma to accept v1.0 tokens too")
+	// Graph is read for PIM eligibilities (roles with require_eligibility)
+	// and for the groups of callers whose token has a group overage.
+	graph.register(f)
 	f.StringVar(&tenantID, "tenant-id", envOr("AZURE_TENANT_ID", ""), "Entra tenant id (default: the policy's)")
 	links.register(f)
 	signIn.register(f)
 	f.BoolVar(&acceptV1, "accept-v1-tokens", os.Getenv("JITFLOW_ACCEPT_V1_TOKENS") == "true", "also accept Entra v1.0 access tokens (issuer https://sts.windows.net/TENANT/), which carry the amr claim that require_mfa reads (env JITFLOW_ACCEPT_V1_TOKENS=true)")
-	f.StringVar(&graphURL, "graph-url", envOr("JITFLOW_GRAPH_URL", "https://graph.microsoft.com"), "Microsoft Graph base URL, read for the groups of callers whose token has a group overage (env JITFLOW_GRAPH_URL)")
 	f.Float64Var(&limit.PerSecond, "rate-limit", server.DefaultRateLimit.PerSecond, "calls per second allowed to each caller, on average")
 	f.IntVar(&limit.Burst, "rate-burst", server.DefaultRateLimit.Burst, "the most calls a caller may make at once (the size of each caller's token bucket)")
 	logs.register(f, "json", "info")
@@ -153,18 +159,15 @@ each; without it every server makes its own.`,
 	return cmd
 }
 
-// newDirectory reads group memberships from Graph with the standard Azure
-// credential chain, or from a loopback emulator without one.
-func newDirectory(graphURL string) (*directory.Graph, error) {
-	cfg := directory.Config{BaseURL: strings.TrimSuffix(graphURL, "/")}
-	if !activities.IsLoopbackURL(cfg.BaseURL) {
-		cred, err := azidentity.NewDefaultAzureCredential(nil)
-		if err != nil {
-			return nil, fmt.Errorf("azure credential for %s: %w", graphURL, err)
+// needsEligibility reports whether some role requires a PIM eligibility,
+// which the API then checks in Entra before starting a request.
+func needsEligibility(p *policies.Policy) bool {
+	for _, r := range p.Roles {
+		if r.RequireEligibility {
+			return true
 		}
-		cfg.Credential = cred
 	}
-	return directory.NewGraph(cfg)
+	return false
 }
 
 // pollersReady is ready when Temporal answers and some worker polls the

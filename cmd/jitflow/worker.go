@@ -3,9 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"strings"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
@@ -17,13 +15,15 @@ import (
 
 func workerCommand() *cobra.Command {
 	var (
-		tf                 temporalFlags
-		graphURL, outboxTo string
-		mf                 mailFlags
-		logs               logFlags
-		links              linkFlags
-		metf               metricsFlags
-		ae                 auditExportFlags
+		tf        temporalFlags
+		graph     graphFlags
+		outboxTo  string
+		checkOnly bool
+		mf        mailFlags
+		logs      logFlags
+		links     linkFlags
+		metf      metricsFlags
+		ae        auditExportFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "worker",
@@ -34,8 +34,11 @@ func workerCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			pim, err := newGraphPIM(graphURL)
+			pim, who, err := graph.provider()
 			if err != nil {
+				return err
+			}
+			if err := graph.check(cmd.Context(), log, pim, who); err != nil || checkOnly {
 				return err
 			}
 			mail, err := workerMailer(&mf, outboxTo, log)
@@ -69,14 +72,15 @@ func workerCommand() *cobra.Command {
 				return err
 			}
 			defer stopExport()
-			log.Info("worker started", "temporal", tf.address, "namespace", tf.namespace, "graph", graphURL)
+			log.Info("worker started", "temporal", tf.address, "namespace", tf.namespace, "graph_credential", who)
 			<-cmd.Context().Done()
 			return nil
 		},
 	}
 	f := cmd.Flags()
 	tf.register(f)
-	f.StringVar(&graphURL, "graph-url", envOr("JITFLOW_GRAPH_URL", "https://graph.microsoft.com"), "Microsoft Graph base URL (env JITFLOW_GRAPH_URL); a loopback URL (the emulator) needs no credential")
+	graph.register(f)
+	f.BoolVar(&checkOnly, "check", false, "only check Graph: get a token and read one role definition (--check-role), report, and exit")
 	f.StringVar(&outboxTo, "outbox", envOr("JITFLOW_OUTBOX", ""), "JSON file that keeps outgoing email instead of sending it (env JITFLOW_OUTBOX); the mailer is outbox when this is set, sendgrid otherwise")
 	mf.register(f, "", true)
 	links.register(f)
@@ -106,19 +110,4 @@ func workerMailer(mf *mailFlags, outboxTo string, log *slog.Logger) (activities.
 		return nil, fmt.Errorf("--outbox is required with --mailer %s: the file where emails are kept", mailerOutbox)
 	}
 	return outbox.Open(outboxTo)
-}
-
-// newGraphPIM talks to real Graph with the standard Azure credential chain
-// (AZURE_* environment, workload identity, managed identity, Azure CLI),
-// and to a loopback emulator without one.
-func newGraphPIM(graphURL string) (*activities.GraphPIM, error) {
-	cfg := activities.GraphConfig{BaseURL: strings.TrimSuffix(graphURL, "/")}
-	if !activities.IsLoopbackURL(cfg.BaseURL) {
-		cred, err := azidentity.NewDefaultAzureCredential(nil)
-		if err != nil {
-			return nil, fmt.Errorf("azure credential for %s: %w", graphURL, err)
-		}
-		cfg.Credential = cred
-	}
-	return activities.NewGraphPIM(cfg)
 }

@@ -64,6 +64,9 @@ type Options struct {
 	// or URL every AuditEvery.
 	AuditSink  string
 	AuditEvery time.Duration
+	// ConfigureGraph, when set, adjusts the Graph emulator's options
+	// (Entra's rules, seeded assignments) before it starts.
+	ConfigureGraph func(*graphemu.Options)
 }
 
 // Stack is a running dev system.
@@ -85,7 +88,10 @@ type Stack struct {
 	api      *http.Server
 	handler  atomic.Pointer[http.Handler] // starting, then the API
 	graphSrv *http.Server
-	stops    []func()
+	pim      *activities.GraphPIM
+	// graphMinActive is the emulator's minimum active time (0: off).
+	graphMinActive time.Duration
+	stops          []func()
 }
 
 // SearchAttributes are the custom search attributes jitflow needs.
@@ -135,10 +141,13 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		return nil, err
 	}
 	st.Outbox = mail
-	pim, err := activities.NewGraphPIM(activities.GraphConfig{BaseURL: st.GraphURL})
+	// The provider knows Entra's minimum active time only as a setting:
+	// Graph's refusal does not say when removal is allowed.
+	pim, err := activities.NewGraphPIM(activities.GraphConfig{BaseURL: st.GraphURL, MinActiveTime: st.graphMinActive})
 	if err != nil {
 		return nil, err
 	}
+	st.pim = pim
 	keys, links, err := approvalLinks(opts.DataDir, st.APIURL)
 	if err != nil {
 		return nil, err
@@ -184,7 +193,16 @@ func (st *Stack) startAuditExport(ctx context.Context, opts Options) error {
 }
 
 func (st *Stack) startGraph(opts Options) error {
-	emu, err := graphemu.New(graphemu.Options{StatePath: filepath.Join(opts.DataDir, "graph.json"), Logger: opts.Logger.With("component", "graph-emulator")})
+	gopts := graphemu.Options{
+		StatePath:     filepath.Join(opts.DataDir, "graph.json"),
+		Logger:        opts.Logger.With("component", "graph-emulator"),
+		Eligibilities: policyEligibilities(opts.Policy),
+	}
+	if opts.ConfigureGraph != nil {
+		opts.ConfigureGraph(&gopts)
+	}
+	st.graphMinActive = gopts.MinActiveTime
+	emu, err := graphemu.New(gopts)
 	if err != nil {
 		return fmt.Errorf("graph emulator: %w", err)
 	}
@@ -199,6 +217,24 @@ func (st *Stack) startGraph(opts Options) error {
 	go st.graphSrv.Serve(ln)
 	st.stops = append(st.stops, func() { st.graphSrv.Close() })
 	return nil
+}
+
+// policyEligibilities makes everyone who may request a role that requires
+// a PIM eligibility eligible for it in the emulator, as an administrator
+// would in Entra.
+func policyEligibilities(p *policies.Policy) []graphemu.Target {
+	var out []graphemu.Target
+	for i := range p.Roles {
+		r := &p.Roles[i]
+		if !r.RequireEligibility {
+			continue
+		}
+		for _, id := range p.RequesterIDs(r) {
+			out = append(out, graphemu.Target{PrincipalID: id, RoleDefinitionID: r.RoleDefinitionID, DirectoryScopeID: r.DirectoryScopeID,
+				GroupID: r.GroupID, AccessID: r.GroupAccess})
+		}
+	}
+	return out
 }
 
 func (st *Stack) startTemporal(ctx context.Context, opts Options) error {
@@ -290,6 +326,8 @@ func (st *Stack) startAPI(opts Options, mail *outbox.Outbox, keys *approvals.Key
 		Metrics:      st.Metrics,
 		Directory:    groups,
 		RateLimit:    DevRateLimit,
+		// The dev API asks the emulator, as production asks Entra.
+		Eligibility: st.pim,
 	})
 	if err != nil {
 		return err

@@ -36,9 +36,15 @@ func fastPolicy(t testing.TB) *policies.Policy {
 
 func startStack(t testing.TB, dir string, pol *policies.Policy) *Stack {
 	t.Helper()
+	return startStackWith(t, dir, pol)
+}
+
+// startStackWith starts the stack with options adjusted by opts.
+func startStackWith(t testing.TB, dir string, pol *policies.Policy, opts ...func(*Options)) *Stack {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st, err := Start(ctx, Options{
+	o := Options{
 		DataDir:   dir,
 		HTTPAddr:  "127.0.0.1:0",
 		GraphAddr: "127.0.0.1:0",
@@ -46,7 +52,11 @@ func startStack(t testing.TB, dir string, pol *policies.Policy) *Stack {
 		Policy:    pol,
 		Namespace: "default",
 		Retention: 365 * 24 * time.Hour,
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	st, err := Start(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,12 +5,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/jitflow/jitflow/activities"
 	"github.com/jitflow/jitflow/internal/graphemu"
 	"github.com/jitflow/jitflow/workflows"
 )
@@ -21,9 +23,16 @@ import (
 // that is safe for running requests (see docs/workflow-changes.md):
 //
 //	JITFLOW_RECORD_HISTORIES=1 go test -run TestRecordHistories ./internal/devstack/
+//
+// Any value other than 1 records only the paths whose file name starts
+// with it (JITFLOW_RECORD_HISTORIES=i3- records the grant paths).
 func TestRecordHistories(t *testing.T) {
-	if os.Getenv("JITFLOW_RECORD_HISTORIES") == "" {
+	only := os.Getenv("JITFLOW_RECORD_HISTORIES")
+	if only == "" {
 		t.Skip("set JITFLOW_RECORD_HISTORIES=1 to record new histories")
+	}
+	if only == "1" {
+		only = ""
 	}
 	pol := fastPolicy(t)
 	for _, name := range []string{"reader", "admin", "breakglass"} {
@@ -32,7 +41,12 @@ func TestRecordHistories(t *testing.T) {
 	}
 	reader, _ := pol.Role("reader")
 	reader.Stages[0].Tiers[1].Timeout = 2 * time.Second
-	st := startStack(t, t.TempDir(), pol)
+	reader.ExtendWithoutApprovalUpTo = 0 // the recorded extension is approved
+	// Entra's minimum active time, shorter than Entra's five minutes,
+	// so that a revoke right after activation waits for it.
+	st := startStackWith(t, t.TempDir(), pol, func(o *Options) {
+		o.ConfigureGraph = func(g *graphemu.Options) { g.MinActiveTime = 2 * time.Second }
+	})
 	defer st.Stop()
 	api := apiClient{t: t, base: st.APIURL}
 	out := filepath.Join("..", "..", "workflows", "testdata", "histories")
@@ -46,7 +60,8 @@ func TestRecordHistories(t *testing.T) {
 		}
 		return req.ID
 	}
-	bodies := map[string]string{"approve": `{"comment":"recorded"}`, "deny": `{"comment":"recorded"}`, "revoke": `{"reason":"recorded"}`, "cancel": `{}`}
+	bodies := map[string]string{"approve": `{"comment":"recorded"}`, "deny": `{"comment":"recorded"}`, "revoke": `{"reason":"recorded"}`, "cancel": `{}`,
+		"extend": `{"duration":"2s","justification":"recorded history"}`}
 	act := func(user, id, action string) {
 		if status := api.do("POST", "/api/v1/requests/"+id+"/"+action, api.token(user), bodies[action], nil); status != http.StatusOK {
 			t.Fatalf("%s by %s: %d", action, user, status)
@@ -141,8 +156,78 @@ func TestRecordHistories(t *testing.T) {
 			return id
 		}},
 	}
+	alice, _ := pol.UserByName("alice")
+	aliceReader := workflows.AssignmentWorkflowID(activities.Assignment{PrincipalID: alice.ID, RoleDefinitionID: reader.RoleDefinitionID, DirectoryScopeID: "/"})
+	active := func(duration string) string {
+		id := create("alice", `{"role":"reader","duration":"`+duration+`","justification":"recorded history"}`)
+		act("bob", id, "approve")
+		waitStatus(id, workflows.StatusActive)
+		return id
+	}
+	paths = append(paths, []struct {
+		name string
+		run  func() string
+	}{
+		{"i3-overlap_earlier_revoked", func() string {
+			first, second := active("1h"), active("3s")
+			act("alice", first, "revoke")
+			waitStatus(first, workflows.StatusRevoked)
+			waitStatus(second, workflows.StatusExpired)
+			return first
+		}},
+		{"i3-assignment_overlap", func() string { return aliceReader }},
+		{"i3-overlap_later_expired", func() string {
+			first, second := active("2s"), active("4s")
+			waitStatus(first, workflows.StatusExpired)
+			waitStatus(second, workflows.StatusExpired)
+			return second
+		}},
+		{"i3-extended_expired", func() string {
+			id := active("2s")
+			act("alice", id, "extend")
+			act("bob", id, "approve")
+			waitStatus(id, workflows.StatusExpired)
+			return id
+		}},
+		{"i3-removal_waits_revoked", func() string {
+			id := active("1h")
+			act("alice", id, "revoke")
+			waitStatus(id, workflows.StatusRevoked)
+			return id
+		}},
+		{"i3-throttled_slow_hold_expired", func() string {
+			// Throttled long enough that the hold outlasts HoldFastWait.
+			one := 1
+			if err := st.Graph.InjectFault(graphemu.Fault{Status: http.StatusTooManyRequests, Count: 8, RetryAfterSeconds: &one, Action: "adminAssign"}); err != nil {
+				t.Fatal(err)
+			}
+			id := active("2s")
+			waitStatus(id, workflows.StatusExpired)
+			return id
+		}},
+		{"i3-already_held_revoked", func() string {
+			if _, err := st.Graph.SeedAssignment(graphemu.Target{PrincipalID: alice.ID, RoleDefinitionID: reader.RoleDefinitionID, DirectoryScopeID: "/"}); err != nil {
+				t.Fatal(err)
+			}
+			id := active("1h")
+			act("alice", id, "revoke")
+			waitStatus(id, workflows.StatusRevoked)
+			return id
+		}},
+	}...)
 	for _, p := range paths {
+		if !strings.HasPrefix(p.name, only) {
+			continue
+		}
 		id := p.run()
+		if strings.HasPrefix(id, "assignment/") {
+			// It lingers for the next request: record it once idle.
+			waitFor(t, 30*time.Second, "assignment workflow "+id+" idle", func() bool {
+				v, err := st.Client.QueryWorkflow(context.Background(), id, "", workflows.QueryAssignment)
+				var view workflows.AssignmentView
+				return err == nil && v.Get(&view) == nil && len(view.Grants) == 0 && !view.Assigned
+			})
+		}
 		saveHistory(t, st, id, filepath.Join(out, p.name+".json"))
 	}
 }

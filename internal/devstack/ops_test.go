@@ -19,7 +19,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/jitflow/jitflow/audit"
-	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -106,27 +105,6 @@ func TestOperatorsView(t *testing.T) {
 			t.Errorf("%d %q events exported, want 1", n, typ)
 		}
 	}
-}
-
-func startStackWith(t testing.TB, dir string, pol *policies.Policy, edit func(*Options)) *Stack {
-	t.Helper()
-	opts := Options{DataDir: dir, HTTPAddr: "127.0.0.1:0", GraphAddr: "127.0.0.1:0", NoUI: true, Policy: pol, Namespace: "default", Retention: 365 * 24 * time.Hour}
-	edit(&opts)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	st, err := Start(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 30*time.Second, "healthz 200", func() bool {
-		resp, err := http.Get(st.APIURL + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	return st
 }
 
 func checkMetrics(t *testing.T, st *Stack) {

@@ -1,7 +1,9 @@
 // Package graphemu emulates the part of Microsoft Graph that jitflow uses:
-// Entra ID PIM role assignment schedule requests and instances for directory
-// roles, the built-in role definitions, and Entra's own removal of an
-// assignment when its expiration passes. It answers in Graph's JSON shapes and
+// Entra ID PIM assignment schedule requests, instances and eligibility
+// instances for directory roles and for PIM for Groups, the built-in role
+// definitions, Entra's own removal of an assignment when its expiration
+// passes, and, as options, Entra's rules: the minimum active time before
+// removal, policy rules, and the delay before a new assignment is listed. It answers in Graph's JSON shapes and
 // errors, so the real msgraph-sdk-go client runs against it unchanged. It
 // serves `jitflow dev` and tests; production talks to the real Graph.
 package graphemu
@@ -38,6 +40,21 @@ type Options struct {
 	// MaxDuration is the longest active assignment the emulated role policy
 	// allows (Entra's ExpirationRule); longer requests fail policy validation.
 	MaxDuration time.Duration
+	// MinActiveTime, when set, refuses removing an assignment younger than
+	// it with ActiveDurationTooShort, as Entra does (EntraMinActiveTime).
+	// Off by default so that short dev grants end on time.
+	MinActiveTime time.Duration
+	// ListDelay is how long a new assignment stays out of the instance
+	// lists, as Entra takes a while to apply a request.
+	ListDelay time.Duration
+	// Rules are policy rules per role or group (justification, ticket,
+	// maximum duration), applied to assign and update requests.
+	Rules []Rule
+	// Assignments are made at start unless already there, as if made in
+	// the portal (e.g. standing ones, with no EndDateTime).
+	Assignments []Target
+	// Eligibilities are added at start unless already there.
+	Eligibilities []Target
 }
 
 // Emulator is an in-process Microsoft Graph PIM endpoint. It is safe for
@@ -47,12 +64,17 @@ type Emulator struct {
 	now         func() time.Time
 	log         *slog.Logger
 	maxDuration time.Duration
+	minActive   time.Duration
+	listDelay   time.Duration
+	rules       []Rule
 	handler     http.Handler
 
-	mu        sync.Mutex
-	instances []Instance
-	requests  []ScheduleRequest
-	faults    []Fault
+	mu            sync.Mutex
+	instances     []Instance
+	requests      []ScheduleRequest
+	eligibilities []Eligibility
+	faults        []Fault
+	madeAt        map[string]time.Time // instance id -> when made, while ListDelay matters
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -68,6 +90,10 @@ func New(opts Options) (*Emulator, error) {
 		now:         opts.Now,
 		log:         opts.Logger,
 		maxDuration: opts.MaxDuration,
+		minActive:   opts.MinActiveTime,
+		listDelay:   opts.ListDelay,
+		rules:       slices.Clone(opts.Rules),
+		madeAt:      map[string]time.Time{},
 		stop:        make(chan struct{}),
 		done:        make(chan struct{}),
 	}
@@ -90,9 +116,13 @@ func New(opts Options) (*Emulator, error) {
 	if interval < 0 {
 		return nil, fmt.Errorf("graph emulator: ExpiryInterval must be positive, got %s", opts.ExpiryInterval)
 	}
+	if err := checkOptions(opts); err != nil {
+		return nil, err
+	}
 	if err := e.open(); err != nil {
 		return nil, err
 	}
+	e.seed(opts)
 	e.handler = e.routes()
 	go e.expireLoop(interval)
 	return e, nil
@@ -111,8 +141,41 @@ func (e *Emulator) open() error {
 	if err != nil {
 		return err
 	}
-	e.instances, e.requests = st.Instances, st.Requests
+	e.instances, e.requests, e.eligibilities = st.Instances, st.Requests, st.Eligibilities
 	return e.saveLocked()
+}
+
+// checkOptions names the option that is wrong.
+func checkOptions(opts Options) error {
+	switch {
+	case opts.MinActiveTime < 0:
+		return fmt.Errorf("graph emulator: MinActiveTime must be 0 (off) or positive, got %s", opts.MinActiveTime)
+	case opts.ListDelay < 0:
+		return fmt.Errorf("graph emulator: ListDelay must be 0 or positive, got %s", opts.ListDelay)
+	}
+	for i, r := range opts.Rules {
+		if err := r.validate(); err != nil {
+			return fmt.Errorf("graph emulator: Rules[%d]: %w", i, err)
+		}
+	}
+	for i, t := range slices.Concat(opts.Assignments, opts.Eligibilities) {
+		if err := t.validate(); err != nil {
+			return fmt.Errorf("graph emulator: seed %d (Assignments, then Eligibilities): %w", i, err)
+		}
+	}
+	return nil
+}
+
+// seed adds the configured assignments and eligibilities that are missing.
+func (e *Emulator) seed(opts Options) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, t := range opts.Assignments {
+		e.seedAssignmentLocked(t)
+	}
+	for _, t := range opts.Eligibilities {
+		e.seedEligibilityLocked(t)
+	}
 }
 
 // Handler serves Graph under /v1.0 and the emulator's controls under /_emulator.

@@ -34,6 +34,7 @@ func (e *Emulator) expireLocked(now time.Time) int {
 		if inst.EndDateTime == nil || now.Before(*inst.EndDateTime) {
 			return false
 		}
+		delete(e.madeAt, inst.ID)
 		e.log.Info("graph emulator: assignment expired", "principal_id", inst.PrincipalID,
 			"role_definition_id", inst.RoleDefinitionID, "directory_scope_id", inst.DirectoryScopeID,
 			"end", inst.EndDateTime.Format(time.RFC3339Nano))

@@ -2,19 +2,29 @@ package graphemu
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // Fault makes the next Count Graph calls fail with Status. When
 // RetryAfterSeconds is set (0 included), the answers carry Retry-After.
+// Method, Path and Action narrow which calls it fails: the HTTP method, a
+// piece of the URL path (case-insensitive, e.g.
+// "roleAssignmentScheduleRequests"), and a schedule request's action (e.g.
+// "adminRemove"); calls that do not match pass through untouched.
 type Fault struct {
-	Status            int  `json:"status"`
-	Count             int  `json:"count"`
-	RetryAfterSeconds *int `json:"retry_after_seconds,omitempty"`
+	Status            int    `json:"status"`
+	Count             int    `json:"count"`
+	RetryAfterSeconds *int   `json:"retry_after_seconds,omitempty"`
+	Method            string `json:"method,omitempty"`
+	Path              string `json:"path,omitempty"`
+	Action            string `json:"action,omitempty"`
 }
 
 // validate names the field that is wrong and what is accepted.
@@ -45,20 +55,62 @@ func (e *Emulator) queueFault(f Fault) {
 	e.faults = append(e.faults, f)
 }
 
-// takeFault consumes one call's worth of the first pending fault.
-func (e *Emulator) takeFault() (Fault, bool) {
+// takeFault consumes one call's worth of the first pending fault that
+// matches the call.
+func (e *Emulator) takeFault(r *http.Request) (Fault, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if len(e.faults) == 0 {
-		return Fault{}, false
+	action := ""
+	for i, f := range e.faults {
+		if f.Action != "" && action == "" {
+			action = peekAction(r)
+		}
+		if !f.matches(r, action) {
+			continue
+		}
+		e.faults[i].Count--
+		if e.faults[i].Count == 0 {
+			e.faults = slices.Delete(e.faults, i, i+1)
+		}
+		f.Count--
+		return f, true
 	}
-	f := e.faults[0]
-	e.faults[0].Count--
-	if e.faults[0].Count == 0 {
-		e.faults = e.faults[1:]
+	return Fault{}, false
+}
+
+func (f Fault) matches(r *http.Request, action string) bool {
+	return (f.Method == "" || strings.EqualFold(f.Method, r.Method)) &&
+		(f.Path == "" || strings.Contains(strings.ToLower(r.URL.Path), strings.ToLower(f.Path))) &&
+		(f.Action == "" || strings.EqualFold(f.Action, action))
+}
+
+// peekAction reads a schedule request's action from the body and puts the
+// body back for the handler. A body that cannot be read has no action.
+func peekAction(r *http.Request) string {
+	if r.Body == nil || r.Method != http.MethodPost {
+		return ""
 	}
-	f.Count--
-	return f, true
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	if err != nil {
+		return ""
+	}
+	var body struct {
+		Action string `json:"action"`
+	}
+	src := io.Reader(bytes.NewReader(data))
+	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return ""
+		}
+		defer zr.Close()
+		src = io.LimitReader(zr, maxBody)
+	}
+	if json.NewDecoder(src).Decode(&body) != nil {
+		return ""
+	}
+	return body.Action
 }
 
 // writeFault answers a Graph call with an injected failure. f.Count is how
@@ -102,7 +154,7 @@ func (e *Emulator) addFault(w http.ResponseWriter, r *http.Request, _ string) {
 	}
 	if err != nil {
 		e.writeError(w, &apiError{http.StatusBadRequest, CodeMalformedBody,
-			fmt.Sprintf(`Bad fault: %v. Send {"status":429,"count":3,"retry_after_seconds":1} (status 400-599, count 1 or more, retry_after_seconds optional).`, err)})
+			fmt.Sprintf(`Bad fault: %v. Send {"status":429,"count":3,"retry_after_seconds":1} (status 400-599, count 1 or more; optional: retry_after_seconds, and method, path and action to fail only matching calls, e.g. "action":"adminRemove").`, err)})
 		return
 	}
 	e.queueFault(f)

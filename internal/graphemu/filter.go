@@ -17,9 +17,11 @@ var filterFields = map[string]string{
 	"principalid":      "principalId",
 	"roledefinitionid": "roleDefinitionId",
 	"directoryscopeid": "directoryScopeId",
+	"groupid":          "groupId",
+	"accessid":         "accessId",
 }
 
-const filterHelp = "supported: principalId, roleDefinitionId or directoryScopeId compared with eq to a quoted value, joined by and, e.g. principalId eq '00000000-0000-0000-0000-000000000000' and directoryScopeId eq '/'"
+const filterHelp = "supported: principalId, roleDefinitionId, directoryScopeId, groupId or accessId compared with eq to a quoted value, joined by and, e.g. principalId eq '00000000-0000-0000-0000-000000000000' and directoryScopeId eq '/'"
 
 // parseFilter reads the subset of OData $filter the emulator supports.
 // Keywords and property names are matched case-insensitively, as Graph does.
@@ -134,6 +136,10 @@ func matches(k assignmentKey, clauses []filterClause) bool {
 			v = k.role
 		case "directoryScopeId":
 			v = k.scope
+		case "groupId":
+			v = k.group
+		case "accessId":
+			v = k.access
 		}
 		if !strings.EqualFold(v, c.value) {
 			return false

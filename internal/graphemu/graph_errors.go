@@ -12,6 +12,7 @@ const (
 	CodeRoleAssignmentExists       = "RoleAssignmentExists"
 	CodeRoleAssignmentDoesNotExist = "RoleAssignmentDoesNotExist"
 	CodePolicyValidationFailed     = "RoleAssignmentRequestPolicyValidationFailed"
+	CodeActiveDurationTooShort     = "ActiveDurationTooShort"
 	CodeInvalidExpiration          = "InvalidExpiration"
 	CodeBadRequest                 = "Request_BadRequest"
 	CodeMalformedBody              = "BadRequest"
@@ -42,8 +43,16 @@ func invalidExpiration(format string, args ...any) *apiError {
 
 // policyFailed reports failed rules the way Entra words it, followed by why.
 func policyFailed(rule, why string) *apiError {
+	return policyRulesFailed([]string{rule}, why)
+}
+
+func policyRulesFailed(rules []string, why string) *apiError {
+	quoted := make([]string, len(rules))
+	for i, r := range rules {
+		quoted[i] = fmt.Sprintf("%q", r)
+	}
 	return &apiError{http.StatusBadRequest, CodePolicyValidationFailed,
-		fmt.Sprintf("The following policy rules failed: [%q]. %s", rule, why)}
+		fmt.Sprintf("The following policy rules failed: [%s]. %s", strings.Join(quoted, ","), why)}
 }
 
 func notFound(id string) *apiError {

@@ -3,6 +3,7 @@ package graphemu
 import (
 	"net/http"
 	"strings"
+	"time"
 )
 
 // collection is Graph's envelope for a list.
@@ -36,19 +37,39 @@ func (e *Emulator) listInstances(w http.ResponseWriter, r *http.Request, _ strin
 		e.writeError(w, apiErr)
 		return
 	}
-	out := []Instance{}
+	out := append([]Instance{}, e.listedInstances(clauses, false)...)
+	writeJSON(w, http.StatusOK, collection[Instance]{odataContext(r, "roleManagement/directory/roleAssignmentScheduleInstances"), out})
+}
+
+// listedInstances are the instances of the kind (role or group) in effect
+// now that match the filter. Like Entra, which takes a while to apply a
+// request, a new instance shows only ListDelay after it was made.
+func (e *Emulator) listedInstances(clauses []filterClause, group bool) []Instance {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	now := e.now().UTC()
 	if e.expireLocked(now) > 0 {
 		e.changedLocked()
 	}
+	var out []Instance
 	for _, inst := range e.instances {
-		if !inst.StartDateTime.After(now) && matches(inst.fields(), clauses) {
+		k := inst.fields()
+		if k.isGroup() != group || inst.StartDateTime.After(now) || now.Before(e.listedFrom(inst)) {
+			continue
+		}
+		if matches(k, clauses) {
 			out = append(out, inst)
 		}
 	}
-	e.mu.Unlock()
-	writeJSON(w, http.StatusOK, collection[Instance]{odataContext(r, "roleManagement/directory/roleAssignmentScheduleInstances"), out})
+	return out
+}
+
+// listedFrom is when an instance starts to be listed.
+func (e *Emulator) listedFrom(inst Instance) time.Time {
+	if made, ok := e.madeAt[inst.ID]; ok {
+		return made.Add(e.listDelay)
+	}
+	return time.Time{}
 }
 
 // listScheduleRequests serves GET .../roleAssignmentScheduleRequests.
@@ -58,15 +79,23 @@ func (e *Emulator) listScheduleRequests(w http.ResponseWriter, r *http.Request, 
 		e.writeError(w, apiErr)
 		return
 	}
-	out := []ScheduleRequest{}
+	out := append([]ScheduleRequest{}, e.listedRequests(clauses, false)...)
+	writeJSON(w, http.StatusOK, collection[ScheduleRequest]{odataContext(r, "roleManagement/directory/roleAssignmentScheduleRequests"), out})
+}
+
+// listedRequests are the accepted schedule requests of the kind that match
+// the filter, oldest first.
+func (e *Emulator) listedRequests(clauses []filterClause, group bool) []ScheduleRequest {
 	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []ScheduleRequest
 	for _, req := range e.requests {
-		if req.Status != StatusFailed && matches(req.fields(), clauses) {
+		k := req.fields()
+		if req.Status != StatusFailed && k.isGroup() == group && matches(k, clauses) {
 			out = append(out, req)
 		}
 	}
-	e.mu.Unlock()
-	writeJSON(w, http.StatusOK, collection[ScheduleRequest]{odataContext(r, "roleManagement/directory/roleAssignmentScheduleRequests"), out})
+	return out
 }
 
 // getScheduleRequest serves GET .../roleAssignmentScheduleRequests/{id}.

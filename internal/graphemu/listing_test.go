@@ -62,7 +62,7 @@ func TestUnsupportedFilterIsRefused(t *testing.T) {
 		"",
 	} {
 		w := call(t, e, http.MethodGet, instancesPath+"?$filter="+url.QueryEscape(f), nil)
-		wantGraphError(t, w, http.StatusBadRequest, CodeUnsupportedQuery, "supported: principalId, roleDefinitionId or directoryScopeId")
+		wantGraphError(t, w, http.StatusBadRequest, CodeUnsupportedQuery, "supported: principalId, roleDefinitionId, directoryScopeId, groupId or accessId")
 	}
 }
 

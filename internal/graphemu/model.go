@@ -1,6 +1,9 @@
 package graphemu
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Graph's values for the fields the emulator sets.
 const (
@@ -22,6 +25,10 @@ const (
 
 	AssignmentTypeAssigned = "Assigned"
 	MemberTypeDirect       = "Direct"
+
+	// AccessMember and AccessOwner are PIM for Groups' accessId values.
+	AccessMember = "member"
+	AccessOwner  = "owner"
 )
 
 // Instance is a unifiedRoleAssignmentScheduleInstance: one active assignment.
@@ -38,6 +45,10 @@ type Instance struct {
 	MemberType               string     `json:"memberType"`
 	RoleAssignmentOriginID   string     `json:"roleAssignmentOriginId"`
 	RoleAssignmentScheduleID string     `json:"roleAssignmentScheduleId"`
+	// GroupID and AccessID are set on a PIM for Groups assignment, which
+	// has no role or scope; the group endpoints show it in their shape.
+	GroupID  string `json:"groupId,omitempty"`
+	AccessID string `json:"accessId,omitempty"`
 }
 
 // ScheduleRequest is a unifiedRoleAssignmentScheduleRequest as Graph answers it.
@@ -57,6 +68,8 @@ type ScheduleRequest struct {
 	TargetScheduleID  string       `json:"targetScheduleId"`
 	ScheduleInfo      ScheduleInfo `json:"scheduleInfo"`
 	TicketInfo        TicketInfo   `json:"ticketInfo"`
+	GroupID           string       `json:"groupId,omitempty"`
+	AccessID          string       `json:"accessId,omitempty"`
 }
 
 // ScheduleInfo is Graph's requestSchedule.
@@ -89,14 +102,43 @@ type RoleDefinition struct {
 	IsEnabled   bool   `json:"isEnabled"`
 }
 
+// Eligibility is an eligibility schedule instance: the principal may hold
+// the role at the scope, or the group access, while it lasts. EndDateTime
+// is nil for a permanent eligibility.
+type Eligibility struct {
+	ID               string     `json:"id"`
+	PrincipalID      string     `json:"principalId"`
+	RoleDefinitionID string     `json:"roleDefinitionId,omitempty"`
+	DirectoryScopeID string     `json:"directoryScopeId,omitempty"`
+	GroupID          string     `json:"groupId,omitempty"`
+	AccessID         string     `json:"accessId,omitempty"`
+	StartDateTime    time.Time  `json:"startDateTime"`
+	EndDateTime      *time.Time `json:"endDateTime"`
+	MemberType       string     `json:"memberType"`
+	ScheduleID       string     `json:"scheduleId"`
+}
+
 // assignmentKey names what an assignment is held on; Graph compares ids
-// case-insensitively.
-type assignmentKey struct{ principal, role, scope string }
+// case-insensitively. A group target has group and access, a role target
+// role and scope.
+type assignmentKey struct{ principal, role, scope, group, access string }
 
 func (i Instance) fields() assignmentKey {
-	return assignmentKey{i.PrincipalID, i.RoleDefinitionID, i.DirectoryScopeID}
+	return assignmentKey{i.PrincipalID, i.RoleDefinitionID, i.DirectoryScopeID, i.GroupID, i.AccessID}
 }
 
 func (r ScheduleRequest) fields() assignmentKey {
-	return assignmentKey{r.PrincipalID, r.RoleDefinitionID, r.DirectoryScopeID}
+	return assignmentKey{r.PrincipalID, r.RoleDefinitionID, r.DirectoryScopeID, r.GroupID, r.AccessID}
+}
+
+func (e Eligibility) fields() assignmentKey {
+	return assignmentKey{e.PrincipalID, e.RoleDefinitionID, e.DirectoryScopeID, e.GroupID, e.AccessID}
+}
+
+func (k assignmentKey) isGroup() bool { return k.group != "" }
+
+// same compares two keys as Graph does, ignoring case.
+func (k assignmentKey) same(o assignmentKey) bool {
+	return strings.EqualFold(k.principal, o.principal) && strings.EqualFold(k.role, o.role) &&
+		strings.EqualFold(k.scope, o.scope) && strings.EqualFold(k.group, o.group) && strings.EqualFold(k.access, o.access)
 }

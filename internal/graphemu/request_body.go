@@ -28,6 +28,8 @@ type scheduleRequestInput struct {
 	IsValidationOnly bool               `json:"isValidationOnly"`
 	ScheduleInfo     *scheduleInfoInput `json:"scheduleInfo"`
 	TicketInfo       *TicketInfo        `json:"ticketInfo"`
+	GroupID          string             `json:"groupId"`
+	AccessID         string             `json:"accessId"`
 }
 
 type scheduleInfoInput struct {
@@ -110,7 +112,10 @@ var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 
 // validateIDs checks the fields every action needs, in the order Graph
 // reports them.
-func validateIDs(in scheduleRequestInput) *apiError {
+func validateIDs(in scheduleRequestInput, group bool) *apiError {
+	if group {
+		return validateGroupIDs(in)
+	}
 	switch {
 	case in.PrincipalID == "":
 		return badRequest("principalId is required: the object id (a GUID) of the user, group or service principal.")
@@ -126,6 +131,23 @@ func validateIDs(in scheduleRequestInput) *apiError {
 		return badRequest("directoryScopeId is required: '/' for the whole tenant or '/administrativeUnits/{id}'.")
 	case !strings.HasPrefix(*in.DirectoryScopeID, "/"):
 		return badRequest("directoryScopeId '%s' must start with '/': '/' for the whole tenant or '/administrativeUnits/{id}'.", *in.DirectoryScopeID)
+	}
+	return nil
+}
+
+// validateGroupIDs checks a PIM for Groups request's ids.
+func validateGroupIDs(in scheduleRequestInput) *apiError {
+	switch {
+	case in.PrincipalID == "":
+		return badRequest("principalId is required: the object id (a GUID) of the user or group.")
+	case !guidPattern.MatchString(in.PrincipalID):
+		return badRequest("principalId '%s' is not a valid object id: expected a GUID such as 00000000-0000-0000-0000-000000000000.", in.PrincipalID)
+	case in.GroupID == "":
+		return badRequest("groupId is required: the object id (a GUID) of the group.")
+	case !guidPattern.MatchString(in.GroupID):
+		return badRequest("groupId '%s' is not a valid object id: expected a GUID such as 00000000-0000-0000-0000-000000000000.", in.GroupID)
+	case !strings.EqualFold(in.AccessID, AccessMember) && !strings.EqualFold(in.AccessID, AccessOwner):
+		return badRequest("accessId '%s' is not valid: member or owner.", in.AccessID)
 	}
 	return nil
 }

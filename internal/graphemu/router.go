@@ -23,6 +23,8 @@ const (
 	pathRequests    = "v1.0/rolemanagement/directory/roleassignmentschedulerequests"
 	pathInstances   = "v1.0/rolemanagement/directory/roleassignmentscheduleinstances"
 	pathDefinitions = "v1.0/rolemanagement/directory/roledefinitions"
+	pathEligibility = "v1.0/rolemanagement/directory/roleeligibilityscheduleinstances"
+	pathGroup       = "v1.0/identitygovernance/privilegedaccess/group/"
 	pathFaults      = "_emulator/faults"
 )
 
@@ -33,6 +35,12 @@ var routeTable = []route{
 	{pathDefinitions, map[string]handlerFunc{http.MethodGet: (*Emulator).listRoleDefinitions}},
 	{pathDefinitions + "/{id}", map[string]handlerFunc{http.MethodGet: (*Emulator).getRoleDefinition}},
 	{pathTransitiveGroups, map[string]handlerFunc{http.MethodGet: (*Emulator).listTransitiveGroups}},
+	{pathEligibility, map[string]handlerFunc{http.MethodGet: (*Emulator).listRoleEligibilities}},
+	{pathGroup + "assignmentschedulerequests", map[string]handlerFunc{http.MethodPost: (*Emulator).createGroupScheduleRequest, http.MethodGet: (*Emulator).listGroupScheduleRequests}},
+	{pathGroup + "assignmentscheduleinstances", map[string]handlerFunc{http.MethodGet: (*Emulator).listGroupInstances}},
+	{pathGroup + "eligibilityscheduleinstances", map[string]handlerFunc{http.MethodGet: (*Emulator).listGroupEligibilities}},
+	{"_emulator/assignments", map[string]handlerFunc{http.MethodPost: (*Emulator).addAssignment}},
+	{"_emulator/eligibilities", map[string]handlerFunc{http.MethodPost: (*Emulator).addEligibility, http.MethodGet: (*Emulator).listEligibilities}},
 	{pathFaults, map[string]handlerFunc{http.MethodGet: (*Emulator).listFaults, http.MethodPost: (*Emulator).addFault, http.MethodDelete: (*Emulator).clearFaults}},
 }
 
@@ -50,7 +58,7 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) {
 
 	path := strings.Trim(r.URL.Path, "/")
 	if lower := strings.ToLower(path); strings.HasPrefix(lower, "v1.0/") || lower == "v1.0" {
-		if f, ok := e.takeFault(); ok {
+		if f, ok := e.takeFault(r); ok {
 			e.writeFault(w, r, f)
 			return
 		}
@@ -58,7 +66,7 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) {
 	rt, id, ok := match(path)
 	if !ok {
 		e.writeError(w, &apiError{http.StatusNotFound, CodeUnknownSegment,
-			fmt.Sprintf("Resource not found for the segment '%s'. The emulator serves /v1.0/roleManagement/directory/{roleAssignmentScheduleRequests,roleAssignmentScheduleInstances,roleDefinitions} and /_emulator/faults.", r.URL.Path)})
+			fmt.Sprintf("Resource not found for the segment '%s'. The emulator serves /v1.0/roleManagement/directory/{roleAssignmentScheduleRequests,roleAssignmentScheduleInstances,roleEligibilityScheduleInstances,roleDefinitions}, /v1.0/identityGovernance/privilegedAccess/group/{assignmentScheduleRequests,assignmentScheduleInstances,eligibilityScheduleInstances} and /_emulator/{faults,assignments,eligibilities}.", r.URL.Path)})
 		return
 	}
 	h, ok := rt.methods[r.Method]

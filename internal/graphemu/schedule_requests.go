@@ -1,12 +1,15 @@
 package graphemu
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/jitflow/jitflow/durations"
 )
 
 // emulatedActions are the unifiedRoleScheduleRequestActions the emulator
@@ -21,17 +24,31 @@ const actionHelp = "the emulator supports adminAssign, adminRemove, adminUpdate 
 
 // createScheduleRequest serves POST .../roleAssignmentScheduleRequests.
 func (e *Emulator) createScheduleRequest(w http.ResponseWriter, r *http.Request, _ string) {
+	e.createRequest(w, r, false)
+}
+
+// createGroupScheduleRequest serves POST
+// .../privilegedAccess/group/assignmentScheduleRequests.
+func (e *Emulator) createGroupScheduleRequest(w http.ResponseWriter, r *http.Request, _ string) {
+	e.createRequest(w, r, true)
+}
+
+func (e *Emulator) createRequest(w http.ResponseWriter, r *http.Request, group bool) {
 	var in scheduleRequestInput
 	if err := readJSON(r, &in); err != nil {
 		e.writeError(w, err)
 		return
 	}
-	req, apiErr := e.handleScheduleRequest(in)
+	req, apiErr := e.handleScheduleRequest(in, group)
 	e.log.Info("graph schedule request", "action", req.Action, "principal_id", req.PrincipalID,
 		"role_definition_id", req.RoleDefinitionID, "directory_scope_id", req.DirectoryScopeID,
-		"status", req.Status, "error", errorCode(apiErr))
+		"group_id", req.GroupID, "access_id", req.AccessID, "status", req.Status, "error", errorCode(apiErr))
 	if apiErr != nil {
 		e.writeError(w, apiErr)
+		return
+	}
+	if group {
+		writeJSON(w, http.StatusCreated, groupRequestOf(req))
 		return
 	}
 	writeJSON(w, http.StatusCreated, req)
@@ -45,13 +62,13 @@ func errorCode(err *apiError) string {
 }
 
 // handleScheduleRequest records the request and carries it out.
-func (e *Emulator) handleScheduleRequest(in scheduleRequestInput) (ScheduleRequest, *apiError) {
+func (e *Emulator) handleScheduleRequest(in scheduleRequestInput, group bool) (ScheduleRequest, *apiError) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.now().UTC()
 	e.expireLocked(now)
-	req := newScheduleRequest(in, now)
-	apiErr := e.applyLocked(&req, in, now)
+	req := newScheduleRequest(in, now, group)
+	apiErr := e.applyLocked(&req, in, now, group)
 	if apiErr != nil {
 		req.Status = StatusFailed
 	}
@@ -61,7 +78,7 @@ func (e *Emulator) handleScheduleRequest(in scheduleRequestInput) (ScheduleReque
 }
 
 // newScheduleRequest echoes the input the way Graph does before acting on it.
-func newScheduleRequest(in scheduleRequestInput, now time.Time) ScheduleRequest {
+func newScheduleRequest(in scheduleRequestInput, now time.Time, group bool) ScheduleRequest {
 	req := ScheduleRequest{
 		ID:               uuid.NewString(),
 		Action:           canonicalAction(in.Action),
@@ -72,7 +89,10 @@ func newScheduleRequest(in scheduleRequestInput, now time.Time) ScheduleRequest 
 		IsValidationOnly: in.IsValidationOnly,
 		CreatedDateTime:  now,
 	}
-	if in.DirectoryScopeID != nil {
+	if group {
+		req.RoleDefinitionID = ""
+		req.GroupID, req.AccessID = in.GroupID, strings.ToLower(in.AccessID)
+	} else if in.DirectoryScopeID != nil {
 		req.DirectoryScopeID = *in.DirectoryScopeID
 	}
 	if in.TicketInfo != nil {
@@ -115,7 +135,7 @@ func canonicalExpiration(t string) string {
 }
 
 // applyLocked validates the request and changes the assignments it names.
-func (e *Emulator) applyLocked(req *ScheduleRequest, in scheduleRequestInput, now time.Time) *apiError {
+func (e *Emulator) applyLocked(req *ScheduleRequest, in scheduleRequestInput, now time.Time, group bool) *apiError {
 	switch {
 	case req.Action == "":
 		return badRequest("action is required; %s.", actionHelp)
@@ -124,10 +144,10 @@ func (e *Emulator) applyLocked(req *ScheduleRequest, in scheduleRequestInput, no
 	case !slices.Contains(emulatedActions, req.Action):
 		return badRequest("action '%s' is not a valid unifiedRoleScheduleRequestActions value; %s.", req.Action, actionHelp)
 	}
-	if err := validateIDs(in); err != nil {
+	if err := validateIDs(in, group); err != nil {
 		return err
 	}
-	if _, ok := findRole(in.RoleDefinitionID); !ok {
+	if _, ok := findRole(in.RoleDefinitionID); !ok && !group {
 		return notFound(in.RoleDefinitionID)
 	}
 	switch req.Action {
@@ -143,6 +163,9 @@ func (e *Emulator) applyLocked(req *ScheduleRequest, in scheduleRequestInput, no
 func (e *Emulator) assignLocked(req *ScheduleRequest, in scheduleRequestInput, now time.Time) *apiError {
 	start, end, err := e.schedule(in.ScheduleInfo, now)
 	if err != nil {
+		return err
+	}
+	if err := e.checkRules(req.fields(), in, start, end); err != nil {
 		return err
 	}
 	if e.findLocked(req.fields()) >= 0 {
@@ -164,8 +187,13 @@ func (e *Emulator) assignLocked(req *ScheduleRequest, in scheduleRequestInput, n
 		MemberType:               MemberTypeDirect,
 		RoleAssignmentOriginID:   uuid.NewString(),
 		RoleAssignmentScheduleID: uuid.NewString(),
+		GroupID:                  req.GroupID,
+		AccessID:                 req.AccessID,
 	}
 	e.instances = append(e.instances, inst)
+	if e.listDelay > 0 {
+		e.madeAt[inst.ID] = now
+	}
 	e.completed(req, StatusProvisioned, inst.RoleAssignmentScheduleID, now)
 	return nil
 }
@@ -175,25 +203,37 @@ func (e *Emulator) removeLocked(req *ScheduleRequest, now time.Time) *apiError {
 	if i < 0 {
 		return &apiError{http.StatusBadRequest, CodeRoleAssignmentDoesNotExist, "The Role assignment does not exist."}
 	}
+	inst := e.instances[i]
+	if e.minActive > 0 && now.Sub(inst.StartDateTime) < e.minActive {
+		return &apiError{http.StatusBadRequest, CodeActiveDurationTooShort, fmt.Sprintf(
+			"The assignment has been active since %s; it can be removed once it has been active for %s, from %s.",
+			inst.StartDateTime.Format(time.RFC3339), durations.FormatISO(e.minActive), inst.StartDateTime.Add(e.minActive).Format(time.RFC3339))}
+	}
 	if req.IsValidationOnly {
 		req.Status = StatusGranted
 		return nil
 	}
-	inst := e.instances[i]
 	e.instances = slices.Delete(e.instances, i, i+1)
+	delete(e.madeAt, inst.ID)
 	e.completed(req, StatusRevoked, inst.RoleAssignmentScheduleID, now)
 	return nil
 }
 
 // extendLocked serves adminUpdate and adminExtend: the existing assignment
-// keeps its start and gets the end the new schedule gives.
+// keeps its start and gets the end the new schedule gives. The role's
+// maximum counts from that start (unverified: Entra may count from the
+// request), so repeated extensions cannot add up past it.
 func (e *Emulator) extendLocked(req *ScheduleRequest, in scheduleRequestInput, now time.Time) *apiError {
 	i := e.findLocked(req.fields())
 	if i < 0 {
 		return &apiError{http.StatusBadRequest, CodeRoleAssignmentDoesNotExist, "The Role assignment does not exist."}
 	}
-	start, end, err := e.schedule(in.ScheduleInfo, now)
+	start := e.instances[i].StartDateTime
+	_, end, err := e.schedule(in.ScheduleInfo, now)
 	if err != nil {
+		return err
+	}
+	if err := e.checkRules(req.fields(), in, start, end); err != nil {
 		return err
 	}
 	req.ScheduleInfo.StartDateTime = &start
@@ -214,8 +254,5 @@ func (e *Emulator) completed(req *ScheduleRequest, status, scheduleID string, no
 
 // findLocked returns the index of the assignment with the key, or -1.
 func (e *Emulator) findLocked(k assignmentKey) int {
-	return slices.IndexFunc(e.instances, func(inst Instance) bool {
-		f := inst.fields()
-		return strings.EqualFold(f.principal, k.principal) && strings.EqualFold(f.role, k.role) && strings.EqualFold(f.scope, k.scope)
-	})
+	return slices.IndexFunc(e.instances, func(inst Instance) bool { return inst.fields().same(k) })
 }

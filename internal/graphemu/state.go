@@ -23,6 +23,8 @@ type state struct {
 	Version   int               `json:"version"`
 	Instances []Instance        `json:"instances"`
 	Requests  []ScheduleRequest `json:"requests"`
+	// Eligibilities came later; older files have none.
+	Eligibilities []Eligibility `json:"eligibilities,omitempty"`
 }
 
 // loadState reads the state file; a missing file is an empty state.
@@ -55,7 +57,7 @@ func (e *Emulator) saveLocked() error {
 	if len(reqs) > savedRequests {
 		reqs = reqs[len(reqs)-savedRequests:]
 	}
-	data, err := json.Marshal(state{Version: stateVersion, Instances: e.instances, Requests: reqs})
+	data, err := json.Marshal(state{Version: stateVersion, Instances: e.instances, Requests: reqs, Eligibilities: e.eligibilities})
 	if err != nil {
 		return fmt.Errorf("graph emulator state: %w", err)
 	}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/spf13/pflag"
+
+	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/directory"
+)
+
+// graphFlags choose the Microsoft Graph endpoint and the Azure credential
+// for it. The cloud sets Graph's URL, the token scope and the sign-in
+// authority together; a loopback --graph-url (the dev emulator) needs no
+// credential. Secrets come from the environment or a file, never from a
+// flag, which would show in process listings.
+type graphFlags struct {
+	url        string
+	cloud      string
+	credential activities.CredentialConfig
+	secretFile string
+	checkRole  string
+	retryWait  time.Duration
+}
+
+// globalReader is the role definition the startup check reads by default:
+// a built-in role present in every tenant.
+const globalReader = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
+
+func (g *graphFlags) register(f *pflag.FlagSet) {
+	f.StringVar(&g.url, "graph-url", envOr("JITFLOW_GRAPH_URL", ""), "Microsoft Graph base URL (env JITFLOW_GRAPH_URL; default: the cloud's Graph); a loopback URL (the emulator) needs no credential")
+	f.StringVar(&g.cloud, "cloud", envOr("JITFLOW_CLOUD", "public"), "Azure cloud: public, usgov, usgov-dod or china (env JITFLOW_CLOUD); sets Graph's URL, the token scope and the sign-in authority")
+	f.StringVar(&g.credential.Kind, "credential", envOr("JITFLOW_CREDENTIAL", activities.CredentialAuto),
+		"Azure credential: auto, client-secret, client-certificate, managed-identity, workload-identity or default (env JITFLOW_CREDENTIAL); auto picks by the AZURE_* variables set")
+	f.StringVar(&g.credential.TenantID, "azure-tenant-id", "", "Entra tenant id of the Graph credential (default AZURE_TENANT_ID)")
+	f.StringVar(&g.credential.ClientID, "azure-client-id", "", "client id of the Graph credential's app registration (default AZURE_CLIENT_ID)")
+	f.StringVar(&g.secretFile, "client-secret-file", envOr("JITFLOW_CLIENT_SECRET_FILE", ""), "file holding the client secret (env JITFLOW_CLIENT_SECRET_FILE; default: AZURE_CLIENT_SECRET)")
+	f.StringVar(&g.credential.CertificatePath, "client-certificate", "", "PEM or PKCS#12 file with the client certificate and key (default AZURE_CLIENT_CERTIFICATE_PATH; password in AZURE_CLIENT_CERTIFICATE_PASSWORD)")
+	f.StringVar(&g.credential.ManagedIdentityClientID, "managed-identity-client-id", envOr("JITFLOW_MANAGED_IDENTITY_CLIENT_ID", ""), "client id of a user-assigned managed identity (default: the system-assigned one)")
+	f.StringVar(&g.credential.FederatedTokenFile, "federated-token-file", "", "workload identity token file (default AZURE_FEDERATED_TOKEN_FILE)")
+	f.StringVar(&g.checkRole, "check-role", globalReader, "role definition id the Graph check reads (default: Global Reader)")
+	f.DurationVar(&g.retryWait, "graph-max-retry-wait", activities.DefaultMaxRetryWait, "longest one Graph call waits for Retry-After before Temporal retries the activity later")
+}
+
+// provider builds the Graph PIM provider and says, without secrets, which
+// credential it uses.
+func (g *graphFlags) provider() (*activities.GraphPIM, string, error) {
+	baseURL, cred, who, err := g.endpoint()
+	if err != nil {
+		return nil, who, err
+	}
+	pim, err := activities.NewGraphPIM(activities.GraphConfig{BaseURL: baseURL, Credential: cred, MaxRetryWait: g.retryWait})
+	return pim, who, err
+}
+
+// directory builds the group directory the API reads for callers whose
+// token carries a group overage.
+func (g *graphFlags) directory() (*directory.Graph, error) {
+	baseURL, cred, _, err := g.endpoint()
+	if err != nil {
+		return nil, err
+	}
+	return directory.NewGraph(directory.Config{BaseURL: baseURL, Credential: cred})
+}
+
+// endpoint resolves Graph's URL and the credential for it, nil for a
+// loopback emulator, and says without secrets which credential it is.
+func (g *graphFlags) endpoint() (string, azcore.TokenCredential, string, error) {
+	cloud, err := activities.LookupCloud(g.cloud)
+	if err != nil {
+		return "", nil, "", fmt.Errorf("--cloud: %w", err)
+	}
+	baseURL := strings.TrimSuffix(g.url, "/")
+	if baseURL == "" {
+		baseURL = cloud.GraphURL
+	}
+	if activities.IsLoopbackURL(baseURL) {
+		return baseURL, nil, "no credential (loopback Graph emulator at " + baseURL + ")", nil
+	}
+	cc := g.credential
+	cc.Cloud = cloud
+	if g.secretFile != "" {
+		data, err := os.ReadFile(g.secretFile)
+		if err != nil {
+			return "", nil, "", fmt.Errorf("--client-secret-file: %w", err)
+		}
+		cc.ClientSecret = strings.TrimSpace(string(data))
+	}
+	cc = activities.CredentialConfigFromEnv(cc, os.Getenv)
+	cred, err := activities.NewCredential(cc)
+	if err != nil {
+		return "", nil, cc.String(), fmt.Errorf("azure credential for %s: %w", baseURL, err)
+	}
+	return baseURL, cred, cc.String(), nil
+}
+
+// check gets a token and reads one role definition, so that a wrong
+// credential, tenant or permission stops the process at once with what
+// Entra answered.
+func (g *graphFlags) check(ctx context.Context, log *slog.Logger, pim *activities.GraphPIM, who string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	res, err := pim.Check(ctx, who, g.checkRole)
+	if err != nil {
+		return fmt.Errorf("graph check failed: %w", err)
+	}
+	log.Info("graph check passed", "credential", who, "tenant", res.TenantID, "app", res.AppID,
+		"permissions", strings.Join(res.Roles, " "), "role_read", res.RoleName)
+	return nil
+}
+
+// newGraphPIM builds the provider for graphURL with the rest of the Graph
+// settings from the environment (JITFLOW_CLOUD, JITFLOW_CREDENTIAL,
+// JITFLOW_CLIENT_SECRET_FILE, JITFLOW_MANAGED_IDENTITY_CLIENT_ID and the
+// AZURE_* variables), for a command that does not register graphFlags.
+func newGraphPIM(graphURL string) (*activities.GraphPIM, error) {
+	g := graphFlags{
+		url:   graphURL,
+		cloud: envOr("JITFLOW_CLOUD", "public"),
+		credential: activities.CredentialConfig{
+			Kind:                    envOr("JITFLOW_CREDENTIAL", activities.CredentialAuto),
+			ManagedIdentityClientID: envOr("JITFLOW_MANAGED_IDENTITY_CLIENT_ID", ""),
+		},
+		secretFile: envOr("JITFLOW_CLIENT_SECRET_FILE", ""),
+		retryWait:  activities.DefaultMaxRetryWait,
+	}
+	pim, _, err := g.provider()
+	return pim, err
+}

@@ -1,0 +1,51 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/policies"
+	"github.com/jitflow/jitflow/workflows"
+)
+
+// Eligibility answers whether a principal holds a PIM eligibility for a
+// target in Entra. The PIM provider (activities.GraphPIM) is one.
+type Eligibility interface {
+	Eligible(ctx context.Context, a activities.Assignment) (activities.EligibilityResult, error)
+}
+
+// eligibilityRole names the first role that requires an eligibility.
+func eligibilityRole(p *policies.Policy) string {
+	for _, r := range p.Roles {
+		if r.RequireEligibility {
+			return r.Name
+		}
+	}
+	return ""
+}
+
+// checkEligibility refuses a requester without the PIM eligibility the
+// role requires, naming what is missing.
+func (s *Server) checkEligibility(ctx context.Context, plan policies.Plan, caller workflows.Person) error {
+	if !plan.Role.RequireEligibility {
+		return nil
+	}
+	principal := caller.ID
+	if plan.Requester.ID != "" {
+		principal = plan.Requester.ID
+	}
+	t := target(plan.Role)
+	a := activities.Assignment{PrincipalID: principal, RoleDefinitionID: t.RoleDefinitionID, DirectoryScopeID: t.DirectoryScopeID, GroupID: t.GroupID, AccessID: t.AccessID}
+	res, err := s.eligible.Eligible(ctx, a)
+	if err != nil {
+		return &apiError{status: http.StatusServiceUnavailable, cause: err,
+			detail: fmt.Sprintf("could not check your PIM eligibility for %s in Entra; try again shortly", a.TargetString())}
+	}
+	if !res.Eligible {
+		return &apiError{status: http.StatusForbidden, field: "role",
+			detail: fmt.Sprintf("role %q requires a PIM eligibility in Entra and you hold none for %s; ask an administrator to make you eligible", plan.Role.Name, a.TargetString())}
+	}
+	return nil
+}

@@ -1,0 +1,125 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/jitflow/jitflow/workflows"
+)
+
+// Grants are the activities through which a request workflow reaches the
+// assignment workflow of its principal and target: starting it when it is
+// not running needs a Temporal client, which workflow code has not.
+type Grants struct {
+	Client client.Client
+}
+
+// heartbeatEvery keeps a long wait for the assignment workflow alive; the
+// activity options' heartbeat timeout is a few times this.
+const heartbeatEvery = 5 * time.Second
+
+// HoldGrant asks the assignment workflow (starting it if needed) to hold
+// the target for the request, and waits for its answer: active, extended,
+// or why not. Repeats are safe: a hold for a grant already held answers as
+// the first did.
+func (g *Grants) HoldGrant(ctx context.Context, in workflows.HoldInput) (workflows.HoldResult, error) {
+	start := g.Client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID:                       workflows.AssignmentWorkflowID(in.Assignment),
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+	}, workflows.AssignmentWorkflowName, workflows.AssignmentInput{Assignment: in.Assignment})
+	updateID := in.RequestID + "/hold"
+	if !in.Until.IsZero() {
+		updateID += "/" + in.Until.UTC().Format(time.RFC3339Nano)
+	}
+	var res workflows.HoldResult
+	err := g.wait(ctx, func(ctx context.Context) (client.WorkflowUpdateHandle, error) {
+		return g.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+			StartWorkflowOperation: start,
+			UpdateOptions: client.UpdateWorkflowOptions{
+				UpdateID:     updateID,
+				UpdateName:   workflows.UpdateHold,
+				Args:         []any{in},
+				WaitForStage: client.WorkflowUpdateStageCompleted,
+			},
+		})
+	}, &res)
+	if err != nil {
+		return workflows.HoldResult{}, fmt.Errorf("hold %s for request %s: %w", in.Assignment.TargetString(), in.RequestID, err)
+	}
+	return res, nil
+}
+
+// ReleaseGrant gives up the request's hold and waits until the assignment
+// workflow says what became of the role (removed, or kept for others).
+// With no assignment workflow running there is nothing to release.
+func (g *Grants) ReleaseGrant(ctx context.Context, in workflows.ReleaseInput) (workflows.ReleaseResult, error) {
+	var res workflows.ReleaseResult
+	err := g.wait(ctx, func(ctx context.Context) (client.WorkflowUpdateHandle, error) {
+		return g.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID:   workflows.AssignmentWorkflowID(in.Assignment),
+			UpdateID:     in.RequestID + "/release",
+			UpdateName:   workflows.UpdateRelease,
+			Args:         []any{in},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+	}, &res)
+	if isNotRunning(err) {
+		return workflows.ReleaseResult{}, nil
+	}
+	if err != nil {
+		return workflows.ReleaseResult{}, fmt.Errorf("release %s for request %s: %w", in.Assignment.TargetString(), in.RequestID, err)
+	}
+	return res, nil
+}
+
+// wait sends the update and waits for its outcome, heartbeating meanwhile
+// (the removal behind a release can wait minutes for Entra). A rejected
+// update will be rejected again: it does not retry.
+func (g *Grants) wait(ctx context.Context, send func(context.Context) (client.WorkflowUpdateHandle, error), out any) error {
+	done := make(chan error, 1)
+	go func() {
+		h, err := send(ctx)
+		if err == nil {
+			err = h.Get(ctx, out)
+		}
+		done <- err
+	}()
+	tick := time.NewTicker(heartbeatEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return nonRetryableIfRejected(err)
+		case <-tick.C:
+			if activity.IsActivity(ctx) {
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}
+}
+
+// nonRetryableIfRejected passes on the workflow's refusal (a validator's
+// application error) as one Temporal does not retry.
+func nonRetryableIfRejected(err error) error {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && app.Type() == workflows.ErrInvalid {
+		return temporal.NewNonRetryableApplicationError(app.Message(), app.Type(), nil)
+	}
+	return err
+}
+
+// isNotRunning: the assignment workflow has ended (or never started).
+func isNotRunning(err error) bool {
+	var nf *serviceerror.NotFound
+	return errors.As(err, &nf)
+}

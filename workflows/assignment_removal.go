@@ -1,0 +1,88 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/jitflow/jitflow/activities"
+)
+
+// remove takes the role away once no grant holds it. Entra's refusal of a
+// young assignment (ErrRemovalTooSoon) is waited out and retried, and the
+// requests waiting are told, so they can show why; any other failure is
+// retried without end by the activity's policy, with an alert once it has
+// gone on for RemovalAlertAfter. Only Graph's outright refusal stops it.
+func (s *assignment) remove(ctx workflow.Context) {
+	s.removing = true
+	defer func() { s.removing = false }()
+	in := activities.DeactivateInput{RequestID: s.releasedBy, Assignment: s.target, Reason: s.releaseReason}
+	if in.Reason == "" {
+		in.Reason = "no jitflow request holds it any more"
+	}
+	for {
+		res, err := s.removeOnce(ctx, in)
+		if err == nil {
+			s.assigned, s.lastRemoval = false, &res
+			return
+		}
+		if allowedAt, ok := removalAllowedAt(err); ok {
+			s.logger.Info("Entra refuses the removal until the assignment is older; waiting", "allowed_at", allowedAt)
+			s.tell(ctx, RemovalProgress{AllowedAt: allowedAt})
+			if err := workflow.Sleep(ctx, max(allowedAt.Sub(workflow.Now(ctx)), time.Second)); err != nil {
+				return
+			}
+			continue
+		}
+		s.logger.Error("Role removal refused by Graph", "error", err)
+		s.assigned, s.removalFailure = false, failureText(err)
+		return
+	}
+}
+
+// removeOnce runs the Deactivate activity, raising the alert if it is still
+// failing after RemovalAlertAfter.
+func (s *assignment) removeOnce(ctx workflow.Context, in activities.DeactivateInput) (activities.DeactivateResult, error) {
+	f := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, removeOptions()), acts.Deactivate, in)
+	tctx, stopTimer := workflow.WithCancel(ctx)
+	defer stopTimer()
+	alarm := workflow.NewTimer(tctx, RemovalAlertAfter)
+	var res activities.DeactivateResult
+	var err error
+	done := false
+	sel := workflow.NewSelector(ctx)
+	sel.AddFuture(f, func(f workflow.Future) { err, done = f.Get(ctx, &res), true })
+	sel.AddFuture(alarm, func(workflow.Future) {})
+	sel.Select(ctx)
+	if !done {
+		alert := fmt.Sprintf("removing %s from %s has kept failing for %s; jitflow keeps trying", s.target.TargetString(), s.target.PrincipalID, RemovalAlertAfter)
+		s.logger.Error("Role removal keeps failing", "after", RemovalAlertAfter)
+		s.tell(ctx, RemovalProgress{Alert: alert})
+		err = f.Get(ctx, &res)
+	}
+	return res, err
+}
+
+// tell signals the requests waiting for the removal. A request that is gone
+// cannot be told, which is no reason to stop.
+func (s *assignment) tell(ctx workflow.Context, p RemovalProgress) {
+	for _, id := range s.waiting {
+		workflow.SignalExternalWorkflow(ctx, id, "", SignalRemoval, p)
+	}
+}
+
+// removalAllowedAt reads when Entra allows a removal it refused as too soon.
+func removalAllowedAt(err error) (time.Time, bool) {
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != activities.ErrRemovalTooSoon {
+		return time.Time{}, false
+	}
+	var d activities.RemovalTooSoonDetails
+	if app.HasDetails() && app.Details(&d) == nil && !d.AllowedAt.IsZero() {
+		return d.AllowedAt, true
+	}
+	return time.Time{}, true
+}

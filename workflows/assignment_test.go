@@ -1,0 +1,360 @@
+package workflows_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/workflows"
+)
+
+var aliceReader = activities.Assignment{PrincipalID: alice.ID, RoleDefinitionID: "f2ef992c-3afb-46b9-b7cf-a126ee74c451", DirectoryScopeID: "/"}
+
+// assignmentHarness runs one Assignment workflow with Graph mocked, and
+// keeps every call it made.
+type assignmentHarness struct {
+	t   *testing.T
+	env *testsuite.TestWorkflowEnvironment
+
+	activate   func(in activities.ActivateInput) (activities.ActivateResult, error)
+	deactivate func(n int) (activities.DeactivateResult, error)
+	// removalDelay is how long each Deactivate attempt takes.
+	removalDelay time.Duration
+	// carried, when set, starts the workflow as continued from an earlier run.
+	carried *workflows.AssignmentInput
+
+	mu          sync.Mutex
+	activations []activities.ActivateInput
+	extensions  []activities.ExtendInput
+	removals    []activities.DeactivateInput
+	removedAt   []time.Time
+	signals     []workflows.RemovalProgress
+}
+
+func newAssignmentHarness(t *testing.T) *assignmentHarness {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(t0)
+	env.RegisterWorkflowWithOptions(workflows.Assignment, workflow.RegisterOptions{Name: workflows.AssignmentWorkflowName})
+	return &assignmentHarness{
+		t:   t,
+		env: env,
+		activate: func(in activities.ActivateInput) (activities.ActivateResult, error) {
+			return activities.ActivateResult{GraphRequestID: "graph-assign", GraphStatus: "Provisioned", EndDateTime: env.Now().Add(in.Duration)}, nil
+		},
+		deactivate: func(int) (activities.DeactivateResult, error) {
+			return activities.DeactivateResult{GraphRequestID: "graph-remove", GraphStatus: "Revoked"}, nil
+		},
+	}
+}
+
+func (h *assignmentHarness) run() {
+	h.t.Helper()
+	a := &activities.Activities{}
+	h.env.RegisterActivity(a)
+	h.env.OnActivity(a.Activate, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ActivateInput) (activities.ActivateResult, error) {
+		h.mu.Lock()
+		h.activations = append(h.activations, in)
+		h.mu.Unlock()
+		return h.activate(in)
+	})
+	h.env.OnActivity(a.Extend, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ExtendInput) (activities.ExtendResult, error) {
+		h.mu.Lock()
+		h.extensions = append(h.extensions, in)
+		h.mu.Unlock()
+		return activities.ExtendResult{GraphRequestID: "graph-extend", EndDateTime: in.EndDateTime}, nil
+	})
+	removal := h.env.OnActivity(a.Deactivate, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.DeactivateInput) (activities.DeactivateResult, error) {
+		h.mu.Lock()
+		h.removals = append(h.removals, in)
+		h.removedAt = append(h.removedAt, h.env.Now())
+		n := len(h.removals)
+		h.mu.Unlock()
+		return h.deactivate(n)
+	})
+	if h.removalDelay > 0 {
+		removal.After(h.removalDelay)
+	}
+	h.env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, workflows.SignalRemoval, mock.Anything).Return(
+		func(_, _, _, _ string, arg any) error {
+			h.mu.Lock()
+			h.signals = append(h.signals, arg.(workflows.RemovalProgress))
+			h.mu.Unlock()
+			return nil
+		})
+	in := workflows.AssignmentInput{Assignment: aliceReader}
+	if h.carried != nil {
+		in = *h.carried
+	}
+	h.env.ExecuteWorkflow(workflows.AssignmentWorkflowName, in)
+	require.True(h.t, h.env.IsWorkflowCompleted(), "assignment workflow did not complete")
+	require.NoError(h.t, h.env.GetWorkflowError())
+}
+
+type holdOutcome struct {
+	done bool
+	err  error
+	res  workflows.HoldResult
+}
+
+func (h *assignmentHarness) holdAt(at time.Duration, in workflows.HoldInput) *holdOutcome {
+	o := &holdOutcome{}
+	in.Assignment = aliceReader
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(workflows.UpdateHold, "", &testsuite.TestUpdateCallback{
+			OnAccept: func() {},
+			OnReject: func(err error) { o.done, o.err = true, err },
+			OnComplete: func(v any, err error) {
+				o.done, o.err = true, err
+				if r, ok := v.(workflows.HoldResult); ok {
+					o.res = r
+				}
+			},
+		}, in)
+	}, at)
+	return o
+}
+
+type releaseOutcome struct {
+	done bool
+	at   time.Time
+	err  error
+	res  workflows.ReleaseResult
+}
+
+func (h *assignmentHarness) releaseAt(at time.Duration, id string) *releaseOutcome {
+	o := &releaseOutcome{}
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(workflows.UpdateRelease, "", &testsuite.TestUpdateCallback{
+			OnAccept: func() {},
+			OnReject: func(err error) { o.done, o.err = true, err },
+			OnComplete: func(v any, err error) {
+				o.done, o.at, o.err = true, h.env.Now(), err
+				if r, ok := v.(workflows.ReleaseResult); ok {
+					o.res = r
+				}
+			},
+		}, workflows.ReleaseInput{RequestID: id, Assignment: aliceReader, Reason: "test"})
+	}, at)
+	return o
+}
+
+func completed[T interface{ *holdOutcome | *releaseOutcome }](t *testing.T, o T) {
+	t.Helper()
+	switch o := any(o).(type) {
+	case *holdOutcome:
+		require.True(t, o.done, "hold not answered")
+		require.NoError(t, o.err)
+	case *releaseOutcome:
+		require.True(t, o.done, "release not answered")
+		require.NoError(t, o.err)
+	}
+}
+
+// Two overlapping grants: one assignment, its end moved to the later
+// grant, kept when the first is released, removed after the second.
+func TestAssignmentOverlappingGrants(t *testing.T) {
+	h := newAssignmentHarness(t)
+	first := h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour, Justification: "first"})
+	second := h.holdAt(10*time.Minute, workflows.HoldInput{RequestID: "req-2", Duration: 2 * time.Hour, Justification: "second"})
+	early := h.releaseAt(30*time.Minute, "req-1")
+	late := h.releaseAt(2*time.Hour+10*time.Minute, "req-2")
+	h.run()
+
+	completed(t, first)
+	completed(t, second)
+	require.Len(t, h.activations, 1, "the second grant rides on the first assignment")
+	require.Equal(t, time.Hour, h.activations[0].Duration)
+	require.NotNil(t, first.res.Activation)
+	require.Equal(t, t0.Add(time.Hour), first.res.Until)
+	require.Equal(t, t0.Add(2*time.Hour+10*time.Minute), second.res.Until)
+	require.Len(t, h.extensions, 1, "Entra's end moves to the later grant")
+	require.Equal(t, t0.Add(2*time.Hour+10*time.Minute), h.extensions[0].EndDateTime)
+	require.Equal(t, 1, second.res.Shared)
+
+	completed(t, early)
+	require.Equal(t, 1, early.res.Remaining)
+	require.Nil(t, early.res.Removal, "releasing the earlier grant removes nothing")
+	completed(t, late)
+	require.NotNil(t, late.res.Removal)
+	require.Len(t, h.removals, 1)
+	require.Equal(t, "req-2", h.removals[0].RequestID)
+}
+
+// A standing assignment the principal held before jitflow is never assigned
+// over and never removed.
+func TestAssignmentAlreadyHeld(t *testing.T) {
+	h := newAssignmentHarness(t)
+	standing := activities.Instance{ID: "standing-1", PrincipalID: alice.ID, RoleDefinitionID: aliceReader.RoleDefinitionID, DirectoryScopeID: "/", AssignmentType: "Assigned"}
+	h.activate = func(activities.ActivateInput) (activities.ActivateResult, error) {
+		return activities.ActivateResult{}, temporal.NewNonRetryableApplicationError("alice already holds the role", activities.ErrAssignmentHeld, nil, standing)
+	}
+	hold := h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	extend := h.holdAt(20*time.Minute, workflows.HoldInput{RequestID: "req-1", Until: t0.Add(3 * time.Hour)})
+	rel := h.releaseAt(time.Hour, "req-1")
+	h.run()
+
+	completed(t, hold)
+	require.Len(t, h.activations, 1, "the provider's refusal is final")
+	require.NotNil(t, hold.res.AlreadyHeld)
+	require.Equal(t, "standing-1", hold.res.AlreadyHeld.ID)
+	require.Equal(t, t0.Add(time.Hour), hold.res.Until)
+	completed(t, extend)
+	require.Equal(t, t0.Add(3*time.Hour), extend.res.Until)
+	require.Empty(t, h.extensions, "a standing assignment needs no extension")
+	completed(t, rel)
+	require.True(t, rel.res.AlreadyHeld)
+	require.Empty(t, h.removals, "what jitflow did not grant is never removed")
+}
+
+// Entra refuses removing a young assignment: the workflow waits until it is
+// allowed, tells the waiting request, and removes it then.
+func TestAssignmentWaitsOutRemovalTooSoon(t *testing.T) {
+	h := newAssignmentHarness(t)
+	allowed := t0.Add(5 * time.Minute)
+	h.deactivate = func(n int) (activities.DeactivateResult, error) {
+		if n == 1 {
+			return activities.DeactivateResult{}, temporal.NewNonRetryableApplicationError("ActiveDurationTooShort", activities.ErrRemovalTooSoon, nil,
+				activities.RemovalTooSoonDetails{AllowedAt: allowed})
+		}
+		return activities.DeactivateResult{GraphStatus: "Revoked"}, nil
+	}
+	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	rel := h.releaseAt(time.Minute, "req-1")
+	h.run()
+
+	completed(t, rel)
+	require.Len(t, h.removals, 2)
+	require.NotNil(t, rel.res.Removal)
+	require.Equal(t, allowed, rel.at.UTC(), "removed as soon as Entra allows it")
+	require.Len(t, h.signals, 1)
+	require.Equal(t, allowed, h.signals[0].AllowedAt)
+}
+
+// A removal failing for longer than RemovalAlertAfter raises an alert and
+// goes on being retried.
+func TestAssignmentRemovalAlert(t *testing.T) {
+	h := newAssignmentHarness(t)
+	// Attempts that each hang for six minutes before failing.
+	h.removalDelay = 6 * time.Minute
+	h.deactivate = func(n int) (activities.DeactivateResult, error) {
+		if n < 3 {
+			return activities.DeactivateResult{}, temporal.NewApplicationError("HTTP 503", "GraphUnavailable")
+		}
+		return activities.DeactivateResult{GraphStatus: "Revoked"}, nil
+	}
+	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	rel := h.releaseAt(time.Minute, "req-1")
+	h.run()
+
+	completed(t, rel)
+	require.NotNil(t, rel.res.Removal)
+	require.Len(t, h.removals, 3)
+	require.Len(t, h.signals, 1, "one alert, however long it goes on")
+	require.Contains(t, h.signals[0].Alert, "has kept failing for 10m0s")
+}
+
+// Graph's refusal of the activation fails the hold and leaves nothing to
+// remove.
+func TestAssignmentActivationRefused(t *testing.T) {
+	h := newAssignmentHarness(t)
+	h.activate = func(activities.ActivateInput) (activities.ActivateResult, error) {
+		return activities.ActivateResult{}, temporal.NewNonRetryableApplicationError("RoleAssignmentRequestPolicyValidationFailed", activities.ErrGraphRejected, nil)
+	}
+	hold := h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	h.run()
+
+	completed(t, hold)
+	require.Contains(t, hold.res.Failure, "activation failed: RoleAssignmentRequestPolicyValidationFailed")
+	require.Empty(t, h.removals)
+}
+
+// A grant whose request never releases it (a terminated request workflow)
+// lapses after its end, and the role is removed.
+func TestAssignmentGrantLapses(t *testing.T) {
+	h := newAssignmentHarness(t)
+	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	h.run()
+
+	require.Len(t, h.removals, 1)
+	require.Equal(t, t0.Add(time.Hour+workflows.LapseGrace), h.removedAt[0].UTC())
+	require.Equal(t, h.removedAt[0].Add(workflows.IdleLinger), h.env.Now(), "the workflow stays a while for the next request")
+}
+
+func TestAssignmentWorkflowID(t *testing.T) {
+	group := activities.Assignment{PrincipalID: alice.ID, GroupID: "22222222-2222-4222-8222-000000000001", AccessID: activities.AccessMember}
+	owner := group
+	owner.AccessID = activities.AccessOwner
+	au := aliceReader
+	au.DirectoryScopeID = "/administrativeUnits/aaaaaaaa-1111-4111-8111-000000000001"
+	upper := aliceReader
+	upper.RoleDefinitionID = "F2EF992C-3AFB-46B9-B7CF-A126EE74C451"
+	ids := map[string]bool{}
+	for _, a := range []activities.Assignment{aliceReader, group, owner, au} {
+		ids[workflows.AssignmentWorkflowID(a)] = true
+	}
+	require.Len(t, ids, 4, "each target has its own workflow")
+	require.Equal(t, workflows.AssignmentWorkflowID(aliceReader), workflows.AssignmentWorkflowID(upper), "ids compare case-insensitively")
+	require.Regexp(t, `^assignment/`+alice.ID+`/[0-9a-f]{24}$`, workflows.AssignmentWorkflowID(aliceReader))
+}
+
+// A run continued as new holds the grants it carried: a repeated hold is
+// answered from them, and the role goes when the last is released.
+func TestAssignmentContinuedAsNew(t *testing.T) {
+	h := newAssignmentHarness(t)
+	h.carried = &workflows.AssignmentInput{
+		Assignment: aliceReader,
+		Grants:     []workflows.Grant{{RequestID: "req-1", Duration: time.Hour, Until: t0.Add(time.Hour)}},
+		Assigned:   true,
+		EntraEnd:   t0.Add(time.Hour),
+	}
+	again := h.holdAt(time.Minute, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	rel := h.releaseAt(2*time.Minute, "req-1")
+	h.run()
+
+	completed(t, again)
+	require.Equal(t, t0.Add(time.Hour), again.res.Until.UTC())
+	require.Empty(t, h.activations, "the carried assignment is not made again")
+	completed(t, rel)
+	require.NotNil(t, rel.res.Removal)
+	require.Len(t, h.removals, 1)
+}
+
+// A hold that comes while the workflow lingers after the last release is
+// served by the same run.
+func TestAssignmentServesHoldWhileLingering(t *testing.T) {
+	h := newAssignmentHarness(t)
+	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	h.releaseAt(time.Minute, "req-1")
+	again := h.holdAt(5*time.Minute, workflows.HoldInput{RequestID: "req-2", Duration: time.Hour})
+	h.releaseAt(10*time.Minute, "req-2")
+	h.run()
+
+	completed(t, again)
+	require.NotNil(t, again.res.Activation, "the role is assigned again")
+	require.Len(t, h.activations, 2)
+	require.Len(t, h.removals, 2)
+}
+
+// A release from a request the workflow does not hold answers at once and
+// reports no removal that was not its own.
+func TestAssignmentReleaseOfUnknownGrant(t *testing.T) {
+	h := newAssignmentHarness(t)
+	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	h.releaseAt(time.Minute, "req-1")
+	stranger := h.releaseAt(2*time.Minute, "req-other")
+	h.run()
+
+	completed(t, stranger)
+	require.Nil(t, stranger.res.Removal)
+	require.Len(t, h.removals, 1)
+}

@@ -1,0 +1,147 @@
+package workflows
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/jitflow/jitflow/activities"
+)
+
+// Names of the assignment workflow, which owns one principal's assignment
+// of one target for every request that holds it.
+const (
+	// AssignmentWorkflowName is the Temporal workflow type.
+	AssignmentWorkflowName = "Assignment"
+	// UpdateHold asks the assignment to be held for a request until a time
+	// (HoldInput); it answers once the role is active, extended or refused.
+	UpdateHold = "hold"
+	// UpdateRelease gives up a request's hold (ReleaseInput); it answers once
+	// the role is removed, or at once when it stays for others.
+	UpdateRelease = "release"
+	// QueryAssignment returns the AssignmentView.
+	QueryAssignment = "assignment"
+	// SignalRemoval tells a request workflow how the removal it waits for
+	// is going (RemovalProgress).
+	SignalRemoval = "removal-progress"
+	// ActivityHoldGrant and ActivityReleaseGrant are the activities through
+	// which a request workflow reaches the assignment workflow (Update-with-
+	// Start needs a Temporal client, which only a worker has).
+	ActivityHoldGrant    = "HoldGrant"
+	ActivityReleaseGrant = "ReleaseGrant"
+	// ActivityActivate and ActivityCheckEligibility name the activities
+	// (methods of activities.Activities) run as local activities.
+	ActivityActivate         = "Activate"
+	ActivityCheckEligibility = "CheckEligibility"
+)
+
+// AssignmentWorkflowID is the deterministic id of the assignment workflow
+// of one principal and target: assignment/<principal>/<target hash>.
+func AssignmentWorkflowID(a activities.Assignment) string {
+	var key string
+	if a.IsGroup() {
+		key = "group\n" + strings.ToLower(a.GroupID) + "\n" + a.AccessID
+	} else {
+		scope := a.DirectoryScopeID
+		if scope == "" {
+			scope = "/"
+		}
+		key = "role\n" + strings.ToLower(a.RoleDefinitionID) + "\n" + strings.ToLower(scope)
+	}
+	sum := sha256.Sum256([]byte(key))
+	return "assignment/" + strings.ToLower(a.PrincipalID) + "/" + hex.EncodeToString(sum[:])[:24]
+}
+
+// AssignmentInput starts the assignment workflow, or continues it as new
+// with the state it carried.
+type AssignmentInput struct {
+	Assignment activities.Assignment `json:"assignment"`
+	Grants     []Grant               `json:"grants,omitempty"`
+	// Assigned is set while jitflow's own assignment exists in Entra.
+	Assigned    bool                 `json:"assigned,omitempty"`
+	AlreadyHeld *activities.Instance `json:"already_held,omitempty"`
+	ActiveSince time.Time            `json:"active_since,omitempty"`
+	EntraEnd    time.Time            `json:"entra_end,omitempty"`
+}
+
+// Grant is one request's hold on the assignment.
+type Grant struct {
+	RequestID string `json:"request_id"`
+	// Duration is how long the grant lasts from activation; Until is set
+	// from it once the role is active.
+	Duration time.Duration `json:"duration"`
+	Until    time.Time     `json:"until,omitempty"`
+}
+
+// HoldInput asks the assignment workflow to hold the target for a request:
+// a new grant for Duration from activation, or (Until set) the request's
+// grant extended to Until.
+type HoldInput struct {
+	RequestID     string                `json:"request_id"`
+	Assignment    activities.Assignment `json:"assignment"`
+	Duration      time.Duration         `json:"duration"`
+	Until         time.Time             `json:"until,omitempty"`
+	Justification string                `json:"justification"`
+	Ticket        string                `json:"ticket,omitempty"`
+}
+
+// HoldResult is the assignment workflow's answer to a hold.
+type HoldResult struct {
+	// Failure, when set, says why the role could not be activated or
+	// extended; the grant is not held (a failed extension keeps the
+	// earlier end).
+	Failure string `json:"failure,omitempty"`
+	// Until is when the request's grant ends.
+	Until time.Time `json:"until"`
+	// EntraEnd is when Entra itself ends the assignment; zero when it is
+	// permanent (a standing assignment jitflow did not make).
+	EntraEnd time.Time `json:"entra_end,omitempty"`
+	// AlreadyHeld is the standing or foreign assignment the principal held
+	// before jitflow: it is left alone and never removed.
+	AlreadyHeld *activities.Instance `json:"already_held,omitempty"`
+	// Activation is Graph's answer when this hold assigned the role;
+	// Extension when it moved the assignment's end.
+	Activation *activities.ActivateResult `json:"activation,omitempty"`
+	Extension  *activities.ExtendResult   `json:"extension,omitempty"`
+	// Shared counts the other requests holding the assignment.
+	Shared int `json:"shared,omitempty"`
+}
+
+// ReleaseInput gives up a request's hold.
+type ReleaseInput struct {
+	RequestID  string                `json:"request_id"`
+	Assignment activities.Assignment `json:"assignment"`
+	Reason     string                `json:"reason,omitempty"`
+}
+
+// ReleaseResult says what became of the assignment.
+type ReleaseResult struct {
+	// Removal is Graph's answer when the role was removed.
+	Removal *activities.DeactivateResult `json:"removal,omitempty"`
+	// Remaining counts the requests still holding the role, which stays.
+	Remaining int `json:"remaining,omitempty"`
+	// AlreadyHeld is set when the principal held the role before jitflow:
+	// it stays.
+	AlreadyHeld bool `json:"already_held,omitempty"`
+	// Failure says why Graph refused the removal for good.
+	Failure string `json:"failure,omitempty"`
+}
+
+// RemovalProgress is what the assignment workflow signals to a request
+// waiting for the removal.
+type RemovalProgress struct {
+	// AllowedAt is when Entra allows the removal, if it refused it as too soon.
+	AllowedAt time.Time `json:"allowed_at,omitempty"`
+	// Alert says the removal keeps failing.
+	Alert string `json:"alert,omitempty"`
+}
+
+// AssignmentView is what QueryAssignment returns.
+type AssignmentView struct {
+	Assignment  activities.Assignment `json:"assignment"`
+	Grants      []Grant               `json:"grants"`
+	Assigned    bool                  `json:"assigned"`
+	AlreadyHeld *activities.Instance  `json:"already_held,omitempty"`
+	EntraEnd    time.Time             `json:"entra_end,omitempty"`
+}

@@ -1,0 +1,236 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/jitflow/jitflow/activities"
+)
+
+// changeAssignmentWorkflow is the GetVersion change id of holding the role
+// through the assignment workflow (overlapping grants, extensions, roles
+// held before jitflow) instead of assigning and removing it directly.
+const changeAssignmentWorkflow = "assignment-workflow"
+
+// activateShared checks the requester's eligibility when the role asks for
+// one, then asks the assignment workflow to hold the role for this request
+// and waits until it is active. It leaves the request active or failed. An
+// error means the workflow was cancelled; the role may then be held.
+func (s *accessRequest) activateShared(ctx workflow.Context) error {
+	if s.in.RequireEligibility {
+		if ok, err := s.stillEligible(ctx); err != nil || !ok {
+			return err
+		}
+	}
+	s.mayBeAssigned = true
+	res, err := s.holdGrant(ctx, s.holdInput(time.Time{}))
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		s.fail(ctx, "activation failed: "+failureText(err))
+		s.releaseAfterFailure(ctx)
+		return nil
+	}
+	if res.Failure != "" {
+		s.mayBeAssigned = false
+		s.fail(ctx, res.Failure)
+		return nil
+	}
+	// The grant's clock started when the role was really there: with a new
+	// assignment that is Entra's start, a moment before the answer arrived.
+	s.activatedAt = workflow.Now(ctx)
+	if start := res.Until.Add(-s.in.Duration); start.Before(s.activatedAt) {
+		s.activatedAt = start
+	}
+	s.expiresAt = res.Until
+	s.entraEnd = res.EntraEnd
+	s.alreadyHeld = res.AlreadyHeld != nil
+	s.setStatus(ctx, StatusActive)
+	if h := res.AlreadyHeld; h != nil {
+		s.record(ctx, AuditEvent{Type: EventAlreadyHeld, Actor: ActorSystem, Detail: alreadyHeldDetail(*h)})
+	}
+	s.record(ctx, AuditEvent{Type: EventActivated, Actor: ActorSystem, Detail: heldDetail(res)})
+	s.emailRequester(ctx, activities.MailActive, "", "")
+	return nil
+}
+
+// holdGrant asks the assignment workflow to hold the role. Usually it answers at
+// once, and a local activity gets the answer without a round trip through
+// the task queue. When Graph is slow, a local activity would keep the
+// workflow task open, and with it queries (the API's GET) and updates:
+// after HoldFastWait, or a failure worth retrying, the wait moves to an
+// ordinary activity (retried by its policy), whose hold has the same update
+// id and so joins the one already under way.
+func (s *accessRequest) holdGrant(ctx workflow.Context, in HoldInput) (HoldResult, error) {
+	var res HoldResult
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, holdFastOptions()), ActivityHoldGrant, in).Get(ctx, &res)
+	var app *temporal.ApplicationError
+	if err == nil || ctx.Err() != nil || (errors.As(err, &app) && app.Type() == ErrInvalid) {
+		return res, err
+	}
+	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, holdSlowOptions()), ActivityHoldGrant, in).Get(ctx, &res)
+	return res, err
+}
+
+func (s *accessRequest) holdInput(until time.Time) HoldInput {
+	return HoldInput{
+		RequestID:     s.in.RequestID,
+		Assignment:    s.assignment(),
+		Duration:      s.in.Duration,
+		Until:         until,
+		Justification: s.in.Justification,
+		Ticket:        s.in.Ticket,
+	}
+}
+
+// stillEligible asks Entra whether the requester still holds the PIM
+// eligibility the role requires; without it the request fails.
+func (s *accessRequest) stillEligible(ctx workflow.Context) (bool, error) {
+	var res activities.EligibilityResult
+	lctx := workflow.WithLocalActivityOptions(ctx, checkOptions())
+	in := activities.EligibilityInput{RequestID: s.in.RequestID, Assignment: s.assignment()}
+	err := workflow.ExecuteLocalActivity(lctx, ActivityCheckEligibility, in).Get(ctx, &res)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return false, err
+	case err != nil:
+		s.fail(ctx, "could not check the requester's PIM eligibility: "+failureText(err))
+		return false, nil
+	case !res.Eligible:
+		s.fail(ctx, fmt.Sprintf("%s no longer holds a PIM eligibility for %s, which role %q requires", s.in.Requester.UPN, s.assignment().TargetString(), s.in.Target.Role))
+		return false, nil
+	}
+	return true, nil
+}
+
+// holdShared keeps the grant until it runs out or is revoked, applying
+// granted extensions on the way. An error means the workflow was cancelled.
+func (s *accessRequest) holdShared(ctx workflow.Context) error {
+	for {
+		left := s.expiresAt.Sub(workflow.Now(ctx))
+		if left <= 0 {
+			return nil
+		}
+		more, err := workflow.AwaitWithTimeout(ctx, left, func() bool { return s.revocation != nil || s.extensionGranted() })
+		if err != nil || !more || s.revocation != nil {
+			return err
+		}
+		if err := s.applyExtension(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// release gives up this request's hold and ends the request: the role is
+// removed when no other request holds it, and never when the requester
+// held it before jitflow.
+func (s *accessRequest) release(ctx workflow.Context) {
+	res, err := s.releaseGrant(ctx)
+	if err != nil {
+		s.fail(ctx, fmt.Sprintf("removing the role failed: %s; Entra ends the assignment by itself at %s", failureText(err), s.entraEndText()))
+		return
+	}
+	if res.Failure != "" {
+		s.fail(ctx, fmt.Sprintf("removing the role failed: %s; Entra ends the assignment by itself at %s", res.Failure, s.entraEndText()))
+		return
+	}
+	s.record(ctx, AuditEvent{Type: EventDeactivated, Actor: ActorSystem, Detail: releasedDetail(res)})
+	s.ended(ctx)
+}
+
+func (s *accessRequest) releaseGrant(ctx workflow.Context) (ReleaseResult, error) {
+	in := ReleaseInput{RequestID: s.in.RequestID, Assignment: s.assignment(), Reason: s.removalReason()}
+	var res ReleaseResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, releaseOptions()), ActivityReleaseGrant, in).Get(ctx, &res)
+	if err == nil {
+		s.mayBeAssigned = false
+	}
+	return res, err
+}
+
+// releaseAfterFailure gives up a hold the failed activation may have left.
+func (s *accessRequest) releaseAfterFailure(ctx workflow.Context) {
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
+	res, err := s.releaseGrant(ctx)
+	if err == nil && res.Failure != "" {
+		err = errors.New(res.Failure)
+	}
+	if err != nil {
+		s.logger.Error("Role not removed after failed activation", "error", err)
+		s.record(ctx, AuditEvent{Type: EventFailed, Actor: ActorSystem,
+			Detail: "removing any assignment left by the failed activation also failed: " + failureText(err)})
+		return
+	}
+	s.record(ctx, AuditEvent{Type: EventDeactivated, Actor: ActorSystem, Detail: "cleanup after the failed activation: " + releasedDetail(res)})
+}
+
+// receiveRemovalProgress records what the assignment workflow says about a
+// removal this request waits for.
+func (s *accessRequest) receiveRemovalProgress(ctx workflow.Context) {
+	ch := workflow.GetSignalChannel(ctx, SignalRemoval)
+	for {
+		var p RemovalProgress
+		ch.Receive(ctx, &p)
+		switch {
+		case p.Alert != "":
+			s.logger.Error("Role removal keeps failing", "detail", p.Alert)
+			s.record(ctx, AuditEvent{Type: EventAlert, Actor: ActorSystem, Detail: p.Alert})
+		case !p.AllowedAt.IsZero():
+			s.removalWaitsUntil = p.AllowedAt
+			s.record(ctx, AuditEvent{Type: EventDeactivating, Actor: ActorSystem,
+				Detail: fmt.Sprintf("Entra allows removing the role only from %s; jitflow removes it then", p.AllowedAt.UTC().Format(time.RFC3339))})
+		}
+	}
+}
+
+func alreadyHeldDetail(inst activities.Instance) string {
+	end := "no end (standing)"
+	if !inst.Permanent() {
+		end = "Entra ends it at " + inst.EndDateTime.UTC().Format(time.RFC3339)
+	}
+	return fmt.Sprintf("the requester already holds this assignment (instance %s, %s, %s), which jitflow did not make: it is left in place and never removed",
+		orNone(inst.ID), orNone(inst.AssignmentType), end)
+}
+
+func heldDetail(res HoldResult) string {
+	var parts []string
+	switch {
+	case res.Activation != nil:
+		parts = append(parts, activatedDetail(*res.Activation))
+		if res.Activation.NotVisible {
+			parts = append(parts, "Graph did not list the new assignment yet when jitflow stopped waiting for it")
+		} else if res.Activation.VisibleAfter > 0 {
+			parts = append(parts, fmt.Sprintf("Graph listed it after %s", res.Activation.VisibleAfter))
+		}
+		if ids := res.Activation.HTTPRequestIDs; len(ids) > 0 {
+			parts = append(parts, "Graph request-ids "+strings.Join(ids, ", "))
+		}
+	case res.AlreadyHeld != nil:
+		parts = append(parts, "held through the assignment the requester already had")
+	default:
+		parts = append(parts, "the role was already active for another jitflow request of the requester")
+	}
+	if res.Extension != nil {
+		parts = append(parts, "Entra's end moved to "+res.Extension.EndDateTime.UTC().Format(time.RFC3339)+" by Graph request "+orNone(res.Extension.GraphRequestID))
+	}
+	parts = append(parts, "granted until "+res.Until.UTC().Format(time.RFC3339))
+	return strings.Join(parts, "; ")
+}
+
+func releasedDetail(res ReleaseResult) string {
+	switch {
+	case res.Removal != nil:
+		return deactivatedDetail(*res.Removal)
+	case res.AlreadyHeld:
+		return "the role stays: the requester held it before jitflow"
+	case res.Remaining > 0:
+		return fmt.Sprintf("the role stays: %d other jitflow request(s) of the requester still hold it", res.Remaining)
+	}
+	return "nothing was held any more"
+}

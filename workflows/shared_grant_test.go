@@ -1,0 +1,182 @@
+package workflows_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/workflows"
+)
+
+func extendAt(h *harness, at time.Duration, who workflows.Person, d time.Duration) *outcome {
+	return h.updateAt(at, workflows.UpdateExtend, workflows.ExtendInput{Actor: who, Duration: d, Justification: "need more time"})
+}
+
+// An extension goes through the role's approval again, then moves the
+// assignment's end and the request's own timer.
+func TestExtensionWithApproval(t *testing.T) {
+	h := newHarness(t, readerInput())
+	h.decideAt(5*time.Second, bob, approve, "")
+	ask := extendAt(h, 10*time.Minute, alice, 30*time.Minute)
+	pending := h.queryAt(10*time.Minute + 5*time.Second)
+	h.decideAt(10*time.Minute+10*time.Second, bob, approve, "ok")
+	r := h.run()
+
+	asked := accepted(t, ask)
+	require.Equal(t, workflows.StatusActive, asked.Status)
+	require.NotNil(t, asked.Extension)
+	require.Equal(t, workflows.StatusPending, asked.Extension.Status)
+	require.Equal(t, []workflows.Approver{{Approver: bob.UPN, ApproverID: bob.ID}}, pending.Extension.Approvers)
+
+	require.Equal(t, workflows.StatusExpired, r.Status)
+	require.Equal(t, 1, r.Extensions)
+	require.Nil(t, r.Extension)
+	require.Equal(t, t0.Add(5*time.Second+90*time.Minute), r.ExpiresAt.UTC(), "the grant ends 30 minutes later than it would have")
+	require.Equal(t, *r.ExpiresAt, *r.EndedAt)
+	require.Len(t, h.holds, 2)
+	require.Equal(t, t0.Add(5*time.Second+90*time.Minute), h.holds[1].Until.UTC())
+	require.Equal(t, "need more time", h.holds[1].Justification)
+	require.Equal(t, []string{
+		workflows.EventRequested, workflows.EventApproved, workflows.EventActivated,
+		workflows.EventExtensionRequested, workflows.EventApproved, workflows.EventExtended,
+		workflows.EventDeactivated, workflows.EventExpired,
+	}, h.audit.types())
+	require.Equal(t, 1, r.Decisions[1].Extension)
+}
+
+// A short extension the role lets through needs no approval: it is applied
+// before the call answers.
+func TestExtensionWithoutApproval(t *testing.T) {
+	in := readerInput()
+	in.Extension = workflows.Extension{WithoutApprovalUpTo: 15 * time.Minute, MaxDuration: 8 * time.Hour}
+	h := newHarness(t, in)
+	h.decideAt(5*time.Second, bob, approve, "")
+	ask := extendAt(h, 10*time.Minute, alice, 10*time.Minute)
+	r := h.run()
+
+	asked := accepted(t, ask)
+	require.Nil(t, asked.Extension)
+	require.Equal(t, t0.Add(5*time.Second+70*time.Minute), asked.ExpiresAt.UTC())
+	require.Equal(t, workflows.StatusExpired, r.Status)
+	require.Equal(t, *asked.ExpiresAt, *r.EndedAt)
+}
+
+func TestExtensionDeniedKeepsTheGrant(t *testing.T) {
+	h := newHarness(t, readerInput())
+	h.decideAt(5*time.Second, bob, approve, "")
+	extendAt(h, 10*time.Minute, alice, 30*time.Minute)
+	h.decideAt(10*time.Minute+10*time.Second, bob, deny, "enough")
+	r := h.run()
+
+	require.Equal(t, workflows.StatusExpired, r.Status)
+	require.Equal(t, 0, r.Extensions)
+	require.Equal(t, t0.Add(5*time.Second+time.Hour), r.EndedAt.UTC())
+	refused := h.audit.ofType(workflows.EventExtensionRefused)
+	require.Len(t, refused, 1)
+	require.Contains(t, refused[0].Detail, "denied by bob@example.com")
+}
+
+func TestExtendRejections(t *testing.T) {
+	in := readerInput()
+	in.Extension.MaxDuration = time.Hour
+	h := newHarness(t, in)
+	early := extendAt(h, time.Second, alice, 10*time.Minute)
+	h.decideAt(5*time.Second, bob, approve, "")
+	stranger := extendAt(h, time.Minute, bob, 10*time.Minute)
+	tooLong := extendAt(h, 2*time.Minute, alice, 2*time.Hour)
+	extendAt(h, 3*time.Minute, alice, 10*time.Minute)
+	second := extendAt(h, 4*time.Minute, alice, 10*time.Minute)
+	h.run()
+
+	rejected(t, early, workflows.ErrConflict, "only an active request can be extended")
+	rejected(t, stranger, workflows.ErrForbidden, "only the requester")
+	rejected(t, tooLong, workflows.ErrInvalid, "longer than the 1h0m0s")
+	rejected(t, second, workflows.ErrConflict, "already has extension 1 in progress")
+}
+
+// A role the requester held before jitflow: the request is active, the
+// audit says so, and the release removes nothing.
+func TestAlreadyHeldIsRecorded(t *testing.T) {
+	h := newHarness(t, breakGlassInput())
+	standing := activities.Instance{ID: "standing-1", AssignmentType: "Assigned"}
+	h.hold = func(in workflows.HoldInput) (workflows.HoldResult, error) {
+		return workflows.HoldResult{Until: t0.Add(in.Duration), AlreadyHeld: &standing}, nil
+	}
+	h.release = func(workflows.ReleaseInput) (workflows.ReleaseResult, error) {
+		return workflows.ReleaseResult{AlreadyHeld: true}, nil
+	}
+	r := h.run()
+
+	require.Equal(t, workflows.StatusExpired, r.Status)
+	require.True(t, r.AlreadyHeld)
+	held := h.audit.ofType(workflows.EventAlreadyHeld)
+	require.Len(t, held, 1)
+	require.Contains(t, held[0].Detail, "instance standing-1, Assigned, no end (standing)")
+	require.Equal(t, "the role stays: the requester held it before jitflow", h.audit.ofType(workflows.EventDeactivated)[0].Detail)
+}
+
+// While Entra makes the removal wait, a revoke answers at once with
+// deactivating; the request ends revoked once the role is gone.
+func TestRevokeAnswersWhileRemovalWaits(t *testing.T) {
+	h := newHarness(t, breakGlassInput())
+	allowed := t0.Add(5 * time.Minute)
+	h.release = func(workflows.ReleaseInput) (workflows.ReleaseResult, error) {
+		return workflows.ReleaseResult{Removal: &activities.DeactivateResult{GraphStatus: "Revoked"}}, nil
+	}
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(workflows.SignalRemoval, workflows.RemovalProgress{AllowedAt: allowed})
+	}, time.Minute+time.Second)
+	o := h.revokeAt(time.Minute, erin, false)
+	h.mockReleaseDelay = 4 * time.Minute
+	r := h.run()
+
+	require.Equal(t, workflows.StatusDeactivating, accepted(t, o).Status)
+	require.Equal(t, workflows.StatusRevoked, r.Status)
+	waiting := h.audit.ofType(workflows.EventDeactivating)
+	require.Len(t, waiting, 1)
+	require.Contains(t, waiting[0].Detail, "only from 2036-11-26T09:05:00Z")
+}
+
+// The requester's eligibility is checked again right before activation.
+func TestEligibilityGoneBeforeActivation(t *testing.T) {
+	in := readerInput()
+	in.RequireEligibility = true
+	h := newHarness(t, in)
+	h.eligible = false
+	h.decideAt(5*time.Second, bob, approve, "")
+	r := h.run()
+
+	require.Equal(t, workflows.StatusFailed, r.Status)
+	require.Contains(t, r.Reason, "alice@example.com no longer holds a PIM eligibility for role f2ef992c-3afb-46b9-b7cf-a126ee74c451 at /")
+	require.Empty(t, h.holds, "nothing is assigned")
+}
+
+func TestEligibilityStillHeld(t *testing.T) {
+	in := readerInput()
+	in.RequireEligibility = true
+	h := newHarness(t, in)
+	h.eligible = true
+	h.decideAt(5*time.Second, bob, approve, "")
+	r := h.run()
+	require.Equal(t, workflows.StatusExpired, r.Status)
+}
+
+// An extension nobody decides escalates like the request did, and is
+// refused when the last tier stays silent; the grant keeps its end.
+func TestExtensionEscalatesThenTimesOut(t *testing.T) {
+	h := newHarness(t, readerInput())
+	h.decideAt(5*time.Second, bob, approve, "")
+	extendAt(h, 10*time.Minute, alice, 30*time.Minute)
+	escalated := h.queryAt(10*time.Minute + 30*time.Second)
+	r := h.run()
+
+	require.Equal(t, []workflows.Approver{{Approver: bob.UPN, ApproverID: bob.ID}, {Approver: carol.UPN, ApproverID: carol.ID}}, escalated.Extension.Approvers)
+	require.Equal(t, t0.Add(5*time.Second+time.Hour), r.EndedAt.UTC())
+	require.Equal(t, 0, r.Extensions)
+	require.Len(t, h.audit.ofType(workflows.EventEscalated), 1)
+	refused := h.audit.ofType(workflows.EventExtensionRefused)
+	require.Len(t, refused, 1)
+	require.Contains(t, refused[0].Detail, "no decision in stage 1 (team lead) before its last tier ran out")
+}
