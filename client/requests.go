@@ -58,7 +58,18 @@ func (c *Client) Revoke(ctx context.Context, id, reason string) (Request, error)
 	return c.action(ctx, http.MethodPost, id, "revoke", revokeBody{Reason: reason})
 }
 
+// Extend asks for more time on an active grant. It goes through the role's
+// approval again unless the policy grants short extensions at once; the
+// answer shows the extension pending, or the new expiry.
+func (c *Client) Extend(ctx context.Context, id, duration, justification string) (Request, error) {
+	return c.action(ctx, http.MethodPost, id, "extend", extendBody{Duration: duration, Justification: justification})
+}
+
 type (
+	extendBody struct {
+		Duration      string `json:"duration"`
+		Justification string `json:"justification,omitempty"`
+	}
 	decideBody struct {
 		Comment string `json:"comment,omitempty"`
 	}

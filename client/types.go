@@ -70,6 +70,13 @@ type Request struct {
 	Reason           string     `json:"reason,omitempty"`
 	// AutoApprovedBy is the policy rule that approved the request, if one did.
 	AutoApprovedBy string `json:"auto_approved_by,omitempty"`
+	// AlreadyHeld is set when the requester held the role before jitflow
+	// granted it: that assignment stays when the grant ends.
+	AlreadyHeld bool `json:"already_held,omitempty"`
+	// Extension is the extension asked for and not yet settled; Extensions
+	// counts those granted.
+	Extension  *Extension `json:"extension,omitempty"`
+	Extensions int        `json:"extensions,omitempty"`
 
 	// Raw is the API's answer as it came, for callers that pass it on.
 	Raw json.RawMessage `json:"-"`
@@ -78,6 +85,18 @@ type Request struct {
 // GrantDuration is how long the role is (or was to be) held.
 func (r Request) GrantDuration() time.Duration {
 	return time.Duration(r.DurationSeconds) * time.Second
+}
+
+// Extension is an extension in progress.
+type Extension struct {
+	Number        int        `json:"number"`
+	Status        Status     `json:"status"`
+	Duration      string     `json:"duration"`
+	Justification string     `json:"justification"`
+	RequestedAt   time.Time  `json:"requested_at"`
+	Stage         int        `json:"stage"`
+	Approvers     []Approver `json:"approvers"`
+	EscalatesAt   *time.Time `json:"escalates_at"`
 }
 
 // Approver is someone who may decide the current stage.

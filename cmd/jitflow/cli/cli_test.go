@@ -193,6 +193,17 @@ func TestCommands(t *testing.T) {
 			call: "POST /api/v1/requests/req-1/revoke", body: `{"reason":"done"}`,
 		},
 		{
+			name: "extend waiting for approval", answers: []string{`{"id":"req-1","status":"active","role":"reader","requester":"alice@example.com","duration_seconds":3600,` +
+				`"extension":{"number":1,"status":"pending_approval","duration":"30m","approvers":[{"approver":"bob@example.com"}]}}`},
+			args:   []string{"extend", "req-1", "-d", "30m", "-j", "the fix needs longer", "--as", "alice"},
+			stdout: []string{"extension #1 for 30m more waits for bob@example.com"},
+			call:   "POST /api/v1/requests/req-1/extend", body: `{"duration":"30m","justification":"the fix needs longer"}`,
+		},
+		{
+			name: "extend without a duration", args: []string{"extend", "req-1", "--as", "alice"},
+			code: ExitUsage, err: "--duration is required",
+		},
+		{
 			name: "list table", args: []string{"list", "--as", "bob", "--role", "reader", "--limit", "10"},
 			stdout: []string{"ID     STATUS            ROLE    REQUESTER          DURATION  CREATED", "req-1  pending_approval  reader  alice@example.com  2m", "req-2  active", "30m"},
 			call:   "GET /api/v1/requests?limit=10&role=reader",

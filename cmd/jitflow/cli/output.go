@@ -101,6 +101,18 @@ func (p printer) detail(r client.Request) error {
 	if r.AutoApprovedBy != "" {
 		line("Approved by", "policy rule "+r.AutoApprovedBy)
 	}
+	if r.AlreadyHeld {
+		line("Already held", "yes: the requester held the role before; it stays when this grant ends")
+	}
+	if r.Extensions > 0 {
+		line("Extensions", fmt.Sprint(r.Extensions))
+	}
+	if x := r.Extension; x != nil {
+		line("Extension", fmt.Sprintf("#%d for %s more, %s", x.Number, x.Duration, x.Status))
+		if x.Status == client.StatusPending {
+			line("  Approvers", approverNames(x.Approvers))
+		}
+	}
 	if r.Reason != "" {
 		line("Reason", r.Reason)
 	}
@@ -150,6 +162,9 @@ func (p printer) summary(r client.Request) error {
 		fmt.Fprintf(&b, " until %s", p.at(r.ExpiresAt))
 	case r.Reason != "":
 		fmt.Fprintf(&b, ": %s", r.Reason)
+	}
+	if x := r.Extension; x != nil && x.Status == client.StatusPending {
+		fmt.Fprintf(&b, "; extension #%d for %s more waits for %s", x.Number, x.Duration, approverNames(x.Approvers))
 	}
 	_, err := fmt.Fprintln(p.w, b.String())
 	return err

@@ -44,7 +44,7 @@ token with --token or JITFLOW_TOKEN.
 		return usagef("%s: %w (see jitflow help %s)", cmd.CommandPath(), err, cmd.Name())
 	})
 	for _, cmd := range []*cobra.Command{
-		requestCommand(), approveCommand(), denyCommand(), cancelCommand(), revokeCommand(),
+		requestCommand(), approveCommand(), denyCommand(), cancelCommand(), revokeCommand(), extendCommand(),
 		listCommand(), showCommand(), auditCommand(),
 	} {
 		cmd.RunE = withHint(cmd.RunE)
