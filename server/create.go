@@ -98,6 +98,7 @@ func (s *Server) start(c echo.Context, input workflows.AccessRequestInput, idemp
 	if err != nil {
 		return temporalFailure(err, "start the request")
 	}
+	s.recent.add(input)
 	s.log.Info("access request started", "access_request_id", input.RequestID, "role", input.Target.Role,
 		"requester_id", input.Requester.ID, "request_id", httpRequestID(c))
 	c.Response().Header().Set(echo.HeaderLocation, s.requestURL(input.RequestID))

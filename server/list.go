@@ -83,7 +83,19 @@ func (s *Server) listRequests(c echo.Context) error {
 		}
 		return temporalFailure(err, "list requests")
 	}
-	return c.JSON(http.StatusOK, listBody{Requests: s.views(ctx, out), NextPageToken: s.pages.wrap(me.person.ID, q, next)})
+	var recent []Summary
+	if len(token) == 0 {
+		// The first page also shows what this server started a moment
+		// ago, which visibility may not list yet.
+		recent = s.recent.matching(f, me, out)
+	}
+	all := s.views(ctx, append(recent, out...))
+	// A recent request's status may have moved on since its start.
+	requests := slices.DeleteFunc(all[:len(recent):len(recent)], func(r workflows.Request) bool {
+		return f.status != "" && r.Status != f.status
+	})
+	requests = append(requests, all[len(recent):]...)
+	return c.JSON(http.StatusOK, listBody{Requests: requests, NextPageToken: s.pages.wrap(me.person.ID, q, next)})
 }
 
 // views reads the full request object of each listed request from its

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jitflow/jitflow/workflows"
 )
@@ -232,7 +233,9 @@ func TestListPages(t *testing.T) {
 
 func TestListTimeRange(t *testing.T) {
 	e := newEnv(t)
-	// The fake starts workflows one second apart from 2030-01-01T00:00:00Z.
+	// The fake starts workflows one second apart from 2030-01-01T00:00:00Z;
+	// the server's clock follows it, as a real one follows Temporal's.
+	e.server.now = func() time.Time { return e.temporal.clock.Add(time.Second) }
 	first := e.create("alice", readerBody)
 	second := e.create("erin", readerBody)
 	third := e.create("alice", `{"role":"admin","justification":"x","ticket":"CHG-7"}`)
@@ -251,4 +254,30 @@ func TestListTimeRange(t *testing.T) {
 		}
 	}
 	wantContains(t, "query", e.temporal.queries[len(e.temporal.queries)-1], "StartTime>='2030-01-01T00:00:00Z'")
+}
+
+// TestListShowsOwnRecentStarts: visibility learns of a new request a moment
+// after its start; the first page still shows it to those who may see it,
+// as the filter selects it.
+func TestListShowsOwnRecentStarts(t *testing.T) {
+	e := newEnv(t)
+	e.temporal.visibilityLag = true
+	id := e.create("alice", readerBody)
+	tests := []struct {
+		user, query string
+		want        []string
+	}{
+		{"alice", "", []string{id}},
+		{"bob", "role=reader", []string{id}},
+		{"dave", "status=pending_approval", []string{id}},
+		{"dave", "status=active", nil},
+		{"dave", "role=admin", nil},
+		{"erin", "", nil},
+		{"dave", "created_after=2099-01-01T00:00:00Z", nil},
+	}
+	for _, tt := range tests {
+		if got, _ := listPage(t, e, tt.user, tt.query); !slices.Equal(got, tt.want) {
+			t.Errorf("%s lists %q: %v, want %v", tt.user, tt.query, got, tt.want)
+		}
+	}
 }

@@ -69,6 +69,7 @@ type Server struct {
 	echo         *echo.Echo
 	now          func() time.Time
 	metrics      *telemetry.Metrics
+	recent       recentStarts
 	directory    GroupDirectory
 	limits       *limiters
 	pages        pageSigner
@@ -118,6 +119,7 @@ func New(cfg Config) (*Server, error) {
 		directory:    cfg.Directory,
 		eligible:     cfg.Eligibility,
 	}
+	s.recent.now = func() time.Time { return s.now() }
 	s.limits = newLimiters(cfg.RateLimit, func() time.Time { return s.now() })
 	if s.pages, err = newPageSigner(cfg.PageTokenKey); err != nil {
 		return nil, err
