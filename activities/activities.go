@@ -141,7 +141,9 @@ func (a *Activities) messages(ctx context.Context, in EmailInput) ([]Message, er
 		if rc.Email == "" || rc.ID == "" || rc.ID == in.Request.RequesterID {
 			continue // nobody is asked to approve their own request
 		}
-		link, err := a.Links.Link(ctx, LinkInput{RequestID: in.Request.ID, Stage: in.Request.Stage, ApproverID: rc.ID, Expires: in.LinkExpires})
+		link, err := a.Links.Link(ctx, LinkInput{
+			RequestID: in.Request.ID, Stage: in.Request.Stage, Extension: in.Request.Extension, ApproverID: rc.ID, Expires: in.LinkExpires,
+		})
 		if err != nil {
 			return nil, fmt.Errorf("approval link for %s on request %s: %w", rc.ID, in.Request.ID, err)
 		}

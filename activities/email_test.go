@@ -162,6 +162,24 @@ func TestSendEmailGivesEachApproverTheirOwnLink(t *testing.T) {
 	require.NotContains(t, mail.sent[1].Text, "token-for-"+bob.ID, "nobody sees another approver's link")
 }
 
+// TestSendEmailExtensionLinks: the links of an email about an extension
+// are bound to the extension, its stage and its deadline.
+func TestSendEmailExtensionLinks(t *testing.T) {
+	links := &fakeLinks{}
+	mail := &recordingMailer{}
+	a := &activities.Activities{Mailer: mail, Links: links}
+	in := emailInput(activities.MailApprovalNeeded, bob)
+	in.Request.Extension, in.Request.Stage = 2, 2
+	in.Request.Reason = "extension 2: 30m more: the fix needs longer"
+	_, err := a.SendEmail(context.Background(), in)
+	require.NoError(t, err)
+	require.Equal(t, []activities.LinkInput{{RequestID: "req-1", Stage: 2, Extension: 2, ApproverID: bob.ID, Expires: in.LinkExpires}}, links.got)
+	require.Len(t, mail.sent, 1)
+	require.Equal(t, "alice@example.com asks to extend reader (extension 2)", mail.sent[0].Subject)
+	require.Contains(t, mail.sent[0].Text, "more time on an active grant")
+	require.Contains(t, mail.sent[0].Text, "token-for-"+bob.ID)
+}
+
 func TestSendEmailToTheRequesterCarriesNoLink(t *testing.T) {
 	links := &fakeLinks{}
 	mail := &recordingMailer{}

@@ -56,6 +56,10 @@ type EmailRequest struct {
 	// runs out the request times out instead of escalating.
 	FinalTier bool       `json:"final_tier,omitempty"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// Extension, in an email asking to decide an extension of an active
+	// grant, is its 1-based number; Stage and the fields after it then
+	// describe the extension's approval, not the request's.
+	Extension int `json:"extension,omitempty"`
 	// Actor is who caused the event (a decision, a revoke), by principal name.
 	Actor  string `json:"actor,omitempty"`
 	Reason string `json:"reason,omitempty"`
@@ -70,7 +74,8 @@ type EmailInput struct {
 	BaseURL string       `json:"base_url,omitempty"`
 	Key     string       `json:"key"`
 	// LinkExpires is when personal approval links in this email stop
-	// working: the end of the stage's last tier.
+	// working: the end of the stage's last tier (of the extension's stage,
+	// for an extension, and never after the grant ends).
 	LinkExpires time.Time `json:"link_expires,omitzero"`
 }
 
@@ -93,8 +98,11 @@ type ApprovalLinks interface {
 // tier's window (when the request escalates) or the stage's deadline, so a
 // link never outlives the chance to decide with it.
 type LinkInput struct {
-	RequestID  string    `json:"request_id"`
-	Stage      int       `json:"stage"` // 1-based, as approvers see it
+	RequestID string `json:"request_id"`
+	Stage     int    `json:"stage"` // 1-based, as approvers see it
+	// Extension is the 1-based extension of the grant the link decides; 0
+	// for the request itself.
+	Extension  int       `json:"extension,omitempty"`
 	ApproverID string    `json:"approver_id"`
 	Expires    time.Time `json:"expires"`
 }

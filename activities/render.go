@@ -107,6 +107,11 @@ func view(in EmailInput) (mailView, error) {
 		Duration: dur,
 		APIBase:  strings.TrimSuffix(in.BaseURL, "/"),
 	}
+	if r.Extension > 0 && mt.action {
+		// The grant is active already: the reader decides on more time.
+		v.Subject = fmt.Sprintf("%s asks to extend %s (extension %d)", r.Requester, r.Role, r.Extension)
+		v.Lead = r.Requester + " asks for more time on an active grant and you are an approver. Please decide."
+	}
 	if v.APIBase != "" {
 		v.Details = v.APIBase + "/api/v1/requests/" + r.ID
 	}

@@ -101,6 +101,7 @@ func TestVerifyRefuses(t *testing.T) {
 		{"unknown key id", "zz." + body + "." + sig, t0, Forged},
 		{"another server's key", mint(t, other, claims()), t0, Forged},
 		{"sealed for another purpose", otherPurpose, t0, Forged},
+		{"negative extension", ks.Seal(purposeLink, []byte(`{"jti":"x","rid":"req-0123abcd","stg":1,"ext":-1,"sub":"a","exp":"2099-01-01T00:00:00Z"}`)), t0, Forged},
 		{"expired", tok, t0.Add(time.Hour), Expired},
 	}
 	for _, tt := range tests {
@@ -115,6 +116,41 @@ func TestVerifyRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestExtensionClaim: a link names the extension it decides, and a link
+// made before links had extensions (no "ext" in its payload) still verifies
+// as one for the request itself.
+func TestExtensionClaim(t *testing.T) {
+	ks := keySet(t, newKeys(t, 1)...)
+	c := claims()
+	c.Extension, c.Stage = 3, 2
+	got, err := ks.Verify(mint(t, ks, c), t0)
+	if err != nil || got.Extension != 3 || got.Stage != 2 {
+		t.Errorf("extension link verified as %+v, %v; want extension 3, stage 2", got, err)
+	}
+	plain, err := ks.Verify(mint(t, ks, claims()), t0)
+	if err != nil || plain.Extension != 0 {
+		t.Errorf("request link verified as %+v, %v; want extension 0", plain, err)
+	}
+	if payload := sealedPayload(t, ks, mint(t, ks, claims())); strings.Contains(payload, `"ext"`) {
+		t.Errorf("a link for the request itself carries an extension: %s", payload)
+	}
+	old := ks.Seal(purposeLink, []byte(`{"jti":"AAAAAAAAAAAAAAAA","rid":"req-0123abcd","stg":1,"sub":"b","exp":"2099-01-01T00:00:00Z"}`))
+	got, err = ks.Verify(old, t0)
+	if err != nil || got.Extension != 0 || got.RequestID != "req-0123abcd" || got.Stage != 1 {
+		t.Errorf("a link made before extensions verified as %+v, %v; want request req-0123abcd, stage 1, extension 0", got, err)
+	}
+}
+
+// sealedPayload opens a token the way Verify does and returns its payload.
+func sealedPayload(t *testing.T, ks *KeySet, tok string) string {
+	t.Helper()
+	b, err := ks.Open(purposeLink, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func TestRotation(t *testing.T) {
@@ -146,6 +182,7 @@ func TestMintRejects(t *testing.T) {
 		{"stage 0", func(c *Claims) { c.Stage = 0 }, "stage"},
 		{"no approver", func(c *Claims) { c.ApproverID = "" }, "approver id"},
 		{"no expiry", func(c *Claims) { c.Expires = time.Time{} }, "expiry"},
+		{"negative extension", func(c *Claims) { c.Extension = -1 }, "extension"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -232,6 +269,13 @@ func TestLinks(t *testing.T) {
 	}
 	if c, err := ks.Verify(tok, t0); err != nil || c.Stage != 2 || c.ApproverID != "b" {
 		t.Errorf("link token: %+v, %v", c, err)
+	}
+	ext, err := l.Link(context.Background(), activities.LinkInput{RequestID: "req-0123abcd", Stage: 1, Extension: 2, ApproverID: "b", Expires: t0.Add(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := ks.Verify(strings.TrimPrefix(ext, "http://127.0.0.1:8080/approvals/"), t0); err != nil || c.Extension != 2 || c.Stage != 1 {
+		t.Errorf("extension link token: %+v, %v; want extension 2, stage 1", c, err)
 	}
 	l.now = func() time.Time { return t0 }
 	noExpiry, err := l.Link(context.Background(), activities.LinkInput{RequestID: "req-0123abcd", Stage: 1, ApproverID: "b"})

@@ -43,13 +43,14 @@ func NewLinks(keys *KeySet, baseURL string) (*Links, error) {
 	return &Links{keys: keys, base: strings.TrimSuffix(baseURL, "/"), now: time.Now}, nil
 }
 
-// Link returns <base>/approvals/<token> for one approver, request and stage.
+// Link returns <base>/approvals/<token> for one approver, request (or one
+// of its extensions) and stage.
 func (l *Links) Link(_ context.Context, in activities.LinkInput) (string, error) {
 	exp := in.Expires
 	if exp.IsZero() {
 		exp = l.now().Add(DefaultLinkLifetime)
 	}
-	tok, _, err := l.keys.Mint(Claims{RequestID: in.RequestID, Stage: in.Stage, ApproverID: in.ApproverID, Expires: exp})
+	tok, _, err := l.keys.Mint(Claims{RequestID: in.RequestID, Stage: in.Stage, Extension: in.Extension, ApproverID: in.ApproverID, Expires: exp})
 	if err != nil {
 		return "", err
 	}

@@ -20,9 +20,13 @@ const maxTokenLen = 1024
 type Claims struct {
 	// ID is random and unique per link: it names the link in the decision
 	// it makes, so history shows which link decided.
-	ID         string    `json:"jti"`
-	RequestID  string    `json:"rid"`
-	Stage      int       `json:"stg"` // 1-based
+	ID        string `json:"jti"`
+	RequestID string `json:"rid"`
+	Stage     int    `json:"stg"` // 1-based
+	// Extension is the 1-based extension of the grant the link decides; 0
+	// (and absent, in links made before extensions had links) for the
+	// request itself.
+	Extension  int       `json:"ext,omitempty"`
 	ApproverID string    `json:"sub"` // Entra object id
 	Expires    time.Time `json:"exp"`
 	KeyID      string    `json:"-"` // the key that signed it
@@ -59,6 +63,8 @@ func (ks *KeySet) Mint(c Claims) (string, Claims, error) {
 		return "", Claims{}, errors.New("approval link: request id is required")
 	case c.Stage < 1:
 		return "", Claims{}, fmt.Errorf("approval link: stage is %d; stages count from 1", c.Stage)
+	case c.Extension < 0:
+		return "", Claims{}, fmt.Errorf("approval link: extension is %d; extensions count from 1, 0 is the request itself", c.Extension)
 	case c.ApproverID == "":
 		return "", Claims{}, errors.New("approval link: approver id is required")
 	case c.Expires.IsZero():
@@ -90,7 +96,7 @@ func (ks *KeySet) Verify(token string, now time.Time) (Claims, error) {
 		return Claims{}, &TokenError{Kind: Malformed}
 	}
 	var c Claims
-	if err := json.Unmarshal(payload, &c); err != nil || c.RequestID == "" || c.Stage < 1 || c.ApproverID == "" || c.ID == "" {
+	if err := json.Unmarshal(payload, &c); err != nil || c.RequestID == "" || c.Stage < 1 || c.Extension < 0 || c.ApproverID == "" || c.ID == "" {
 		// Signed by us but not a link: only a key holder could make it.
 		return Claims{}, &TokenError{Kind: Forged}
 	}

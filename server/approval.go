@@ -76,8 +76,11 @@ func (s *Server) loadApproval(c echo.Context) (*approval, *page) {
 // refusal says why the link cannot decide the request as it stands now.
 func (a *approval) refusal(pol *policies.Policy) *page {
 	c, req := a.claims, a.req
+	if c.Extension > 0 {
+		return a.extensionRefusal(pol)
+	}
 	for _, d := range req.Decisions {
-		if d.ApproverID == c.ApproverID {
+		if d.ApproverID == c.ApproverID && d.Extension == 0 {
 			p := failPage(http.StatusConflict, "Already decided",
 				fmt.Sprintf("%s already %s this request (stage %d) at %s. Each approver decides once; this link cannot decide again.",
 					a.approver, pastTense(d.Decision), d.Stage, stamp(d.Time)))
@@ -99,17 +102,30 @@ func (a *approval) refusal(pol *policies.Policy) *page {
 			fmt.Sprintf("This link is for stage %d, but the request is still at stage %d.", c.Stage, req.Stage))
 		return &p
 	}
-	if a.role == nil || !slices.Contains(pol.RoleApproverIDs(a.role), c.ApproverID) {
-		p := failPage(http.StatusForbidden, "You are no longer an approver",
-			fmt.Sprintf("%s is no longer an approver of role %s under the current policy, so this link cannot decide.", a.approver, req.Role))
-		return &p
+	if p := a.approverRefusal(pol); p != nil {
+		return p
 	}
-	if !slices.ContainsFunc(req.Approvers, func(ap workflows.Approver) bool { return ap.ApproverID == c.ApproverID }) {
+	if !isApprover(req.Approvers, c.ApproverID) {
 		p := failPage(http.StatusForbidden, "You are not an approver of this stage",
 			fmt.Sprintf("%s is not among the people who may decide stage %d of request %s now.", a.approver, req.Stage, req.ID))
 		return &p
 	}
 	return nil
+}
+
+// approverRefusal refuses a link whose approver the policy no longer lists
+// for the role.
+func (a *approval) approverRefusal(pol *policies.Policy) *page {
+	if a.role == nil || !slices.Contains(pol.RoleApproverIDs(a.role), a.claims.ApproverID) {
+		p := failPage(http.StatusForbidden, "You are no longer an approver",
+			fmt.Sprintf("%s is no longer an approver of role %s under the current policy, so this link cannot decide.", a.approver, a.req.Role))
+		return &p
+	}
+	return nil
+}
+
+func isApprover(approvers []workflows.Approver, id string) bool {
+	return slices.ContainsFunc(approvers, func(ap workflows.Approver) bool { return ap.ApproverID == id })
 }
 
 // showApproval answers GET and HEAD: it shows the request and a form and
@@ -130,6 +146,9 @@ func (s *Server) showApproval(c echo.Context) error {
 }
 
 func (s *Server) formPage(a *approval) page {
+	if a.claims.Extension > 0 {
+		return s.extensionFormPage(a)
+	}
 	return page{
 		status:      http.StatusOK,
 		Title:       fmt.Sprintf("%s asks for %s", a.req.Requester, a.req.Role),
@@ -173,11 +192,15 @@ func (s *Server) decideByLink(c echo.Context) error {
 		return s.render(c, *p)
 	}
 	a.req = req
+	message := fmt.Sprintf("You %s request %s. It is now %s.", pastTense(decision), req.ID, statusText(req.Status))
+	if a.claims.Extension > 0 {
+		message = extensionDoneMessage(a, decision)
+	}
 	return s.render(c, page{
 		status:  http.StatusOK,
 		Kind:    pageDone,
 		Title:   "Thank you: " + pastTense(decision),
-		Message: fmt.Sprintf("You %s request %s. It is now %s.", pastTense(decision), req.ID, statusText(req.Status)),
+		Message: message,
 		Request: s.pageSummary(a),
 	})
 }
@@ -185,7 +208,8 @@ func (s *Server) decideByLink(c echo.Context) error {
 func (s *Server) decideUpdate(ctx context.Context, a *approval, decision, comment string) (workflows.Request, error) {
 	var req workflows.Request
 	err := s.runUpdate(ctx, a.claims.RequestID, workflows.UpdateDecide, workflows.DecideInput{
-		ApproverID: a.claims.ApproverID, Decision: decision, Comment: comment, Stage: a.claims.Stage, LinkID: a.claims.ID,
+		ApproverID: a.claims.ApproverID, Decision: decision, Comment: comment, Stage: a.claims.Stage,
+		Extension: a.claims.Extension, LinkID: a.claims.ID,
 	}, &req)
 	return req, err
 }
@@ -259,23 +283,34 @@ func (s *Server) pageSummary(a *approval) *requestSummary {
 		}
 	}
 	if r.Status == workflows.StatusPending {
-		names := make([]string, len(r.Approvers))
-		for i, ap := range r.Approvers {
-			names[i] = ap.Approver
-		}
-		sum.Approvers = strings.Join(names, ", ")
+		sum.Approvers = approverNames(r.Approvers)
 		if r.EscalatesAt != nil {
 			sum.EscalatesAt = stamp(*r.EscalatesAt)
 		}
 	}
+	if a.claims.Extension > 0 {
+		s.describeExtension(sum, a)
+	}
 	for _, d := range r.Decisions {
-		line := fmt.Sprintf("%s %s (stage %d) at %s", d.Approver, pastTense(d.Decision), d.Stage, stamp(d.Time))
+		what := fmt.Sprintf("stage %d", d.Stage)
+		if d.Extension > 0 {
+			what = fmt.Sprintf("extension %d, stage %d", d.Extension, d.Stage)
+		}
+		line := fmt.Sprintf("%s %s (%s) at %s", d.Approver, pastTense(d.Decision), what, stamp(d.Time))
 		if d.Comment != "" {
 			line += ": " + d.Comment
 		}
 		sum.Decisions = append(sum.Decisions, line)
 	}
 	return sum
+}
+
+func approverNames(approvers []workflows.Approver) string {
+	names := make([]string, len(approvers))
+	for i, ap := range approvers {
+		names[i] = ap.Approver
+	}
+	return strings.Join(names, ", ")
 }
 
 // displayName names an approver by principal name, from the request or the

@@ -82,6 +82,14 @@ type requestSummary struct {
 	ID, Status, Requester, Role, RoleDescription, Scope, Duration   string
 	Justification, Ticket, Stage, Approvers, EscalatesAt, CreatedAt string
 	Decisions                                                       []string
+	// Extension is set on the page of a link for an extension.
+	Extension *extensionSummary
+}
+
+// extensionSummary is an extension of an active grant as the page shows it.
+type extensionSummary struct {
+	Number                                               int
+	More, Justification, RequestedAt, EndsNow, EndsAfter string
 }
 
 func (s *Server) render(c echo.Context, p page) error {

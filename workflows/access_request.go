@@ -72,9 +72,12 @@ type accessRequest struct {
 	// soon; a revoke answers at once then, showing deactivating.
 	removalWaitsUntil time.Time
 	// ext is the extension asked for and not yet settled; extensions
-	// counts those granted.
-	ext        *extension
-	extensions int
+	// counts those granted, extensionAsks all asked for (a refused one
+	// included), which numbers them: an approval link or email key of a
+	// refused extension never names the next one.
+	ext           *extension
+	extensions    int
+	extensionAsks int
 }
 
 func newAccessRequest(in AccessRequestInput) *accessRequest {

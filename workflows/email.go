@@ -42,13 +42,24 @@ func (s *accessRequest) nextKey(kind string) string {
 // disconnected context so that cancelling the workflow does not swallow the
 // emails that tell people about it.
 func (s *accessRequest) sendEmail(ctx workflow.Context, kind string, to []Person, key, actor, reason string) {
-	if len(to) == 0 {
-		return
-	}
+	s.startEmail(ctx, s.emailInput(kind, to, key, actor, reason), to)
+}
+
+// emailInput is an email about the request as it stands now.
+func (s *accessRequest) emailInput(kind string, to []Person, key, actor, reason string) activities.EmailInput {
 	in := activities.EmailInput{Kind: kind, To: recipients(to), Request: s.emailRequest(actor, reason), BaseURL: s.in.BaseURL, Key: key}
 	if activities.AsksDecision(kind) {
 		in.LinkExpires = s.stageEnds
 	}
+	return in
+}
+
+// startEmail runs the email activity for in, addressed to to.
+func (s *accessRequest) startEmail(ctx workflow.Context, in activities.EmailInput, to []Person) {
+	if len(to) == 0 {
+		return
+	}
+	kind, key := in.Kind, in.Key
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	f := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, emailOptions()), acts.SendEmail, in)
 	stage := s.viewStage()

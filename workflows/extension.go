@@ -62,7 +62,8 @@ func (s *accessRequest) validateExtend(_ workflow.Context, in ExtendInput) error
 // extend records the ask. An extension that needs no approval is applied
 // before the answer; one that does is answered at once, pending approval.
 func (s *accessRequest) extend(ctx workflow.Context, in ExtendInput) (Request, error) {
-	e := &extension{number: s.extensions + 1, in: in, requestedAt: workflow.Now(ctx)}
+	s.extensionAsks++
+	e := &extension{number: s.extensionAsks, in: in, requestedAt: workflow.Now(ctx)}
 	s.ext = e
 	detail := fmt.Sprintf("extension %d: %s more", e.number, in.Duration)
 	if in.Justification != "" {
@@ -258,7 +259,35 @@ func (s *accessRequest) emailExtensionApprovers(ctx workflow.Context, e *extensi
 	if e.in.Justification != "" {
 		reason += ": " + e.in.Justification
 	}
-	s.sendEmail(ctx, activities.MailApprovalNeeded, to, key, s.in.Requester.UPN, reason)
+	in := s.emailInput(activities.MailApprovalNeeded, to, key, s.in.Requester.UPN, reason)
+	s.describeExtension(&in, e)
+	s.startEmail(ctx, in, to)
+}
+
+// describeExtension makes an email about the request one about its
+// extension's approval: the extension's stage, tier and approvers, and
+// links bound to the extension that stop working when its stage runs out
+// or the grant ends, whichever comes first.
+func (s *accessRequest) describeExtension(in *activities.EmailInput, e *extension) {
+	st := s.in.Stages[e.stage]
+	r := &in.Request
+	r.Extension = e.number
+	r.Stage, r.StageName = e.stage+1, st.Name
+	r.Approvals, r.Approved = st.Approvals, e.approvals()
+	r.FinalTier = e.tier == len(st.Tiers)-1
+	r.EscalatesAt = timePtr(e.escalatesAt)
+	r.Approvers = nil
+	for _, p := range s.extensionApprovers(e) {
+		r.Approvers = append(r.Approvers, p.UPN)
+	}
+	ends := e.escalatesAt
+	for _, t := range st.Tiers[e.tier+1:] {
+		ends = ends.Add(t.Timeout)
+	}
+	if !s.expiresAt.IsZero() && s.expiresAt.Before(ends) {
+		ends = s.expiresAt
+	}
+	in.LinkExpires = ends
 }
 
 // extensionView is the public picture of the extension in progress.

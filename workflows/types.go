@@ -180,6 +180,11 @@ type DecideInput struct {
 	// link is bound to one): a decision for a stage that has passed is
 	// rejected instead of counting for the next one.
 	Stage int `json:"stage,omitempty"`
+	// Extension, when set, is the 1-based extension of the grant the
+	// approver saw (an approval link is bound to one): a decision for an
+	// extension that is no longer waiting is rejected instead of counting
+	// for another. 0 means whatever waits for a decision now (the API).
+	Extension int `json:"extension,omitempty"`
 	// LinkID names the approval link that made the decision, if one did.
 	// The workflow does not act on it: the update's input in history keeps
 	// it, so history alone says which link was used.

@@ -28,6 +28,9 @@ func invalid(format string, args ...any) error {
 
 // validateDecide rejects a decision before it reaches history.
 func (s *accessRequest) validateDecide(_ workflow.Context, in DecideInput) error {
+	if err := s.validateDecisionTarget(in); err != nil {
+		return err
+	}
 	if s.extensionPending() {
 		return s.validateExtensionDecide(in)
 	}
@@ -58,6 +61,24 @@ func (s *accessRequest) validateDecide(_ workflow.Context, in DecideInput) error
 	}
 	if s.stageSettled() {
 		return conflict("stage %d of request %s is already settled", s.stage+1, s.in.RequestID)
+	}
+	return nil
+}
+
+// validateDecisionTarget rejects a decision meant for something other than
+// what waits now: an extension that was settled or replaced, or (from a
+// link, which is bound to it) the request itself once it was decided and
+// an extension waits instead.
+func (s *accessRequest) validateDecisionTarget(in DecideInput) error {
+	switch {
+	case in.Extension < 0:
+		return invalid("extension must be 1 or more (0 for the request itself), got %d", in.Extension)
+	case in.Extension > 0 && !s.extensionPending():
+		return conflict("extension %d of request %s is no longer waiting for a decision", in.Extension, s.in.RequestID)
+	case in.Extension > 0 && s.ext.number != in.Extension:
+		return conflict("the decision is for extension %d but request %s now waits on extension %d", in.Extension, s.in.RequestID, s.ext.number)
+	case in.Extension == 0 && in.LinkID != "" && s.extensionPending():
+		return conflict("request %s was already decided; its extension %d is decided through its own link", s.in.RequestID, s.ext.number)
 	}
 	return nil
 }

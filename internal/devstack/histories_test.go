@@ -2,7 +2,9 @@ package devstack
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/jitflow/jitflow/activities"
 	"github.com/jitflow/jitflow/internal/graphemu"
+	"github.com/jitflow/jitflow/internal/outbox"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -187,6 +190,40 @@ func TestRecordHistories(t *testing.T) {
 			act("alice", id, "extend")
 			act("bob", id, "approve")
 			waitStatus(id, workflows.StatusExpired)
+			return id
+		}},
+		{"xl-extension_links_revoked", func() string {
+			// Bob denies extension 1 and approves extension 2, each through
+			// the personal link of its own email.
+			id := active("1h")
+			decideByLink := func(n int, decision string) {
+				var mail outbox.Email
+				subject := fmt.Sprintf("alice@example.com asks to extend reader (extension %d)", n)
+				waitFor(t, 20*time.Second, subject, func() bool {
+					var ok bool
+					mail, ok = emailTo(st, "bob@example.com", subject)
+					return ok
+				})
+				if code, page := plain(t, http.MethodPost, approvalLink(t, st, mail.Text), url.Values{"decision": {decision}}); code != http.StatusOK {
+					t.Fatalf("%s extension %d by link: %d\n%s", decision, n, code, page)
+				}
+			}
+			act("alice", id, "extend")
+			decideByLink(1, "deny")
+			waitFor(t, 10*time.Second, "extension 1 refused", func() bool {
+				var req workflows.Request
+				api.do("GET", "/api/v1/requests/"+id, api.token("dave"), "", &req)
+				return req.Extension == nil
+			})
+			act("alice", id, "extend")
+			decideByLink(2, "approve")
+			waitFor(t, 10*time.Second, "extension 2 applied", func() bool {
+				var req workflows.Request
+				api.do("GET", "/api/v1/requests/"+id, api.token("dave"), "", &req)
+				return req.Extensions == 1
+			})
+			act("alice", id, "revoke")
+			waitStatus(id, workflows.StatusRevoked)
 			return id
 		}},
 		{"i3-removal_waits_revoked", func() string {
