@@ -133,6 +133,8 @@ func (o *workflowOutbound) SideEffect(ctx workflow.Context, f func(workflow.Cont
 		}
 	case workflows.EventEscalated:
 		o.m.Escalations.WithLabelValues(o.state.role).Inc()
+	case workflows.EventAlert:
+		o.m.RemovalAlerts.WithLabelValues(o.state.role).Inc()
 	}
 	return v
 }

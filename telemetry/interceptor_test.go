@@ -127,6 +127,11 @@ func TestWorkerInterceptorCountsARequest(t *testing.T) {
 	env.RegisterDelayedCallback(func() {
 		env.UpdateWorkflow(workflows.UpdateDecide, "carol", &testsuite.TestUpdateCallback{OnAccept: func() {}, OnReject: func(err error) { t.Errorf("carol's approval rejected: %v", err) }, OnComplete: func(any, error) {}}, workflows.DecideInput{ApproverID: carol.ID, Decision: workflows.DecisionApprove, Comment: "ok"})
 	}, 30*time.Second)
+	// While the role is held, the assignment workflow reports that a
+	// removal keeps failing.
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(workflows.SignalRemoval, workflows.RemovalProgress{Alert: "removal keeps failing for 10m"})
+	}, 10*time.Minute)
 	env.ExecuteWorkflow(workflows.WorkflowName, readerInput())
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
@@ -143,6 +148,7 @@ func TestWorkerInterceptorCountsARequest(t *testing.T) {
 	}{
 		{"decisions reader/approve", testutil.ToFloat64(m.Decisions.WithLabelValues("reader", "approve")), 1},
 		{"escalations reader", testutil.ToFloat64(m.Escalations.WithLabelValues("reader")), 1},
+		{"removal alerts reader", testutil.ToFloat64(m.RemovalAlerts.WithLabelValues("reader")), 1},
 		{"transitions reader/pending", testutil.ToFloat64(m.Transitions.WithLabelValues("reader", "pending_approval")), 1},
 		{"transitions reader/active", testutil.ToFloat64(m.Transitions.WithLabelValues("reader", "active")), 1},
 		{"transitions reader/expired", testutil.ToFloat64(m.Transitions.WithLabelValues("reader", "expired")), 1},

@@ -32,6 +32,7 @@ type Metrics struct {
 	Transitions     *prometheus.CounterVec
 	Decisions       *prometheus.CounterVec
 	Escalations     *prometheus.CounterVec
+	RemovalAlerts   *prometheus.CounterVec
 	TimeToDecision  *prometheus.HistogramVec
 	ApproveToActive *prometheus.HistogramVec
 	GraphErrors     *prometheus.CounterVec
@@ -58,6 +59,10 @@ func New() *Metrics {
 	m.Escalations = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: Namespace, Name: "escalations_total",
 		Help: "Escalations to a next tier of approvers, by role.",
+	}, []string{"role"})
+	m.RemovalAlerts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "removal_alerts_total",
+		Help: "Alerts that removing a role from Entra keeps failing (the workflow keeps retrying), by role; any increase needs a person.",
 	}, []string{"role"})
 	m.TimeToDecision = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: Namespace, Name: "time_to_decision_seconds",
@@ -86,7 +91,7 @@ func New() *Metrics {
 		Help: "Calls refused (401 bad token, 403 forbidden, 409 conflict), by method, route template and HTTP status.",
 	}, []string{"method", "route", "status"})
 	m.registry.MustRegister(
-		m.Transitions, m.Decisions, m.Escalations, m.TimeToDecision, m.ApproveToActive,
+		m.Transitions, m.Decisions, m.Escalations, m.RemovalAlerts, m.TimeToDecision, m.ApproveToActive,
 		m.GraphErrors, m.MailFailures, m.ExportedEvents, m.Refusals,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.sdk,
