@@ -18,13 +18,21 @@ import (
 func BenchmarkApproveToActive(b *testing.B) {
 	st := startStack(b, b.TempDir(), fastPolicy(b))
 	defer st.Stop()
+	measureApproveToActive(b, st, func(int) string { return "reader" })
+}
+
+// measureApproveToActive creates a request for role(i), approves it, polls
+// until it is active and revokes it, b.N times, and reports the latency
+// from the approve call to active.
+func measureApproveToActive(b *testing.B, st *Stack, role func(i int) string) {
 	api := apiClient{t: b, base: st.APIURL}
 	alice, bob := api.token("alice"), api.token("bob")
 	var lat []time.Duration
 	b.ResetTimer()
-	for range b.N {
+	for i := range b.N {
 		var req workflows.Request
-		if status := api.do("POST", "/api/v1/requests", alice, `{"role":"reader","duration":"1h","justification":"benchmark"}`, &req); status != http.StatusCreated {
+		body := fmt.Sprintf(`{"role":%q,"duration":"1h","justification":"benchmark"}`, role(i))
+		if status := api.do("POST", "/api/v1/requests", alice, body, &req); status != http.StatusCreated {
 			b.Fatalf("create: status %d", status)
 		}
 		start := time.Now()
@@ -70,35 +78,5 @@ func BenchmarkApproveToActiveNewTarget(b *testing.B) {
 	}
 	st := startStack(b, b.TempDir(), pol)
 	defer st.Stop()
-	api := apiClient{t: b, base: st.APIURL}
-	alice, bob := api.token("alice"), api.token("bob")
-	var lat []time.Duration
-	b.ResetTimer()
-	for i := range b.N {
-		var req workflows.Request
-		body := fmt.Sprintf(`{"role":"reader-au%d","duration":"1h","justification":"benchmark"}`, i)
-		if status := api.do("POST", "/api/v1/requests", alice, body, &req); status != http.StatusCreated {
-			b.Fatalf("create: status %d", status)
-		}
-		start := time.Now()
-		if status := api.do("POST", "/api/v1/requests/"+req.ID+"/approve", bob, `{}`, nil); status != http.StatusOK {
-			b.Fatalf("approve: status %d", status)
-		}
-		for req.Status != workflows.StatusActive {
-			api.do("GET", "/api/v1/requests/"+req.ID, alice, "", &req)
-			if req.Status.Terminal() {
-				b.Fatalf("request ended %s", req.Status)
-			}
-		}
-		lat = append(lat, time.Since(start))
-		b.StopTimer()
-		if status := api.do("POST", "/api/v1/requests/"+req.ID+"/revoke", alice, `{}`, nil); status != http.StatusOK {
-			b.Fatalf("revoke: status %d", status)
-		}
-		b.StartTimer()
-	}
-	slices.Sort(lat)
-	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
-	b.ReportMetric(ms(lat[(len(lat)*99)/100]), "p99-ms")
-	b.ReportMetric(ms(lat[len(lat)-1]), "max-ms")
+	measureApproveToActive(b, st, func(i int) string { return fmt.Sprintf("reader-au%d", i) })
 }
