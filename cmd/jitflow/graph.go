@@ -48,56 +48,65 @@ func (g *graphFlags) register(f *pflag.FlagSet) {
 	f.DurationVar(&g.retryWait, "graph-max-retry-wait", activities.DefaultMaxRetryWait, "longest one Graph call waits for Retry-After before Temporal retries the activity later")
 }
 
+// graphEndpoint is Graph's URL and the credential for it: nil for a
+// loopback emulator. who says, without secrets, which credential it is.
+type graphEndpoint struct {
+	baseURL string
+	cred    azcore.TokenCredential
+	who     string
+}
+
 // provider builds the Graph PIM provider and says, without secrets, which
 // credential it uses.
 func (g *graphFlags) provider() (*activities.GraphPIM, string, error) {
-	baseURL, cred, who, err := g.endpoint()
+	ep, err := g.endpoint()
 	if err != nil {
-		return nil, who, err
+		return nil, ep.who, err
 	}
-	pim, err := activities.NewGraphPIM(activities.GraphConfig{BaseURL: baseURL, Credential: cred, MaxRetryWait: g.retryWait})
-	return pim, who, err
+	pim, err := g.pim(ep)
+	return pim, ep.who, err
+}
+
+// pim builds the Graph PIM provider on ep.
+func (g *graphFlags) pim(ep graphEndpoint) (*activities.GraphPIM, error) {
+	return activities.NewGraphPIM(activities.GraphConfig{BaseURL: ep.baseURL, Credential: ep.cred, MaxRetryWait: g.retryWait})
 }
 
 // directory builds the group directory the API reads for callers whose
 // token carries a group overage.
-func (g *graphFlags) directory() (*directory.Graph, error) {
-	baseURL, cred, _, err := g.endpoint()
-	if err != nil {
-		return nil, err
-	}
-	return directory.NewGraph(directory.Config{BaseURL: baseURL, Credential: cred})
+func (ep graphEndpoint) directory() (*directory.Graph, error) {
+	return directory.NewGraph(directory.Config{BaseURL: ep.baseURL, Credential: ep.cred})
 }
 
-// endpoint resolves Graph's URL and the credential for it, nil for a
-// loopback emulator, and says without secrets which credential it is.
-func (g *graphFlags) endpoint() (string, azcore.TokenCredential, string, error) {
+// endpoint resolves Graph's URL and the credential for it.
+func (g *graphFlags) endpoint() (graphEndpoint, error) {
 	cloud, err := activities.LookupCloud(g.cloud)
 	if err != nil {
-		return "", nil, "", fmt.Errorf("--cloud: %w", err)
+		return graphEndpoint{}, fmt.Errorf("--cloud: %w", err)
 	}
-	baseURL := strings.TrimSuffix(g.url, "/")
-	if baseURL == "" {
-		baseURL = cloud.GraphURL
+	ep := graphEndpoint{baseURL: strings.TrimSuffix(g.url, "/")}
+	if ep.baseURL == "" {
+		ep.baseURL = cloud.GraphURL
 	}
-	if activities.IsLoopbackURL(baseURL) {
-		return baseURL, nil, "no credential (loopback Graph emulator at " + baseURL + ")", nil
+	if activities.IsLoopbackURL(ep.baseURL) {
+		ep.who = "no credential (loopback Graph emulator at " + ep.baseURL + ")"
+		return ep, nil
 	}
 	cc := g.credential
 	cc.Cloud = cloud
 	if g.secretFile != "" {
 		data, err := os.ReadFile(g.secretFile)
 		if err != nil {
-			return "", nil, "", fmt.Errorf("--client-secret-file: %w", err)
+			return graphEndpoint{}, fmt.Errorf("--client-secret-file: %w", err)
 		}
 		cc.ClientSecret = strings.TrimSpace(string(data))
 	}
 	cc = activities.CredentialConfigFromEnv(cc, os.Getenv)
-	cred, err := activities.NewCredential(cc)
-	if err != nil {
-		return "", nil, cc.String(), fmt.Errorf("azure credential for %s: %w", baseURL, err)
+	ep.who = cc.String()
+	if ep.cred, err = activities.NewCredential(cc); err != nil {
+		return graphEndpoint{who: ep.who}, fmt.Errorf("azure credential for %s: %w", ep.baseURL, err)
 	}
-	return baseURL, cred, cc.String(), nil
+	return ep, nil
 }
 
 // check gets a token and reads one role definition, so that a wrong
@@ -113,23 +122,4 @@ func (g *graphFlags) check(ctx context.Context, log *slog.Logger, pim *activitie
 	log.Info("graph check passed", "credential", who, "tenant", res.TenantID, "app", res.AppID,
 		"permissions", strings.Join(res.Roles, " "), "role_read", res.RoleName)
 	return nil
-}
-
-// newGraphPIM builds the provider for graphURL with the rest of the Graph
-// settings from the environment (JITFLOW_CLOUD, JITFLOW_CREDENTIAL,
-// JITFLOW_CLIENT_SECRET_FILE, JITFLOW_MANAGED_IDENTITY_CLIENT_ID and the
-// AZURE_* variables), for a command that does not register graphFlags.
-func newGraphPIM(graphURL string) (*activities.GraphPIM, error) {
-	g := graphFlags{
-		url:   graphURL,
-		cloud: envOr("JITFLOW_CLOUD", "public"),
-		credential: activities.CredentialConfig{
-			Kind:                    envOr("JITFLOW_CREDENTIAL", activities.CredentialAuto),
-			ManagedIdentityClientID: envOr("JITFLOW_MANAGED_IDENTITY_CLIENT_ID", ""),
-		},
-		secretFile: envOr("JITFLOW_CLIENT_SECRET_FILE", ""),
-		retryWait:  activities.DefaultMaxRetryWait,
-	}
-	pim, _, err := g.provider()
-	return pim, err
 }

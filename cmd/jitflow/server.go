@@ -102,7 +102,13 @@ each; without it every server makes its own.`,
 			if err != nil {
 				return err
 			}
-			dir, err := graph.directory()
+			// One credential serves the group lookups and the eligibility
+			// checks.
+			ep, err := graph.endpoint()
+			if err != nil {
+				return err
+			}
+			dir, err := ep.directory()
 			if err != nil {
 				return err
 			}
@@ -114,9 +120,9 @@ each; without it every server makes its own.`,
 				PageTokenKey: []byte(os.Getenv("JITFLOW_PAGE_TOKEN_KEY")),
 			}
 			if needsEligibility(pol) {
-				pim, cred, err := graph.provider()
+				pim, err := graph.pim(ep)
 				if err != nil {
-					return fmt.Errorf("graph for eligibility checks (%s): %w", cred, err)
+					return fmt.Errorf("graph for eligibility checks (%s): %w", ep.who, err)
 				}
 				cfg.Eligibility = pim
 			}
