@@ -66,6 +66,9 @@ type accessRequest struct {
 	// shared is set when the grant is held through the assignment workflow
 	// (requests started before it hold the role themselves).
 	shared bool
+	// holdSlow is set when the hold's wait moved to an ordinary activity:
+	// the activation no longer finishes within the current workflow task.
+	holdSlow bool
 	// alreadyHeld is the assignment the requester held before jitflow.
 	alreadyHeld bool
 	// removalWaitsUntil is when Entra allows the removal it refused as too

@@ -24,7 +24,7 @@ func TestHappyPathOneStage(t *testing.T) {
 	r := h.run()
 
 	got := accepted(t, o)
-	require.Equal(t, workflows.StatusActivating, got.Status, "the last approval hands over to activation")
+	require.Equal(t, workflows.StatusActive, got.Status, "the last approval answers with the quick activation's outcome")
 	require.Equal(t, workflows.StatusExpired, r.Status)
 	require.Equal(t, []workflows.Decision{{
 		Approver: bob.UPN, ApproverID: bob.ID, Decision: approve, Comment: "ok", Time: t0.Add(5 * time.Second), Stage: 1,
@@ -65,7 +65,7 @@ func TestTwoStageAdmin(t *testing.T) {
 	require.Equal(t, 2, mid.Stage, "bob's approval moves the request to stage 2")
 	require.Equal(t, []workflows.Approver{{Approver: dave.UPN, ApproverID: dave.ID}}, mid.Approvers)
 	require.Equal(t, t0.Add(5*time.Second+time.Hour), *mid.EscalatesAt)
-	require.Equal(t, workflows.StatusActivating, accepted(t, second).Status)
+	require.Equal(t, workflows.StatusActive, accepted(t, second).Status)
 
 	require.Equal(t, workflows.StatusExpired, r.Status)
 	require.Equal(t, 2, r.Stages)
@@ -95,7 +95,7 @@ func TestEscalation(t *testing.T) {
 			o := h.decideAt(tc.at, tc.approver, approve, "")
 			r := h.run()
 
-			require.Equal(t, workflows.StatusActivating, accepted(t, o).Status)
+			require.Equal(t, workflows.StatusActive, accepted(t, o).Status)
 			require.Equal(t, workflows.StatusExpired, r.Status)
 			require.Equal(t, tc.approver.UPN, r.Decisions[0].Approver)
 			require.Equal(t, []string{
@@ -232,7 +232,7 @@ func TestNOfM(t *testing.T) {
 		{Approver: carol.UPN, ApproverID: carol.ID}, {Approver: dave.UPN, ApproverID: dave.ID},
 	}, mid.Approvers, "bob decided, so only carol and dave may still decide")
 	require.Equal(t, t0.Add(time.Hour), *mid.EscalatesAt, "a partial approval does not restart the tier's clock")
-	require.Equal(t, workflows.StatusActivating, accepted(t, second).Status)
+	require.Equal(t, workflows.StatusActive, accepted(t, second).Status)
 	rejected(t, late, workflows.ErrConflict, "is active; decisions are accepted only while it is pending_approval")
 	require.Equal(t, workflows.StatusExpired, r.Status)
 	require.Equal(t, t0.Add(7*time.Second), *r.ActivatedAt)
@@ -521,6 +521,49 @@ func TestWorkflowCancellation(t *testing.T) {
 		require.Empty(t, h.removals, "a pending request never touched Graph")
 		require.Len(t, h.emailsOf(activities.MailCanceled), 1, "the requester learns the request was canceled")
 	})
+}
+
+// TestApprovalAnswersWithActivation: the approval that settles the last
+// stage answers with the activation's outcome when it comes within the
+// same workflow task, and with activating once the hold waits on Graph.
+func TestApprovalAnswersWithActivation(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		slow   bool // the quick hold fails, so the wait moves to an activity
+		answer workflows.Status
+		reason string
+	}{
+		{"quick activation", nil, false, workflows.StatusActive, ""},
+		{"Graph refuses", temporal.NewApplicationError("principal not eligible", activities.ErrGraphRejected), false, workflows.StatusFailed, "activation failed: principal not eligible"},
+		{"Graph is slow", nil, true, workflows.StatusActivating, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, readerInput())
+			if tc.err != nil {
+				h.activate = func(int) (activities.ActivateResult, error) { return activities.ActivateResult{}, tc.err }
+			}
+			holds := 0
+			if tc.slow {
+				h.hold = func(in workflows.HoldInput) (workflows.HoldResult, error) {
+					if holds++; holds == 1 {
+						return workflows.HoldResult{}, errors.New("Graph answered 503")
+					}
+					return workflows.HoldResult{Until: t0.Add(5*time.Second + in.Duration), EntraEnd: t0.Add(5*time.Second + in.Duration)}, nil
+				}
+			}
+			o := h.decideAt(5*time.Second, bob, approve, "")
+			r := h.run()
+
+			got := accepted(t, o)
+			require.Equal(t, tc.answer, got.Status)
+			require.Equal(t, tc.reason, got.Reason)
+			if tc.err == nil {
+				require.Equal(t, workflows.StatusExpired, r.Status)
+			}
+		})
+	}
 }
 
 func TestGrantClockStartsAtActivation(t *testing.T) {

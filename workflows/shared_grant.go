@@ -74,6 +74,7 @@ func (s *accessRequest) holdGrant(ctx workflow.Context, in HoldInput) (HoldResul
 	if err == nil || ctx.Err() != nil || (errors.As(err, &app) && app.Type() == ErrInvalid) {
 		return res, err
 	}
+	s.holdSlow = true
 	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, holdSlowOptions()), ActivityHoldGrant, in).Get(ctx, &res)
 	return res, err
 }

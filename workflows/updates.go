@@ -136,8 +136,32 @@ func (s *accessRequest) decide(ctx workflow.Context, in DecideInput) (Request, e
 	if s.stageSettled() {
 		stage := s.stage
 		_ = workflow.Await(ctx, func() bool { return s.stage != stage || s.status != StatusPending })
+		s.awaitQuickActivation(ctx)
 	}
 	return s.view(), nil
+}
+
+// changeApprovalAnswersActivation is the GetVersion change id of the
+// approval's answer waiting for a quick activation: it moves where the
+// update's completion lands in history.
+const changeApprovalAnswersActivation = "approval-answers-activation"
+
+// awaitQuickActivation lets the approval that started an activation answer
+// with its outcome (active, or failed and why). The hold usually completes
+// within the workflow task that took the approval, whose completion is
+// also what delivers the answer: waiting costs the approver nothing and
+// spares them a second call. Once the hold moves to an ordinary activity
+// (Graph is slow), it answers at once with activating.
+func (s *accessRequest) awaitQuickActivation(ctx workflow.Context) {
+	if s.status != StatusActivating {
+		return
+	}
+	if workflow.GetVersion(ctx, changeApprovalAnswersActivation, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	_ = workflow.Await(ctx, func() bool {
+		return s.status != StatusActivating || s.holdSlow || !s.shared
+	})
 }
 
 // validateCancel lets only the requester withdraw, and only while pending.

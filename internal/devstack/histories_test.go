@@ -242,6 +242,23 @@ func TestRecordHistories(t *testing.T) {
 			waitStatus(id, workflows.StatusExpired)
 			return id
 		}},
+		// The approval's answer waits for a quick activation: recorded
+		// once quick, once with the hold moved to an activity.
+		{"i7-approval_answers_active_revoked", func() string {
+			id := active("1h")
+			act("alice", id, "revoke")
+			waitStatus(id, workflows.StatusRevoked)
+			return id
+		}},
+		{"i7-approval_answers_activating_expired", func() string {
+			one := 1
+			if err := st.Graph.InjectFault(graphemu.Fault{Status: http.StatusTooManyRequests, Count: 8, RetryAfterSeconds: &one, Action: "adminAssign"}); err != nil {
+				t.Fatal(err)
+			}
+			id := active("2s")
+			waitStatus(id, workflows.StatusExpired)
+			return id
+		}},
 		{"i3-already_held_revoked", func() string {
 			if _, err := st.Graph.SeedAssignment(graphemu.Target{PrincipalID: alice.ID, RoleDefinitionID: reader.RoleDefinitionID, DirectoryScopeID: "/"}); err != nil {
 				t.Fatal(err)
