@@ -184,8 +184,11 @@ func (ks *KeySet) Open(purpose, sealed string) ([]byte, error) {
 	if !ok || body == "" || strings.Contains(sig, ".") {
 		return nil, ErrMalformed
 	}
+	// The MAC has one spelling (the decoder alone would also take other
+	// trailing bits and skip line breaks), so a link cannot be reworded
+	// into another string that still opens.
 	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || len(got) != sha256.Size {
+	if err != nil || len(got) != sha256.Size || base64.RawURLEncoding.EncodeToString(got) != sig {
 		return nil, ErrMalformed
 	}
 	want, known := ks.mac(purpose, kid, []byte(body))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every fuzz target briefly: the request decoder, token and header
-# parsing, page tokens, the duration parser and the policy parser.
+# Runs every fuzz target briefly: the request decoder, bearer token and
+# header parsing, page tokens, the approval link token verifier, the
+# duration parser and the policy loader's parser.
 # Usage: scripts/fuzz.sh [seconds per target, default 10]
 # A failure leaves its input under the package's testdata/fuzz/ folder;
 # `go test` then replays it on every run until it is fixed.
@@ -12,6 +13,7 @@ targets=(
   "./server FuzzVerify"
   "./server FuzzBearerToken"
   "./server FuzzPageToken"
+  "./approvals FuzzVerify"
   "./durations FuzzParse"
   "./policies FuzzParse"
 )
