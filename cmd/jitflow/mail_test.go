@@ -17,7 +17,7 @@ func TestWorkerMailer(t *testing.T) {
 	if err := os.WriteFile(keyFile, []byte("SG.k\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	box := filepath.Join(dir, "outbox.json")
+	box := filepath.Join(dir, "outbox.jsonl")
 	tests := []struct {
 		name    string
 		flags   mailFlags

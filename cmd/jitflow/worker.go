@@ -81,7 +81,7 @@ func workerCommand() *cobra.Command {
 	tf.register(f)
 	graph.register(f)
 	f.BoolVar(&checkOnly, "check", false, "only check Graph: get a token and read one role definition (--check-role), report, and exit")
-	f.StringVar(&outboxTo, "outbox", envOr("JITFLOW_OUTBOX", ""), "JSON file that keeps outgoing email instead of sending it (env JITFLOW_OUTBOX); the mailer is outbox when this is set, sendgrid otherwise")
+	f.StringVar(&outboxTo, "outbox", envOr("JITFLOW_OUTBOX", ""), "file that keeps outgoing email instead of sending it, one JSON email per line (env JITFLOW_OUTBOX); the mailer is outbox when this is set, sendgrid otherwise")
 	mf.register(f, "", true)
 	links.register(f)
 	logs.register(f, "json", "info")

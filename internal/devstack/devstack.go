@@ -136,11 +136,12 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if err := st.startTemporal(ctx, opts); err != nil {
 		return nil, err
 	}
-	mail, err := outbox.Open(filepath.Join(opts.DataDir, "outbox.json"))
+	mail, err := openOutbox(opts.DataDir)
 	if err != nil {
 		return nil, err
 	}
 	st.Outbox = mail
+	st.stops = append(st.stops, func() { mail.Close() })
 	// The provider knows Entra's minimum active time only as a setting:
 	// Graph's refusal does not say when removal is allowed.
 	pim, err := activities.NewGraphPIM(activities.GraphConfig{BaseURL: st.GraphURL, MinActiveTime: st.graphMinActive})
@@ -170,6 +171,18 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		return nil, err
 	}
 	return st, nil
+}
+
+// openOutbox opens the data dir's outbox, taking over the one that data
+// dirs of earlier versions kept as outbox.json.
+func openOutbox(dir string) (*outbox.Outbox, error) {
+	path := filepath.Join(dir, "outbox.jsonl")
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if err := os.Rename(filepath.Join(dir, "outbox.json"), path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("outbox: %w", err)
+		}
+	}
+	return outbox.Open(path)
 }
 
 func (st *Stack) startAuditExport(ctx context.Context, opts Options) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -84,4 +85,80 @@ func TestServeHTTPEmptyIsArray(t *testing.T) {
 	if got := strings.TrimSpace(rec.Body.String()); got != "[]" {
 		t.Fatalf("empty outbox = %s, want []", got)
 	}
+}
+
+func TestOpenConvertsTheArrayForm(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "outbox.json")
+	old := `[{"to":["bob@example.com"],"subject":"first","text":"t","html":"h","sent_at":"2026-11-26T09:00:00Z","key":"k1"}]`
+	if err := os.WriteFile(path, []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	if err := o.Send(context.Background(), activities.Message{To: []string{"a@example.com"}, Subject: "second", Key: "k2"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Send(context.Background(), activities.Message{To: []string{"a@example.com"}, Subject: "again", Key: "k1"}); err != nil {
+		t.Fatal(err)
+	}
+	got := subjects(o.Emails())
+	if strings.Join(got, ",") != "first,second" {
+		t.Fatalf("emails %v, want first,second (k1 was sent before the conversion)", got)
+	}
+	data, _ := os.ReadFile(path)
+	if n := strings.Count(string(data), "\n"); n != 2 || data[0] != '{' {
+		t.Fatalf("file is not two JSON lines:\n%s", data)
+	}
+}
+
+func TestOpenDropsATornLastLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "outbox.jsonl")
+	whole := `{"to":["bob@example.com"],"subject":"whole","key":"k1"}` + "\n"
+	if err := os.WriteFile(path, []byte(whole+`{"to":["bob@exa`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	if err := o.Send(context.Background(), activities.Message{To: []string{"a@example.com"}, Subject: "next", Key: "k2"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(subjects(o.Emails()), ","); got != "whole,next" {
+		t.Fatalf("emails %s, want whole,next", got)
+	}
+}
+
+func TestOpenNamesABadLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "outbox.jsonl")
+	if err := os.WriteFile(path, []byte("{\"subject\":\"ok\"}\nnot json\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(path)
+	if err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Fatalf("err = %v, want one naming line 2", err)
+	}
+}
+
+func TestSendAfterCloseFails(t *testing.T) {
+	o, err := Open(filepath.Join(t.TempDir(), "outbox.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Close()
+	if err := o.Send(context.Background(), activities.Message{To: []string{"a@example.com"}}); err == nil {
+		t.Fatal("a closed outbox took an email")
+	}
+}
+
+func subjects(emails []Email) []string {
+	var out []string
+	for _, e := range emails {
+		out = append(out, e.Subject)
+	}
+	return out
 }
