@@ -66,6 +66,9 @@ type accessRequest struct {
 	// shared is set when the grant is held through the assignment workflow
 	// (requests started before it hold the role themselves).
 	shared bool
+	// endNotice is the assignment workflow's word that the grant ended and
+	// what became of the role (changeGrantEndNotice).
+	endNotice *ReleaseResult
 	// holdSlow is set when the hold's wait moved to an ordinary activity:
 	// the activation no longer finishes within the current workflow task.
 	holdSlow bool

@@ -415,6 +415,7 @@ func TestDeactivation(t *testing.T) {
 	// TestActivityOptions checks that production sets no limit.
 	t.Run("retried after transient errors", func(t *testing.T) {
 		h := newHarness(t, breakGlassInput())
+		h.noEndNotice = true // the request releases the role itself
 		ok := h.deactivate
 		h.deactivate = func(n int) (activities.DeactivateResult, error) {
 			if n <= 8 {
@@ -425,8 +426,10 @@ func TestDeactivation(t *testing.T) {
 		r := h.run()
 		require.Equal(t, workflows.StatusExpired, r.Status)
 		require.Len(t, h.removals, 9)
-		// Waits of 1s, 2s, 4s ... 32s, then the 1m cap twice: 3m3s in all.
-		require.Equal(t, r.ExpiresAt.Add(183*time.Second), *r.EndedAt)
+		// Without the end notice the request releases EndNoticeWait past
+		// its end; the release's retries wait 1s, 2s, 4s ... 32s, then the
+		// 1m cap twice: 3m3s.
+		require.Equal(t, r.ExpiresAt.Add(workflows.EndNoticeWait+183*time.Second), *r.EndedAt)
 	})
 	t.Run("already gone", func(t *testing.T) {
 		h := newHarness(t, breakGlassInput())

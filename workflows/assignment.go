@@ -62,6 +62,13 @@ type assignment struct {
 	activeSince time.Time
 	entraEnd    time.Time
 
+	// endsGrants: grants end at their end here, and their requests are
+	// told (changeGrantEndNotice); before, a grant lapsed LapseGrace
+	// later, only if its request never released it.
+	endsGrants bool
+	// ended are the requests whose grants ended and who are yet to be told.
+	ended []string
+
 	releaseReason  string
 	releasedBy     string
 	waiting        []string
@@ -104,11 +111,15 @@ func (s *assignment) setup(ctx workflow.Context) error {
 // run does the Graph work the handlers ask for, one thing at a time, and
 // ends when nothing is held and nothing is assigned.
 func (s *assignment) run(ctx workflow.Context) error {
+	s.endsGrants = workflow.GetVersion(ctx, changeGrantEndNotice, workflow.DefaultVersion, 1) == 1
 	for {
 		if err := s.awaitWork(ctx); err != nil {
 			return err
 		}
 		s.dropLapsed(ctx)
+		if !s.needRemove() {
+			s.tellEnded(ctx)
+		}
 		switch {
 		case s.needActivate():
 			s.activate(ctx)
@@ -136,6 +147,14 @@ func (s *assignment) awaitWork(ctx workflow.Context) error {
 			(s.quiet(ctx) && workflow.GetInfo(ctx).GetContinueAsNewSuggested())
 	}
 	lapse, ok := s.nextLapse()
+	if s.endsGrants {
+		// A grant that ends sooner than the one waited for wakes it.
+		work := ready
+		ready = func() bool {
+			next, found := s.nextLapse()
+			return work() || (found && (!ok || next.Before(lapse)))
+		}
+	}
 	if !ok {
 		return workflow.Await(ctx, ready)
 	}
@@ -467,19 +486,50 @@ func (s *assignment) nextLapse() (time.Time, bool) {
 			at, found = g.Until, true
 		}
 	}
-	return at.Add(LapseGrace), found
+	return at.Add(s.lapseGrace()), found
 }
 
-// dropLapsed forgets grants whose request never released them.
+// lapseGrace is how long past its end a grant is kept.
+func (s *assignment) lapseGrace() time.Duration {
+	if s.endsGrants {
+		return 0
+	}
+	return LapseGrace
+}
+
+// dropLapsed ends grants whose end has come (with endsGrants), or forgets
+// those whose request never released them.
 func (s *assignment) dropLapsed(ctx workflow.Context) {
 	now := workflow.Now(ctx)
 	s.grants = slices.DeleteFunc(s.grants, func(g *grant) bool {
-		lapsed := g.settled && !g.Until.IsZero() && !now.Before(g.Until.Add(LapseGrace))
-		if lapsed {
+		lapsed := g.settled && !g.Until.IsZero() && !now.Before(g.Until.Add(s.lapseGrace()))
+		switch {
+		case lapsed && s.endsGrants:
+			s.ended = append(s.ended, g.RequestID)
+			s.releaseReason, s.releasedBy = "the grant ran out", g.RequestID
+		case lapsed:
 			s.logger.Warn("Grant lapsed without a release; dropping it", "request_id", g.RequestID, "until", g.Until)
 		}
 		return lapsed
 	})
+}
+
+// tellEnded tells each request whose grant ended what became of the role:
+// kept for other grants or held before jitflow, or removed (or not) by the
+// removal that just ran. A request that is gone cannot be told, which is
+// no reason to stop.
+func (s *assignment) tellEnded(ctx workflow.Context) {
+	if len(s.ended) == 0 {
+		return
+	}
+	res := ReleaseResult{Remaining: len(s.grants), AlreadyHeld: s.alreadyHeld != nil}
+	if len(s.grants) == 0 && s.alreadyHeld == nil {
+		res = ReleaseResult{Removal: s.lastRemoval, Failure: s.removalFailure}
+	}
+	for _, id := range s.ended {
+		workflow.SignalExternalWorkflow(ctx, id, "", SignalRemoval, RemovalProgress{Ended: &res})
+	}
+	s.ended = nil
 }
 
 func (s *assignment) view() AssignmentView {

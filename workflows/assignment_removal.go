@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -23,8 +24,18 @@ func (s *assignment) remove(ctx workflow.Context) {
 	if in.Reason == "" {
 		in.Reason = "no jitflow request holds it any more"
 	}
+	quick := workflow.GetVersion(ctx, changeQuickRemoval, workflow.DefaultVersion, 1) == 1
 	for {
-		res, err := s.removeOnce(ctx, in)
+		var res activities.DeactivateResult
+		var err error
+		if quick {
+			quick = false
+			if res, err = s.removeQuickly(ctx, in); err != nil && !finalRemovalError(err) {
+				continue // the activity below retries it
+			}
+		} else {
+			res, err = s.removeOnce(ctx, in)
+		}
 		if err == nil {
 			s.assigned, s.lastRemoval = false, &res
 			return
@@ -41,6 +52,25 @@ func (s *assignment) remove(ctx workflow.Context) {
 		s.assigned, s.removalFailure = false, failureText(err)
 		return
 	}
+}
+
+// changeQuickRemoval is the GetVersion change id of removing the role as
+// a local activity first, in the workflow task that learned no grant is
+// left: no round trip through the task queue when Graph answers at once.
+const changeQuickRemoval = "quick-removal"
+
+// removeQuickly makes one attempt as a local activity. A failure worth
+// retrying goes on to removeOnce's activity, whose policy retries it.
+func (s *assignment) removeQuickly(ctx workflow.Context, in activities.DeactivateInput) (activities.DeactivateResult, error) {
+	var res activities.DeactivateResult
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, removeLocalOptions()), ActivityDeactivate, in).Get(ctx, &res)
+	return res, err
+}
+
+// finalRemovalError: an error removeOptions does not retry.
+func finalRemovalError(err error) bool {
+	var app *temporal.ApplicationError
+	return errors.As(err, &app) && slices.Contains(removeOptions().RetryPolicy.NonRetryableErrorTypes, app.Type())
 }
 
 // removeOnce runs the Deactivate activity, raising the alert if it is still
@@ -66,10 +96,11 @@ func (s *assignment) removeOnce(ctx workflow.Context, in activities.DeactivateIn
 	return res, err
 }
 
-// tell signals the requests waiting for the removal. A request that is gone
+// tell signals the requests waiting for the removal, and those whose
+// grants ended into it. A request that is gone
 // cannot be told, which is no reason to stop.
 func (s *assignment) tell(ctx workflow.Context, p RemovalProgress) {
-	for _, id := range s.waiting {
+	for _, id := range append(slices.Clone(s.waiting), s.ended...) {
 		workflow.SignalExternalWorkflow(ctx, id, "", SignalRemoval, p)
 	}
 }

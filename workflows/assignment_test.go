@@ -280,14 +280,35 @@ func TestAssignmentActivationRefused(t *testing.T) {
 
 // A grant whose request never releases it (a terminated request workflow)
 // lapses after its end, and the role is removed.
-func TestAssignmentGrantLapses(t *testing.T) {
+// A grant ends at its end: the role is removed then, without waiting for
+// the request, and the request is told what became of it.
+func TestAssignmentEndsGrants(t *testing.T) {
 	h := newAssignmentHarness(t)
 	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
 	h.run()
 
 	require.Len(t, h.removals, 1)
-	require.Equal(t, t0.Add(time.Hour+workflows.LapseGrace), h.removedAt[0].UTC())
+	require.Equal(t, t0.Add(time.Hour), h.removedAt[0].UTC())
+	require.Equal(t, "req-1", h.removals[0].RequestID)
 	require.Equal(t, h.removedAt[0].Add(workflows.IdleLinger), h.env.Now(), "the workflow stays a while for the next request")
+	require.Len(t, h.signals, 1)
+	require.NotNil(t, h.signals[0].Ended)
+	require.Equal(t, "graph-remove", h.signals[0].Ended.Removal.GraphRequestID)
+}
+
+// Of two overlapping grants, the first to end is told the role stays; the
+// second ends with the removal.
+func TestAssignmentEndsOverlappingGrants(t *testing.T) {
+	h := newAssignmentHarness(t)
+	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	h.holdAt(time.Minute, workflows.HoldInput{RequestID: "req-2", Duration: time.Hour})
+	h.run()
+
+	require.Len(t, h.removals, 1)
+	require.Equal(t, t0.Add(time.Minute+time.Hour), h.removedAt[0].UTC())
+	require.Len(t, h.signals, 2)
+	require.Equal(t, &workflows.ReleaseResult{Remaining: 1}, h.signals[0].Ended, "req-1 ends while req-2 holds the role")
+	require.NotNil(t, h.signals[1].Ended.Removal)
 }
 
 func TestAssignmentWorkflowID(t *testing.T) {
@@ -357,4 +378,35 @@ func TestAssignmentReleaseOfUnknownGrant(t *testing.T) {
 	completed(t, stranger)
 	require.Nil(t, stranger.res.Removal)
 	require.Len(t, h.removals, 1)
+}
+
+// The first removal attempt runs within the workflow task (a local
+// activity); when Graph fails it, the activity retries until it is done.
+func TestAssignmentQuickRemovalFallsBackToTheActivity(t *testing.T) {
+	h := newAssignmentHarness(t)
+	h.deactivate = func(n int) (activities.DeactivateResult, error) {
+		if n == 1 {
+			return activities.DeactivateResult{}, temporal.NewApplicationError("HTTP 503", "GraphUnavailable")
+		}
+		return activities.DeactivateResult{GraphRequestID: "graph-remove", GraphStatus: "Revoked"}, nil
+	}
+	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	rel := h.releaseAt(time.Minute, "req-1")
+	h.run()
+
+	completed(t, rel)
+	require.Len(t, h.removals, 2)
+	require.Equal(t, "graph-remove", rel.res.Removal.GraphRequestID)
+}
+
+// A shorter grant that comes after a longer one still ends on time.
+func TestAssignmentEndsAShorterLaterGrant(t *testing.T) {
+	h := newAssignmentHarness(t)
+	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	h.holdAt(time.Minute, workflows.HoldInput{RequestID: "req-2", Duration: time.Minute})
+	h.run()
+
+	require.GreaterOrEqual(t, len(h.signals), 1)
+	require.Equal(t, &workflows.ReleaseResult{Remaining: 1}, h.signals[0].Ended)
+	require.Equal(t, t0.Add(time.Hour), h.removedAt[0].UTC())
 }

@@ -30,9 +30,11 @@ const (
 	// Start needs a Temporal client, which only a worker has).
 	ActivityHoldGrant    = "HoldGrant"
 	ActivityReleaseGrant = "ReleaseGrant"
-	// ActivityActivate and ActivityCheckEligibility name the activities
-	// (methods of activities.Activities) run as local activities.
+	// ActivityActivate, ActivityDeactivate and ActivityCheckEligibility
+	// name the activities (methods of activities.Activities) run as local
+	// activities.
 	ActivityActivate         = "Activate"
+	ActivityDeactivate       = "Deactivate"
 	ActivityCheckEligibility = "CheckEligibility"
 )
 
@@ -135,6 +137,9 @@ type RemovalProgress struct {
 	AllowedAt time.Time `json:"allowed_at,omitempty"`
 	// Alert says the removal keeps failing.
 	Alert string `json:"alert,omitempty"`
+	// Ended says the grant reached its end and the assignment workflow
+	// dropped it, with what became of the role.
+	Ended *ReleaseResult `json:"ended,omitempty"`
 }
 
 // AssignmentView is what QueryAssignment returns.

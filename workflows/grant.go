@@ -66,6 +66,11 @@ func (s *accessRequest) hold(ctx workflow.Context) error {
 // removal.
 func (s *accessRequest) deactivate(ctx workflow.Context) {
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
+	if s.endNotice != nil {
+		// The assignment workflow already ended the grant: nothing to wait for.
+		s.released(ctx, *s.endNotice)
+		return
+	}
 	s.setStatus(ctx, StatusDeactivating)
 	if s.shared {
 		s.release(ctx)

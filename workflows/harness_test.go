@@ -126,6 +126,11 @@ type harness struct {
 	mockReleaseDelay time.Duration
 	// eligible answers the eligibility check.
 	eligible bool
+	// noEndNotice leaves out the assignment workflow's notice at the
+	// grant's end, as an assignment workflow from before the notice would.
+	noEndNotice bool
+	// until is the grant's current end, for the end notice.
+	until time.Time
 
 	mu          sync.Mutex
 	activations []activities.ActivateInput
@@ -404,6 +409,7 @@ func (h *harness) mockGrants() {
 			return h.hold(in)
 		}
 		if !in.Until.IsZero() {
+			h.noticeEndAt(in.Until)
 			return workflows.HoldResult{Until: in.Until, EntraEnd: in.Until,
 				Extension: &activities.ExtendResult{GraphRequestID: "graph-extend", EndDateTime: in.Until}}, nil
 		}
@@ -420,31 +426,63 @@ func (h *harness) mockGrants() {
 			return workflows.HoldResult{}, err
 		}
 		until := h.env.Now().Add(in.Duration)
+		h.noticeEndAt(until)
 		return workflows.HoldResult{Until: until, EntraEnd: res.EndDateTime, Activation: &res}, nil
 	})
 	if h.activateDelay > 0 {
 		hold.After(h.activateDelay)
 	}
-	release := h.env.OnActivity(workflows.ActivityReleaseGrant, mock.Anything, mock.Anything).Return(func(_ context.Context, in workflows.ReleaseInput) (workflows.ReleaseResult, error) {
-		if h.release != nil {
-			return h.release(in)
-		}
-		h.mu.Lock()
-		h.removals = append(h.removals, activities.DeactivateInput{RequestID: in.RequestID, Assignment: in.Assignment, Reason: in.Reason})
-		n := len(h.removals)
-		h.mu.Unlock()
-		res, err := h.deactivate(n)
-		if app, ok := refused(err); ok {
-			return workflows.ReleaseResult{Failure: app.Message()}, nil
-		}
-		if err != nil {
-			return workflows.ReleaseResult{}, err
-		}
-		return workflows.ReleaseResult{Removal: &res}, nil
-	})
+	release := h.env.OnActivity(workflows.ActivityReleaseGrant, mock.Anything, mock.Anything).Return(h.releaseOnce)
 	if h.mockReleaseDelay > 0 {
 		release.After(h.mockReleaseDelay)
 	}
+}
+
+// releaseOnce answers one release: through h.release, or by removing the
+// role through deactivate.
+func (h *harness) releaseOnce(_ context.Context, in workflows.ReleaseInput) (workflows.ReleaseResult, error) {
+	if h.release != nil {
+		return h.release(in)
+	}
+	h.mu.Lock()
+	h.removals = append(h.removals, activities.DeactivateInput{RequestID: in.RequestID, Assignment: in.Assignment, Reason: in.Reason})
+	n := len(h.removals)
+	h.mu.Unlock()
+	res, err := h.deactivate(n)
+	if app, ok := refused(err); ok {
+		return workflows.ReleaseResult{Failure: app.Message()}, nil
+	}
+	if err != nil {
+		return workflows.ReleaseResult{}, err
+	}
+	return workflows.ReleaseResult{Removal: &res}, nil
+}
+
+// noticeEndAt stands in for the assignment workflow ending the grant at
+// until: unless the grant moved on by then, it removes the role (retrying
+// what Graph fails) and tells the request.
+func (h *harness) noticeEndAt(until time.Time) {
+	if h.noEndNotice {
+		return
+	}
+	h.mu.Lock()
+	h.until = until
+	h.mu.Unlock()
+	h.env.RegisterDelayedCallback(func() {
+		h.mu.Lock()
+		current := h.until
+		h.mu.Unlock()
+		if !current.Equal(until) {
+			return
+		}
+		in := workflows.ReleaseInput{RequestID: h.in.RequestID, Assignment: activities.Assignment{PrincipalID: h.in.Requester.ID,
+			RoleDefinitionID: h.in.Target.RoleDefinitionID, DirectoryScopeID: h.in.Target.DirectoryScopeID}, Reason: "the grant ran out"}
+		res, err := h.releaseOnce(context.Background(), in)
+		for err != nil {
+			res, err = h.releaseOnce(context.Background(), in)
+		}
+		h.env.SignalWorkflow(workflows.SignalRemoval, workflows.RemovalProgress{Ended: &res})
+	}, until.Sub(h.env.Now()))
 }
 
 // refused reports whether err is Graph's outright refusal, which the

@@ -70,6 +70,15 @@ func removeOptions() workflow.ActivityOptions {
 	return o
 }
 
+// removeLocalOptions: one attempt of at most HoldFastWait, within the
+// workflow task (see assignment.removeQuickly).
+func removeLocalOptions() workflow.LocalActivityOptions {
+	return workflow.LocalActivityOptions{
+		StartToCloseTimeout: HoldFastWait,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+	}
+}
+
 // activateLocalOptions are activateOptions for a local activity: the
 // assignment workflow activates in the same workflow task that received the
 // hold. Graph's refusals and a target held before jitflow are final.

@@ -12,6 +12,23 @@ import (
 	"github.com/jitflow/jitflow/activities"
 )
 
+// changeGrantEndNotice is the GetVersion change id of the assignment
+// workflow ending grants at their end, removing the role at once, and
+// telling each request (RemovalProgress.Ended): the removal does not wait
+// for the request's own timer, task and activity, which matters when many
+// grants end together.
+const changeGrantEndNotice = "grant-end-notice"
+
+// EndNoticeWait is how long past its end a request waits for the
+// assignment workflow's notice before releasing the role itself.
+const EndNoticeWait = 30 * time.Second
+
+// grantEnded: the assignment workflow ended the grant, or its removal waits
+// on Entra (so the request shows deactivating).
+func (s *accessRequest) grantEnded() bool {
+	return s.endNotice != nil || !s.removalWaitsUntil.IsZero()
+}
+
 // changeAssignmentWorkflow is the GetVersion change id of holding the role
 // through the assignment workflow (overlapping grants, extensions, roles
 // held before jitflow) instead of assigning and removing it directly.
@@ -112,14 +129,25 @@ func (s *accessRequest) stillEligible(ctx workflow.Context) (bool, error) {
 
 // holdShared keeps the grant until it runs out or is revoked, applying
 // granted extensions on the way. An error means the workflow was cancelled.
+//
+// Since changeGrantEndNotice the assignment workflow ends the grant at its
+// end and tells the request what became of the role; the request waits
+// EndNoticeWait past its end for that notice before it releases the role
+// itself (an assignment workflow started before the change never tells).
 func (s *accessRequest) holdShared(ctx workflow.Context) error {
+	notice := workflow.GetVersion(ctx, changeGrantEndNotice, workflow.DefaultVersion, 1) == 1
 	for {
 		left := s.expiresAt.Sub(workflow.Now(ctx))
+		if notice {
+			left += EndNoticeWait
+		}
 		if left <= 0 {
 			return nil
 		}
-		more, err := workflow.AwaitWithTimeout(ctx, left, func() bool { return s.revocation != nil || s.extensionGranted() })
-		if err != nil || !more || s.revocation != nil {
+		more, err := workflow.AwaitWithTimeout(ctx, left, func() bool {
+			return s.revocation != nil || s.extensionGranted() || s.grantEnded()
+		})
+		if err != nil || !more || s.revocation != nil || s.grantEnded() {
 			return err
 		}
 		if err := s.applyExtension(ctx); err != nil {
@@ -137,6 +165,12 @@ func (s *accessRequest) release(ctx workflow.Context) {
 		s.fail(ctx, fmt.Sprintf("removing the role failed: %s; Entra ends the assignment by itself at %s", failureText(err), s.entraEndText()))
 		return
 	}
+	s.released(ctx, res)
+}
+
+// released ends the request with what became of the role.
+func (s *accessRequest) released(ctx workflow.Context, res ReleaseResult) {
+	s.mayBeAssigned = false
 	if res.Failure != "" {
 		s.fail(ctx, fmt.Sprintf("removing the role failed: %s; Entra ends the assignment by itself at %s", res.Failure, s.entraEndText()))
 		return
@@ -182,6 +216,9 @@ func (s *accessRequest) receiveRemovalProgress(ctx workflow.Context) {
 		case p.Alert != "":
 			s.logger.Error("Role removal keeps failing", "detail", p.Alert)
 			s.record(ctx, AuditEvent{Type: EventAlert, Actor: ActorSystem, Detail: p.Alert})
+		case p.Ended != nil:
+			// The grant reached its end; holdShared moves on.
+			s.endNotice = p.Ended
 		case !p.AllowedAt.IsZero():
 			s.removalWaitsUntil = p.AllowedAt
 			s.record(ctx, AuditEvent{Type: EventDeactivating, Actor: ActorSystem,

@@ -259,6 +259,20 @@ func TestRecordHistories(t *testing.T) {
 			waitStatus(id, workflows.StatusExpired)
 			return id
 		}},
+		// Grants end by the assignment workflow's notice: the earlier of
+		// two hears the role stays, the later that it was removed.
+		{"i7-grant_end_notice_overlap", func() string {
+			first, second := active("2s"), active("4s")
+			waitStatus(first, workflows.StatusExpired)
+			waitStatus(second, workflows.StatusExpired)
+			return first
+		}},
+		{"i7-grant_end_notice_removed", func() string {
+			id := active("2s")
+			waitStatus(id, workflows.StatusExpired)
+			return id
+		}},
+		{"i7-assignment_ends_grants", func() string { return aliceReader }},
 		{"i3-already_held_revoked", func() string {
 			if _, err := st.Graph.SeedAssignment(graphemu.Target{PrincipalID: alice.ID, RoleDefinitionID: reader.RoleDefinitionID, DirectoryScopeID: "/"}); err != nil {
 				t.Fatal(err)
