@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,7 +53,6 @@ type step struct {
 	sc       *scenario
 	done     bool
 	answered bool // the API answered 2xx
-	api      int  // which API answered (index), for the report
 }
 
 // plan is the scenarios and their steps, in the order they are tried.
@@ -84,40 +85,56 @@ func escalated(r client.Request) bool { return r.Status == client.StatusPending 
 type driver struct {
 	t    *testing.T
 	plan *plan
-	apis []*users // steps go to them in turn
-	next int
+	apis []*users // calls go to them in turn
+	next atomic.Int64
 }
 
-// drive runs every step allowed in run that is not done yet, in order,
-// until all are done or ctx ends (the process was killed). A call cut off
-// by the kill stays to do: it is sent again in the next run, and a 409
-// then tells whether the first one took effect.
+// drive runs every step allowed in run that is not done yet until all are
+// done or ctx ends (the process was killed). Each scenario's steps run in
+// order, the scenarios side by side, as different people would act. A
+// call cut off by the kill stays to do: it is sent again in the next run,
+// and a 409 then tells whether the first one took effect.
 func (d *driver) drive(ctx context.Context, run int) {
-	for _, s := range d.plan.steps {
-		if s.done || s.run > run || (s.act != actCreate && s.sc.id == "") {
-			continue
-		}
-		if !d.do(ctx, s) {
-			return
-		}
+	var wg sync.WaitGroup
+	for _, sc := range d.plan.scenarios {
+		wg.Go(func() {
+			for _, s := range d.plan.steps {
+				if s.sc != sc || s.done {
+					continue
+				}
+				if s.run > run || !d.do(ctx, s) {
+					return
+				}
+			}
+		})
 	}
+	wg.Wait()
 }
 
-// pending counts the steps not done yet.
-func (d *driver) pending() int {
-	n := 0
+// pending names the steps not done yet.
+func (d *driver) pending() []string {
+	var out []string
 	for _, s := range d.plan.steps {
 		if !s.done {
-			n++
+			out = append(out, fmt.Sprintf("%s: %s by %s", s.sc.name, s.act, s.who))
 		}
 	}
-	return n
+	return out
+}
+
+// finish makes every call left and fails the test if some could not be
+// made before ctx ended.
+func (d *driver) finish(ctx context.Context, run int) {
+	d.t.Helper()
+	d.drive(ctx, run)
+	if left := d.pending(); len(left) > 0 {
+		d.t.Fatalf("%d calls could not be made: %s", len(left), strings.Join(left, "; "))
+	}
 }
 
 // do runs one step; false means ctx ended first.
 func (d *driver) do(ctx context.Context, s *step) bool {
-	api := d.next % len(d.apis)
-	d.next++
+	api := int(d.next.Add(1)-1) % len(d.apis)
 	c := d.apis[api].as(s.who)
 	if s.when != nil {
 		if _, err := waitFor(ctx, c, s.sc.id, s.when); err != nil {
@@ -133,7 +150,7 @@ func (d *driver) do(ctx context.Context, s *step) bool {
 		r, err := d.call(ctx, c, s)
 		switch {
 		case err == nil:
-			s.done, s.answered, s.api = true, true, api
+			s.done, s.answered = true, true
 			if s.act == actCreate {
 				s.sc.id = r.ID
 			}

@@ -88,6 +88,11 @@ func TestCrashRestart(t *testing.T) {
 	for run := 1; run <= crashes; run++ {
 		p := ps.start("dev", nil, args...)
 		waitHealthy(t, p, apiURL+"/healthz", time.Minute)
+		// Graph's slow answers keep assignments and removals in flight
+		// longer, so that kills land in the middle of more of them.
+		for _, f := range slowGraph {
+			postFault(context.Background(), t, graphURL, f)
+		}
 		delay := minKillDelay + time.Duration(rng.Int64N(int64(maxKillDelay-minKillDelay)))
 		ctx, cancel := context.WithCancel(context.Background())
 		driven := make(chan struct{})
@@ -99,17 +104,14 @@ func TestCrashRestart(t *testing.T) {
 		p.kill()
 		cancel()
 		<-driven
-		t.Logf("run %d: killed %s after healthy, at %s; %d calls still to make", run, delay, time.Since(began).Round(time.Millisecond), d.pending())
+		t.Logf("run %d: killed %s after healthy, at %s; %d calls still to make", run, delay, time.Since(began).Round(time.Millisecond), len(d.pending()))
 	}
 	p := ps.start("dev", nil, args...)
 	waitHealthy(t, p, apiURL+"/healthz", time.Minute)
 	t.Logf("run %d: up at %s", crashes+1, time.Since(began).Round(time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	d.drive(ctx, crashes+1)
-	if n := d.pending(); n > 0 {
-		t.Fatalf("%d calls could not be made", n)
-	}
+	d.finish(ctx, crashes+1)
 	d.awaitEnd(ctx)
 	t.Logf("every request ended at %s", time.Since(began).Round(time.Millisecond))
 	checkOutcome(ctx, t, d, graphURL)
