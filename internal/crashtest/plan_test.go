@@ -161,8 +161,9 @@ func (d *driver) do(ctx context.Context, s *step) bool {
 			}
 		case status(err) == http.StatusConflict && s.act != actCreate:
 			// The same call may have taken effect before a kill cut its
-			// answer off: then the request shows it.
-			r, gerr := waitFor(ctx, c, s.sc.id, func(client.Request) bool { return true })
+			// answer off: then the request shows it (a revoke once the
+			// removal has begun).
+			r, gerr := waitFor(ctx, c, s.sc.id, settledFor(s.act))
 			if gerr != nil {
 				return ctx.Err() == nil
 			}
@@ -196,6 +197,16 @@ func (d *driver) call(ctx context.Context, c *client.Client, s *step) (client.Re
 		return c.Revoke(ctx, s.sc.id, comment)
 	}
 	return client.Request{}, fmt.Errorf("unknown action %q", s.act)
+}
+
+// settledFor is when a request can show whether an act took effect.
+func settledFor(act action) func(client.Request) bool {
+	if act == actRevoke {
+		return func(r client.Request) bool {
+			return r.Status != client.StatusActivating && r.Status != client.StatusActive
+		}
+	}
+	return func(client.Request) bool { return true }
 }
 
 // tookEffect reports whether r shows what s asked for.

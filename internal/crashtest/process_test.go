@@ -46,7 +46,7 @@ func newProcs(t *testing.T) *procs {
 }
 
 // start runs `jitflow args...`; name says which process it is in logs.
-func (ps *procs) start(name string, env []string, args ...string) *process {
+func (ps *procs) start(name string, args ...string) *process {
 	ps.t.Helper()
 	ps.mu.Lock()
 	ps.runs[name]++
@@ -58,7 +58,7 @@ func (ps *procs) start(name string, env []string, args ...string) *process {
 	}
 	cmd := exec.Command(jitflowBin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.Env = append(os.Environ(), env...)
+	dieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		ps.t.Fatalf("start %s: %v", name, err)

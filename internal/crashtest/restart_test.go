@@ -86,7 +86,7 @@ func TestCrashRestart(t *testing.T) {
 	d := &driver{t: t, plan: restartPlan(), apis: []*users{newUsers(t, apiURL, apiURL)}}
 	began := time.Now()
 	for run := 1; run <= crashes; run++ {
-		p := ps.start("dev", nil, args...)
+		p := ps.start("dev", args...)
 		waitHealthy(t, p, apiURL+"/healthz", time.Minute)
 		// Graph's slow answers keep assignments and removals in flight
 		// longer, so that kills land in the middle of more of them.
@@ -106,7 +106,7 @@ func TestCrashRestart(t *testing.T) {
 		<-driven
 		t.Logf("run %d: killed %s after healthy, at %s; %d calls still to make", run, delay, time.Since(began).Round(time.Millisecond), len(d.pending()))
 	}
-	p := ps.start("dev", nil, args...)
+	p := ps.start("dev", args...)
 	waitHealthy(t, p, apiURL+"/healthz", time.Minute)
 	t.Logf("run %d: up at %s", crashes+1, time.Since(began).Round(time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

@@ -74,7 +74,7 @@ func TestWorkerKilled(t *testing.T) {
 	devAddr, graphAddr, temporalPort := freeAddr(t), freeAddr(t), freePort(t)
 	devURL, graphURL, temporalAddr := "http://"+devAddr, "http://"+graphAddr, "127.0.0.1:"+temporalPort
 	ps := newProcs(t)
-	dev := ps.start("dev", nil, "dev", "--no-worker", "--data-dir", data, "--policy", policy,
+	dev := ps.start("dev", "dev", "--no-worker", "--data-dir", data, "--policy", policy,
 		"--http-addr", devAddr, "--graph-addr", graphAddr, "--temporal-port", temporalPort, "--no-ui")
 	waitHealthy(t, dev, devURL+"/healthz", time.Minute)
 	keys := filepath.Join(data, "approval-keys")
@@ -86,13 +86,13 @@ func TestWorkerKilled(t *testing.T) {
 	for i := range 2 {
 		args := append([]string{"worker", "--outbox", filepath.Join(dir, "outbox-"+string(rune('a'+i))+".json"),
 			"--base-url", "http://" + serverAddrs[i]}, common...)
-		workers = append(workers, ps.start("worker", nil, args...))
+		workers = append(workers, ps.start("worker", args...))
 	}
 	var servers []*users
 	for i, addr := range serverAddrs {
 		args := append([]string{"server", "--http-addr", addr, "--policy", policy, "--oidc-issuer", devURL + "/dev",
 			"--audience", audience}, common...)
-		p := ps.start("server", nil, args...)
+		p := ps.start("server", args...)
 		waitHealthy(t, p, "http://"+addr+"/healthz", time.Minute)
 		servers = append(servers, newUsers(t, devURL, "http://"+addr))
 		t.Logf("server %d at %s", i+1, addr)
