@@ -3,6 +3,7 @@ package crashtest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -80,16 +81,24 @@ func pause(ctx context.Context, d time.Duration) bool {
 // waitFor reads the request until cond holds, the API being down or not,
 // until ctx ends.
 func waitFor(ctx context.Context, c *client.Client, id string, cond func(client.Request) bool) (client.Request, error) {
+	var (
+		last    client.Request
+		lastErr error
+	)
 	for {
 		r, err := c.Get(ctx, id)
 		switch {
 		case err == nil && cond(r):
 			return r, nil
-		case err != nil && !unavailable(err):
+		case err == nil:
+			last, lastErr = r, nil
+		case !unavailable(err):
 			return r, err
+		case ctx.Err() == nil:
+			lastErr = err
 		}
 		if !pause(ctx, 150*time.Millisecond) {
-			return r, ctx.Err()
+			return last, fmt.Errorf("%w; last seen: status %q, reason %q, last error %v", ctx.Err(), last.Status, last.Reason, lastErr)
 		}
 	}
 }

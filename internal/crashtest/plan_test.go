@@ -51,6 +51,7 @@ type step struct {
 	when func(client.Request) bool
 
 	sc       *scenario
+	sent     bool // the call went out at least once: when held then
 	done     bool
 	answered bool // the API answered 2xx
 }
@@ -127,8 +128,35 @@ func (d *driver) pending() []string {
 func (d *driver) finish(ctx context.Context, run int) {
 	d.t.Helper()
 	d.drive(ctx, run)
-	if left := d.pending(); len(left) > 0 {
-		d.t.Fatalf("%d calls could not be made: %s", len(left), strings.Join(left, "; "))
+	left := d.pending()
+	if len(left) == 0 {
+		return
+	}
+	for _, sc := range d.plan.scenarios {
+		if sc.id != "" {
+			d.describe(sc)
+		}
+	}
+	d.t.Fatalf("%d calls could not be made: %s", len(left), strings.Join(left, "; "))
+}
+
+// describe logs where a request stands and its audit trail, for a failure.
+func (d *driver) describe(sc *scenario) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c := d.apis[0].as(sc.requester)
+	r, err := c.Get(ctx, sc.id)
+	if err != nil {
+		d.t.Logf("%s (%s): %v", sc.name, sc.id, err)
+		return
+	}
+	a, err := c.Audit(ctx, sc.id)
+	if err != nil {
+		d.t.Logf("%s (%s): audit: %v", sc.name, sc.id, err)
+	}
+	d.t.Logf("%s (%s): %s, stage %d tier %d, reason %q, decisions %+v", sc.name, sc.id, r.Status, r.Stage, r.Tier, r.Reason, r.Decisions)
+	for _, e := range a.Events {
+		d.t.Logf("    %s %-12s %-20s %s", e.Time.Format("15:04:05.000"), e.Type, e.Actor, e.Detail)
 	}
 }
 
@@ -136,7 +164,7 @@ func (d *driver) finish(ctx context.Context, run int) {
 func (d *driver) do(ctx context.Context, s *step) bool {
 	api := int(d.next.Add(1)-1) % len(d.apis)
 	c := d.apis[api].as(s.who)
-	if s.when != nil {
+	if s.when != nil && !s.sent {
 		if _, err := waitFor(ctx, c, s.sc.id, s.when); err != nil {
 			if ctx.Err() != nil {
 				return false
@@ -147,6 +175,7 @@ func (d *driver) do(ctx context.Context, s *step) bool {
 		}
 	}
 	for {
+		s.sent = true
 		r, err := d.call(ctx, c, s)
 		switch {
 		case err == nil:
@@ -238,9 +267,9 @@ func (d *driver) awaitEnd(ctx context.Context) {
 		if sc.id == "" {
 			continue
 		}
-		r, err := waitFor(ctx, d.apis[0].as(sc.requester), sc.id, func(r client.Request) bool { return r.Status.Terminal() })
-		if err != nil {
-			d.t.Fatalf("%s (%s): did not end: %v; last seen %s", sc.name, sc.id, err, r.Status)
+		if _, err := waitFor(ctx, d.apis[0].as(sc.requester), sc.id, func(r client.Request) bool { return r.Status.Terminal() }); err != nil {
+			d.describe(sc)
+			d.t.Fatalf("%s (%s): did not end: %v", sc.name, sc.id, err)
 		}
 	}
 }
