@@ -3,6 +3,7 @@ package crashtest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -84,7 +85,7 @@ func TestWorkerKilled(t *testing.T) {
 	serverAddrs := []string{freeAddr(t), freeAddr(t)}
 	var workers []*process
 	for i := range 2 {
-		args := append([]string{"worker", "--outbox", filepath.Join(dir, "outbox-"+string(rune('a'+i))+".json"),
+		args := append([]string{"worker", "--outbox", filepath.Join(dir, fmt.Sprintf("outbox-%d.json", i+1)),
 			"--base-url", "http://" + serverAddrs[i]}, common...)
 		workers = append(workers, ps.start("worker", args...))
 	}
