@@ -16,7 +16,6 @@ import (
 // dev issuer at devURL. The issuer keeps its key in the data dir, so a
 // token stays good across restarts.
 type users struct {
-	t    *testing.T
 	api  *client.Client
 	dev  *client.Client
 	mu   sync.Mutex
@@ -34,7 +33,7 @@ func newUsers(t *testing.T, devURL, apiURL string) *users {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &users{t: t, api: api, dev: dev, byID: map[string]*client.Client{}}
+	return &users{api: api, dev: dev, byID: map[string]*client.Client{}}
 }
 
 // as is the API as user.

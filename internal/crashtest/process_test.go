@@ -3,7 +3,6 @@ package crashtest
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -164,6 +163,3 @@ func freePort(t *testing.T) string {
 	}
 	return port
 }
-
-// errKilled ends the work of a process's lifetime when the test kills it.
-var errKilled = errors.New("process killed")
