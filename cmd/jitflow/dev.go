@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -62,6 +63,7 @@ func devCommand() *cobra.Command {
 	f.StringVar(&opts.Namespace, "namespace", "default", "Temporal namespace")
 	f.DurationVar(&opts.Retention, "retention", 365*24*time.Hour, "how long Temporal keeps closed requests' history (the audit trail)")
 	f.BoolVar(&opts.NoUI, "no-ui", false, "do not start the Temporal Web UI")
+	f.BoolVar(&opts.NoWorker, "no-worker", false, "run no worker: serve Temporal, the Graph emulator, the token issuer, the outbox and the API for jitflow worker processes started separately; /healthz does not wait for a worker")
 	mf.register(f, mailerOutbox, false)
 	f.StringVar(&opts.AuditSink, "audit-sink", "", "run the continuous audit export into this JSON Lines file or http(s) URL (off when empty)")
 	f.DurationVar(&opts.AuditEvery, "audit-every", 5*time.Minute, "how often the audit export runs")
@@ -91,5 +93,9 @@ func printURLs(cmd *cobra.Command, st *devstack.Stack, opts devstack.Options, to
 	fmt.Fprintf(out, "  Temporal gRPC  %s (namespace %s)\n", st.TemporalAddr, st.Namespace)
 	fmt.Fprintf(out, "  Graph emulator %s/v1.0/roleManagement/directory/roleAssignmentScheduleInstances\n", st.GraphURL)
 	fmt.Fprintf(out, "  data dir       %s\n", opts.DataDir)
+	if opts.NoWorker {
+		fmt.Fprintf(out, "  worker         none here: run jitflow worker --temporal-address %s --namespace %s --graph-url %s --outbox FILE --approval-keys %s --base-url %s\n",
+			st.TemporalAddr, st.Namespace, st.GraphURL, filepath.Join(opts.DataDir, "approval-keys"), st.APIURL)
+	}
 	fmt.Fprintln(out, "Press Ctrl-C to stop.")
 }

@@ -67,6 +67,11 @@ type Options struct {
 	// ConfigureGraph, when set, adjusts the Graph emulator's options
 	// (Entra's rules, seeded assignments) before it starts.
 	ConfigureGraph func(*graphemu.Options)
+	// NoWorker leaves the worker out: the process serves Temporal, the
+	// Graph emulator, the token issuer, the outbox and the API for
+	// `jitflow worker` processes started elsewhere, and its readiness does
+	// not wait for a worker.
+	NoWorker bool
 }
 
 // Stack is a running dev system.
@@ -153,24 +158,36 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
+	var workerUp *atomic.Bool
+	if !opts.NoWorker {
+		if workerUp, err = st.startWorker(opts, mail, links); err != nil {
+			return nil, err
+		}
+	}
+	if err := st.startAuditExport(ctx, opts); err != nil {
+		return nil, err
+	}
+	if err := st.startAPI(opts, mail, keys, workerUp); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// startWorker runs the worker in this process; the flag it returns is
+// true while the worker runs.
+func (st *Stack) startWorker(opts Options, mail *outbox.Outbox, links *approvals.Links) (*atomic.Bool, error) {
 	send, err := mailer(opts, mail)
 	if err != nil {
 		return nil, err
 	}
-	st.worker = worker.New(st.Client, &activities.Activities{PIM: pim, Mailer: send, Links: links})
+	st.worker = worker.New(st.Client, &activities.Activities{PIM: st.pim, Mailer: send, Links: links})
 	if err := st.worker.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
-	var workerUp atomic.Bool
-	workerUp.Store(true)
-	st.stops = append(st.stops, func() { workerUp.Store(false); st.worker.Stop() })
-	if err := st.startAuditExport(ctx, opts); err != nil {
-		return nil, err
-	}
-	if err := st.startAPI(opts, mail, keys, &workerUp); err != nil {
-		return nil, err
-	}
-	return st, nil
+	up := new(atomic.Bool)
+	up.Store(true)
+	st.stops = append(st.stops, func() { up.Store(false); st.worker.Stop() })
+	return up, nil
 }
 
 // openOutbox opens the data dir's outbox, taking over the one that data
@@ -374,10 +391,11 @@ func starting(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// readiness is up when Temporal answers and the worker polls.
+// readiness is up when Temporal answers and the worker runs; workerUp is
+// nil when the stack runs no worker (workers run elsewhere).
 func readiness(c client.Client, workerUp *atomic.Bool) func(context.Context) error {
 	return func(ctx context.Context) error {
-		if !workerUp.Load() {
+		if workerUp != nil && !workerUp.Load() {
 			return errors.New("worker is not running")
 		}
 		if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {

@@ -1,0 +1,13 @@
+package crashtest
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// dieWithTest has Linux kill the process if the test binary dies first
+// (a go test timeout, say), so that no jitflow keeps running and holding
+// ports after a failed run.
+func dieWithTest(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
