@@ -67,6 +67,9 @@ type Options struct {
 	// ConfigureGraph, when set, adjusts the Graph emulator's options
 	// (Entra's rules, seeded assignments) before it starts.
 	ConfigureGraph func(*graphemu.Options)
+	// RateLimit bounds each caller's API calls; zero means DevRateLimit.
+	// A benchmark raises it so the limiter does not shape its numbers.
+	RateLimit server.RateLimit
 }
 
 // Stack is a running dev system.
@@ -325,7 +328,7 @@ func (st *Stack) startAPI(opts Options, mail *outbox.Outbox, keys *approvals.Key
 		Logger:       opts.Logger,
 		Metrics:      st.Metrics,
 		Directory:    groups,
-		RateLimit:    DevRateLimit,
+		RateLimit:    rateLimit(opts.RateLimit),
 		// The dev API asks the emulator, as production asks Entra.
 		Eligibility: st.pim,
 	})
@@ -341,6 +344,13 @@ func (st *Stack) startAPI(opts Options, mail *outbox.Outbox, keys *approvals.Key
 	e.GET("/dev/outbox", echo.WrapHandler(mail))
 	st.setHandler(api.Handler())
 	return nil
+}
+
+func rateLimit(l server.RateLimit) server.RateLimit {
+	if l == (server.RateLimit{}) {
+		return DevRateLimit
+	}
+	return l
 }
 
 // ServeHTTP hands the call to the API once it is wired.
