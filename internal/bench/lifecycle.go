@@ -84,7 +84,9 @@ type grant struct {
 }
 
 // key is the principal and target whose removal ends the grant.
-func (g *grant) key() string { return removalKey(g.req.RequesterID, g.req.RoleDefinitionID, g.req.DirectoryScopeID, g.req.GroupID, g.req.AccessID) }
+func (g *grant) key() string {
+	return removalKey(g.req.RequesterID, g.req.RoleDefinitionID, g.req.DirectoryScopeID, g.req.GroupID, g.req.AccessID)
+}
 
 func removalKey(principal, role, scope, group, access string) string {
 	return principal + "|" + role + "|" + scope + "|" + group + "|" + access
