@@ -52,6 +52,7 @@ func (bf *benchFlags) ownStack(ctx context.Context, log *slog.Logger) (bench.Tar
 		DataDir: dir, HTTPAddr: "127.0.0.1:0", GraphAddr: "127.0.0.1:0", NoUI: true,
 		Policy: pol, Namespace: bf.namespace, Retention: 24 * time.Hour, Logger: log,
 		RateLimit: benchRateLimit,
+		Mailer:    &bench.MailCounter{},
 		// The emulator stands in for Entra: keeping its state in memory
 		// keeps its file writes out of jitflow's numbers.
 		ConfigureGraph: func(o *graphemu.Options) { o.StatePath, o.MinActiveTime = "", 0 },
@@ -73,6 +74,7 @@ func (bf *benchFlags) ownStack(ctx context.Context, log *slog.Logger) (bench.Tar
 	tgt := bench.Target{
 		APIURL:    st.APIURL,
 		Removals:  func(context.Context) ([]graphemu.Removal, error) { return st.Graph.Removals(), nil },
+		Instances: func(context.Context) ([]graphemu.Instance, error) { return st.Graph.Instances(), nil },
 		Temporal:  c,
 		InProcess: true,
 		DataDir:   dir,
@@ -81,7 +83,7 @@ func (bf *benchFlags) ownStack(ctx context.Context, log *slog.Logger) (bench.Tar
 }
 
 func (bf *benchFlags) remote(ctx context.Context, log *slog.Logger) (bench.Target, func(), error) {
-	tgt := bench.Target{APIURL: bf.api, Removals: bench.RemovalsFromURL(bf.graphURL), DataDir: bf.dataDir}
+	tgt := bench.Target{APIURL: bf.api, Removals: bench.RemovalsFromURL(bf.graphURL), Instances: bench.InstancesFromURL(bf.graphURL), DataDir: bf.dataDir}
 	if err := awaitHealthy(ctx, bf.api); err != nil {
 		return tgt, nil, err
 	}

@@ -84,6 +84,8 @@ type Target struct {
 	APIURL string
 	// Removals lists the removal requests the Graph emulator received.
 	Removals func(context.Context) ([]graphemu.Removal, error)
+	// Instances lists the emulator's assignments.
+	Instances func(context.Context) ([]graphemu.Instance, error)
 	// Temporal is a client of the system's Temporal server, for the
 	// baseline; nil skips it.
 	Temporal client.Client

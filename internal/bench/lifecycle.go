@@ -11,8 +11,9 @@ import (
 )
 
 // Polling intervals: the latency phase polls back to back to see active
-// the moment it is; the many lifecycles at once poll gently so that the
-// polls do not crowd out the work they wait for.
+// the moment it is; the many lifecycles at once wait for the emulator to
+// hold their role, then poll gently until GET agrees, so that the polls do
+// not crowd out the work they wait for.
 const (
 	throughputPoll = 20 * time.Millisecond
 	removalPoll    = 100 * time.Millisecond
@@ -119,11 +120,18 @@ func throughput(ctx context.Context, a *api, tgt Target, cfg Config, tok tokens)
 	var out lifecycles
 	out.submitPerSec = perSecond(cfg.Requests, time.Since(first))
 	cfg.progress("throughput: %d submitted (%.1f/s); approving", cfg.Requests, out.submitPerSec)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	held := newAssignments(tgt.Instances)
+	go held.run(watchCtx)
 	err = parallel(ctx, cfg.Concurrency, cfg.Requests, func(ctx context.Context, i int) error {
 		g := &gs[i]
 		g.approvedAt = time.Now()
 		if err := a.action(ctx, tok.approver, g.req.ID, "approve"); err != nil {
 			return err
+		}
+		// The role shows in the emulator first; then GET must show active.
+		if err := held.wait(ctx, g.key()); err != nil {
+			return fmt.Errorf("request %s: %w", g.req.ID, err)
 		}
 		req, err := a.awaitStatus(ctx, g.token, g.req.ID, workflows.StatusActive, throughputPoll)
 		if err != nil {
@@ -135,6 +143,7 @@ func throughput(ctx context.Context, a *api, tgt Target, cfg Config, tok tokens)
 		g.req, g.expiresAt = req, *req.ExpiresAt
 		return nil
 	})
+	stopWatch()
 	if err != nil {
 		return lifecycles{}, fmt.Errorf("throughput: approve: %w", err)
 	}

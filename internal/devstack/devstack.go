@@ -67,6 +67,11 @@ type Options struct {
 	// ConfigureGraph, when set, adjusts the Graph emulator's options
 	// (Entra's rules, seeded assignments) before it starts.
 	ConfigureGraph func(*graphemu.Options)
+	// Mailer, when set, receives every email instead of the outbox (which
+	// then stays empty) and SendGrid. A benchmark counts mail this way: the
+	// outbox rewrites its file on every email, a dev convenience whose cost
+	// would swamp the numbers.
+	Mailer activities.Mailer
 	// RateLimit bounds each caller's API calls; zero means DevRateLimit.
 	// A benchmark raises it so the limiter does not shape its numbers.
 	RateLimit server.RateLimit
