@@ -45,8 +45,10 @@ By default it starts its own stack in this process (embedded Temporal, worker,
 API and Graph emulator, no Web UI) in a temporary data dir, with a bench
 policy: one role, one approval stage, one requester per grant. With --api it
 measures a running dev stack instead (jitflow dev: role reader, requester
-alice, approver bob); the baseline then needs --temporal-address and the
-peak RSS is not measured.
+alice, approver bob; --grant must be within the role's durations); the
+baseline then needs --temporal-address and the peak RSS is not measured.
+Each grant ends on its own only when its requester holds no other grant of
+the role: give as many --requester as --concurrency allows.
 
 Phases:
   latency     --latency requests one at a time: from the approve call until

@@ -62,6 +62,9 @@ func RunPending(ctx context.Context, cfg Config, tgt Target) (*PendingResult, er
 	}
 	out.Throttled = a.throttled.Load()
 	out.Load.After = loadAverage()
+	if !tgt.InProcess {
+		out.Notes = append(out.Notes, fmt.Sprintf("the %d requests stay pending on the target until the role's approval tiers run out", cfg.Pending))
+	}
 	return out, nil
 }
 

@@ -45,6 +45,9 @@ func Run(ctx context.Context, cfg Config, tgt Target) (*Result, error) {
 	} else {
 		out.Notes = append(out.Notes, "rss skipped: the system runs in another process")
 	}
+	if n := len(cfg.Requesters); n < cfg.Requests {
+		out.Notes = append(out.Notes, fmt.Sprintf("%d requests shared %d requester(s): jitflow keeps a role through overlapping grants until the last ends, so the expiry lag of the earlier grants includes that wait", cfg.Requests, n))
+	}
 	if out.Throttled > 0 {
 		out.Notes = append(out.Notes, fmt.Sprintf("the API answered 429 %d times: its rate limit shaped these numbers (raise --rate-limit/--rate-burst on the target)", out.Throttled))
 	}
