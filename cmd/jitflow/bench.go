@@ -47,8 +47,9 @@ policy: one role, one approval stage, one requester per grant. With --api it
 measures a running dev stack instead (jitflow dev: role reader, requester
 alice, approver bob; --grant must be within the role's durations); the
 baseline then needs --temporal-address and the peak RSS is not measured.
-Each grant ends on its own only when its requester holds no other grant of
-the role: give as many --requester as --concurrency allows.
+A grant ends on its own only when its requester holds no other grant of
+the role meanwhile; with fewer --requester than --requests the grants
+overlap and the output says so.
 
 Phases:
   latency     --latency requests one at a time: from the approve call until
