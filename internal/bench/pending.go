@@ -75,6 +75,8 @@ func pendingFootprint(tgt Target, out *PendingResult) error {
 			return err
 		}
 		out.RSSMB = &rss
+		rt := runtimeStats()
+		out.Runtime = &rt
 	} else {
 		out.Notes = append(out.Notes, "RSS skipped: the system runs in another process")
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -68,4 +69,19 @@ func DatabaseMB(dir string) (float64, error) {
 		total += fi.Size()
 	}
 	return round(float64(total) / (1 << 20)), nil
+}
+
+// RuntimeStats is where the process's memory goes, as Go sees it.
+type RuntimeStats struct {
+	HeapInuseMB  float64
+	StackInuseMB float64
+	SysMB        float64 // all the runtime holds from the OS
+	Goroutines   int
+}
+
+func runtimeStats() RuntimeStats {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	mb := func(b uint64) float64 { return round(float64(b) / (1 << 20)) }
+	return RuntimeStats{HeapInuseMB: mb(m.HeapInuse), StackInuseMB: mb(m.StackInuse), SysMB: mb(m.Sys), Goroutines: runtime.NumGoroutine()}
 }

@@ -115,6 +115,9 @@ type PendingResult struct {
 	// database files; nil when not measurable from here.
 	RSSMB *float64
 	DBMB  *float64
+	// Runtime says what the memory holds when the system runs in this
+	// process; nil otherwise.
+	Runtime *RuntimeStats
 	// ListApprover and ListOperator time GET
 	// /api/v1/requests?status=pending_approval as each.
 	ListApprover Dist

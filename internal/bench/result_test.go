@@ -85,6 +85,7 @@ func TestResultTableShowsTargetsAndVerdicts(t *testing.T) {
 func TestPendingJSONLineAndTable(t *testing.T) {
 	rss, db := 540.0, 120.5
 	r := &PendingResult{Pending: 10000, Concurrency: 20, SubmitPerSec: 90, RSSMB: &rss, DBMB: &db,
+		Runtime:      &RuntimeStats{HeapInuseMB: 300, StackInuseMB: 120.5, SysMB: 500, Goroutines: 31000},
 		ListApprover: Dist{N: 20, P50: 40, P99: 80, Max: 80}, ListOperator: Dist{N: 20, P50: 45, P99: 90, Max: 90}}
 	got, err := json.Marshal(r)
 	if err != nil {
@@ -98,7 +99,7 @@ func TestPendingJSONLineAndTable(t *testing.T) {
 	if err := r.WriteTable(&b); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"540.0 MB", "<= 600 MB (met) at 10000 pending", "120.5 MB", "pending_approval as operator p99"} {
+	for _, want := range []string{"540.0 MB", "<= 600 MB (met) at 10000 pending", "120.5 MB", "pending_approval as operator p99", "300.0 / 120.5 / 500.0 MB", "31000"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}

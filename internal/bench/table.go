@@ -77,6 +77,11 @@ func (r *PendingResult) WriteTable(w io.Writer) error {
 		rows = append(rows, row{"pending", "peak RSS (everything in this process)", fmt.Sprintf("%.1f MB", *r.RSSMB),
 			target(*r.RSSMB, TargetPendingRSSMB, " MB") + fmt.Sprintf(" at %d pending", TargetPendingCount)})
 	}
+	if g := r.Runtime; g != nil {
+		rows = append(rows,
+			row{"pending", "go heap in use / goroutine stacks / held from the OS", fmt.Sprintf("%.1f / %.1f / %.1f MB", g.HeapInuseMB, g.StackInuseMB, g.SysMB), ""},
+			row{"pending", "goroutines", fmt.Sprint(g.Goroutines), ""})
+	}
 	if r.DBMB != nil {
 		rows = append(rows, row{"pending", "database (temporal.db, -wal, -shm)", fmt.Sprintf("%.1f MB", *r.DBMB), ""})
 	}
