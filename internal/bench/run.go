@@ -43,7 +43,7 @@ func Run(ctx context.Context, cfg Config, tgt Target) (*Result, error) {
 		}
 		out.RSSMB = &rss
 	} else {
-		out.Notes = append(out.Notes, "rss skipped: the system runs in another process")
+		out.Notes = append(out.Notes, "RSS skipped: the system runs in another process")
 	}
 	if n := len(cfg.Requesters); n < cfg.Requests {
 		out.Notes = append(out.Notes, fmt.Sprintf("%d requests shared %d requester(s): jitflow keeps a role through overlapping grants until the last ends, so the expiry lag of the earlier grants includes that wait", cfg.Requests, n))
