@@ -133,12 +133,9 @@ func throughput(ctx context.Context, a *api, tgt Target, cfg Config, tok tokens)
 		if err := held.wait(ctx, g.key()); err != nil {
 			return fmt.Errorf("request %s: %w", g.req.ID, err)
 		}
-		req, err := a.awaitStatus(ctx, g.token, g.req.ID, workflows.StatusActive, throughputPoll)
+		req, err := awaitActivated(ctx, a, g.token, g.req.ID)
 		if err != nil {
 			return err
-		}
-		if req.ExpiresAt == nil {
-			return fmt.Errorf("request %s is active without expires_at", req.ID)
 		}
 		g.req, g.expiresAt = req, *req.ExpiresAt
 		return nil
@@ -173,6 +170,30 @@ func throughput(ctx context.Context, a *api, tgt Target, cfg Config, tok tokens)
 	out.expirySpread = slices.MaxFunc(ends, time.Time.Compare).Sub(slices.MinFunc(ends, time.Time.Compare))
 	return out, nil
 }
+
+// awaitActivated polls the request until GET shows it active, or already
+// past active when a short grant ran out before the poll: either way with
+// its expires_at.
+func awaitActivated(ctx context.Context, a *api, token, id string) (workflows.Request, error) {
+	for {
+		req, err := a.get(ctx, token, id)
+		if err != nil {
+			return req, err
+		}
+		switch {
+		case req.ActivatedAt != nil && req.ExpiresAt != nil && slices.Contains(activeOrAfter, req.Status):
+			return req, nil
+		case req.Status.Terminal():
+			return req, fmt.Errorf("request %s ended %s (%s) without being active", id, req.Status, req.Reason)
+		}
+		if err := sleep(ctx, throughputPoll); err != nil {
+			return req, err
+		}
+	}
+}
+
+// activeOrAfter are the statuses of an activated grant running its course.
+var activeOrAfter = []workflows.Status{workflows.StatusActive, workflows.StatusDeactivating, workflows.StatusExpired}
 
 // awaitRemovals polls the emulator's removals until every grant's role was
 // asked to be removed, and sets removedAt to the arrival of that request.
