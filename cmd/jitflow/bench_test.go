@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jitflow/jitflow/internal/bench"
+	"github.com/jitflow/jitflow/internal/devstack"
 )
 
 // runBench runs `jitflow bench` in process and returns its stdout.
@@ -162,5 +165,41 @@ func TestBenchFlagErrors(t *testing.T) {
 				t.Fatalf("error %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestBenchAgainstRunningStack measures a stack started apart from the
+// bench, through its URLs only (removals and assignments from the
+// emulator's HTTP endpoints), with the baseline on its Temporal server.
+func TestBenchAgainstRunningStack(t *testing.T) {
+	pol, names, err := bench.Policy(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := devstack.Start(ctx, devstack.Options{
+		DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", GraphAddr: "127.0.0.1:0", NoUI: true,
+		Policy: pol, Namespace: "default", Retention: 24 * time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Stop()
+	out, err := runBench(t, "--api", st.APIURL, "--graph-url", st.GraphURL, "--temporal-address", st.TemporalAddr,
+		"--role", bench.PolicyRole, "--requester", strings.Join(names, ","), "--approver", bench.PolicyApprover, "--operator", bench.PolicyOperator,
+		"--requests", "2", "--concurrency", "2", "--grant", "1s", "--latency", "2", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := lastJSONLine(t, out)
+	if v["rss_mb"] != nil {
+		t.Errorf("rss_mb = %v for a stack in another process, want null", v["rss_mb"])
+	}
+	if _, ok := v["overhead_ratio"].(json.Number); !ok {
+		t.Errorf("overhead_ratio = %v, want a number (the baseline ran on --temporal-address)", v["overhead_ratio"])
+	}
+	if !strings.Contains(out, "RSS skipped") {
+		t.Errorf("the output does not say RSS was skipped:\n%s", out)
 	}
 }
