@@ -57,7 +57,13 @@ Phases:
   throughput  --requests lifecycles, --concurrency at a time: submit all,
               approve each and wait for active; each grant (--grant) ends
               expired with its role removed. submit_per_sec counts the POSTs;
-              lifecycles_per_sec is requests over first submit to last removal
+              lifecycles_per_sec is requests over first submit to last removal.
+              Grants end as they were activated, spread over the approvals;
+              with --expire-together each lifecycle runs submit, approve and
+              active in turn asking for the time left until --grant
+              after the first submit, so all grants end at once (--grant must
+              then cover every activation); submit_per_sec is then the pace
+              of that pipeline. The baseline does the same
   expiry      for each grant, from expires_at until jitflow's removal request
               reaches the Graph emulator (GET /_emulator/removals; Entra's own
               expiry of the assignment does not count)
@@ -88,6 +94,7 @@ operator (--list-calls each), and the submit rate; its --json line is
 	f.IntVar(&bf.cfg.Requests, "requests", 300, "lifecycles in the throughput phase")
 	f.IntVar(&bf.cfg.Concurrency, "concurrency", 20, "calls in flight at once")
 	f.DurationVar(&bf.cfg.Grant, "grant", 5*time.Second, "grant length of the throughput phase (at least 1s)")
+	f.BoolVar(&bf.cfg.ExpireTogether, "expire-together", false, "run each lifecycle's submit, approve and active in turn, each asking for the time left until --grant after the first submit, so that every grant ends at once")
 	f.IntVar(&bf.cfg.Latency, "latency", 50, "requests approved one at a time in the latency phase")
 	f.IntVar(&bf.cfg.Pending, "pending", 0, "instead of the other phases, hold this many pending requests and measure memory, database and list latency")
 	f.IntVar(&bf.cfg.ListCalls, "list-calls", 20, "list calls timed per user with --pending")

@@ -121,6 +121,21 @@ func TestBenchEndToEnd(t *testing.T) {
 	}
 }
 
+// TestBenchExpireTogetherEndToEnd runs the lifecycles pipelined, every
+// grant asking for the time left until one common end.
+func TestBenchExpireTogetherEndToEnd(t *testing.T) {
+	out, err := runBench(t, "--requests", "4", "--concurrency", "2", "--grant", "4s", "--latency", "1", "--expire-together", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "pipelined, all grants ending 4s after the first submit") {
+		t.Errorf("the table does not say the grants were made to end together:\n%s", out)
+	}
+	if v := lastJSONLine(t, out); number(t, v["lifecycles_per_sec"]) <= 0 {
+		t.Errorf("lifecycles_per_sec = %v", v["lifecycles_per_sec"])
+	}
+}
+
 // TestBenchPendingEndToEnd holds a few pending requests and checks the
 // --pending line.
 func TestBenchPendingEndToEnd(t *testing.T) {

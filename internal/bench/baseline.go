@@ -115,20 +115,10 @@ func baseline(ctx context.Context, c client.Client, cfg Config) (*Baseline, erro
 	out.ApproveToActive = Summarize(lat)
 	acts.take()
 	first := time.Now()
+	if err := run.lifecycles(ctx, cfg, first.Add(cfg.Grant)); err != nil {
+		return nil, err
+	}
 	err := parallel(ctx, cfg.Concurrency, cfg.Requests, func(ctx context.Context, i int) error {
-		return run.start(ctx, fmt.Sprintf("%s-%d", queue, i), cfg.Grant)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("baseline: start: %w", err)
-	}
-	err = parallel(ctx, cfg.Concurrency, cfg.Requests, func(ctx context.Context, i int) error {
-		_, err := run.approve(ctx, fmt.Sprintf("%s-%d", queue, i))
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("baseline: approve: %w", err)
-	}
-	err = parallel(ctx, cfg.Concurrency, cfg.Requests, func(ctx context.Context, i int) error {
 		return c.GetWorkflow(ctx, fmt.Sprintf("%s-%d", queue, i), "").Get(ctx, nil)
 	})
 	if err != nil {
@@ -143,6 +133,40 @@ func baseline(ctx context.Context, c client.Client, cfg Config) (*Baseline, erro
 type baselineRun struct {
 	c     client.Client
 	queue string
+}
+
+// lifecycles starts and approves cfg.Requests workflows as the throughput
+// phase does: all started, then all approved; or, with ExpireTogether,
+// each started and approved in turn with the time left until end.
+func (r baselineRun) lifecycles(ctx context.Context, cfg Config, end time.Time) error {
+	id := func(i int) string { return fmt.Sprintf("%s-%d", r.queue, i) }
+	if cfg.ExpireTogether {
+		err := parallel(ctx, cfg.Concurrency, cfg.Requests, func(ctx context.Context, i int) error {
+			if err := r.start(ctx, id(i), time.Until(end).Truncate(time.Millisecond)); err != nil {
+				return err
+			}
+			_, err := r.approve(ctx, id(i))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("baseline: %w", err)
+		}
+		return nil
+	}
+	err := parallel(ctx, cfg.Concurrency, cfg.Requests, func(ctx context.Context, i int) error {
+		return r.start(ctx, id(i), cfg.Grant)
+	})
+	if err != nil {
+		return fmt.Errorf("baseline: start: %w", err)
+	}
+	err = parallel(ctx, cfg.Concurrency, cfg.Requests, func(ctx context.Context, i int) error {
+		_, err := r.approve(ctx, id(i))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("baseline: approve: %w", err)
+	}
+	return nil
 }
 
 func (r baselineRun) start(ctx context.Context, id string, grant time.Duration) error {

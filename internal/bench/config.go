@@ -20,6 +20,10 @@ type Config struct {
 	Requests    int
 	Concurrency int
 	Grant       time.Duration
+	// ExpireTogether runs each lifecycle's submit, approve and active in
+	// turn and has every grant end Grant after the first submit, so that
+	// they all end at once.
+	ExpireTogether bool
 	// Latency requests are approved one at a time.
 	Latency int
 	// Pending requests are created and left pending by RunPending, which

@@ -101,48 +101,27 @@ type lifecycles struct {
 	expirySpread     time.Duration
 }
 
-// throughput submits every request, then approves each and waits until it
-// is active, Concurrency at a time; then it waits for jitflow to remove
-// every role and for every request to end expired.
+// throughput runs the lifecycles, then waits for jitflow to remove every
+// role and for every request to end expired.
 func throughput(ctx context.Context, a *api, tgt Target, cfg Config, tok tokens) (lifecycles, error) {
 	gs := make([]grant, cfg.Requests)
-	first := time.Now()
-	err := parallel(ctx, cfg.Concurrency, cfg.Requests, func(ctx context.Context, i int) error {
-		g := &gs[i]
-		g.token = tok.requesters[i%len(tok.requesters)]
-		var err error
-		g.req, err = a.create(ctx, g.token, cfg.Role, cfg.Grant)
-		return err
-	})
-	if err != nil {
-		return lifecycles{}, fmt.Errorf("throughput: submit: %w", err)
+	for i := range gs {
+		gs[i].token = tok.requesters[i%len(tok.requesters)]
 	}
-	var out lifecycles
-	out.submitPerSec = perSecond(cfg.Requests, time.Since(first))
-	cfg.progress("throughput: %d submitted (%.1f/s); approving", cfg.Requests, out.submitPerSec)
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	held := newAssignments(tgt.Instances)
 	go held.run(watchCtx)
-	err = parallel(ctx, cfg.Concurrency, cfg.Requests, func(ctx context.Context, i int) error {
-		g := &gs[i]
-		g.approvedAt = time.Now()
-		if err := a.action(ctx, tok.approver, g.req.ID, "approve"); err != nil {
-			return err
-		}
-		// The role shows in the emulator first; then GET must show active.
-		if err := held.wait(ctx, g.key()); err != nil {
-			return fmt.Errorf("request %s: %w", g.req.ID, err)
-		}
-		req, err := awaitActivated(ctx, a, g.token, g.req.ID)
-		if err != nil {
-			return err
-		}
-		g.req, g.expiresAt = req, *req.ExpiresAt
-		return nil
-	})
+	var out lifecycles
+	var err error
+	first := time.Now()
+	if cfg.ExpireTogether {
+		out.submitPerSec, err = pipelined(ctx, a, cfg, tok, held, gs, first.Add(cfg.Grant))
+	} else {
+		out.submitPerSec, err = phased(ctx, a, cfg, tok, held, gs)
+	}
 	stopWatch()
 	if err != nil {
-		return lifecycles{}, fmt.Errorf("throughput: approve: %w", err)
+		return lifecycles{}, fmt.Errorf("throughput: %w", err)
 	}
 	if cfg.AtPeak != nil {
 		if err := cfg.AtPeak(); err != nil {
@@ -169,6 +148,72 @@ func throughput(ctx context.Context, a *api, tgt Target, cfg Config, tok tokens)
 	out.expiryLag = Summarize(lags)
 	out.expirySpread = slices.MaxFunc(ends, time.Time.Compare).Sub(slices.MinFunc(ends, time.Time.Compare))
 	return out, nil
+}
+
+// phased submits every request, then approves each and waits until it is
+// active, Concurrency at a time. It returns the submit rate.
+func phased(ctx context.Context, a *api, cfg Config, tok tokens, held *assignments, gs []grant) (float64, error) {
+	start := time.Now()
+	err := parallel(ctx, cfg.Concurrency, len(gs), func(ctx context.Context, i int) error {
+		var err error
+		gs[i].req, err = a.create(ctx, gs[i].token, cfg.Role, cfg.Grant)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("submit: %w", err)
+	}
+	rate := perSecond(len(gs), time.Since(start))
+	cfg.progress("throughput: %d submitted (%.1f/s); approving", len(gs), rate)
+	err = parallel(ctx, cfg.Concurrency, len(gs), func(ctx context.Context, i int) error {
+		return activate(ctx, a, tok, held, &gs[i])
+	})
+	if err != nil {
+		return 0, fmt.Errorf("approve: %w", err)
+	}
+	return rate, nil
+}
+
+// pipelined runs submit, approve and active for each request in turn,
+// Concurrency at a time; each request asks for the time left until end, so
+// that every grant ends at end (give or take its activation). The
+// rate it returns is of the whole pipeline, submits and approvals
+// interleaved.
+func pipelined(ctx context.Context, a *api, cfg Config, tok tokens, held *assignments, gs []grant, end time.Time) (float64, error) {
+	start := time.Now()
+	err := parallel(ctx, cfg.Concurrency, len(gs), func(ctx context.Context, i int) error {
+		d := time.Until(end).Truncate(time.Millisecond)
+		if d < time.Second {
+			return fmt.Errorf("--expire-together: request %d of %d would get less than 1s before the common end %s after the first submit: raise --grant", i+1, len(gs), cfg.Grant)
+		}
+		var err error
+		if gs[i].req, err = a.create(ctx, gs[i].token, cfg.Role, d); err != nil {
+			return err
+		}
+		return activate(ctx, a, tok, held, &gs[i])
+	})
+	if err != nil {
+		return 0, err
+	}
+	return perSecond(len(gs), time.Since(start)), nil
+}
+
+// activate approves g's request, waits for its role in the emulator, and
+// then for GET to show it activated.
+func activate(ctx context.Context, a *api, tok tokens, held *assignments, g *grant) error {
+	g.approvedAt = time.Now()
+	if err := a.action(ctx, tok.approver, g.req.ID, "approve"); err != nil {
+		return err
+	}
+	// The role shows in the emulator first; then GET must show active.
+	if err := held.wait(ctx, g.key()); err != nil {
+		return fmt.Errorf("request %s: %w", g.req.ID, err)
+	}
+	req, err := awaitActivated(ctx, a, g.token, g.req.ID)
+	if err != nil {
+		return err
+	}
+	g.req, g.expiresAt = req, *req.ExpiresAt
+	return nil
 }
 
 // awaitActivated polls the request until GET shows it active, or already

@@ -10,6 +10,8 @@ type Result struct {
 	Requests    int
 	Concurrency int
 	Grant       time.Duration
+	// ExpireTogether says the grants were made to end at once.
+	ExpireTogether bool
 	// ApproveToActive is from the approve call to GET showing active.
 	ApproveToActive  Dist
 	SubmitPerSec     float64

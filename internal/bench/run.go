@@ -11,7 +11,7 @@ func Run(ctx context.Context, cfg Config, tgt Target) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	out := &Result{Requests: cfg.Requests, Concurrency: cfg.Concurrency, Grant: cfg.Grant, Load: Load{Before: loadAverage()}}
+	out := &Result{Requests: cfg.Requests, Concurrency: cfg.Concurrency, Grant: cfg.Grant, ExpireTogether: cfg.ExpireTogether, Load: Load{Before: loadAverage()}}
 	a := newAPI(tgt.APIURL, cfg.Concurrency)
 	tok, err := getTokens(ctx, a, cfg)
 	if err != nil {

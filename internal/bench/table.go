@@ -39,7 +39,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 		{"latency", "approve -> active p99", msText(a.P99), target(a.P99, TargetApproveP99MS, " ms")},
 		{"latency", "approve -> active max", msText(a.Max), ""},
 		{"throughput", fmt.Sprintf("submit (%d requests, concurrency %d)", r.Requests, r.Concurrency), fmt.Sprintf("%.2f /s", r.SubmitPerSec), ""},
-		{"throughput", fmt.Sprintf("lifecycles (grant %s; first submit to last removal)", r.Grant), fmt.Sprintf("%.2f /s", r.LifecyclesPerSec), ""},
+		{"throughput", r.lifecyclesMeasure(), fmt.Sprintf("%.2f /s", r.LifecyclesPerSec), ""},
 		{"expiry", fmt.Sprintf("grants ended within (%d grants)", e.N), r.ExpirySpread.Round(1e6).String(), ""},
 		{"expiry", "expires_at -> removal p50", msText(e.P50), ""},
 		{"expiry", "expires_at -> removal p99", msText(e.P99), target(e.P99, TargetExpiryP99MS, " ms") + " for 1,000 grants ending together"},
@@ -66,6 +66,13 @@ func (r *Result) WriteTable(w io.Writer) error {
 		row{"machine", "load average (1 min) before / after", fmt.Sprintf("%.2f / %.2f", r.Load.Before, r.Load.After), ""},
 	)
 	return writeRows(w, rows, r.Notes)
+}
+
+func (r *Result) lifecyclesMeasure() string {
+	if r.ExpireTogether {
+		return fmt.Sprintf("lifecycles (pipelined, all grants ending %s after the first submit; first submit to last removal)", r.Grant)
+	}
+	return fmt.Sprintf("lifecycles (grant %s; first submit to last removal)", r.Grant)
 }
 
 // WriteTable prints the pending result as a table with its target.
