@@ -43,7 +43,10 @@ func benchCommand() *cobra.Command {
 
 By default it starts its own stack in this process (embedded Temporal, worker,
 API and Graph emulator, no Web UI) in a temporary data dir, with a bench
-policy: one role, one approval stage, one requester per grant. With --api it
+policy: one role, one approval stage, one requester per grant. Its mail is
+counted and dropped, as production hands it to SendGrid (the dev outbox
+rewrites its file per email), and its Graph emulator keeps its state in
+memory: both stand in for outside services. With --api it
 measures a running dev stack instead (jitflow dev: role reader, requester
 alice, approver bob; --grant must be within the role's durations); the
 baseline then needs --temporal-address and the peak RSS is not measured.
@@ -55,7 +58,9 @@ Phases:
   latency     --latency requests one at a time: from the approve call until
               GET shows the request active (polled back to back)
   throughput  --requests lifecycles, --concurrency at a time: submit all,
-              approve each and wait for active; each grant (--grant) ends
+              approve each and wait for active (for the role in the Graph
+              emulator, then for GET to agree: polling every GET would load
+              Temporal with a query per poll); each grant (--grant) ends
               expired with its role removed. submit_per_sec counts the POSTs;
               lifecycles_per_sec is requests over first submit to last removal.
               Grants end as they were activated, spread over the approvals;
@@ -63,7 +68,7 @@ Phases:
               active in turn asking for the time left until --grant
               after the first submit, so all grants end at once (--grant must
               then cover every activation); submit_per_sec is then the pace
-              of that pipeline. The baseline does the same
+              of that pipeline. The baseline does the same.
   expiry      for each grant, from expires_at until jitflow's removal request
               reaches the Graph emulator (GET /_emulator/removals; Entra's own
               expiry of the assignment does not count)
