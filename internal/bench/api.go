@@ -20,12 +20,17 @@ import (
 // maxRetryAfter caps how long a throttled call waits before its retry.
 const maxRetryAfter = 5 * time.Second
 
-// api calls jitflow's HTTP API with dev tokens. 429 answers are counted
-// and retried after their Retry-After.
+// maxUnavailable is how many 503s in a row one read takes before the run
+// gives up: the server waits a while for the worker before each.
+const maxUnavailable = 30
+
+// api calls jitflow's HTTP API with dev tokens. 429 answers, and 503
+// answers to reads, are counted and retried after their Retry-After.
 type api struct {
-	base      string
-	http      *http.Client
-	throttled atomic.Int64
+	base        string
+	http        *http.Client
+	throttled   atomic.Int64
+	unavailable atomic.Int64
 }
 
 func newAPI(base string, conns int) *api {
@@ -49,13 +54,22 @@ func (e *statusError) Error() string {
 // do sends one call and decodes the answer into out when its status is
 // want.
 func (a *api) do(ctx context.Context, method, path, token, body string, want int, out any) error {
-	for {
+	for busy := 0; ; {
 		status, data, retry, err := a.once(ctx, method, path, token, body)
 		if err != nil {
 			return err
 		}
-		if status == http.StatusTooManyRequests {
-			a.throttled.Add(1)
+		if status == http.StatusTooManyRequests || (status == http.StatusServiceUnavailable && method == http.MethodGet) {
+			// A read that found the worker too busy to answer in time is
+			// as safe to repeat as a throttled call.
+			counter := &a.throttled
+			if status == http.StatusServiceUnavailable {
+				if busy++; busy > maxUnavailable {
+					return &statusError{method, path, status, string(data)}
+				}
+				counter = &a.unavailable
+			}
+			counter.Add(1)
 			if err := sleep(ctx, retry); err != nil {
 				return err
 			}

@@ -60,7 +60,7 @@ func RunPending(ctx context.Context, cfg Config, tgt Target) (*PendingResult, er
 	if err := pendingFootprint(tgt, out); err != nil {
 		return nil, err
 	}
-	out.Throttled = a.throttled.Load()
+	out.Throttled, out.Unavailable = a.throttled.Load(), a.unavailable.Load()
 	out.Load.After = loadAverage()
 	if !tgt.InProcess {
 		out.Notes = append(out.Notes, fmt.Sprintf("the %d requests stay pending on the target until the role's approval tiers run out", cfg.Pending))

@@ -27,9 +27,11 @@ type Result struct {
 	// RSSMB is the process's peak resident memory; nil when the system
 	// runs in another process.
 	RSSMB *float64
-	// Throttled counts 429 answers (each retried after Retry-After).
-	Throttled int64
-	Load      Load
+	// Throttled counts 429 answers (each retried after Retry-After), and
+	// Unavailable 503 answers to reads (retried likewise).
+	Throttled   int64
+	Unavailable int64
+	Load        Load
 	// Notes say what was skipped and why.
 	Notes []string
 }
@@ -125,6 +127,7 @@ type PendingResult struct {
 	ListApprover Dist
 	ListOperator Dist
 	Throttled    int64
+	Unavailable  int64
 	Load         Load
 	Notes        []string
 }

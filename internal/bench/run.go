@@ -27,7 +27,7 @@ func Run(ctx context.Context, cfg Config, tgt Target) (*Result, error) {
 		return nil, err
 	}
 	out.SubmitPerSec, out.LifecyclesPerSec, out.ExpiryLag, out.ExpirySpread = lc.submitPerSec, lc.lifecyclesPerSec, lc.expiryLag, lc.expirySpread
-	out.Throttled = a.throttled.Load()
+	out.Throttled, out.Unavailable = a.throttled.Load(), a.unavailable.Load()
 	if tgt.Temporal != nil {
 		cfg.progress("baseline: the bare workflow, same counts")
 		if out.Baseline, err = baseline(ctx, tgt.Temporal, cfg); err != nil {

@@ -61,11 +61,17 @@ func (r *Result) WriteTable(w io.Writer) error {
 	if r.RSSMB != nil {
 		rows = append(rows, row{"process", "peak RSS (everything in this process)", fmt.Sprintf("%.1f MB", *r.RSSMB), ""})
 	}
-	rows = append(rows,
-		row{"api", "429 answers (retried)", fmt.Sprint(r.Throttled), ""},
-		row{"machine", "load average (1 min) before / after", fmt.Sprintf("%.2f / %.2f", r.Load.Before, r.Load.After), ""},
-	)
+	rows = append(rows, apiRows(r.Throttled, r.Unavailable, r.Load)...)
 	return writeRows(w, rows, r.Notes)
+}
+
+// apiRows count the answers the bench retried and give the machine's load.
+func apiRows(throttled, unavailable int64, load Load) []row {
+	return []row{
+		{"api", "429 answers (retried)", fmt.Sprint(throttled), ""},
+		{"api", "503 answers to reads: no answer in time (retried)", fmt.Sprint(unavailable), ""},
+		{"machine", "load average (1 min) before / after", fmt.Sprintf("%.2f / %.2f", load.Before, load.After), ""},
+	}
 }
 
 func (r *Result) lifecyclesMeasure() string {
@@ -100,10 +106,7 @@ func (r *PendingResult) WriteTable(w io.Writer) error {
 			row{"list", fmt.Sprintf("pending_approval as %s p50 (%d calls)", l.who, l.d.N), msText(l.d.P50), ""},
 			row{"list", fmt.Sprintf("pending_approval as %s p99", l.who), msText(l.d.P99), ""})
 	}
-	rows = append(rows,
-		row{"api", "429 answers (retried)", fmt.Sprint(r.Throttled), ""},
-		row{"machine", "load average (1 min) before / after", fmt.Sprintf("%.2f / %.2f", r.Load.Before, r.Load.After), ""},
-	)
+	rows = append(rows, apiRows(r.Throttled, r.Unavailable, r.Load)...)
 	return writeRows(w, rows, r.Notes)
 }
 
