@@ -72,6 +72,13 @@ type Options struct {
 	// `jitflow worker` processes started elsewhere, and its readiness does
 	// not wait for a worker.
 	NoWorker bool
+	// Mailer, when set, receives every email instead of the outbox (which
+	// then stays empty) and SendGrid. A benchmark counts mail this way, so
+	// a demo's outbox file is not part of what it measures.
+	Mailer activities.Mailer
+	// RateLimit bounds each caller's API calls; zero means DevRateLimit.
+	// A benchmark raises it so the limiter does not shape its numbers.
+	RateLimit server.RateLimit
 }
 
 // Stack is a running dev system.
@@ -355,7 +362,7 @@ func (st *Stack) startAPI(opts Options, mail *outbox.Outbox, keys *approvals.Key
 		Logger:       opts.Logger,
 		Metrics:      st.Metrics,
 		Directory:    groups,
-		RateLimit:    DevRateLimit,
+		RateLimit:    rateLimit(opts.RateLimit),
 		// The dev API asks the emulator, as production asks Entra.
 		Eligibility: st.pim,
 	})
@@ -371,6 +378,13 @@ func (st *Stack) startAPI(opts Options, mail *outbox.Outbox, keys *approvals.Key
 	e.GET("/dev/outbox", echo.WrapHandler(mail))
 	st.setHandler(api.Handler())
 	return nil
+}
+
+func rateLimit(l server.RateLimit) server.RateLimit {
+	if l == (server.RateLimit{}) {
+		return DevRateLimit
+	}
+	return l
 }
 
 // ServeHTTP hands the call to the API once it is wired.

@@ -8,10 +8,13 @@ import (
 	"github.com/jitflow/jitflow/internal/outbox"
 )
 
-// mailer is what the worker sends with: the outbox, or SendGrid with a copy
+// mailer is what the worker sends with: Options.Mailer, the outbox, or SendGrid with a copy
 // of every message kept in the outbox, so dev links stay at hand even when
 // SendGrid runs in sandbox mode and delivers nothing.
 func mailer(opts Options, box *outbox.Outbox) (activities.Mailer, error) {
+	if opts.Mailer != nil {
+		return opts.Mailer, nil
+	}
 	if opts.SendGrid == nil {
 		return box, nil
 	}

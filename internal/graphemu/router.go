@@ -41,6 +41,7 @@ var routeTable = []route{
 	{pathGroup + "eligibilityscheduleinstances", map[string]handlerFunc{http.MethodGet: (*Emulator).listGroupEligibilities}},
 	{"_emulator/assignments", map[string]handlerFunc{http.MethodPost: (*Emulator).addAssignment}},
 	{"_emulator/eligibilities", map[string]handlerFunc{http.MethodPost: (*Emulator).addEligibility, http.MethodGet: (*Emulator).listEligibilities}},
+	{"_emulator/removals", map[string]handlerFunc{http.MethodGet: (*Emulator).listRemovals}},
 	{pathFaults, map[string]handlerFunc{http.MethodGet: (*Emulator).listFaults, http.MethodPost: (*Emulator).addFault, http.MethodDelete: (*Emulator).clearFaults}},
 }
 
@@ -66,7 +67,7 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) {
 	rt, id, ok := match(path)
 	if !ok {
 		e.writeError(w, &apiError{http.StatusNotFound, CodeUnknownSegment,
-			fmt.Sprintf("Resource not found for the segment '%s'. The emulator serves /v1.0/roleManagement/directory/{roleAssignmentScheduleRequests,roleAssignmentScheduleInstances,roleEligibilityScheduleInstances,roleDefinitions}, /v1.0/identityGovernance/privilegedAccess/group/{assignmentScheduleRequests,assignmentScheduleInstances,eligibilityScheduleInstances} and /_emulator/{faults,assignments,eligibilities}.", r.URL.Path)})
+			fmt.Sprintf("Resource not found for the segment '%s'. The emulator serves /v1.0/roleManagement/directory/{roleAssignmentScheduleRequests,roleAssignmentScheduleInstances,roleEligibilityScheduleInstances,roleDefinitions}, /v1.0/identityGovernance/privilegedAccess/group/{assignmentScheduleRequests,assignmentScheduleInstances,eligibilityScheduleInstances} and /_emulator/{faults,assignments,eligibilities,removals}.", r.URL.Path)})
 		return
 	}
 	h, ok := rt.methods[r.Method]

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jitflow/jitflow/internal/bench"
+	"github.com/jitflow/jitflow/internal/devstack"
+)
+
+// runBench runs `jitflow bench` in process and returns its stdout.
+func runBench(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := benchCommand()
+	var out, errOut bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	cmd.SetArgs(args)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	err := cmd.ExecuteContext(ctx)
+	t.Logf("jitflow bench %s\n%s%s", strings.Join(args, " "), out.String(), errOut.String())
+	return out.String(), err
+}
+
+// lastJSONLine decodes the last line of out, which --json promises is
+// the result, keeping numbers as json.Number.
+func lastJSONLine(t *testing.T, out string) map[string]any {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	dec := json.NewDecoder(strings.NewReader(lines[len(lines)-1]))
+	dec.UseNumber()
+	var v map[string]any
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("last line %q is not JSON: %v", lines[len(lines)-1], err)
+	}
+	return v
+}
+
+// wantNumbers checks that v has exactly the keys of shape, numbers where
+// shape has nil and objects of the given shape elsewhere.
+func wantNumbers(t *testing.T, path string, v map[string]any, shape map[string]any) {
+	t.Helper()
+	if len(v) != len(shape) {
+		t.Errorf("%s: keys %v, want those of %v", path, keys(v), keys(shape))
+	}
+	for k, sub := range shape {
+		got, ok := v[k]
+		switch {
+		case !ok:
+			t.Errorf("%s.%s missing", path, k)
+		case sub == nil:
+			if _, isNum := got.(json.Number); !isNum {
+				t.Errorf("%s.%s = %v (%T), want a number", path, k, got, got)
+			}
+		default:
+			obj, isObj := got.(map[string]any)
+			if !isObj {
+				t.Errorf("%s.%s = %v, want an object", path, k, got)
+				continue
+			}
+			wantNumbers(t, path+"."+k, obj, sub.(map[string]any))
+		}
+	}
+}
+
+func keys(m map[string]any) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func number(t *testing.T, v any) float64 {
+	t.Helper()
+	f, err := v.(json.Number).Float64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestBenchEndToEnd runs the bench on its own embedded stack, small, and
+// checks the --json line's shape and that what it counted adds up.
+func TestBenchEndToEnd(t *testing.T) {
+	out, err := runBench(t, "--requests", "6", "--concurrency", "3", "--grant", "1s", "--latency", "3", "--json", "--data-dir", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "approve -> active p50") || !strings.Contains(out, "<= 25 ms") {
+		t.Errorf("the table lacks the latency row with its target:\n%s", out)
+	}
+	v := lastJSONLine(t, out)
+	pair := map[string]any{"p50": nil, "p99": nil}
+	wantNumbers(t, "line", v, map[string]any{
+		"requests": nil, "concurrency": nil,
+		"approve_to_active_ms": pair,
+		"submit_per_sec":       nil, "lifecycles_per_sec": nil,
+		"expiry_lag_ms":  map[string]any{"p50": nil, "p99": nil, "max": nil},
+		"baseline":       map[string]any{"approve_to_active_ms": nil, "lifecycles_per_sec": nil, "expiry_lag_ms": nil},
+		"overhead_ratio": nil, "rss_mb": nil,
+	})
+	if t.Failed() {
+		return
+	}
+	if number(t, v["requests"]) != 6 || number(t, v["concurrency"]) != 3 {
+		t.Errorf("requests %v, concurrency %v; want 6 and 3", v["requests"], v["concurrency"])
+	}
+	for _, k := range []string{"submit_per_sec", "lifecycles_per_sec", "overhead_ratio", "rss_mb"} {
+		if number(t, v[k]) <= 0 {
+			t.Errorf("%s = %v, want it positive", k, v[k])
+		}
+	}
+	if lag := v["expiry_lag_ms"].(map[string]any); number(t, lag["p50"]) > number(t, lag["max"]) {
+		t.Errorf("expiry lag p50 %v over its max %v", lag["p50"], lag["max"])
+	}
+}
+
+// TestBenchExpireTogetherEndToEnd runs the lifecycles pipelined, every
+// grant asking for the time left until one common end.
+func TestBenchExpireTogetherEndToEnd(t *testing.T) {
+	out, err := runBench(t, "--requests", "4", "--concurrency", "2", "--grant", "4s", "--latency", "1", "--expire-together", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "pipelined, all grants ending 4s after the first submit") {
+		t.Errorf("the table does not say the grants were made to end together:\n%s", out)
+	}
+	if v := lastJSONLine(t, out); number(t, v["lifecycles_per_sec"]) <= 0 {
+		t.Errorf("lifecycles_per_sec = %v", v["lifecycles_per_sec"])
+	}
+}
+
+// TestBenchPendingEndToEnd holds a few pending requests and checks the
+// --pending line.
+func TestBenchPendingEndToEnd(t *testing.T) {
+	out, err := runBench(t, "--pending", "5", "--concurrency", "2", "--list-calls", "3", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := lastJSONLine(t, out)
+	pair := map[string]any{"p50": nil, "p99": nil}
+	wantNumbers(t, "line", v, map[string]any{
+		"pending": nil, "concurrency": nil, "submit_per_sec": nil, "rss_mb": nil, "db_mb": nil,
+		"list_ms": map[string]any{"approver": pair, "operator": pair},
+	})
+	if !t.Failed() && (number(t, v["pending"]) != 5 || number(t, v["db_mb"]) <= 0) {
+		t.Errorf("pending %v, db_mb %v; want 5 and a database", v["pending"], v["db_mb"])
+	}
+}
+
+// TestBenchFlagErrors checks that bad flags fail before anything starts,
+// naming the flag and what it accepts.
+func TestBenchFlagErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--concurrency", "0"}, "--concurrency 0: must be at least 1"},
+		{[]string{"--requests", "-1"}, "--requests -1: must be at least 1"},
+		{[]string{"--latency", "0"}, "--latency 0: must be at least 1"},
+		{[]string{"--grant", "500ms"}, "--grant 500ms: must be at least 1s"},
+		{[]string{"--pending", "-3"}, "--pending -3: must be at least 0"},
+		{[]string{"--list-calls", "0"}, "--list-calls 0: must be at least 1"},
+		{[]string{"--role", "admin"}, "--role: applies only with --api"},
+		{[]string{"--api", "127.0.0.1:8080", "--graph-url", "http://127.0.0.1:8091"}, `--api "127.0.0.1:8080": give an http(s) URL`},
+		{[]string{"--api", "http://127.0.0.1:8080"}, `--graph-url "": give an http(s) URL`},
+		{[]string{"--api", "http://127.0.0.1:8080", "--graph-url", "http://g", "--requester", "bob"}, `--requester "bob": must be a user name other than the approver`},
+		{[]string{"--log-level", "loud"}, `--log-level "loud"`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			_, err := runBench(t, tt.args...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestBenchAgainstRunningStack measures a stack started apart from the
+// bench, through its URLs only (removals and assignments from the
+// emulator's HTTP endpoints), with the baseline on its Temporal server.
+func TestBenchAgainstRunningStack(t *testing.T) {
+	pol, names, err := bench.Policy(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := devstack.Start(ctx, devstack.Options{
+		DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", GraphAddr: "127.0.0.1:0", NoUI: true,
+		Policy: pol, Namespace: "default", Retention: 24 * time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Stop()
+	out, err := runBench(t, "--api", st.APIURL, "--graph-url", st.GraphURL, "--temporal-address", st.TemporalAddr,
+		"--role", bench.PolicyRole, "--requester", strings.Join(names, ","), "--approver", bench.PolicyApprover, "--operator", bench.PolicyOperator,
+		"--requests", "2", "--concurrency", "2", "--grant", "1s", "--latency", "2", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := lastJSONLine(t, out)
+	if v["rss_mb"] != nil {
+		t.Errorf("rss_mb = %v for a stack in another process, want null", v["rss_mb"])
+	}
+	if _, ok := v["overhead_ratio"].(json.Number); !ok {
+		t.Errorf("overhead_ratio = %v, want a number (the baseline ran on --temporal-address)", v["overhead_ratio"])
+	}
+	if !strings.Contains(out, "RSS skipped") {
+		t.Errorf("the output does not say RSS was skipped:\n%s", out)
+	}
+}
