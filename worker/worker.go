@@ -27,8 +27,18 @@ func RegisterGrants(r sdkworker.Registry, g *Grants) {
 	r.RegisterActivityWithOptions(g.ReleaseGrant, activity.RegisterOptions{Name: workflows.ActivityReleaseGrant})
 }
 
+// CacheSize is how many workflows a worker process keeps in memory (the
+// SDK's sticky cache, 10,000 by default). jitflow's workflows wait for
+// hours between tasks; one that is not cached replays its history on its
+// next task, a few milliseconds. Thousands of pending requests would
+// otherwise each keep their coroutines and state in memory.
+const CacheSize = 2000
+
 // New returns a worker polling the jitflow task queue. Start or Run it.
 func New(c client.Client, acts *activities.Activities) sdkworker.Worker {
+	// The cache is shared by the process's workers and sized when the
+	// first starts.
+	sdkworker.SetStickyWorkflowCacheSize(CacheSize)
 	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{})
 	Register(w, acts)
 	RegisterGrants(w, &Grants{Client: c})

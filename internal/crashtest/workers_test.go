@@ -85,7 +85,7 @@ func TestWorkerKilled(t *testing.T) {
 	serverAddrs := []string{freeAddr(t), freeAddr(t)}
 	var workers []*process
 	for i := range 2 {
-		args := append([]string{"worker", "--outbox", filepath.Join(dir, fmt.Sprintf("outbox-%d.json", i+1)),
+		args := append([]string{"worker", "--outbox", filepath.Join(dir, fmt.Sprintf("outbox-%d.jsonl", i+1)),
 			"--base-url", "http://" + serverAddrs[i]}, common...)
 		workers = append(workers, ps.start("worker", args...))
 	}
