@@ -44,9 +44,8 @@ func benchCommand() *cobra.Command {
 By default it starts its own stack in this process (embedded Temporal, worker,
 API and Graph emulator, no Web UI) in a temporary data dir, with a bench
 policy: one role, one approval stage, one requester per grant. Its mail is
-counted and dropped, as production hands it to SendGrid (the dev outbox
-rewrites its file per email), and its Graph emulator keeps its state in
-memory: both stand in for outside services. With --api it
+counted and dropped, as production hands it to SendGrid, and its Graph
+emulator keeps its state in memory: both stand in for outside services. With --api it
 measures a running dev stack instead (jitflow dev: role reader, requester
 alice, approver bob; --grant must be within the role's durations); the
 baseline then needs --temporal-address and the peak RSS is not measured.
@@ -56,7 +55,8 @@ overlap and the output says so.
 
 Phases:
   latency     --latency requests one at a time: from the approve call until
-              GET shows the request active (polled back to back)
+              the request is active, as the approval's answer says when
+              activation was quick, or else GET (polled back to back)
   throughput  --requests lifecycles, --concurrency at a time: submit all,
               approve each and wait for active (for the role in the Graph
               emulator, then for GET to agree: polling every GET would load

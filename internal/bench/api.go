@@ -133,13 +133,16 @@ func (a *api) create(ctx context.Context, token, role string, d time.Duration) (
 	return req, err
 }
 
-// action posts approve (with a comment) or revoke (with a reason).
-func (a *api) action(ctx context.Context, token, id, action string) error {
+// action posts approve (with a comment) or revoke (with a reason) and
+// returns the request as the answer shows it.
+func (a *api) action(ctx context.Context, token, id, action string) (workflows.Request, error) {
 	body := `{"comment":"jitflow bench"}`
 	if action == "revoke" {
 		body = `{"reason":"jitflow bench"}`
 	}
-	return a.do(ctx, http.MethodPost, "/api/v1/requests/"+url.PathEscape(id)+"/"+action, token, body, http.StatusOK, nil)
+	var req workflows.Request
+	err := a.do(ctx, http.MethodPost, "/api/v1/requests/"+url.PathEscape(id)+"/"+action, token, body, http.StatusOK, &req)
+	return req, err
 }
 
 func (a *api) get(ctx context.Context, token, id string) (workflows.Request, error) {
