@@ -51,7 +51,7 @@ func (r *recentStarts) matching(f listFilter, me *identity, listed []Summary) []
 	starts := slices.Clone(r.starts)
 	r.mu.Unlock()
 	var out []Summary
-	for i := len(starts) - 1; i >= 0; i-- {
+	for i := len(starts) - 1; i >= 0 && len(out) < f.limit; i-- {
 		st := starts[i]
 		if st.sum.CreatedAt.Before(oldest) || !st.selected(f, me) ||
 			slices.ContainsFunc(listed, func(s Summary) bool { return s.ID == st.sum.ID }) {
