@@ -145,6 +145,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if err := st.startGraph(opts); err != nil {
 		return nil, err
 	}
+	// The embedded server's own SDK workers create the process's shared
+	// workflow cache: size it before they start.
+	sdkworker.SetStickyWorkflowCacheSize(worker.CacheSize)
 	if err := st.startTemporal(ctx, opts); err != nil {
 		return nil, err
 	}
