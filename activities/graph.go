@@ -211,6 +211,23 @@ func graphScopes(cfg GraphConfig, base *url.URL) []string {
 	return []string{base.Scheme + "://" + base.Host + "/.default"}
 }
 
+// idleConnsPerHost keeps connections to Graph for reuse: many grants
+// ending together call Graph at once, and Go keeps two per host by default,
+// so each burst over HTTP/1.1 opened (and closed) a connection per call.
+const idleConnsPerHost = 64
+
+// graphTransport is the SDK's default transport, keeping more idle
+// connections.
+func graphTransport() http.RoundTripper {
+	t, ok := khttp.GetDefaultTransport().(*http.Transport)
+	if !ok {
+		return khttp.GetDefaultTransport()
+	}
+	t.MaxIdleConnsPerHost = idleConnsPerHost
+	t.MaxIdleConns = max(t.MaxIdleConns, idleConnsPerHost)
+	return t
+}
+
 // graphHTTPClient builds the HTTP client with the SDK's middleware (retry
 // honouring Retry-After within cfg.MaxRetryWait, redirects, telemetry) in
 // front of the caller's transport, which a recorder of Graph's request ids
@@ -222,7 +239,7 @@ func graphHTTPClient(cfg GraphConfig) *http.Client {
 	}
 	parent := clone.Transport
 	if parent == nil {
-		parent = khttp.GetDefaultTransport()
+		parent = graphTransport()
 	}
 	opts := clientOptions()
 	clone.Transport = khttp.NewCustomTransportWithParentTransport(requestIDTransport{parent}, graphMiddleware(&opts, cfg.MaxRetryWait)...)

@@ -70,11 +70,13 @@ func removeOptions() workflow.ActivityOptions {
 	return o
 }
 
-// removeLocalOptions: one attempt of at most HoldFastWait, within the
-// workflow task (see assignment.removeQuickly).
+// removeLocalOptions: one attempt within the workflow task (see
+// assignment.removeQuickly). It may take a while when many grants end
+// together; nothing else waits on this workflow's task meanwhile, and the
+// activity it would fall back to queues behind the same burst.
 func removeLocalOptions() workflow.LocalActivityOptions {
 	return workflow.LocalActivityOptions{
-		StartToCloseTimeout: HoldFastWait,
+		StartToCloseTimeout: 10 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 	}
 }
