@@ -34,12 +34,22 @@ func RegisterGrants(r sdkworker.Registry, g *Grants) {
 // otherwise each keep their coroutines and state in memory.
 const CacheSize = 2000
 
+// pollers is how many polls for workflow tasks, and for activity tasks, a
+// worker keeps open.
+const pollers = 8
+
 // New returns a worker polling the jitflow task queue. Start or Run it.
 func New(c client.Client, acts *activities.Activities) sdkworker.Worker {
 	// The cache is shared by the process's workers and sized when the
 	// first starts.
 	sdkworker.SetStickyWorkflowCacheSize(CacheSize)
-	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{})
+	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
+		// When many grants end together, each ending is a workflow task
+		// and a local activity; two pollers (the SDK's default) take them
+		// from the queue too slowly to keep up.
+		MaxConcurrentWorkflowTaskPollers: pollers,
+		MaxConcurrentActivityTaskPollers: pollers,
+	})
 	Register(w, acts)
 	RegisterGrants(w, &Grants{Client: c})
 	return w
