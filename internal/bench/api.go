@@ -182,9 +182,15 @@ func (a *api) awaitStatus(ctx context.Context, token, id string, want workflows.
 
 // RemovalsFromURL reads a Graph emulator's GET /_emulator/removals.
 func RemovalsFromURL(graphURL string) func(context.Context) ([]graphemu.Removal, error) {
+	return emulatorList[graphemu.Removal](graphURL, "/_emulator/removals", " (is --graph-url a jitflow Graph emulator?)")
+}
+
+// emulatorList reads the value list a Graph emulator serves at path; hint
+// follows the status of an answer other than 200.
+func emulatorList[T any](graphURL, path, hint string) func(context.Context) ([]T, error) {
 	c := &http.Client{Timeout: time.Minute}
-	u := strings.TrimRight(graphURL, "/") + "/_emulator/removals"
-	return func(ctx context.Context) ([]graphemu.Removal, error) {
+	u := strings.TrimRight(graphURL, "/") + path
+	return func(ctx context.Context) ([]T, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
 			return nil, err
@@ -199,10 +205,10 @@ func RemovalsFromURL(graphURL string) func(context.Context) ([]graphemu.Removal,
 			return nil, fmt.Errorf("GET %s: %w", u, err)
 		}
 		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("GET %s: status %d (is --graph-url a jitflow Graph emulator?): %s", u, resp.StatusCode, bytes.TrimSpace(data))
+			return nil, fmt.Errorf("GET %s: status %d%s: %s", u, resp.StatusCode, hint, bytes.TrimSpace(data))
 		}
 		var out struct {
-			Value []graphemu.Removal `json:"value"`
+			Value []T `json:"value"`
 		}
 		if err := json.Unmarshal(data, &out); err != nil {
 			return nil, fmt.Errorf("GET %s: %w", u, err)

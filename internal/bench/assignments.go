@@ -2,11 +2,7 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -74,31 +70,5 @@ func (a *assignments) wait(ctx context.Context, key string) error {
 
 // InstancesFromURL lists a Graph emulator's directory role assignments.
 func InstancesFromURL(graphURL string) func(context.Context) ([]graphemu.Instance, error) {
-	c := &http.Client{Timeout: time.Minute}
-	u := strings.TrimRight(graphURL, "/") + "/v1.0/roleManagement/directory/roleAssignmentScheduleInstances"
-	return func(ctx context.Context) ([]graphemu.Instance, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("GET %s: %w", u, err)
-		}
-		defer resp.Body.Close()
-		data, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return nil, fmt.Errorf("GET %s: %w", u, err)
-		}
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("GET %s: status %d: %s", u, resp.StatusCode, strings.TrimSpace(string(data)))
-		}
-		var out struct {
-			Value []graphemu.Instance `json:"value"`
-		}
-		if err := json.Unmarshal(data, &out); err != nil {
-			return nil, fmt.Errorf("GET %s: %w", u, err)
-		}
-		return out.Value, nil
-	}
+	return emulatorList[graphemu.Instance](graphURL, "/v1.0/roleManagement/directory/roleAssignmentScheduleInstances", "")
 }

@@ -167,6 +167,22 @@ func TestRecordHistories(t *testing.T) {
 		waitStatus(id, workflows.StatusActive)
 		return id
 	}
+	revokedAfterActive := func() string {
+		id := active("1h")
+		act("alice", id, "revoke")
+		waitStatus(id, workflows.StatusRevoked)
+		return id
+	}
+	// Throttled long enough that the hold outlasts HoldFastWait.
+	throttledHoldExpired := func() string {
+		one := 1
+		if err := st.Graph.InjectFault(graphemu.Fault{Status: http.StatusTooManyRequests, Count: 8, RetryAfterSeconds: &one, Action: "adminAssign"}); err != nil {
+			t.Fatal(err)
+		}
+		id := active("2s")
+		waitStatus(id, workflows.StatusExpired)
+		return id
+	}
 	paths = append(paths, []struct {
 		name string
 		run  func() string
@@ -226,39 +242,12 @@ func TestRecordHistories(t *testing.T) {
 			waitStatus(id, workflows.StatusRevoked)
 			return id
 		}},
-		{"i3-removal_waits_revoked", func() string {
-			id := active("1h")
-			act("alice", id, "revoke")
-			waitStatus(id, workflows.StatusRevoked)
-			return id
-		}},
-		{"i3-throttled_slow_hold_expired", func() string {
-			// Throttled long enough that the hold outlasts HoldFastWait.
-			one := 1
-			if err := st.Graph.InjectFault(graphemu.Fault{Status: http.StatusTooManyRequests, Count: 8, RetryAfterSeconds: &one, Action: "adminAssign"}); err != nil {
-				t.Fatal(err)
-			}
-			id := active("2s")
-			waitStatus(id, workflows.StatusExpired)
-			return id
-		}},
+		{"i3-removal_waits_revoked", revokedAfterActive},
+		{"i3-throttled_slow_hold_expired", throttledHoldExpired},
 		// The approval's answer waits for a quick activation: recorded
 		// once quick, once with the hold moved to an activity.
-		{"i7-approval_answers_active_revoked", func() string {
-			id := active("1h")
-			act("alice", id, "revoke")
-			waitStatus(id, workflows.StatusRevoked)
-			return id
-		}},
-		{"i7-approval_answers_activating_expired", func() string {
-			one := 1
-			if err := st.Graph.InjectFault(graphemu.Fault{Status: http.StatusTooManyRequests, Count: 8, RetryAfterSeconds: &one, Action: "adminAssign"}); err != nil {
-				t.Fatal(err)
-			}
-			id := active("2s")
-			waitStatus(id, workflows.StatusExpired)
-			return id
-		}},
+		{"i7-approval_answers_active_revoked", revokedAfterActive},
+		{"i7-approval_answers_activating_expired", throttledHoldExpired},
 		// Grants end by the assignment workflow's notice: the earlier of
 		// two hears the role stays, the later that it was removed.
 		{"i7-grant_end_notice_overlap", func() string {
