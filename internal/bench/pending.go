@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jitflow/jitflow/workflows"
@@ -33,15 +34,23 @@ func RunPending(ctx context.Context, cfg Config, tgt Target) (*PendingResult, er
 	}
 	cfg.progress("pending: submitting %d requests, %d at a time", cfg.Pending, cfg.Concurrency)
 	start := time.Now()
+	var last atomic.Pointer[workflows.Request]
 	err = parallel(ctx, cfg.Concurrency, cfg.Pending, func(ctx context.Context, i int) error {
-		_, err := a.create(ctx, tok.requesters[i%len(tok.requesters)], cfg.Role, pendingDuration)
+		req, err := a.create(ctx, tok.requesters[i%len(tok.requesters)], cfg.Role, pendingDuration)
+		last.Store(&req)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pending: submit: %w", err)
 	}
 	out.SubmitPerSec = perSecond(cfg.Pending, time.Since(start))
-	cfg.progress("pending: %d submitted (%.1f/s); listing", cfg.Pending, out.SubmitPerSec)
+	cfg.progress("pending: %d submitted (%.1f/s); waiting until the system has worked off the burst", cfg.Pending, out.SubmitPerSec)
+	settled, err := settle(ctx, a, tok.approver, last.Load().ID)
+	if err != nil {
+		return nil, fmt.Errorf("pending: %w", err)
+	}
+	out.Notes = append(out.Notes, fmt.Sprintf("the last request submitted answered GET %s after the last submit; lists are timed from then", settled.Round(time.Second)))
+	cfg.progress("pending: settled after %s; listing", settled.Round(time.Second))
 	if out.ListApprover, err = listLatency(ctx, a, tok.approver, cfg); err != nil {
 		return nil, fmt.Errorf("pending: list as %s: %w", cfg.Approver, err)
 	}
@@ -90,6 +99,27 @@ func pendingFootprint(tgt Target, out *PendingResult) error {
 	}
 	out.DBMB = &db
 	return nil
+}
+
+// settleWait bounds the wait for the last request to answer.
+const settleWait = 5 * time.Minute
+
+// settle waits until request id answers GET: submitting outpaces the
+// workflows' first tasks, and until they are done, reading the newest
+// requests waits on them. It says how long that took.
+func settle(ctx context.Context, a *api, token, id string) (time.Duration, error) {
+	start := time.Now()
+	for {
+		if _, err := a.get(ctx, token, id); err == nil {
+			return time.Since(start), nil
+		}
+		if time.Since(start) > settleWait {
+			return 0, fmt.Errorf("request %s did not answer GET within %s of the last submit", id, settleWait)
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return 0, err
+		}
+	}
 }
 
 // listLatency waits until the listing shows pending requests, then times
