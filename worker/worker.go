@@ -32,7 +32,7 @@ func RegisterGrants(r sdkworker.Registry, g *Grants) {
 // hours between tasks; one that is not cached replays its history on its
 // next task, a few milliseconds. Thousands of pending requests would
 // otherwise each keep their coroutines and state in memory.
-const CacheSize = 2000
+const CacheSize = 1000
 
 // pollers is how many polls for workflow tasks, and for activity tasks, a
 // worker keeps open.

@@ -48,6 +48,7 @@ func (bf *benchFlags) ownStack(ctx context.Context, log *slog.Logger) (bench.Tar
 		}
 		cleanup = func() { os.RemoveAll(dir) }
 	}
+	limitMemory()
 	st, err := devstack.Start(ctx, devstack.Options{
 		DataDir: dir, HTTPAddr: "127.0.0.1:0", GraphAddr: "127.0.0.1:0", NoUI: true,
 		Policy: pol, Namespace: bf.namespace, Retention: 24 * time.Hour, Logger: log,

@@ -41,6 +41,7 @@ func devCommand() *cobra.Command {
 			if opts.Retention < 24*time.Hour {
 				return fmt.Errorf("--retention %s: must be at least 24h (the audit trail lives in workflow history)", opts.Retention)
 			}
+			limitMemory()
 			started := time.Now()
 			st, err := devstack.Start(cmd.Context(), opts)
 			if err != nil {

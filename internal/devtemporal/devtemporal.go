@@ -258,7 +258,7 @@ func staticHosts(conf *config.Config) map[primitives.ServiceName]static.Hosts {
 // handful of requests and every call then waits tens of milliseconds.
 func dynamicConfig() dynamicconfig.StaticClient {
 	return dynamicconfig.StaticClient{
-		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 2048,
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 1024,
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
 		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key():      true,
 		dynamicconfig.FrontendPersistenceMaxQPS.Key():                    10000,
