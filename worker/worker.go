@@ -34,15 +34,19 @@ func RegisterGrants(r sdkworker.Registry, g *Grants) {
 // otherwise each keep their coroutines and state in memory.
 const CacheSize = 1000
 
+// SizeCache sets the process's workflow cache to CacheSize. The cache is
+// shared by all SDK workers in the process and sized when the first one
+// starts, so a process that embeds the Temporal server (whose own workers
+// start first) calls this before starting it.
+func SizeCache() { sdkworker.SetStickyWorkflowCacheSize(CacheSize) }
+
 // pollers is how many polls for workflow tasks, and for activity tasks, a
 // worker keeps open.
 const pollers = 8
 
 // New returns a worker polling the jitflow task queue. Start or Run it.
 func New(c client.Client, acts *activities.Activities) sdkworker.Worker {
-	// The cache is shared by the process's workers and sized when the
-	// first starts.
-	sdkworker.SetStickyWorkflowCacheSize(CacheSize)
+	SizeCache()
 	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
 		// When many grants end together, each ending is a workflow task
 		// and a local activity; two pollers (the SDK's default) take them

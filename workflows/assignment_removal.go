@@ -97,8 +97,8 @@ func (s *assignment) removeOnce(ctx workflow.Context, in activities.DeactivateIn
 }
 
 // tell signals the requests waiting for the removal, and those whose
-// grants ended into it. A request that is gone
-// cannot be told, which is no reason to stop.
+// grants ended into it. A request that is gone cannot be told, which is no
+// reason to stop.
 func (s *assignment) tell(ctx workflow.Context, p RemovalProgress) {
 	for _, id := range append(slices.Clone(s.waiting), s.ended...) {
 		workflow.SignalExternalWorkflow(ctx, id, "", SignalRemoval, p)

@@ -147,7 +147,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 	// The embedded server's own SDK workers create the process's shared
 	// workflow cache: size it before they start.
-	sdkworker.SetStickyWorkflowCacheSize(worker.CacheSize)
+	worker.SizeCache()
 	if err := st.startTemporal(ctx, opts); err != nil {
 		return nil, err
 	}
