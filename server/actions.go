@@ -18,15 +18,15 @@ import (
 // Bodies of the action calls; all of them may be empty.
 type (
 	decideBody struct {
-		Comment string `json:"comment"`
+		Comment string `json:"comment" text:"multiline"`
 	}
 	cancelBody struct{}
 	revokeBody struct {
-		Reason string `json:"reason"`
+		Reason string `json:"reason" text:"multiline"`
 	}
 	extendBody struct {
 		Duration      string `json:"duration"`
-		Justification string `json:"justification"`
+		Justification string `json:"justification" text:"multiline"`
 	}
 )
 

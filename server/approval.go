@@ -13,6 +13,7 @@ import (
 
 	"github.com/jitflow/jitflow/approvals"
 	"github.com/jitflow/jitflow/durations"
+	"github.com/jitflow/jitflow/freetext"
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/workflows"
 )
@@ -226,7 +227,11 @@ func readDecisionForm(c echo.Context) (decision, comment, bad string) {
 	if decision != workflows.DecisionApprove && decision != workflows.DecisionDeny {
 		return "", "", fmt.Sprintf("The form field decision must be %q or %q; it was %q.", workflows.DecisionApprove, workflows.DecisionDeny, decision)
 	}
-	return decision, strings.TrimSpace(r.PostForm.Get("comment")), ""
+	comment = strings.TrimSpace(freetext.Normalize(r.PostForm.Get("comment")))
+	if err := freetext.Check("comment", comment, freetext.MultiLine); err != nil {
+		return "", "", fmt.Sprintf("The comment cannot be accepted: %v.", err)
+	}
+	return decision, comment, ""
 }
 
 // tokenPage explains a link that did not verify.

@@ -30,7 +30,7 @@ const maxIdempotencyKeyLen = 200
 type createBody struct {
 	Role          string `json:"role"`
 	Duration      string `json:"duration"`
-	Justification string `json:"justification"`
+	Justification string `json:"justification" text:"multiline"`
 	Ticket        string `json:"ticket"`
 }
 

@@ -56,6 +56,9 @@ func (s *accessRequest) validateExtend(_ workflow.Context, in ExtendInput) error
 	if n := utf8.RuneCountInString(in.Justification); n > maxTextLen {
 		return invalid("justification is %d characters long; at most %d are accepted", n, maxTextLen)
 	}
+	if err := checkText("justification", in.Justification); err != nil {
+		return err
+	}
 	return nil
 }
 

@@ -28,6 +28,9 @@ func invalid(format string, args ...any) error {
 
 // validateDecide rejects a decision before it reaches history.
 func (s *accessRequest) validateDecide(_ workflow.Context, in DecideInput) error {
+	if err := checkText("comment", in.Comment); err != nil {
+		return err
+	}
 	if err := s.validateDecisionTarget(in); err != nil {
 		return err
 	}
@@ -203,6 +206,9 @@ func (s *accessRequest) validateRevoke(_ workflow.Context, in RevokeInput) error
 	}
 	if n := utf8.RuneCountInString(in.Reason); n > maxTextLen {
 		return invalid("reason is %d characters long; at most %d are accepted", n, maxTextLen)
+	}
+	if err := checkText("reason", in.Reason); err != nil {
+		return err
 	}
 	if _, known := s.in.person(in.Actor.ID); !known && !in.Operator {
 		return forbidden("%s may not revoke request %s: only its requester, its approvers and operators may", displayName(in.Actor), s.in.RequestID)
