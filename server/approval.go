@@ -26,12 +26,15 @@ func (s *Server) approvalRoutes() {
 		return
 	}
 	e := s.echo
-	e.GET("/approvals/:token", s.showApproval, pageHeaders)
-	e.HEAD("/approvals/:token", s.showApproval, pageHeaders)
-	e.POST("/approvals/:token", s.decideByLink, pageHeaders)
+	// Anyone may load these pages: each load is limited per client address
+	// before it costs a token check and a Temporal call.
+	mw := []echo.MiddlewareFunc{pageHeaders, s.limitAddress}
+	e.GET("/approvals/:token", s.showApproval, mw...)
+	e.HEAD("/approvals/:token", s.showApproval, mw...)
+	e.POST("/approvals/:token", s.decideByLink, mw...)
 	if s.signIn != nil {
-		e.GET("/approvals/:token/signin", s.startSignIn, pageHeaders)
-		e.GET(SignInCallbackPath, s.finishSignIn, pageHeaders)
+		e.GET("/approvals/:token/signin", s.startSignIn, mw...)
+		e.GET(SignInCallbackPath, s.finishSignIn, mw...)
 	}
 }
 
@@ -52,21 +55,18 @@ func (s *Server) loadApproval(c echo.Context) (*approval, *page) {
 	if err != nil {
 		return nil, tokenPage(err)
 	}
-	ctx := c.Request().Context()
-	d, err := s.describe(ctx, claims.RequestID)
+	// One Temporal call per page: the query alone says all the page needs
+	// (the link's signature already ties the id to an access request).
+	req, err := s.queryRequest(c.Request().Context(), claims.RequestID)
 	if isNotFound(err) {
 		p := failPage(http.StatusNotFound, "Request not found", fmt.Sprintf("Request %s no longer exists, so this link cannot decide anything.", claims.RequestID))
 		return nil, &p
 	}
 	if err != nil {
-		return nil, s.failurePage(c, temporalFailure(err, "look up the request"))
-	}
-	req, err := s.queryRequest(ctx, claims.RequestID)
-	if err != nil {
 		return nil, s.failurePage(c, temporalFailure(err, "read the request"))
 	}
 	a := &approval{token: token, claims: claims, req: req, approver: s.displayName(claims.ApproverID, req)}
-	a.role, _ = s.policy.Role(d.role)
+	a.role, _ = s.policy.Role(req.Role)
 	if p := a.refusal(s.policy); p != nil {
 		p.Request = s.pageSummary(a)
 		return nil, p
@@ -275,8 +275,8 @@ func (s *Server) pageSummary(a *approval) *requestSummary {
 	r := a.req
 	sum := &requestSummary{
 		ID: r.ID, Status: statusText(r.Status), Requester: r.Requester, Role: r.Role,
-		Scope: r.DirectoryScopeID, Duration: duration(r), Justification: r.Justification,
-		Ticket: r.Ticket, CreatedAt: stamp(r.CreatedAt),
+		Scope: r.DirectoryScopeID, Duration: duration(r), Justification: freetext.Escape(r.Justification),
+		Ticket: freetext.Escape(r.Ticket), CreatedAt: stamp(r.CreatedAt),
 	}
 	if a.role != nil {
 		sum.RoleDescription = a.role.Description
@@ -303,7 +303,7 @@ func (s *Server) pageSummary(a *approval) *requestSummary {
 		}
 		line := fmt.Sprintf("%s %s (%s) at %s", d.Approver, pastTense(d.Decision), what, stamp(d.Time))
 		if d.Comment != "" {
-			line += ": " + d.Comment
+			line += ": " + freetext.Escape(d.Comment)
 		}
 		sum.Decisions = append(sum.Decisions, line)
 	}

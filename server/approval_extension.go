@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jitflow/jitflow/durations"
+	"github.com/jitflow/jitflow/freetext"
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/workflows"
 )
@@ -82,7 +83,7 @@ func (s *Server) describeExtension(sum *requestSummary, a *approval) {
 	if x == nil || x.Number != a.claims.Extension {
 		return
 	}
-	ext := &extensionSummary{Number: x.Number, More: extensionMore(x), Justification: x.Justification, RequestedAt: stamp(x.RequestedAt)}
+	ext := &extensionSummary{Number: x.Number, More: extensionMore(x), Justification: freetext.Escape(x.Justification), RequestedAt: stamp(x.RequestedAt)}
 	if r := a.req; r.ExpiresAt != nil {
 		ext.EndsNow = stamp(*r.ExpiresAt)
 		ext.EndsAfter = stamp(r.ExpiresAt.Add(time.Duration(x.DurationSecs) * time.Second))

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/jitflow/jitflow/audit"
+	"github.com/jitflow/jitflow/freetext"
 )
 
 // auditPage shows a request's trail to a person. It is the same route and
@@ -18,6 +19,9 @@ import (
 // people in with Entra ID, or a saved `curl -H 'Accept: text/html'`).
 var auditPage = template.Must(template.New("audit").Funcs(template.FuncMap{
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	// html/template escapes markup, not bidi overrides: typed text from
+	// before the freetext rule is shown with them as visible escapes.
+	"show": freetext.Escape,
 }).Parse(`<!doctype html>
 <html lang="en">
 <head>
@@ -39,7 +43,7 @@ dt { font-weight: 600; }
 <dt>Role</dt><dd>{{.Request.Role}} (<code>{{.Request.RoleDefinitionID}}</code>) at <code>{{.Request.DirectoryScopeID}}</code></dd>
 <dt>Requester</dt><dd>{{.Request.Requester}} (<code>{{.Request.RequesterID}}</code>)</dd>
 <dt>Duration</dt><dd>{{.Request.Duration}}{{if .Request.BreakGlass}}, break-glass{{end}}</dd>
-{{if .Request.Ticket}}<dt>Ticket</dt><dd>{{.Request.Ticket}}</dd>{{end}}
+{{if .Request.Ticket}}<dt>Ticket</dt><dd>{{show .Request.Ticket}}</dd>{{end}}
 <dt>Created</dt><dd>{{when .Request.CreatedAt}}</dd>
 </dl>
 <table>
@@ -49,7 +53,7 @@ dt { font-weight: 600; }
 <td>{{when .Time}}</td>
 <td>{{.Type}}{{if .Stage}} (stage {{.Stage}}){{end}}</td>
 <td>{{.Actor}}{{if .ActorID}}<br><code>{{.ActorID}}</code>{{end}}</td>
-<td>{{.Detail}}</td>
+<td>{{show .Detail}}</td>
 <td>{{if .GraphRequestID}}<code>{{.GraphRequestID}}</code>{{end}}</td>
 </tr>
 {{end}}</tbody>
@@ -64,7 +68,9 @@ func renderAuditPage(c echo.Context, trail audit.Trail) error {
 		return &apiError{status: http.StatusInternalServerError, detail: "cannot show the audit trail", cause: err}
 	}
 	h := c.Response().Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Add("Vary", echo.HeaderAccept)
 	return c.HTML(http.StatusOK, b.String())

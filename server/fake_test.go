@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -56,6 +57,28 @@ type fakeTemporal struct {
 	history  []*historypb.HistoryEvent
 	// update scripts the answer to an update; nil means "return the view".
 	update func(opts client.UpdateWorkflowOptions) (workflows.Request, error)
+	// calls counts the calls to Temporal, by method.
+	calls map[string]int
+}
+
+func (f *fakeTemporal) count(method string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.calls == nil {
+		f.calls = map[string]int{}
+	}
+	f.calls[method]++
+}
+
+// callCount is how many calls to Temporal the API made, and which.
+func (f *fakeTemporal) callCount() (int, map[string]int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, c := range f.calls {
+		n += c
+	}
+	return n, maps.Clone(f.calls)
 }
 
 type fakeWorkflow struct {
@@ -77,6 +100,7 @@ func newFakeTemporal() *fakeTemporal {
 }
 
 func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, opts client.StartWorkflowOptions, wf any, args ...any) (client.WorkflowRun, error) {
+	f.count("ExecuteWorkflow")
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.startErr != nil {
@@ -120,6 +144,7 @@ func (f *fakeTemporal) get(id string) (*fakeWorkflow, error) {
 }
 
 func (f *fakeTemporal) DescribeWorkflow(_ context.Context, id, _ string) (*client.WorkflowExecutionDescription, error) {
+	f.count("DescribeWorkflow")
 	f.mu.Lock()
 	miss := f.missDescribes > 0
 	if miss {
@@ -159,6 +184,7 @@ func typedAttrs(attrs map[string]any) temporal.SearchAttributes {
 }
 
 func (f *fakeTemporal) QueryWorkflow(_ context.Context, id, _, queryType string, _ ...any) (converter.EncodedValue, error) {
+	f.count("QueryWorkflow")
 	if f.queryErr != nil {
 		return nil, f.queryErr
 	}
@@ -194,6 +220,7 @@ var clausePattern = regexp.MustCompile(`^(\w+)(=|>=|<)'((?:[^'\\]|\\.)*)'$`)
 // parenthesised disjunction) the API writes; anything else is an error, so
 // a malformed query fails the test.
 func (f *fakeTemporal) ListWorkflow(_ context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
+	f.count("ListWorkflow")
 	if f.listHook != nil {
 		f.listHook()
 	}
@@ -358,6 +385,7 @@ func (w *fakeWorkflow) info(id string) *workflowpb.WorkflowExecutionInfo {
 }
 
 func (f *fakeTemporal) UpdateWorkflow(_ context.Context, opts client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	f.count("UpdateWorkflow")
 	f.mu.Lock()
 	f.updates = append(f.updates, opts)
 	script := f.update
@@ -402,6 +430,7 @@ func (h fakeHandle) Get(_ context.Context, ptr any) error {
 }
 
 func (f *fakeTemporal) GetWorkflowHistory(_ context.Context, id, _ string, _ bool, _ enumspb.HistoryEventFilterType) client.HistoryEventIterator {
+	f.count("GetWorkflowHistory")
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.wfs[id]; !ok {

@@ -45,13 +45,13 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		raw, err := bearerToken(c.Request())
 		if err != nil {
-			return unauthorized(err.Error())
+			return s.unauthenticated(c, unauthorized(err.Error()))
 		}
 		claims, err := s.verifier.Verify(c.Request().Context(), raw)
 		var te *TokenError
 		switch {
 		case errors.As(err, &te):
-			return unauthorized(te.Reason)
+			return s.unauthenticated(c, unauthorized(te.Reason))
 		case errors.Is(err, ErrKeysUnavailable):
 			return &apiError{status: http.StatusServiceUnavailable, detail: "cannot check the token now: the issuer's signing keys are unavailable", cause: err}
 		case err != nil:

@@ -49,6 +49,19 @@ func httpRequestID(c echo.Context) string {
 	return id
 }
 
+// apiHeaders marks every answer (JSON and problems alike) as not to be
+// stored by caches, since answers name people and requests, and as not to
+// be sniffed into another type. A handler that sets its own Cache-Control
+// (after this runs) overrides it.
+func apiHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		return next(c)
+	}
+}
+
 // logRequests writes one line per request. Only the method, the path (no
 // query string, no headers, no body) and ids go in: never tokens or
 // justifications.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -46,6 +47,14 @@ type Config struct {
 	Directory GroupDirectory
 	// RateLimit bounds each caller's calls; zero means DefaultRateLimit.
 	RateLimit RateLimit
+	// AddressRateLimit bounds, per client address, the calls that carry no
+	// valid token and the approval page loads; zero means RateLimit.
+	AddressRateLimit RateLimit
+	// TrustedProxies are the reverse proxies (load balancers, ingress)
+	// whose X-Forwarded-For names the client address; without them the
+	// client address is the connection's peer, as a client can write any
+	// X-Forwarded-For it likes.
+	TrustedProxies []netip.Prefix
 	// PageTokenKey signs list page tokens. Servers behind one load balancer
 	// must share it; nil means a random key (tokens then work only on the
 	// server that made them, and not across its restarts).
@@ -72,6 +81,7 @@ type Server struct {
 	recent       recentStarts
 	directory    GroupDirectory
 	limits       *limiters
+	addrLimits   *limiters
 	pages        pageSigner
 	eligible     Eligibility
 }
@@ -120,7 +130,13 @@ func New(cfg Config) (*Server, error) {
 		eligible:     cfg.Eligibility,
 	}
 	s.recent.now = func() time.Time { return s.now() }
-	s.limits = newLimiters(cfg.RateLimit, func() time.Time { return s.now() })
+	s.limits = newLimiters(cfg.RateLimit, "user", func() time.Time { return s.now() })
+	addrLimit := cfg.AddressRateLimit
+	if addrLimit == (RateLimit{}) {
+		addrLimit = s.limits.cfg
+	}
+	s.addrLimits = newLimiters(addrLimit, "client address", func() time.Time { return s.now() })
+	s.echo.IPExtractor = ipExtractor(cfg.TrustedProxies)
 	if s.pages, err = newPageSigner(cfg.PageTokenKey); err != nil {
 		return nil, err
 	}
@@ -135,7 +151,7 @@ func (s *Server) routes() {
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(withRequestID, s.logRequests, s.recoverPanics, s.recordRefusals)
+	e.Use(withRequestID, s.logRequests, s.recoverPanics, s.recordRefusals, apiHeaders)
 
 	e.GET("/healthz", s.health)
 	e.GET("/api/openapi.yaml", serveSpec)
