@@ -38,6 +38,22 @@ func Parse(s string) (time.Duration, error) {
 	return 0, fmt.Errorf("%q is not a duration; %s", s, anyHint)
 }
 
+// ParseWhole is Parse for lengths kept in whole seconds (grants and
+// extensions): a duration with a fraction of a second ("1.5s", "PT0.5S")
+// is refused rather than cut, naming the whole seconds either side.
+func ParseWhole(s string) (time.Duration, error) {
+	d, err := Parse(s)
+	if err != nil {
+		return 0, err
+	}
+	if d%time.Second != 0 {
+		down := d.Truncate(time.Second)
+		return 0, fmt.Errorf("%q is %s, not a whole number of seconds; only whole seconds are accepted, such as %q or %q",
+			strings.TrimSpace(s), d, Format(down), Format(down+time.Second))
+	}
+	return d, nil
+}
+
 // ParseISO accepts only ISO-8601 durations, as Parse reads them, for
 // callers whose wire format is ISO (Microsoft Graph). It does not trim
 // space, and it refuses Go durations such as "1h".

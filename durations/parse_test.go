@@ -122,3 +122,32 @@ func TestParseISO(t *testing.T) {
 		{in: "P300000W", wantErr: `"P300000W" is too long`},
 	})
 }
+
+func TestParseWhole(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    time.Duration
+		wantErr string
+	}{
+		{in: "90m", want: 90 * time.Minute},
+		{in: "PT1H", want: time.Hour},
+		{in: "1.5h", want: 90 * time.Minute},
+		{in: "90.5m", want: 90*time.Minute + 30*time.Second},
+		{in: "1.5s", wantErr: `"1.5s" is 1.5s, not a whole number of seconds; only whole seconds are accepted, such as "1s" or "2s"`},
+		{in: "PT0.5S", wantErr: `"PT0.5S" is 500ms, not a whole number of seconds; only whole seconds are accepted, such as "0s" or "1s"`},
+		{in: " PT10.25S ", wantErr: `such as "10s" or "11s"`},
+		{in: "1h0.1s", wantErr: `such as "1h" or "1h0m1s"`},
+		{in: "forever", wantErr: `"forever" is not a duration`},
+	} {
+		got, err := ParseWhole(tc.in)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("ParseWhole(%q) = %v, %v; want error with %q", tc.in, got, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("ParseWhole(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+}

@@ -161,7 +161,7 @@ func (s *Server) extend(c echo.Context) error {
 	if strings.TrimSpace(body.Duration) == "" {
 		return fieldError(http.StatusBadRequest, "duration", "field \"duration\" is required: how much longer, such as \"30m\" or \"PT30M\"")
 	}
-	more, err := durations.Parse(body.Duration)
+	more, err := durations.ParseWhole(body.Duration)
 	if err != nil {
 		return fieldError(http.StatusBadRequest, "duration", "field \"duration\": %v (for example \"30m\", \"1h\" or \"PT30M\")", err)
 	}
@@ -169,6 +169,13 @@ func (s *Server) extend(c echo.Context) error {
 		return policyError(err)
 	}
 	me := currentIdentity(c)
+	// More time on a grant is as strong an ask as the grant: the role's
+	// step-up applies as it does to requesting.
+	if role, ok := s.policy.Role(d.role); ok {
+		if err := requireStepUp(me, role, "extending"); err != nil {
+			return err
+		}
+	}
 	return s.update(c, id, workflows.UpdateExtend, workflows.ExtendInput{
 		Actor: me.person, Duration: more, Justification: body.Justification,
 	})

@@ -119,7 +119,7 @@ func (s *Server) requestInput(body createBody) (policies.RequestInput, error) {
 	}
 	in := policies.RequestInput{Role: body.Role, Justification: body.Justification, Ticket: body.Ticket}
 	if strings.TrimSpace(body.Duration) != "" {
-		d, err := durations.Parse(body.Duration)
+		d, err := durations.ParseWhole(body.Duration)
 		if err != nil {
 			return policies.RequestInput{}, fieldError(http.StatusBadRequest, "duration",
 				"field \"duration\": %v (for example \"15s\", \"1h30m\", \"PT1H\" or \"P1D\"; omit it for the role's default)", err)
