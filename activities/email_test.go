@@ -95,6 +95,28 @@ func TestRenderEscapesWhatUsersWrote(t *testing.T) {
 	require.Contains(t, m.Text, `<script>alert("x")</script>`, "plain text shows it as written")
 }
 
+// Text written before the freetext rule cannot make an email read
+// differently from what was asked: control and bidi characters show as
+// escapes in both parts, and a line break cannot start a line of its own.
+func TestRenderShowsControlAndBidiEscaped(t *testing.T) {
+	in := emailInput(activities.MailApprovalNeeded, bob)
+	in.Request.Role, in.Request.Duration = "admin", 2*time.Hour
+	in.Request.Justification = "reader, 5m\u202e\x1b[2J\nDuration:      5m"
+	in.Request.Ticket = "INC-1\u2066"
+	in.Request.Reason = "why\u200f"
+	m, err := activities.Render(in)
+	require.NoError(t, err)
+	for _, part := range []string{m.Text, m.HTML} {
+		for _, raw := range []string{"\u202e", "\x1b", "\u2066", "\u200f"} {
+			require.NotContains(t, part, raw)
+		}
+		require.Contains(t, part, `reader, 5m\u202e\x1b[2J`)
+		require.Contains(t, part, `INC-1\u2066`)
+	}
+	require.Contains(t, m.Text, "Justification: reader, 5m\\u202e\\x1b[2J\n               Duration:      5m\n")
+	require.Contains(t, m.Text, "Duration:      2h\n", "the real duration keeps its own line")
+}
+
 func TestRenderNeverAsksTheRequester(t *testing.T) {
 	m, err := activities.Render(emailInput(activities.MailApprovalNeeded, alice, bob))
 	require.NoError(t, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jitflow/jitflow/durations"
+	"github.com/jitflow/jitflow/freetext"
 )
 
 // mailText holds what differs between kinds of email. Both formats take
@@ -94,6 +95,11 @@ func view(in EmailInput) (mailView, error) {
 		return mailView{}, fmt.Errorf("email kind %q is not one of the known kinds", in.Kind)
 	}
 	r := in.Request
+	// Typed text from before the freetext rule may still hold control or
+	// bidi characters: both parts show them as visible escapes (HTML
+	// escaping does not stop a bidi override from reordering a line).
+	r.Justification, r.Reason = freetext.Escape(r.Justification), freetext.Escape(r.Reason)
+	r.Ticket, r.Requester, r.Actor = freetext.EscapeLine(r.Ticket), freetext.EscapeLine(r.Requester), freetext.EscapeLine(r.Actor)
 	dur := durations.Format(r.Duration)
 	actor := r.Actor
 	if actor == "" {
@@ -148,14 +154,18 @@ var funcs = map[string]any{
 	"join": strings.Join,
 }
 
-var textTmpl = texttemplate.Must(texttemplate.New("text").Funcs(funcs).Parse(`{{.Lead}}
+// textTmpl indents the lines after the first of multi-line text, so a
+// justification cannot start a line that looks like one of the email's own.
+var textTmpl = texttemplate.Must(texttemplate.New("text").Funcs(funcs).Funcs(texttemplate.FuncMap{
+	"indent": func(s string) string { return strings.ReplaceAll(s, "\n", "\n               ") },
+}).Parse(`{{.Lead}}
 
 Request:       {{.Request.ID}}
 Requester:     {{.Request.Requester}}
 Role:          {{.Request.Role}} ({{.Request.RoleID}})
 Scope:         {{.Request.Scope}}
 Duration:      {{.Duration}}
-Justification: {{.Request.Justification}}
+Justification: {{indent .Request.Justification}}
 {{- if .Request.Ticket}}
 Ticket:        {{.Request.Ticket}}{{end}}
 {{- if .Request.Stages}}
@@ -169,7 +179,7 @@ Also asked:    {{join .Others ", "}}{{end}}
 {{- if .Request.ExpiresAt}}
 Expires at:    {{when .Request.ExpiresAt}}{{end}}
 {{- if .Request.Reason}}
-{{if .Action}}Why:           {{else}}Reason:        {{end}}{{.Request.Reason}}{{end}}
+{{if .Action}}Why:           {{else}}Reason:        {{end}}{{indent .Request.Reason}}{{end}}
 {{if .Link}}
 To approve or deny, open your personal link:
   {{.Link}}
