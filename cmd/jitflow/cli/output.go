@@ -10,6 +10,7 @@ import (
 
 	"github.com/jitflow/jitflow/client"
 	"github.com/jitflow/jitflow/durations"
+	"github.com/jitflow/jitflow/freetext"
 )
 
 // timeLayout shows times in the reader's local time zone.
@@ -64,21 +65,27 @@ func human(d time.Duration) string {
 	return durations.Format(d)
 }
 
+// show is a value from the API as one line of output: text from older
+// requests may hold control or bidi characters (and free text may hold
+// line breaks), which would redraw the terminal or reorder what it shows;
+// they become visible escapes.
+func show(s string) string { return freetext.EscapeLine(s) }
+
 func orDash(s string) string {
 	if strings.TrimSpace(s) == "" {
 		return "-"
 	}
-	return s
+	return show(s)
 }
 
 // detail writes one request as labelled lines.
 func (p printer) detail(r client.Request) error {
 	tw := tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0)
 	line := func(label, value string) { fmt.Fprintf(tw, "%s\t%s\n", label, value) }
-	line("ID", r.ID)
+	line("ID", show(r.ID))
 	line("Status", statusLine(r))
-	line("Role", r.Role)
-	line("Requester", r.Requester)
+	line("Role", show(r.Role))
+	line("Requester", show(r.Requester))
 	line("Duration", human(r.GrantDuration()))
 	line("Justification", orDash(r.Justification))
 	line("Ticket", orDash(r.Ticket))
@@ -99,7 +106,7 @@ func (p printer) detail(r client.Request) error {
 		line("Ended", p.at(r.EndedAt))
 	}
 	if r.AutoApprovedBy != "" {
-		line("Approved by", "policy rule "+r.AutoApprovedBy)
+		line("Approved by", "policy rule "+show(r.AutoApprovedBy))
 	}
 	if r.AlreadyHeld {
 		line("Already held", "yes: the requester held the role before; it stays when this grant ends")
@@ -108,13 +115,13 @@ func (p printer) detail(r client.Request) error {
 		line("Extensions", fmt.Sprint(r.Extensions))
 	}
 	if x := r.Extension; x != nil {
-		line("Extension", fmt.Sprintf("#%d for %s more, %s", x.Number, x.Duration, x.Status))
+		line("Extension", fmt.Sprintf("#%d for %s more, %s", x.Number, show(x.Duration), show(string(x.Status))))
 		if x.Status == client.StatusPending {
 			line("  Approvers", approverNames(x.Approvers))
 		}
 	}
 	if r.Reason != "" {
-		line("Reason", r.Reason)
+		line("Reason", show(r.Reason))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -126,14 +133,14 @@ func (p printer) detail(r client.Request) error {
 	tw = tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  STAGE\tDECISION\tAPPROVER\tTIME\tCOMMENT")
 	for _, d := range r.Decisions {
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", d.Stage, d.Decision, d.Approver, clock(&d.Time), orDash(d.Comment))
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", d.Stage, show(d.Decision), show(d.Approver), clock(&d.Time), orDash(d.Comment))
 	}
 	return tw.Flush()
 }
 
 // statusLine is the status with where an approval stands.
 func statusLine(r client.Request) string {
-	s := string(r.Status)
+	s := show(string(r.Status))
 	switch {
 	case r.BreakGlass:
 		s += " (break-glass)"
@@ -154,17 +161,17 @@ func approverNames(as []client.Approver) string {
 // summary is one line about a request after an action.
 func (p printer) summary(r client.Request) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s  %s  %s for %s: %s", r.ID, r.Requester, r.Role, human(r.GrantDuration()), statusLine(r))
+	fmt.Fprintf(&b, "%s  %s  %s for %s: %s", show(r.ID), show(r.Requester), show(r.Role), human(r.GrantDuration()), statusLine(r))
 	switch {
 	case r.Status == client.StatusPending:
 		fmt.Fprintf(&b, ", waiting for %s", approverNames(r.Approvers))
 	case r.Status == client.StatusActive && r.ExpiresAt != nil:
 		fmt.Fprintf(&b, " until %s", p.at(r.ExpiresAt))
 	case r.Reason != "":
-		fmt.Fprintf(&b, ": %s", r.Reason)
+		fmt.Fprintf(&b, ": %s", show(r.Reason))
 	}
 	if x := r.Extension; x != nil && x.Status == client.StatusPending {
-		fmt.Fprintf(&b, "; extension #%d for %s more waits for %s", x.Number, x.Duration, approverNames(x.Approvers))
+		fmt.Fprintf(&b, "; extension #%d for %s more waits for %s", x.Number, show(x.Duration), approverNames(x.Approvers))
 	}
 	_, err := fmt.Fprintln(p.w, b.String())
 	return err
@@ -175,7 +182,7 @@ func (p printer) requests(rs []client.Request) error {
 	tw := tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATUS\tROLE\tREQUESTER\tDURATION\tCREATED\tENDS")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Status, r.Role, r.Requester,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", show(r.ID), show(string(r.Status)), show(r.Role), show(r.Requester),
 			human(r.GrantDuration()), clock(&r.CreatedAt), ends(r))
 	}
 	return tw.Flush()
@@ -194,7 +201,7 @@ func (p printer) audit(events []client.AuditEvent) error {
 	tw := tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tEVENT\tACTOR\tDETAIL")
 	for _, ev := range events {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", clock(&ev.Time), ev.Type, ev.Actor, orDash(ev.Detail))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", clock(&ev.Time), show(ev.Type), show(ev.Actor), orDash(ev.Detail))
 	}
 	return tw.Flush()
 }

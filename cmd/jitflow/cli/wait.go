@@ -31,7 +31,7 @@ func (s *session) settle(cmd *cobra.Command, r client.Request, quiet bool) error
 		var progress io.Writer = io.Discard
 		if !quiet && !s.flags.json {
 			progress = cmd.ErrOrStderr()
-			fmt.Fprintf(progress, "waiting for %s to leave %s (Ctrl-C stops waiting, not the request)\n", r.ID, r.Status)
+			fmt.Fprintf(progress, "waiting for %s to leave %s (Ctrl-C stops waiting, not the request)\n", show(r.ID), show(string(r.Status)))
 		}
 		last := r
 		var err error
