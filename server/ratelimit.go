@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -107,6 +108,28 @@ func clientAddress(c echo.Context) string {
 		return p.String()
 	}
 	return ip.String()
+}
+
+// ParseTrustedProxies reads a comma-separated list of proxy addresses
+// and CIDR ranges ("10.0.0.0/8, 2001:db8::1") for Config.TrustedProxies.
+func ParseTrustedProxies(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(item); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(item)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q is neither an IP address nor a CIDR range such as 10.0.0.0/8 or fd00::/8", item)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }
 
 // ipExtractor reads the client address from the connection, or from

@@ -256,6 +256,25 @@ func TestTrustedProxyNamesTheClient(t *testing.T) {
 	wantStatus(t, r, http.StatusTooManyRequests)
 }
 
+func TestParseTrustedProxies(t *testing.T) {
+	got, err := ParseTrustedProxies(" 10.0.0.0/8, 192.168.1.7,2001:db8::/32 ,::ffff:10.1.2.3, 10.1.2.3/16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"10.0.0.0/8", "192.168.1.7/32", "2001:db8::/32", "10.1.2.3/32", "10.1.0.0/16"}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i].String() != want[i] {
+			t.Errorf("got %v, want %v", got, want)
+		}
+	}
+	if _, err := ParseTrustedProxies("10.0.0.0/8,proxy.internal"); err == nil || !strings.Contains(err.Error(), `"proxy.internal"`) {
+		t.Errorf("err = %v", err)
+	}
+}
+
 func TestApprovalPagesLimitedPerAddress(t *testing.T) {
 	e := newPageEnv(t, nil)
 	now := time.Now()

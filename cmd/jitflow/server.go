@@ -26,6 +26,7 @@ func serverCommand() *cobra.Command {
 		issuer, audience, tenantID    string
 		acceptV1                      bool
 		limit                         server.RateLimit
+		trustedProxies                string
 		logs                          logFlags
 		links                         approvalFlags
 		signIn                        signInFlags
@@ -48,6 +49,10 @@ each; without it every server makes its own.`,
 			if limit.PerSecond <= 0 || limit.Burst < 1 {
 				return fmt.Errorf("--rate-limit %g and --rate-burst %d: both must be more than 0 (defaults %g and %d)",
 					limit.PerSecond, limit.Burst, server.DefaultRateLimit.PerSecond, server.DefaultRateLimit.Burst)
+			}
+			proxies, err := server.ParseTrustedProxies(trustedProxies)
+			if err != nil {
+				return fmt.Errorf("--trusted-proxies: %w", err)
 			}
 			if policyFile == "" {
 				return errors.New("--policy is required: the policy file with your roles and approvers")
@@ -116,7 +121,7 @@ each; without it every server makes its own.`,
 				Temporal: c, Policy: pol, Verifier: verifier, BaseURL: baseURL,
 				ApprovalKeys: keys, SignIn: si,
 				Ready: pollersReady(c), Logger: log, Metrics: metrics,
-				Directory: dir, RateLimit: limit,
+				Directory: dir, RateLimit: limit, TrustedProxies: proxies,
 				PageTokenKey: []byte(os.Getenv("JITFLOW_PAGE_TOKEN_KEY")),
 			}
 			if needsEligibility(pol) {
@@ -160,6 +165,7 @@ each; without it every server makes its own.`,
 	f.BoolVar(&acceptV1, "accept-v1-tokens", os.Getenv("JITFLOW_ACCEPT_V1_TOKENS") == "true", "also accept Entra v1.0 access tokens (issuer https://sts.windows.net/TENANT/), which carry the amr claim that require_mfa reads (env JITFLOW_ACCEPT_V1_TOKENS=true)")
 	f.Float64Var(&limit.PerSecond, "rate-limit", server.DefaultRateLimit.PerSecond, "calls per second allowed to each caller, on average")
 	f.IntVar(&limit.Burst, "rate-burst", server.DefaultRateLimit.Burst, "the most calls a caller may make at once (the size of each caller's token bucket)")
+	f.StringVar(&trustedProxies, "trusted-proxies", envOr("JITFLOW_TRUSTED_PROXIES", ""), "comma-separated addresses or CIDR ranges of the reverse proxies in front of the API, whose X-Forwarded-For names the client; the per-address limits (calls without a valid token, approval pages) count by that address (env JITFLOW_TRUSTED_PROXIES; default: none, the connection's peer is the client)")
 	logs.register(f, "json", "info")
 	metf.register(f, "127.0.0.1:9464")
 	return cmd
