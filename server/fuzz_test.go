@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/jitflow/jitflow/freetext"
 	"github.com/jitflow/jitflow/policies"
 )
 
@@ -20,6 +21,8 @@ func FuzzDecodeStrict(f *testing.F) {
 		readerBody, `{}`, ``, `null`, `[]`, `"x"`, `{"role":1}`, `{"Role":"reader"}`, `{"role":"reader"}{}`,
 		`{"role":"reader","extra":true}`, `{"role":"reader","duration":"PT1H","ticket":"CHG-1","justification":"x"}`,
 		`{"role":`, `{"role":"\ud800"}`, "\xff\xfe", `{"role":"a","role":"b"}`, strings.Repeat(`[`, 10000),
+		`{"role":"reader","justification":"a\u202eb"}`, `{"role":"reader","justification":"a\r\nb","ticket":"\n"}`,
+		`{"role":"reader","r\u006fle":"admin"}`, "{\"role\":\"reader\",\"justification\":\"\u2066\"}",
 	} {
 		f.Add([]byte(s))
 	}
@@ -31,8 +34,17 @@ func FuzzDecodeStrict(f *testing.F) {
 		var dst createBody
 		err := decodeStrict(c, &dst, false)
 		if err == nil {
-			// What decodes also passes on to the policy's input or is
-			// refused with a field named.
+			// What decodes holds no text the freetext rule refuses...
+			for field, v := range map[string]string{"role": dst.Role, "duration": dst.Duration, "ticket": dst.Ticket} {
+				if err := freetext.Check(field, v, freetext.SingleLine); err != nil {
+					t.Fatalf("accepted %q: %v", body, err)
+				}
+			}
+			if err := freetext.Check("justification", dst.Justification, freetext.MultiLine); err != nil {
+				t.Fatalf("accepted %q: %v", body, err)
+			}
+			// ...and passes on to the policy's input or is refused with a
+			// field named.
 			if _, err := s.requestInput(dst); err != nil {
 				checkProblem(t, err, http.StatusBadRequest)
 			}
