@@ -95,7 +95,7 @@ func (l *limiters) sweep(now time.Time) {
 // clientAddress is who a call without a verified identity is counted
 // against: the peer's address, or with TrustedProxies the first address
 // X-Forwarded-For names that is not one of them (Echo's IPExtractor, set
-// in routes). IPv6 callers are counted by their /64, which one host can
+// in New). IPv6 callers are counted by their /64, which one host can
 // fill with addresses.
 func clientAddress(c echo.Context) string {
 	ip, err := netip.ParseAddr(c.RealIP())
