@@ -562,3 +562,19 @@ func TestAssignmentOwnAssignmentRenewed(t *testing.T) {
 	require.Empty(t, h.removals)
 	require.True(t, h.signals[0].Ended.AlreadyHeld)
 }
+
+// An extension granted while the grant rides on the own assignment counts:
+// the role is assigned again up to the extended end.
+func TestAssignmentReassignCoversExtension(t *testing.T) {
+	h := newAssignmentHarness(t)
+	h.heldFirst(ownActivation(t0.Add(30*time.Minute)), nil)
+	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	ext := h.holdAt(20*time.Minute, workflows.HoldInput{RequestID: "req-1", Until: t0.Add(2 * time.Hour)})
+	h.run()
+
+	completed(t, ext)
+	require.NotNil(t, ext.res.AlreadyHeld, "answered at once: the own assignment still carries it")
+	require.Len(t, h.activations, 2)
+	require.Equal(t, 90*time.Minute, h.activations[1].Duration)
+	require.Equal(t, t0.Add(2*time.Hour), h.removedAt[0].UTC())
+}
