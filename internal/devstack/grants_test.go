@@ -370,13 +370,13 @@ func TestOwnActivationEndsMidGrant(t *testing.T) {
 	t.Setenv("JITFLOW_API", s.st.APIURL)
 	t.Setenv("JITFLOW_TOKEN", "")
 	t.Setenv("JITFLOW_SCOPE", "")
-	ownEnd := time.Now().Add(4 * time.Second).UTC()
+	ownEnd := time.Now().Add(8 * time.Second).UTC()
 	own, err := s.st.Graph.SeedAssignment(graphemu.Target{PrincipalID: alice, RoleDefinitionID: globalReader, DirectoryScopeID: "/",
 		EndDateTime: &ownEnd, AssignmentType: graphemu.AssignmentTypeActivated})
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := s.active("10s")
+	req := s.active("20s")
 	if !req.AlreadyHeld || req.ExpiresAt == nil || !req.ExpiresAt.After(ownEnd) {
 		t.Fatalf("request does not ride on the own activation ending at %s: %+v", ownEnd, req)
 	}
@@ -393,8 +393,8 @@ func TestOwnActivationEndsMidGrant(t *testing.T) {
 	gap := again.StartDateTime.Sub(ownEnd)
 	t.Logf("own activation ended at %s; role assigned again at %s (gap %s), until %s", ownEnd.Format(time.RFC3339Nano),
 		again.StartDateTime.Format(time.RFC3339Nano), gap, again.EndDateTime)
-	if gap < 0 || gap > 3*time.Second {
-		t.Errorf("role assigned again %s after the own activation ended, want within 3s of it", gap)
+	if gap < 0 || gap > 5*time.Second {
+		t.Errorf("role assigned again %s after the own activation ended, want within 5s of it", gap)
 	}
 	if again.EndDateTime == nil || again.EndDateTime.Before(*req.ExpiresAt) {
 		t.Errorf("the new assignment ends at %v, before the grant's end %s", again.EndDateTime, req.ExpiresAt)
@@ -415,10 +415,10 @@ func TestOwnActivationEndsMidGrant(t *testing.T) {
 	if left := s.readerInstances(alice); len(left) != 0 {
 		t.Fatalf("assignments left after the grant: %+v", left)
 	}
-	// Present from the reassignment until the removal jitflow asked for
-	// at the grant's end (the emulator holds it until its end or then).
+	// Present from the reassignment until the grant's end: the new
+	// assignment ends no earlier, and jitflow asked for no removal before.
 	removals := s.st.Graph.Removals()
-	if len(removals) != 1 || removals[0].Status != graphemu.StatusRevoked || removals[0].ReceivedAt.Before(*req.ExpiresAt) {
+	if len(removals) != 1 || removals[0].ReceivedAt.Before(*req.ExpiresAt) {
 		t.Fatalf("removals %+v, want one, at or after the grant's end %s", removals, req.ExpiresAt)
 	}
 	if last := s.auditTypes(end.ID); last[len(last)-1] != workflows.EventExpired || !slices.Contains(last, workflows.EventDeactivated) {
