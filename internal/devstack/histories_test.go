@@ -266,12 +266,12 @@ func TestRecordHistories(t *testing.T) {
 		// the role again for the rest of it (before the standing
 		// assignment below, which would carry every later grant).
 		{"i8-reassigned_expired", func() string {
-			end := time.Now().Add(3 * time.Second)
+			end := time.Now().Add(5 * time.Second)
 			if _, err := st.Graph.SeedAssignment(graphemu.Target{PrincipalID: alice.ID, RoleDefinitionID: reader.RoleDefinitionID, DirectoryScopeID: "/",
 				EndDateTime: &end, AssignmentType: graphemu.AssignmentTypeActivated}); err != nil {
 				t.Fatal(err)
 			}
-			id := active("6s")
+			id := active("10s")
 			waitStatus(id, workflows.StatusExpired)
 			return id
 		}},
