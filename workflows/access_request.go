@@ -74,6 +74,10 @@ type accessRequest struct {
 	holdSlow bool
 	// alreadyHeld is the assignment the requester held before jitflow.
 	alreadyHeld bool
+	// roleLost is set when the requester's own assignment ended before
+	// the grant and the role could not be assigned again: the assignment
+	// workflow dropped the grant.
+	roleLost *Reassignment
 	// removalWaitsUntil is when Entra allows the removal it refused as too
 	// soon; a revoke answers at once then, showing deactivating.
 	removalWaitsUntil time.Time

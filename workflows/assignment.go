@@ -68,6 +68,13 @@ type assignment struct {
 	endsGrants bool
 	// ended are the requests whose grants ended and who are yet to be told.
 	ended []string
+	// reassigns: when the assignment the principal held before jitflow
+	// ends before a grant, jitflow assigns the role itself for the rest
+	// (changeReassignAfterOwnEnd); before, grants outlived the role.
+	reassigns bool
+	// reassignNotBefore holds off the next attempt while Graph still
+	// lists the principal's own assignment past its end.
+	reassignNotBefore time.Time
 
 	releaseReason  string
 	releasedBy     string
@@ -112,6 +119,7 @@ func (s *assignment) setup(ctx workflow.Context) error {
 // ends when nothing is held and nothing is assigned.
 func (s *assignment) run(ctx workflow.Context) error {
 	s.endsGrants = workflow.GetVersion(ctx, changeGrantEndNotice, workflow.DefaultVersion, 1) == 1
+	s.reassigns = workflow.GetVersion(ctx, changeReassignAfterOwnEnd, workflow.DefaultVersion, 1) == 1
 	for {
 		if err := s.awaitWork(ctx); err != nil {
 			return err
@@ -121,6 +129,8 @@ func (s *assignment) run(ctx workflow.Context) error {
 			s.tellEnded(ctx)
 		}
 		switch {
+		case s.needReassign(ctx):
+			s.reassign(ctx)
 		case s.needActivate():
 			s.activate(ctx)
 		case s.needExtend():
@@ -143,7 +153,7 @@ func (s *assignment) run(ctx workflow.Context) error {
 // awaitWork waits for something to do, or for the earliest grant to lapse.
 func (s *assignment) awaitWork(ctx workflow.Context) error {
 	ready := func() bool {
-		return s.needActivate() || s.needExtend() || s.needRemove() || s.finished(ctx) ||
+		return s.needReassign(ctx) || s.needActivate() || s.needExtend() || s.needRemove() || s.finished(ctx) ||
 			(s.quiet(ctx) && workflow.GetInfo(ctx).GetContinueAsNewSuggested())
 	}
 	lapse, ok := s.nextLapse()
@@ -153,6 +163,19 @@ func (s *assignment) awaitWork(ctx workflow.Context) error {
 		ready = func() bool {
 			next, found := s.nextLapse()
 			return work() || (found && (!ok || next.Before(lapse)))
+		}
+	}
+	if s.reassigns {
+		// The end of the principal's own assignment wakes it too, and a
+		// grant or a renewal that moves that moment starts the wait over.
+		due, found := s.reassignAt()
+		work := ready
+		ready = func() bool {
+			next, still := s.reassignAt()
+			return work() || still != found || !next.Equal(due)
+		}
+		if found && (!ok || due.Before(lapse)) {
+			lapse, ok = due, true
 		}
 	}
 	if !ok {
@@ -219,14 +242,16 @@ func (s *assignment) hold(ctx workflow.Context, in HoldInput) (HoldResult, error
 	case g == nil:
 		g = &grant{Grant: Grant{RequestID: in.RequestID, Duration: in.Duration}, justification: in.Justification, ticket: in.Ticket}
 		s.grants = append(s.grants, g)
-		if s.active() {
+		// Once the principal's own assignment has ended, a new grant
+		// waits for the role to be assigned again.
+		if s.active() && !s.ownEnded(ctx) {
 			g.Until = workflow.Now(ctx).Add(in.Duration)
-			s.settleIfCovered(g)
+			s.settleIfCovered(ctx, g)
 		}
 	case !in.Until.IsZero() && !in.Until.Equal(g.Until) && g.settled:
 		g.prevUntil, g.Until, g.settled = g.Until, in.Until, false
 		g.justification, g.ticket = in.Justification, in.Ticket
-		s.settleIfCovered(g)
+		s.settleIfCovered(ctx, g)
 	}
 	if err := workflow.Await(ctx, func() bool { return g.settled }); err != nil {
 		return HoldResult{}, err
@@ -237,9 +262,10 @@ func (s *assignment) hold(ctx workflow.Context, in HoldInput) (HoldResult, error
 }
 
 // settleIfCovered answers a grant the current assignment already covers:
-// a standing one, or jitflow's own that lasts long enough.
-func (s *assignment) settleIfCovered(g *grant) {
-	if s.alreadyHeld != nil || !g.Until.After(s.entraEnd) {
+// one held before jitflow (which reassign takes over when it ends before
+// the grant), or jitflow's own that lasts long enough.
+func (s *assignment) settleIfCovered(ctx workflow.Context, g *grant) {
+	if (s.alreadyHeld != nil && !s.ownEnded(ctx)) || !g.Until.After(s.entraEnd) {
 		s.settle(g, HoldResult{})
 	}
 }

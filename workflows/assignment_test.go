@@ -410,3 +410,171 @@ func TestAssignmentEndsAShorterLaterGrant(t *testing.T) {
 	require.Equal(t, &workflows.ReleaseResult{Remaining: 1}, h.signals[0].Ended)
 	require.Equal(t, t0.Add(time.Hour), h.removedAt[0].UTC())
 }
+
+// ownActivation is alice's own time-bound PIM activation of the reader
+// role, made outside jitflow, ending at end.
+func ownActivation(end time.Time) activities.Instance {
+	return activities.Instance{ID: "own-1", PrincipalID: alice.ID, RoleDefinitionID: aliceReader.RoleDefinitionID, DirectoryScopeID: "/",
+		AssignmentType: "Activated", StartDateTime: t0.Add(-time.Hour), EndDateTime: end}
+}
+
+// heldFirst answers the first activation with the principal's own
+// assignment, and later ones with then (nil: Graph assigns the role).
+func (h *assignmentHarness) heldFirst(own activities.Instance, then func(in activities.ActivateInput) (activities.ActivateResult, error)) *[]time.Time {
+	var at []time.Time
+	h.activate = func(in activities.ActivateInput) (activities.ActivateResult, error) {
+		at = append(at, h.env.Now())
+		if len(at) == 1 {
+			return activities.ActivateResult{}, temporal.NewNonRetryableApplicationError("alice already holds the role", activities.ErrAssignmentHeld, nil, own)
+		}
+		if then != nil {
+			return then(in)
+		}
+		return activities.ActivateResult{GraphRequestID: "graph-reassign", GraphStatus: "Provisioned", EndDateTime: h.env.Now().Add(in.Duration)}, nil
+	}
+	return &at
+}
+
+func reassignments(signals []workflows.RemovalProgress) []workflows.Reassignment {
+	var out []workflows.Reassignment
+	for _, p := range signals {
+		if p.Reassigned != nil {
+			out = append(out, *p.Reassigned)
+		}
+	}
+	return out
+}
+
+// The principal's own assignment ends half-way through the grant that
+// rides on it: at that end jitflow assigns the role for the rest of the
+// grant, tells the request, and removes the role at the grant's end.
+func TestAssignmentReassignsAfterOwnEnd(t *testing.T) {
+	h := newAssignmentHarness(t)
+	own := ownActivation(t0.Add(30 * time.Minute))
+	at := h.heldFirst(own, nil)
+	hold := h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour, Justification: "rides"})
+	h.run()
+
+	completed(t, hold)
+	require.Equal(t, "own-1", hold.res.AlreadyHeld.ID, "the grant starts on the principal's own assignment")
+	require.Len(t, h.activations, 2)
+	require.Equal(t, own.EndDateTime, (*at)[1].UTC(), "assigned again the moment the own assignment ends")
+	require.Equal(t, 30*time.Minute, h.activations[1].Duration, "for the rest of the grant")
+	require.Equal(t, "req-1", h.activations[1].RequestID, "under the request's id, so a repeat adopts it")
+	require.Equal(t, "rides", h.activations[1].Justification)
+
+	re := reassignments(h.signals)
+	require.Len(t, re, 1)
+	require.Equal(t, "own-1", re[0].Previous.ID)
+	require.Equal(t, "graph-reassign", re[0].Activation.GraphRequestID)
+	require.Empty(t, re[0].Failure)
+
+	require.Len(t, h.removals, 1, "jitflow removes what it assigned")
+	require.Equal(t, t0.Add(time.Hour), h.removedAt[0].UTC(), "at the grant's end")
+	ended := h.signals[len(h.signals)-1].Ended
+	require.NotNil(t, ended)
+	require.NotNil(t, ended.Removal)
+	require.False(t, ended.AlreadyHeld)
+}
+
+// A permanent own assignment is never replaced or removed.
+func TestAssignmentPermanentOwnAssignmentUntouched(t *testing.T) {
+	h := newAssignmentHarness(t)
+	h.heldFirst(ownActivation(time.Time{}), nil)
+	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	h.run()
+
+	require.Len(t, h.activations, 1)
+	require.Empty(t, reassignments(h.signals))
+	require.Empty(t, h.removals)
+	require.Len(t, h.signals, 1)
+	require.True(t, h.signals[0].Ended.AlreadyHeld)
+}
+
+// An own assignment that outlasts the grant is left alone.
+func TestAssignmentOwnAssignmentOutlastsGrant(t *testing.T) {
+	h := newAssignmentHarness(t)
+	h.heldFirst(ownActivation(t0.Add(2*time.Hour)), nil)
+	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	h.run()
+
+	require.Len(t, h.activations, 1)
+	require.Empty(t, reassignments(h.signals))
+	require.Empty(t, h.removals)
+	require.True(t, h.signals[0].Ended.AlreadyHeld)
+}
+
+// Graph refuses to assign the role again: the request is told why, its
+// grant is dropped, and nothing is left to remove.
+func TestAssignmentReassignRefused(t *testing.T) {
+	h := newAssignmentHarness(t)
+	h.heldFirst(ownActivation(t0.Add(30*time.Minute)), func(activities.ActivateInput) (activities.ActivateResult, error) {
+		return activities.ActivateResult{}, temporal.NewNonRetryableApplicationError("RoleAssignmentRequestPolicyValidationFailed", activities.ErrGraphRejected, nil)
+	})
+	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	h.run()
+
+	require.Len(t, h.activations, 2)
+	re := reassignments(h.signals)
+	require.Len(t, re, 1)
+	require.Nil(t, re[0].Activation)
+	require.Contains(t, re[0].Failure, "own assignment (instance own-1) ended at 2036-11-26T09:30:00Z")
+	require.Contains(t, re[0].Failure, "assigning the role again failed: RoleAssignmentRequestPolicyValidationFailed")
+	require.Empty(t, h.removals, "Graph's refusal assigned nothing")
+	require.Len(t, h.signals, 1, "the grant is gone: no end notice follows")
+	require.Equal(t, t0.Add(30*time.Minute+workflows.IdleLinger), h.env.Now().UTC(), "the workflow ends once idle")
+}
+
+// A hold that comes after the own assignment ended waits for the role to
+// be assigned again instead of riding on what is gone.
+func TestAssignmentHoldAfterOwnEnd(t *testing.T) {
+	h := newAssignmentHarness(t)
+	h.heldFirst(ownActivation(t0.Add(30*time.Minute)), nil)
+	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: 25 * time.Minute})
+	late := h.holdAt(32*time.Minute, workflows.HoldInput{RequestID: "req-2", Duration: time.Hour})
+	h.run()
+
+	completed(t, late)
+	require.Nil(t, late.res.AlreadyHeld)
+	require.NotNil(t, late.res.Activation)
+	require.Equal(t, t0.Add(92*time.Minute), late.res.Until.UTC())
+	require.Len(t, h.activations, 2)
+	require.Equal(t, time.Hour, h.activations[1].Duration)
+	require.Empty(t, reassignments(h.signals), "req-1 ended before; req-2 never rode")
+	require.Len(t, h.removals, 1)
+	require.Equal(t, t0.Add(92*time.Minute), h.removedAt[0].UTC())
+}
+
+// The principal renewed their own assignment before it ended: the grant
+// rides on the renewal, and nothing is assigned or removed.
+func TestAssignmentOwnAssignmentRenewed(t *testing.T) {
+	h := newAssignmentHarness(t)
+	renewed := ownActivation(t0.Add(2 * time.Hour))
+	renewed.ID = "own-2"
+	h.heldFirst(ownActivation(t0.Add(30*time.Minute)), func(activities.ActivateInput) (activities.ActivateResult, error) {
+		return activities.ActivateResult{}, temporal.NewNonRetryableApplicationError("alice already holds the role", activities.ErrAssignmentHeld, nil, renewed)
+	})
+	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	h.run()
+
+	require.Len(t, h.activations, 2, "one look at the end of the first own assignment")
+	require.Empty(t, reassignments(h.signals))
+	require.Empty(t, h.removals)
+	require.True(t, h.signals[0].Ended.AlreadyHeld)
+}
+
+// An extension granted while the grant rides on the own assignment counts:
+// the role is assigned again up to the extended end.
+func TestAssignmentReassignCoversExtension(t *testing.T) {
+	h := newAssignmentHarness(t)
+	h.heldFirst(ownActivation(t0.Add(30*time.Minute)), nil)
+	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	ext := h.holdAt(20*time.Minute, workflows.HoldInput{RequestID: "req-1", Until: t0.Add(2 * time.Hour)})
+	h.run()
+
+	completed(t, ext)
+	require.NotNil(t, ext.res.AlreadyHeld, "answered at once: the own assignment still carries it")
+	require.Len(t, h.activations, 2)
+	require.Equal(t, 90*time.Minute, h.activations[1].Duration)
+	require.Equal(t, t0.Add(2*time.Hour), h.removedAt[0].UTC())
+}

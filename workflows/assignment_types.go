@@ -23,7 +23,7 @@ const (
 	// QueryAssignment returns the AssignmentView.
 	QueryAssignment = "assignment"
 	// SignalRemoval tells a request workflow how the removal it waits for
-	// is going (RemovalProgress).
+	// is going, or what became of the role it rides on (RemovalProgress).
 	SignalRemoval = "removal-progress"
 	// ActivityHoldGrant and ActivityReleaseGrant are the activities through
 	// which a request workflow reaches the assignment workflow (Update-with-
@@ -131,7 +131,7 @@ type ReleaseResult struct {
 }
 
 // RemovalProgress is what the assignment workflow signals to a request
-// waiting for the removal.
+// waiting for the removal, or holding a grant whose role changed hands.
 type RemovalProgress struct {
 	// AllowedAt is when Entra allows the removal, if it refused it as too soon.
 	AllowedAt time.Time `json:"allowed_at,omitempty"`
@@ -140,6 +140,24 @@ type RemovalProgress struct {
 	// Ended says the grant reached its end and the assignment workflow
 	// dropped it, with what became of the role.
 	Ended *ReleaseResult `json:"ended,omitempty"`
+	// Reassigned says the principal's own assignment, which the grant rode
+	// on, ended before the grant, and what jitflow did about it.
+	Reassigned *Reassignment `json:"reassigned,omitempty"`
+}
+
+// Reassignment is the assignment workflow's word to a request whose grant
+// rode on an assignment the principal held before jitflow, when that
+// assignment ended before the grant (changeReassignAfterOwnEnd).
+type Reassignment struct {
+	// Previous is the principal's own assignment that ended.
+	Previous activities.Instance `json:"previous"`
+	// Activation is Graph's answer when jitflow assigned the role for the
+	// rest of the grant: from now on the assignment is jitflow's, and it
+	// is removed when the last grant ends.
+	Activation *activities.ActivateResult `json:"activation,omitempty"`
+	// Failure says why the role could not be assigned again: the grant is
+	// dropped and the role is gone.
+	Failure string `json:"failure,omitempty"`
 }
 
 // AssignmentView is what QueryAssignment returns.

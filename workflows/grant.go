@@ -66,6 +66,12 @@ func (s *accessRequest) hold(ctx workflow.Context) error {
 // removal.
 func (s *accessRequest) deactivate(ctx workflow.Context) {
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
+	if s.roleLost != nil {
+		// The assignment workflow dropped the grant: nothing to release.
+		s.mayBeAssigned = false
+		s.fail(ctx, s.roleLost.Failure)
+		return
+	}
 	if s.endNotice != nil {
 		// The assignment workflow already ended the grant: nothing to wait for.
 		s.released(ctx, *s.endNotice)

@@ -23,10 +23,11 @@ const changeGrantEndNotice = "grant-end-notice"
 // assignment workflow's notice before releasing the role itself.
 const EndNoticeWait = 30 * time.Second
 
-// grantEnded: the assignment workflow ended the grant, or its removal waits
-// on Entra (so the request shows deactivating).
+// grantEnded: the assignment workflow ended the grant (or dropped it, the
+// role gone), or its removal waits on Entra (so the request shows
+// deactivating).
 func (s *accessRequest) grantEnded() bool {
-	return s.endNotice != nil || !s.removalWaitsUntil.IsZero()
+	return s.endNotice != nil || s.roleLost != nil || !s.removalWaitsUntil.IsZero()
 }
 
 // changeAssignmentWorkflow is the GetVersion change id of holding the role
@@ -219,6 +220,15 @@ func (s *accessRequest) receiveRemovalProgress(ctx workflow.Context) {
 		case p.Ended != nil:
 			// The grant reached its end; holdShared moves on.
 			s.endNotice = p.Ended
+		case p.Reassigned != nil && p.Reassigned.Failure != "":
+			// The role is gone; the main coroutine ends the request.
+			s.roleLost = p.Reassigned
+		case p.Reassigned != nil:
+			s.alreadyHeld = false
+			if a := p.Reassigned.Activation; a != nil {
+				s.entraEnd = a.EndDateTime
+			}
+			s.record(ctx, AuditEvent{Type: EventReassigned, Actor: ActorSystem, Detail: reassignedDetail(*p.Reassigned)})
 		case !p.AllowedAt.IsZero():
 			s.removalWaitsUntil = p.AllowedAt
 			s.record(ctx, AuditEvent{Type: EventDeactivating, Actor: ActorSystem,
@@ -234,6 +244,15 @@ func alreadyHeldDetail(inst activities.Instance) string {
 	}
 	return fmt.Sprintf("the requester already holds this assignment (instance %s, %s, %s), which jitflow did not make: it is left in place and never removed",
 		orNone(inst.ID), orNone(inst.AssignmentType), end)
+}
+
+func reassignedDetail(r Reassignment) string {
+	d := fmt.Sprintf("the requester's own assignment (instance %s), which this grant rode on, ended at %s, before the grant: jitflow assigned the role again for the rest of the grant and removes it when the grant ends",
+		orNone(r.Previous.ID), r.Previous.EndDateTime.UTC().Format(time.RFC3339))
+	if r.Activation != nil {
+		d += "; " + activatedDetail(*r.Activation)
+	}
+	return d
 }
 
 func heldDetail(res HoldResult) string {

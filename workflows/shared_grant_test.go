@@ -180,3 +180,62 @@ func TestExtensionEscalatesThenTimesOut(t *testing.T) {
 	require.Len(t, refused, 1)
 	require.Contains(t, refused[0].Detail, "no decision in stage 1 (team lead) before its last tier ran out")
 }
+
+// The requester's own assignment ends mid-grant and the assignment
+// workflow assigns the role again: the request stays active, records the
+// reassignment, and its release at the end removes the role.
+func TestReassignedIsRecorded(t *testing.T) {
+	h := newHarness(t, breakGlassInput())
+	own := activities.Instance{ID: "own-1", AssignmentType: "Activated", EndDateTime: t0.Add(10 * time.Minute)}
+	h.hold = func(in workflows.HoldInput) (workflows.HoldResult, error) {
+		return workflows.HoldResult{Until: t0.Add(in.Duration), EntraEnd: own.EndDateTime, AlreadyHeld: &own}, nil
+	}
+	var released []workflows.ReleaseInput
+	h.release = func(in workflows.ReleaseInput) (workflows.ReleaseResult, error) {
+		released = append(released, in)
+		return workflows.ReleaseResult{Removal: &activities.DeactivateResult{GraphRequestID: "graph-remove", GraphStatus: "Revoked"}}, nil
+	}
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(workflows.SignalRemoval, workflows.RemovalProgress{Reassigned: &workflows.Reassignment{Previous: own,
+			Activation: &activities.ActivateResult{GraphRequestID: "graph-reassign", GraphStatus: "Provisioned", EndDateTime: t0.Add(30 * time.Minute)}}})
+	}, 10*time.Minute)
+	during := h.queryAt(11 * time.Minute)
+	r := h.run()
+
+	require.Equal(t, workflows.StatusActive, during.Status)
+	require.False(t, during.AlreadyHeld, "the role is jitflow's now")
+	require.Equal(t, workflows.StatusExpired, r.Status)
+	re := h.audit.ofType(workflows.EventReassigned)
+	require.Len(t, re, 1)
+	require.Equal(t, t0.Add(10*time.Minute), re[0].Time.UTC())
+	require.Contains(t, re[0].Detail, "own assignment (instance own-1), which this grant rode on, ended at 2036-11-26T09:10:00Z")
+	require.Contains(t, re[0].Detail, "Graph request graph-reassign (status Provisioned); Entra ends it at 2036-11-26T09:30:00Z")
+	require.Len(t, released, 1)
+	require.Equal(t, "role removed: Graph request graph-remove (status Revoked)", h.audit.ofType(workflows.EventDeactivated)[0].Detail)
+}
+
+// Assigning the role again failed: the request does not go on saying
+// active; it fails with the reason, and the requester is told.
+func TestRoleLostWhenReassignFails(t *testing.T) {
+	h := newHarness(t, breakGlassInput())
+	own := activities.Instance{ID: "own-1", AssignmentType: "Activated", EndDateTime: t0.Add(10 * time.Minute)}
+	h.hold = func(in workflows.HoldInput) (workflows.HoldResult, error) {
+		return workflows.HoldResult{Until: t0.Add(in.Duration), EntraEnd: own.EndDateTime, AlreadyHeld: &own}, nil
+	}
+	h.release = func(workflows.ReleaseInput) (workflows.ReleaseResult, error) {
+		t.Error("a dropped grant has nothing to release")
+		return workflows.ReleaseResult{}, nil
+	}
+	reason := "the requester's own assignment (instance own-1) ended at 2036-11-26T09:10:00Z, before the grant, and assigning the role again failed: denied"
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(workflows.SignalRemoval, workflows.RemovalProgress{Reassigned: &workflows.Reassignment{Previous: own, Failure: reason}})
+	}, 10*time.Minute)
+	r := h.run()
+
+	require.Equal(t, workflows.StatusFailed, r.Status)
+	require.Equal(t, reason, r.Reason)
+	require.Equal(t, t0.Add(10*time.Minute), r.EndedAt.UTC())
+	require.Len(t, h.emailsOf(activities.MailFailed), 1)
+	require.Empty(t, h.audit.ofType(workflows.EventReassigned))
+	require.Empty(t, h.audit.ofType(workflows.EventExpired))
+}

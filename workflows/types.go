@@ -301,6 +301,10 @@ const (
 	// EventAlreadyHeld: the requester held the role before jitflow; that
 	// assignment is left alone and never removed.
 	EventAlreadyHeld = "already_held"
+	// EventReassigned: the requester's own assignment, which the grant
+	// rode on, ended before the grant, and jitflow assigned the role for
+	// the rest of it (it now removes it at the grant's end).
+	EventReassigned = "reassigned"
 	// EventDeactivating: the removal waits for Entra (its minimum active time).
 	EventDeactivating = "deactivating"
 	// EventAlert: the removal keeps failing; someone should look.

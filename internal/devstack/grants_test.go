@@ -358,3 +358,70 @@ func TestGroupMembershipEndToEnd(t *testing.T) {
 		t.Fatalf("membership left after the revoke: %+v", s.st.Graph.Instances())
 	}
 }
+
+// The requester's own PIM activation ends half-way through a jitflow grant
+// that rides on it: jitflow assigns the role again at that end, holds it
+// until the grant's end and removes it then; the API and the CLI show the
+// reassignment.
+func TestOwnActivationEndsMidGrant(t *testing.T) {
+	pol := fastPolicy(t)
+	alice := userID(t, pol, "alice")
+	s := newSession(t, pol)
+	t.Setenv("JITFLOW_API", s.st.APIURL)
+	t.Setenv("JITFLOW_TOKEN", "")
+	t.Setenv("JITFLOW_SCOPE", "")
+	ownEnd := time.Now().Add(8 * time.Second).UTC()
+	own, err := s.st.Graph.SeedAssignment(graphemu.Target{PrincipalID: alice, RoleDefinitionID: globalReader, DirectoryScopeID: "/",
+		EndDateTime: &ownEnd, AssignmentType: graphemu.AssignmentTypeActivated})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := s.active("20s")
+	if !req.AlreadyHeld || req.ExpiresAt == nil || !req.ExpiresAt.After(ownEnd) {
+		t.Fatalf("request does not ride on the own activation ending at %s: %+v", ownEnd, req)
+	}
+
+	var again graphemu.Instance
+	waitFor(t, 15*time.Second, "the role assigned again", func() bool {
+		insts := s.readerInstances(alice)
+		if len(insts) == 1 && insts[0].ID != own.ID {
+			again = insts[0]
+			return true
+		}
+		return false
+	})
+	gap := again.StartDateTime.Sub(ownEnd)
+	t.Logf("own activation ended at %s; role assigned again at %s (gap %s), until %s", ownEnd.Format(time.RFC3339Nano),
+		again.StartDateTime.Format(time.RFC3339Nano), gap, again.EndDateTime)
+	if gap < 0 || gap > 5*time.Second {
+		t.Errorf("role assigned again %s after the own activation ended, want within 5s of it", gap)
+	}
+	if again.EndDateTime == nil || again.EndDateTime.Before(*req.ExpiresAt) {
+		t.Errorf("the new assignment ends at %v, before the grant's end %s", again.EndDateTime, req.ExpiresAt)
+	}
+	now := s.get(req.ID)
+	if now.Status != workflows.StatusActive || now.AlreadyHeld {
+		t.Errorf("after the reassignment the request is %s (already_held %v), want active and jitflow's", now.Status, now.AlreadyHeld)
+	}
+	if types := s.auditTypes(req.ID); !slices.Contains(types, workflows.EventReassigned) {
+		t.Errorf("audit lacks %s: %v", workflows.EventReassigned, types)
+	}
+	res := runCLI(t, "audit", req.ID, "--as", "alice")
+	if res.code != 0 || !strings.Contains(res.stdout, "reassigned") || !strings.Contains(res.stdout, "instance "+own.ID) {
+		t.Errorf("jitflow audit: exit %d (%v)\n%s%s", res.code, res.err, res.stdout, res.stderr)
+	}
+
+	end := s.wait(req.ID, workflows.StatusExpired, 30*time.Second)
+	if left := s.readerInstances(alice); len(left) != 0 {
+		t.Fatalf("assignments left after the grant: %+v", left)
+	}
+	// Present from the reassignment until the grant's end: the new
+	// assignment ends no earlier, and jitflow asked for no removal before.
+	removals := s.st.Graph.Removals()
+	if len(removals) != 1 || removals[0].ReceivedAt.Before(*req.ExpiresAt) {
+		t.Fatalf("removals %+v, want one, at or after the grant's end %s", removals, req.ExpiresAt)
+	}
+	if last := s.auditTypes(end.ID); last[len(last)-1] != workflows.EventExpired || !slices.Contains(last, workflows.EventDeactivated) {
+		t.Errorf("audit at the end: %v", last)
+	}
+}

@@ -262,6 +262,20 @@ func TestRecordHistories(t *testing.T) {
 			return id
 		}},
 		{"i7-assignment_ends_grants", func() string { return aliceReader }},
+		// The requester's own activation ends mid-grant: jitflow assigns
+		// the role again for the rest of it (before the standing
+		// assignment below, which would carry every later grant).
+		{"i8-reassigned_expired", func() string {
+			end := time.Now().Add(5 * time.Second)
+			if _, err := st.Graph.SeedAssignment(graphemu.Target{PrincipalID: alice.ID, RoleDefinitionID: reader.RoleDefinitionID, DirectoryScopeID: "/",
+				EndDateTime: &end, AssignmentType: graphemu.AssignmentTypeActivated}); err != nil {
+				t.Fatal(err)
+			}
+			id := active("10s")
+			waitStatus(id, workflows.StatusExpired)
+			return id
+		}},
+		{"i8-assignment_reassigned", func() string { return aliceReader }},
 		{"i3-already_held_revoked", func() string {
 			if _, err := st.Graph.SeedAssignment(graphemu.Target{PrincipalID: alice.ID, RoleDefinitionID: reader.RoleDefinitionID, DirectoryScopeID: "/"}); err != nil {
 				t.Fatal(err)

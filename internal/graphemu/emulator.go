@@ -158,9 +158,14 @@ func checkOptions(opts Options) error {
 			return fmt.Errorf("graph emulator: Rules[%d]: %w", i, err)
 		}
 	}
-	for i, t := range slices.Concat(opts.Assignments, opts.Eligibilities) {
+	for i, t := range opts.Assignments {
 		if err := t.validate(); err != nil {
-			return fmt.Errorf("graph emulator: seed %d (Assignments, then Eligibilities): %w", i, err)
+			return fmt.Errorf("graph emulator: Assignments[%d]: %w", i, err)
+		}
+	}
+	for i, t := range opts.Eligibilities {
+		if err := t.validateEligibility(); err != nil {
+			return fmt.Errorf("graph emulator: Eligibilities[%d]: %w", i, err)
 		}
 	}
 	return nil

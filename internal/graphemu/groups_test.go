@@ -118,6 +118,26 @@ func TestSeededStandingAssignment(t *testing.T) {
 	}
 }
 
+// A principal's own PIM activation, seeded with its end, lists as
+// Activated and goes by itself when its end passes, as in Entra.
+func TestSeededOwnActivationExpires(t *testing.T) {
+	e, clk := newEmu(t, Options{})
+	end := t0.Add(30 * time.Minute)
+	body := `{"principalId":"` + alice + `","roleDefinitionId":"` + globalReader + `","directoryScopeId":"/","endDateTime":"` + end.Format(time.RFC3339) + `","assignmentType":"Activated"}`
+	inst := decode[Instance](t, call(t, e, http.MethodPost, "/_emulator/assignments", body), http.StatusCreated)
+	if inst.AssignmentType != AssignmentTypeActivated || inst.EndDateTime == nil || !inst.EndDateTime.Equal(end) {
+		t.Fatalf("seeded %+v, want Activated until %s", inst, end)
+	}
+	clk.Advance(30*time.Minute - time.Second)
+	if insts := listInstances(t, e, ""); len(insts) != 1 {
+		t.Fatalf("%d instances before the end, want 1", len(insts))
+	}
+	clk.Advance(time.Second)
+	if insts := listInstances(t, e, ""); len(insts) != 0 {
+		t.Fatalf("instances left at the end: %+v", insts)
+	}
+}
+
 func TestBadSeedsAreRefused(t *testing.T) {
 	e, _ := newEmu(t, Options{})
 	tests := []struct{ body, want string }{
@@ -126,12 +146,15 @@ func TestBadSeedsAreRefused(t *testing.T) {
 		{`{"principalId":"` + alice + `","roleDefinitionId":"` + globalReader + `","groupId":"` + engineersGroup + `"}`, "not both"},
 		{`{"principalId":"` + alice + `","groupId":"` + engineersGroup + `","accessId":"boss"}`, "accessId must be member or owner"},
 		{`{"principalId":"` + alice + `","roleDefinitionId":"` + globalReader + `","scope":"/"}`, "unknown field"},
+		{`{"principalId":"` + alice + `","roleDefinitionId":"` + globalReader + `","assignmentType":"Eligible"}`, "assignmentType must be Assigned or Activated"},
 	}
 	for _, tt := range tests {
 		for _, path := range []string{"/_emulator/assignments", "/_emulator/eligibilities"} {
 			wantGraphError(t, call(t, e, http.MethodPost, path, tt.body), http.StatusBadRequest, CodeMalformedBody, tt.want)
 		}
 	}
+	activated := `{"principalId":"` + alice + `","roleDefinitionId":"` + globalReader + `","assignmentType":"Activated"}`
+	wantGraphError(t, call(t, e, http.MethodPost, "/_emulator/eligibilities", activated), http.StatusBadRequest, CodeMalformedBody, "assignmentType applies to assignments only")
 	if _, err := New(Options{Eligibilities: []Target{{PrincipalID: "x"}}}); err == nil {
 		t.Error("New accepted a bad eligibility seed")
 	}

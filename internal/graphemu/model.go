@@ -24,7 +24,10 @@ const (
 	ExpirationNone          = "noExpiration"
 
 	AssignmentTypeAssigned = "Assigned"
-	MemberTypeDirect       = "Direct"
+	// AssignmentTypeActivated marks the principal's own PIM activation
+	// (selfActivate), which the emulator only seeds.
+	AssignmentTypeActivated = "Activated"
+	MemberTypeDirect        = "Direct"
 
 	// AccessMember and AccessOwner are PIM for Groups' accessId values.
 	AccessMember = "member"

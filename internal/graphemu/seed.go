@@ -23,6 +23,9 @@ type Target struct {
 	// EndDateTime is when it ends; nil means never (a standing assignment
 	// or a permanent eligibility).
 	EndDateTime *time.Time `json:"endDateTime,omitempty"`
+	// AssignmentType is "Assigned" (the default: made by an administrator)
+	// or "Activated" (the principal's own PIM activation); assignments only.
+	AssignmentType string `json:"assignmentType,omitempty"`
 }
 
 func (t Target) key() assignmentKey {
@@ -49,6 +52,20 @@ func (t Target) validate() error {
 		return fmt.Errorf("roleDefinitionId must be a GUID, got %q (or give groupId and accessId)", t.RoleDefinitionID)
 	case k.group == "" && !strings.HasPrefix(k.scope, "/"):
 		return fmt.Errorf("directoryScopeId must start with /, got %q", t.DirectoryScopeID)
+	case t.AssignmentType != "" && t.AssignmentType != AssignmentTypeAssigned && t.AssignmentType != AssignmentTypeActivated:
+		return fmt.Errorf("assignmentType must be %s or %s, got %q", AssignmentTypeAssigned, AssignmentTypeActivated, t.AssignmentType)
+	}
+	return nil
+}
+
+// validateEligibility is validate for an eligibility, which has no
+// assignment type.
+func (t Target) validateEligibility() error {
+	if err := t.validate(); err != nil {
+		return err
+	}
+	if t.AssignmentType != "" {
+		return fmt.Errorf("assignmentType applies to assignments only, got %q for an eligibility", t.AssignmentType)
 	}
 	return nil
 }
@@ -70,10 +87,14 @@ func (e *Emulator) seedAssignmentLocked(t Target) Instance {
 	if i := e.findLocked(k); i >= 0 {
 		return e.instances[i]
 	}
+	typ := t.AssignmentType
+	if typ == "" {
+		typ = AssignmentTypeAssigned
+	}
 	inst := Instance{
 		ID: uuid.NewString(), PrincipalID: k.principal, RoleDefinitionID: k.role, DirectoryScopeID: k.scope,
 		GroupID: k.group, AccessID: k.access, StartDateTime: e.now().UTC(), EndDateTime: utcPtr(t.EndDateTime),
-		AssignmentType: AssignmentTypeAssigned, MemberType: MemberTypeDirect,
+		AssignmentType: typ, MemberType: MemberTypeDirect,
 		RoleAssignmentOriginID: uuid.NewString(), RoleAssignmentScheduleID: uuid.NewString(),
 	}
 	e.instances = append(e.instances, inst)
@@ -84,7 +105,7 @@ func (e *Emulator) seedAssignmentLocked(t Target) Instance {
 // SeedEligibility makes the principal eligible for the target. Seeding one
 // that exists changes nothing and returns it.
 func (e *Emulator) SeedEligibility(t Target) (Eligibility, error) {
-	if err := t.validate(); err != nil {
+	if err := t.validateEligibility(); err != nil {
 		return Eligibility{}, fmt.Errorf("graph emulator eligibility: %w", err)
 	}
 	e.mu.Lock()
@@ -125,7 +146,7 @@ func utcPtr(t *time.Time) *time.Time {
 }
 
 // readTarget decodes a seed body strictly, so a misspelt field is an error.
-func readTarget(r *http.Request) (Target, *apiError) {
+func readTarget(r *http.Request, eligibility bool) (Target, *apiError) {
 	var t Target
 	data, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 	if err == nil {
@@ -133,19 +154,22 @@ func readTarget(r *http.Request) (Target, *apiError) {
 		dec.DisallowUnknownFields()
 		err = dec.Decode(&t)
 	}
-	if err == nil {
+	switch {
+	case err == nil && eligibility:
+		err = t.validateEligibility()
+	case err == nil:
 		err = t.validate()
 	}
 	if err != nil {
 		return Target{}, &apiError{http.StatusBadRequest, CodeMalformedBody, fmt.Sprintf(
-			`Bad target: %v. Send {"principalId","roleDefinitionId","directoryScopeId"} or {"principalId","groupId","accessId":"member|owner"}, with an optional "endDateTime" (none: permanent).`, err)}
+			`Bad target: %v. Send {"principalId","roleDefinitionId","directoryScopeId"} or {"principalId","groupId","accessId":"member|owner"}, with an optional "endDateTime" (none: permanent) and, for an assignment, "assignmentType" (Assigned or Activated).`, err)}
 	}
 	return t, nil
 }
 
 // addAssignment serves POST /_emulator/assignments.
 func (e *Emulator) addAssignment(w http.ResponseWriter, r *http.Request, _ string) {
-	t, apiErr := readTarget(r)
+	t, apiErr := readTarget(r, false)
 	if apiErr != nil {
 		e.writeError(w, apiErr)
 		return
@@ -158,7 +182,7 @@ func (e *Emulator) addAssignment(w http.ResponseWriter, r *http.Request, _ strin
 
 // addEligibility serves POST /_emulator/eligibilities.
 func (e *Emulator) addEligibility(w http.ResponseWriter, r *http.Request, _ string) {
-	t, apiErr := readTarget(r)
+	t, apiErr := readTarget(r, true)
 	if apiErr != nil {
 		e.writeError(w, apiErr)
 		return
