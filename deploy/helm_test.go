@@ -369,6 +369,21 @@ func TestHelmAllOptions(t *testing.T) {
 	if !slices.Contains(s.Args, "--temporal-tls-server-name") {
 		t.Errorf("server args %v lack --temporal-tls-server-name", s.Args)
 	}
+	// setup sends its own token (namespace administration) when given one.
+	token := func(c corev1.Container) string {
+		for _, e := range c.Env {
+			if e.Name == "TEMPORAL_API_KEY" && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+				return e.ValueFrom.SecretKeyRef.Name
+			}
+		}
+		return ""
+	}
+	if got := token(s); got != "temporal-api-key" {
+		t.Errorf("server's Temporal token from %q, want temporal.apiKey's secret", got)
+	}
+	if got := token(m.jobs["jitflow-setup"].Spec.Template.Spec.Containers[0]); got != "temporal-admin-token" {
+		t.Errorf("setup's Temporal token from %q, want setup.apiKey's secret", got)
+	}
 }
 
 // TestHelmOutbox: the outbox only when asked for, and then no SendGrid

@@ -44,8 +44,10 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end -}}
 
-{{/* Where Temporal is, and the credential for it (setup, server, worker). */}}
+{{/* Where Temporal is, and the credential for it (setup, server, worker):
+.root is the chart's context, .apiKey the Secret reference of the token. */}}
 {{- define "jitflow.temporalEnv" -}}
+{{- with .root -}}
 - name: TEMPORAL_ADDRESS
   value: {{ .Values.temporal.address | quote }}
 - name: TEMPORAL_NAMESPACE
@@ -62,12 +64,15 @@ app.kubernetes.io/component: {{ .component }}
   value: /etc/jitflow/temporal-tls/{{ .caKey }}
 {{- end }}
 {{- end }}
-{{- with .Values.temporal.apiKey.existingSecret }}
+{{- end }}
+{{- with .apiKey }}
+{{- if .existingSecret }}
 - name: TEMPORAL_API_KEY
   valueFrom:
     secretKeyRef:
-      name: {{ . }}
-      key: {{ $.Values.temporal.apiKey.key }}
+      name: {{ .existingSecret }}
+      key: {{ .key }}
+{{- end }}
 {{- end }}
 {{- end -}}
 
@@ -90,7 +95,7 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* What server and worker share: Temporal, the Graph credential, the key list. */}}
 {{- define "jitflow.commonEnv" -}}
-{{ include "jitflow.temporalEnv" . }}
+{{ include "jitflow.temporalEnv" (dict "root" . "apiKey" .Values.temporal.apiKey) }}
 - name: AZURE_TENANT_ID
   value: {{ .Values.tenantID | quote }}
 {{- with .Values.azure.clientID }}
