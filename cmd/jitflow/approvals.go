@@ -42,6 +42,21 @@ func (a *approvalFlags) keys() (*approvals.KeySet, error) {
 	return nil, nil
 }
 
+// pageTokenKey is the key that signs list page tokens, derived from the
+// approval keys so that every server with the same key list accepts the
+// tokens of the others: the active key's MAC, for a purpose of its own,
+// over nothing. Only holders of the secret can compute it, and no approval
+// link or cookie (other purposes) is ever this value. Putting a new key
+// first invalidates the page tokens in flight, which only makes a client
+// list again from the first page. Without keys the server makes a random
+// key, good for itself alone.
+func pageTokenKey(keys *approvals.KeySet) []byte {
+	if keys == nil {
+		return nil
+	}
+	return []byte(keys.Seal("page-token-key", nil))
+}
+
 // signInFlags configure approver sign-in on the approval pages, for roles
 // with approver_sign_in and roles that require a step-up (MFA or an
 // authentication context).

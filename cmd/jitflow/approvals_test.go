@@ -84,3 +84,28 @@ func TestSignInFlags(t *testing.T) {
 		t.Errorf("missing secret file: %v", err)
 	}
 }
+
+// TestPageTokenKey: servers with the same key list derive the same page
+// token key, and a new first key changes it.
+func TestPageTokenKey(t *testing.T) {
+	k1, k2 := approvals.GenerateKey(), approvals.GenerateKey()
+	parse := func(list string) *approvals.KeySet {
+		t.Helper()
+		ks, err := approvals.ParseKeys(list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ks
+	}
+	a := pageTokenKey(parse(approvals.FormatKey(k1) + "," + approvals.FormatKey(k2)))
+	b := pageTokenKey(parse(approvals.FormatKey(k1) + "," + approvals.FormatKey(k2)))
+	if string(a) != string(b) || len(a) < 32 {
+		t.Fatalf("two servers with one key list derive %q and %q, want one key of 32 bytes or more", a, b)
+	}
+	if rotated := pageTokenKey(parse(approvals.FormatKey(k2) + "," + approvals.FormatKey(k1))); string(rotated) == string(a) {
+		t.Error("a new first key keeps the page token key")
+	}
+	if pageTokenKey(nil) != nil {
+		t.Error("no keys: want nil (a random key of the server's own)")
+	}
+}

@@ -37,9 +37,9 @@ func serverCommand() *cobra.Command {
 		Short: "Serve the HTTP API against an existing Temporal service",
 		Long: `Serve the HTTP API against an existing Temporal service.
 
-Servers behind one load balancer must share the key that signs list page
-tokens: set JITFLOW_PAGE_TOKEN_KEY (at least 16 bytes) to the same secret on
-each; without it every server makes its own.`,
+Servers behind one load balancer get the same approval key list: it checks
+approval links and signs list page tokens, so a page token made by one
+server works on the others.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := logs.logger()
@@ -122,7 +122,7 @@ each; without it every server makes its own.`,
 				ApprovalKeys: keys, SignIn: si,
 				Ready: pollersReady(c), Logger: log, Metrics: metrics,
 				Directory: dir, RateLimit: limit, TrustedProxies: proxies,
-				PageTokenKey: []byte(os.Getenv("JITFLOW_PAGE_TOKEN_KEY")),
+				PageTokenKey: pageTokenKey(keys),
 			}
 			if needsEligibility(pol) {
 				pim, err := graph.pim(ep)
