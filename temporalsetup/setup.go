@@ -32,9 +32,15 @@ var SearchAttributes = map[string]enumspb.IndexedValueType{
 	workflows.SearchApproverIDs.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 }
 
-// ErrNamespaceNotFound is wrapped by EnsureSearchAttributes when the
-// namespace does not exist.
-var ErrNamespaceNotFound = errors.New("namespace not found")
+// NamespaceNotFoundError is EnsureSearchAttributes's error when the
+// namespace does not exist; it says how to create it.
+type NamespaceNotFoundError struct{ Namespace string }
+
+func (e *NamespaceNotFoundError) Error() string {
+	return fmt.Sprintf("namespace %q does not exist on this Temporal server; create it with "+
+		"`jitflow setup --temporal-address HOST:PORT --namespace %s --retention 8760h` "+
+		"or `temporal operator namespace create --namespace %s --retention 8760h`", e.Namespace, e.Namespace, e.Namespace)
+}
 
 // usableWait bounds how long EnsureSearchAttributes waits for attributes
 // it created to be accepted in queries and workflow starts: servers cache
@@ -80,16 +86,14 @@ func EnsureNamespace(ctx context.Context, c client.Client, namespace string, ret
 
 // EnsureSearchAttributes creates those of SearchAttributes that namespace
 // lacks and waits until the namespace accepts them. It fails, saying what
-// to do, when the namespace does not exist (wrapping ErrNamespaceNotFound),
+// to do, when the namespace does not exist (a *NamespaceNotFoundError),
 // when an attribute exists with another type, when the server refuses
 // (permission denied, or no free slot of the type in SQL visibility).
 func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
 	if _, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace}); err != nil {
 		var notFound *serviceerror.NamespaceNotFound
 		if errors.As(err, &notFound) {
-			return fmt.Errorf("%w: namespace %q does not exist on this Temporal server; create it with "+
-				"`jitflow setup --temporal-address HOST:PORT --namespace %s --retention 8760h` "+
-				"or `temporal operator namespace create --namespace %s --retention 8760h`", ErrNamespaceNotFound, namespace, namespace, namespace)
+			return &NamespaceNotFoundError{Namespace: namespace}
 		}
 		return fmt.Errorf("describe namespace %s: %w%s", namespace, err, hint(err, "namespace", namespace))
 	}

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -24,5 +25,19 @@ func TestDevRetention(t *testing.T) {
 	}
 	if got, _ := f.GetDuration("retention"); got != 2*365*24*time.Hour {
 		t.Errorf("--retention 17520h parsed as %s", got)
+	}
+}
+
+// TestDevTemporalAddressFlags: the embedded server's flags are refused
+// beside --temporal-address, naming the flag, before anything starts.
+func TestDevTemporalAddressFlags(t *testing.T) {
+	for _, flag := range []string{"--temporal-port", "--ui-port"} {
+		cmd := devCommand()
+		cmd.SetArgs([]string{"--temporal-address", "127.0.0.1:1", flag, "7000", "--data-dir", t.TempDir()})
+		cmd.SilenceUsage, cmd.SilenceErrors = true, true
+		err := cmd.Execute()
+		if err == nil || !strings.Contains(err.Error(), flag) || !strings.Contains(err.Error(), "--temporal-address") {
+			t.Errorf("%s with --temporal-address: error %v, want one naming both", flag, err)
+		}
 	}
 }

@@ -46,7 +46,8 @@ func TestExternalTemporal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	_, err = Start(ctx, Options{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", GraphAddr: "127.0.0.1:0", TemporalAddress: srv.FrontendAddress, Namespace: "nosuch"})
-	if !errors.Is(err, temporalsetup.ErrNamespaceNotFound) || !strings.Contains(err.Error(), `"nosuch"`) || !strings.Contains(err.Error(), "jitflow setup") {
+	var notFound *temporalsetup.NamespaceNotFoundError
+	if !errors.As(err, &notFound) || notFound.Namespace != "nosuch" || !strings.Contains(err.Error(), "jitflow setup") {
 		t.Errorf("namespace nosuch: error %v, want one naming it and jitflow setup", err)
 	}
 
