@@ -42,9 +42,9 @@ func (e *NamespaceNotFoundError) Error() string {
 		"or `temporal operator namespace create --namespace %s --retention 8760h`", e.Namespace, e.Namespace, e.Namespace)
 }
 
-// usableWait bounds how long EnsureSearchAttributes waits for attributes
-// it created to be accepted in queries and workflow starts: servers cache
-// a namespace's attributes and refresh the cache every few seconds.
+// usableWait bounds how long a new namespace or new search attributes may
+// take to be usable: servers cache namespaces and their attributes and
+// refresh the cache every few seconds.
 const usableWait = time.Minute
 
 // EnsureNamespace registers namespace with the given retention when it
@@ -62,8 +62,11 @@ func EnsureNamespace(ctx context.Context, c client.Client, namespace string, ret
 		var exists *serviceerror.NamespaceAlreadyExists
 		if err == nil || errors.As(err, &exists) {
 			// Created here or by a setup running at the same time: the
-			// retention is checked below like for any namespace.
-			desc, err = ws.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace})
+			// retention is checked below like for any namespace, once
+			// the server's services know the namespace.
+			if _, err = listAttributes(ctx, c, namespace); err == nil {
+				desc, err = ws.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace})
+			}
 		} else {
 			return fmt.Errorf("create namespace %s: %w%s", namespace, err, hint(err, "namespace", namespace))
 		}
@@ -98,7 +101,7 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 		return fmt.Errorf("describe namespace %s: %w%s", namespace, err, hint(err, "namespace", namespace))
 	}
 	ops := c.OperatorService()
-	list, err := ops.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	list, err := listAttributes(ctx, c, namespace)
 	if err != nil {
 		return fmt.Errorf("list search attributes of namespace %s: %w%s", namespace, err, hint(err, "search attributes", namespace))
 	}
@@ -122,6 +125,26 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 		return fmt.Errorf("create search attributes %s in namespace %s: %w%s", strings.Join(sortedKeys(missing), ", "), namespace, err, addHint(err, namespace, missing))
 	}
 	return waitUsable(ctx, c, namespace)
+}
+
+// listAttributes lists namespace's search attributes. A namespace just
+// created is in the database (DescribeNamespace finds it) before the
+// services' namespace cache, refreshed every few seconds, has it: until
+// then calls naming it answer "not found", and this waits.
+func listAttributes(ctx context.Context, c client.Client, namespace string) (*operatorservice.ListSearchAttributesResponse, error) {
+	deadline := time.Now().Add(usableWait)
+	for {
+		list, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+		var notFound *serviceerror.NamespaceNotFound
+		if !errors.As(err, &notFound) || time.Now().After(deadline) {
+			return list, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // waitUsable waits until a query naming every attribute is accepted: the

@@ -120,9 +120,11 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		return nil, fmt.Errorf("data dir %s: %w", opts.DataDir, err)
 	}
 	st = &Stack{Namespace: opts.Namespace, Metrics: telemetry.New()}
+	// The error returns below set st to nil: stop through a copy.
+	started := st
 	defer func() {
 		if err != nil {
-			st.Stop()
+			started.Stop()
 		}
 	}()
 	// Listen first: the issuer and the emails need the real addresses.
