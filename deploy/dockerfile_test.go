@@ -85,9 +85,20 @@ func TestDockerfile(t *testing.T) {
 	if !copiesBinary || !strings.Contains(entry, "jitflow") {
 		t.Errorf("final stage copies the binary %v, entrypoint %q", copiesBinary, entry)
 	}
+	builds := 0
 	for _, in := range ins {
-		if in.cmd == "RUN" && strings.Contains(in.args, "go build") && !strings.Contains(in.args, "./cmd/jitflow") {
+		if in.cmd != "RUN" || !strings.Contains(in.args, "go build") {
+			continue
+		}
+		builds++
+		if !strings.Contains(in.args, "./cmd/jitflow") {
 			t.Errorf("build step %q does not build ./cmd/jitflow", in.args)
 		}
+		if !strings.Contains(in.args, "-tags production") {
+			t.Errorf("build step %q is not the production build (-tags production)", in.args)
+		}
+	}
+	if builds == 0 {
+		t.Error("no RUN go build step")
 	}
 }

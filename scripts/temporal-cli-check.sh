@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves that the official Temporal CLI works against `jitflow dev`: it lists
 # a request by jitflow's search attributes and shows its history with the
-# approver in it.
+# approver in it. Then scripts/temporal-address-check.sh runs `jitflow dev
+# --temporal-address` against the CLI's own dev server.
 #
 # Usage: scripts/temporal-cli-check.sh
 #   TEMPORAL_CLI=/path/to/temporal  use this CLI instead of building one
@@ -62,3 +63,7 @@ grep -A6 'WorkflowExecutionUpdateAccepted' <<<"$show"
 grep -q 'details.data\[0\].actor: bob@example.com' <<<"$show" || { echo "FAIL: no audit marker naming bob" >&2; exit 1; }
 grep -q 'acceptedRequest.input.args\[0\].comment: approved for the CLI check' <<<"$show" || { echo "FAIL: no accepted decision" >&2; exit 1; }
 echo "OK: the Temporal CLI lists $id and shows bob@example.com approving it"
+
+kill -INT "$pid"; wait "$pid" 2>/dev/null || true
+pid=
+TEMPORAL_CLI="$cli" JITFLOW="$work/jitflow" scripts/temporal-address-check.sh

@@ -1,3 +1,5 @@
+//go:build !production
+
 package main
 
 import (
@@ -41,6 +43,15 @@ func devCommand() *cobra.Command {
 			if opts.Retention < 24*time.Hour {
 				return fmt.Errorf("--retention %s: must be at least 24h (the audit trail lives in workflow history)", opts.Retention)
 			}
+			if opts.TemporalAddress != "" {
+				for _, name := range []string{"temporal-port", "ui-port"} {
+					if cmd.Flags().Changed(name) {
+						return fmt.Errorf("--%s is for the embedded Temporal server; with --temporal-address %s there is none", name, opts.TemporalAddress)
+					}
+				}
+				// The existing server has its own Web UI, if any.
+				opts.NoUI = true
+			}
 			limitMemory()
 			started := time.Now()
 			st, err := devstack.Start(cmd.Context(), opts)
@@ -57,6 +68,7 @@ func devCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&opts.DataDir, "data-dir", "./.jitflow", "where everything is persisted; a restart with the same dir resumes every request")
 	f.StringVar(&opts.HTTPAddr, "http-addr", "127.0.0.1:8080", "address of the API, approval pages and dev endpoints")
+	f.StringVar(&opts.TemporalAddress, "temporal-address", "", "host:port of an existing Temporal server to use instead of the embedded one and its Web UI; the namespace must exist there, jitflow's search attributes are created when missing (--retention then does not apply)")
 	f.IntVar(&opts.TemporalPort, "temporal-port", 7233, "port of the embedded Temporal frontend (gRPC)")
 	f.IntVar(&opts.UIPort, "ui-port", 8233, "port of the Temporal Web UI")
 	f.StringVar(&opts.GraphAddr, "graph-addr", "127.0.0.1:8091", "address of the Microsoft Graph PIM emulator")
@@ -88,8 +100,11 @@ func printURLs(cmd *cobra.Command, st *devstack.Stack, opts devstack.Options, to
 		fmt.Fprintf(out, "  mail           sent through SendGrid at %s as %s (sandbox %v); the outbox keeps a copy\n", opts.SendGrid.Host, opts.SendGrid.From, opts.SendGrid.Sandbox)
 	}
 	fmt.Fprintf(out, "  metrics        %s/metrics\n", st.APIURL)
-	if st.UIURL != "" {
-		fmt.Fprintf(out, "  Temporal UI    %s/namespaces/%s/workflows\n", st.UIURL, st.Namespace)
+	switch {
+	case st.UIURL != "":
+		fmt.Fprintf(out, "  Temporal UI    %s/namespaces/%s/workflows   (read-only)\n", st.UIURL, st.Namespace)
+	case opts.TemporalAddress != "":
+		fmt.Fprintf(out, "  Temporal UI    none here: your Temporal server's own Web UI, if it has one (namespace %s)\n", st.Namespace)
 	}
 	fmt.Fprintf(out, "  Temporal gRPC  %s (namespace %s)\n", st.TemporalAddr, st.Namespace)
 	fmt.Fprintf(out, "  Graph emulator %s/v1.0/roleManagement/directory/roleAssignmentScheduleInstances\n", st.GraphURL)

@@ -2,6 +2,11 @@
 // `jitflow dev` runs everything on a laptop; `jitflow server` and
 // `jitflow worker` are the production processes; request, approve, list
 // and the other API commands (package cli) are its command line.
+//
+// Built with -tags production it is the production binary: the commands
+// that embed a Temporal server, its Web UI and the emulators (dev, bench)
+// are left out, and only say so when called (see devcmds.go and
+// production.go).
 package main
 
 import (
@@ -21,7 +26,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := cli.NewRoot()
-	root.AddCommand(devCommand(), serverCommand(), workerCommand(), probeCommand(), benchCommand())
+	root.AddCommand(serverCommand(), workerCommand(), probeCommand())
+	root.AddCommand(devCommands()...)
 	addAuditExport(root)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "jitflow:", err)

@@ -1,7 +1,8 @@
 // Package devstack runs the whole jitflow system in one process for
 // `jitflow dev` and the end-to-end tests: an embedded Temporal server and
-// Web UI, the worker, the API, the Graph emulator, the mail outbox and the
-// dev token issuer. It only wires the production parts together.
+// Web UI (or an existing Temporal server), the worker, the API, the Graph
+// emulator, the mail outbox and the dev token issuer. It only wires the
+// production parts together.
 package devstack
 
 import (
@@ -19,13 +20,10 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/jitflow/jitflow/activities"
 	"github.com/jitflow/jitflow/approvals"
@@ -37,8 +35,8 @@ import (
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/server"
 	"github.com/jitflow/jitflow/telemetry"
+	"github.com/jitflow/jitflow/temporalsetup"
 	"github.com/jitflow/jitflow/worker"
-	"github.com/jitflow/jitflow/workflows"
 )
 
 // Audience is the dev API's token audience, like an Entra app id URI.
@@ -47,16 +45,20 @@ const Audience = "api://jitflow"
 // Options configure the stack. Ports of 0 and addresses ending in ":0" pick
 // free ports.
 type Options struct {
-	DataDir      string
-	HTTPAddr     string
-	TemporalPort int
-	UIPort       int
-	NoUI         bool
-	GraphAddr    string
-	Policy       *policies.Policy
-	Namespace    string
-	Retention    time.Duration
-	Logger       *slog.Logger
+	DataDir  string
+	HTTPAddr string
+	// TemporalAddress, when set, is the host:port of an existing Temporal
+	// server to use instead of the embedded one (and its Web UI): the
+	// namespace must exist there; missing search attributes are created.
+	TemporalAddress string
+	TemporalPort    int
+	UIPort          int
+	NoUI            bool
+	GraphAddr       string
+	Policy          *policies.Policy
+	Namespace       string
+	Retention       time.Duration
+	Logger          *slog.Logger
 	// SendGrid, when set, sends mail through SendGrid; the outbox keeps a
 	// copy. Its sent keys live in the data dir unless Sent is set.
 	SendGrid *activities.SendGridConfig
@@ -106,14 +108,6 @@ type Stack struct {
 	stops          []func()
 }
 
-// SearchAttributes are the custom search attributes jitflow needs.
-var SearchAttributes = map[string]enumspb.IndexedValueType{
-	workflows.SearchStatus.GetName():      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	workflows.SearchRole.GetName():        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	workflows.SearchRequesterID.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	workflows.SearchApproverIDs.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST,
-}
-
 // Start brings every part up; on error it stops what it started.
 func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if opts.Logger == nil {
@@ -126,9 +120,11 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		return nil, fmt.Errorf("data dir %s: %w", opts.DataDir, err)
 	}
 	st = &Stack{Namespace: opts.Namespace, Metrics: telemetry.New()}
+	// The error returns below set st to nil: stop through a copy.
+	started := st
 	defer func() {
 		if err != nil {
-			st.Stop()
+			started.Stop()
 		}
 	}()
 	// Listen first: the issuer and the emails need the real addresses.
@@ -278,6 +274,9 @@ func policyEligibilities(p *policies.Policy) []graphemu.Target {
 }
 
 func (st *Stack) startTemporal(ctx context.Context, opts Options) error {
+	if opts.TemporalAddress != "" {
+		return st.useTemporal(ctx, opts)
+	}
 	srv, err := devtemporal.Start(devtemporal.Options{
 		DatabaseFile:     filepath.Join(opts.DataDir, "temporal.db"),
 		Port:             opts.TemporalPort,
@@ -285,7 +284,7 @@ func (st *Stack) startTemporal(ctx context.Context, opts Options) error {
 		NoUI:             opts.NoUI,
 		Namespace:        opts.Namespace,
 		Retention:        opts.Retention,
-		SearchAttributes: SearchAttributes,
+		SearchAttributes: temporalsetup.SearchAttributes,
 		Logger:           opts.Logger,
 	})
 	if err != nil {
@@ -297,8 +296,36 @@ func (st *Stack) startTemporal(ctx context.Context, opts Options) error {
 	if srv.UIAddress != "" {
 		st.UIURL = "http://" + srv.UIAddress
 	}
+	if err := st.dial(ctx, opts, "the embedded temporal server"); err != nil {
+		return err
+	}
+	if opts.Retention <= 0 {
+		return nil
+	}
+	// The namespace exists (devtemporal created it); this applies a
+	// retention that changed since an earlier run.
+	return temporalsetup.EnsureNamespace(ctx, st.Client, opts.Namespace, opts.Retention)
+}
+
+// useTemporal connects to an existing Temporal server. Its namespace is
+// the user's: jitflow adds the search attributes it needs and leaves the
+// retention alone (jitflow setup sets it).
+func (st *Stack) useTemporal(ctx context.Context, opts Options) error {
+	st.TemporalAddr = opts.TemporalAddress
+	if err := st.dial(ctx, opts, "temporal at "+opts.TemporalAddress); err != nil {
+		return err
+	}
+	if err := temporalsetup.EnsureSearchAttributes(ctx, st.Client, opts.Namespace); err != nil {
+		return fmt.Errorf("temporal at %s: %w", opts.TemporalAddress, err)
+	}
+	return nil
+}
+
+// dial connects the stack's client to st.TemporalAddr; what names the
+// server in the error.
+func (st *Stack) dial(ctx context.Context, opts Options, what string) error {
 	c, err := client.DialContext(ctx, client.Options{
-		HostPort:  srv.FrontendAddress,
+		HostPort:  st.TemporalAddr,
 		Namespace: opts.Namespace,
 		Logger:    sdklog.NewStructuredLogger(slog.New(telemetry.WithRequestID(opts.Logger.Handler())).With("component", "temporal-sdk")),
 		// Workers made from this client use the interceptor too.
@@ -306,32 +333,10 @@ func (st *Stack) startTemporal(ctx context.Context, opts Options) error {
 		Interceptors:   []interceptor.ClientInterceptor{st.Metrics.Interceptor()},
 	})
 	if err != nil {
-		return fmt.Errorf("connect to the embedded temporal server: %w", err)
+		return fmt.Errorf("connect to %s: %w", what, err)
 	}
 	st.Client = c
 	st.stops = append(st.stops, c.Close)
-	return ensureRetention(ctx, c, opts.Namespace, opts.Retention)
-}
-
-// ensureRetention applies the configured retention to a namespace that an
-// earlier run created with another one.
-func ensureRetention(ctx context.Context, c client.Client, ns string, retention time.Duration) error {
-	if retention <= 0 {
-		return nil
-	}
-	desc, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: ns})
-	if err != nil {
-		return fmt.Errorf("describe namespace %s: %w", ns, err)
-	}
-	if desc.GetConfig().GetWorkflowExecutionRetentionTtl().AsDuration() == retention {
-		return nil
-	}
-	cfg := desc.GetConfig()
-	cfg.WorkflowExecutionRetentionTtl = durationpb.New(retention)
-	_, err = c.WorkflowService().UpdateNamespace(ctx, &workflowservice.UpdateNamespaceRequest{Namespace: ns, Config: cfg})
-	if err != nil {
-		return fmt.Errorf("set retention of namespace %s to %s: %w", ns, retention, err)
-	}
 	return nil
 }
 

@@ -140,6 +140,11 @@ func (s *Server) startUI(opts Options) error {
 		HideLogs:            true,
 		DisableNewsFetch:    true,
 		DefaultNamespace:    opts.Namespace,
+		// The UI is for looking: a request changes only through jitflow,
+		// which checks who may decide, revoke or cancel. A terminate, signal,
+		// reset or update from the UI would bypass those checks and the
+		// audit trail's actors.
+		DisableWriteActions: true,
 	}))
 	s.UIAddress = net.JoinHostPort(opts.IP, strconv.Itoa(port))
 	go func() {
