@@ -21,8 +21,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := cli.NewRoot()
-	root.AddCommand(devCommand(), serverCommand(), workerCommand(), probeCommand(), benchCommand())
+	root.AddCommand(devCommand(), serverCommand(), workerCommand(), setupCommand(), probeCommand(), benchCommand())
 	addAuditExport(root)
+	addEmulate(root)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "jitflow:", err)
 		stop()

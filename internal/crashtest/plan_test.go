@@ -88,6 +88,8 @@ type driver struct {
 	plan *plan
 	apis []*users // calls go to them in turn
 	next atomic.Int64
+	// retried counts calls sent again because a server did not answer.
+	retried atomic.Int64
 }
 
 // drive runs every step allowed in run that is not done yet until all are
@@ -185,6 +187,11 @@ func (d *driver) do(ctx context.Context, s *step) bool {
 			}
 			return true
 		case unavailable(err):
+			// As behind a load balancer, the retry goes to the next
+			// server: the one that did not answer may be gone for good.
+			api = (api + 1) % len(d.apis)
+			c = d.apis[api].as(s.who)
+			d.retried.Add(1)
 			if !pause(ctx, 200*time.Millisecond) {
 				return false
 			}
