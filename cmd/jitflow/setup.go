@@ -7,7 +7,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/jitflow/jitflow/temporalsetup"
 )
@@ -76,14 +79,19 @@ for Temporal to answer, so it can run as soon as the server starts.`,
 	return cmd
 }
 
-// dialUntil connects to Temporal, trying again until ctx ends: a setup
-// step started with the server must not fail because the server is still
-// starting.
+// dialUntil connects to Temporal, trying again while it is unavailable
+// until ctx ends: a setup step started with the server must not fail
+// because the server is still starting. A refusal (credentials,
+// permissions) fails at once.
 func dialUntil(ctx context.Context, opts client.Options) (client.Client, error) {
 	for {
 		c, err := client.DialContext(ctx, opts)
 		if err == nil {
 			return c, nil
+		}
+		var unavailable *serviceerror.Unavailable
+		if !errors.As(err, &unavailable) && status.Code(err) != codes.Unavailable {
+			return nil, err
 		}
 		select {
 		case <-ctx.Done():

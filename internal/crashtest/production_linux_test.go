@@ -148,7 +148,9 @@ func startProduction(t *testing.T, ps *procs, work string) *prodStack {
 
 	temporalAddr, cfg := writeTemporalConfig(t, work, st.pg.port, certs, jwks)
 	st.temporalCmd = func() *exec.Cmd {
-		return exec.Command(filepath.Join(bin, "temporal-server"), "--config-file", cfg, "start")
+		// The default services leave out the internal frontend.
+		return exec.Command(filepath.Join(bin, "temporal-server"), "--config-file", cfg, "start",
+			"--service", "frontend", "--service", "internal-frontend", "--service", "history", "--service", "matching", "--service", "worker")
 	}
 	st.temporal = ps.startCmd("temporal", st.temporalCmd())
 
@@ -200,7 +202,7 @@ func startProduction(t *testing.T, ps *procs, work string) *prodStack {
 		st.workers = append(st.workers, st.startWorker(i))
 	}
 	serverEnv := append(os.Environ(), "TEMPORAL_API_KEY="+serverToken, "JITFLOW_PAGE_TOKEN_KEY="+base64.StdEncoding.EncodeToString(pageKey))
-	for i, addr := range st.serverAddrs {
+	for _, addr := range st.serverAddrs {
 		args := append([]string{"server", "--http-addr", addr, "--policy", policy, "--oidc-issuer", st.issuerURL + "/dev",
 			"--audience", audience}, common...)
 		st.serverArgs = append(st.serverArgs, args)
