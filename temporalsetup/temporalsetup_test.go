@@ -97,7 +97,7 @@ func TestSetupRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = temporalsetup.EnsureSearchAttributes(ctx, c, ns)
-	if err == nil || !strings.Contains(err.Error(), "search attribute "+names[0]) || !strings.Contains(err.Error(), "has type Text") {
+	if err == nil || !strings.Contains(err.Error(), "search attribute "+names[0]) || !strings.Contains(err.Error(), "jitflow needs") {
 		t.Errorf("wrong type: error %v, want one naming the attribute and its type", err)
 	}
 }
