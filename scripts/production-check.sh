@@ -47,8 +47,14 @@ temporal_version=$(go list -m -f '{{.Version}}' go.temporal.io/server)
 temporal_dir=$(go list -m -f '{{.Dir}}' go.temporal.io/server)
 echo "building temporal-server and temporal-sql-tool $temporal_version"
 started=$(date +%s)
-go build -o "$work/bin/temporal-server" go.temporal.io/server/cmd/server
-go build -o "$work/bin/temporal-sql-tool" go.temporal.io/server/cmd/tools/sql
+# The server's command-line packages need a few modules jitflow does not
+# (urfave/cli): resolve them in a copy of go.mod, so that the build uses
+# every version jitflow pins and leaves the repository's go.mod alone.
+mkdir -p "$work/mod"
+cp go.mod go.sum "$work/mod/"
+go get -modfile="$work/mod/go.mod" go.temporal.io/server/cmd/server@"$temporal_version" go.temporal.io/server/cmd/tools/sql@"$temporal_version"
+go build -modfile="$work/mod/go.mod" -o "$work/bin/temporal-server" go.temporal.io/server/cmd/server
+go build -modfile="$work/mod/go.mod" -o "$work/bin/temporal-sql-tool" go.temporal.io/server/cmd/tools/sql
 if [ -z "${JITFLOW_BINARY:-}" ]; then
   go build -o "$work/bin/jitflow" ./cmd/jitflow
   export JITFLOW_BINARY="$work/bin/jitflow"
