@@ -50,11 +50,17 @@ started=$(date +%s)
 # The server's command-line packages need a few modules jitflow does not
 # (urfave/cli): resolve them in a copy of go.mod, so that the build uses
 # every version jitflow pins and leaves the repository's go.mod alone.
-mkdir -p "$work/mod"
-cp go.mod go.sum "$work/mod/"
-go get -modfile="$work/mod/go.mod" go.temporal.io/server/cmd/server@"$temporal_version" go.temporal.io/server/cmd/tools/sql@"$temporal_version"
-go build -modfile="$work/mod/go.mod" -o "$work/bin/temporal-server" go.temporal.io/server/cmd/server
-go build -modfile="$work/mod/go.mod" -o "$work/bin/temporal-sql-tool" go.temporal.io/server/cmd/tools/sql
+# They are kept per version in the user's cache: linking the server takes
+# minutes.
+tools="${XDG_CACHE_HOME:-$HOME/.cache}/jitflow-prodcheck/temporal-$temporal_version"
+if [ ! -x "$tools/temporal-server" ] || [ ! -x "$tools/temporal-sql-tool" ]; then
+  mkdir -p "$work/mod" "$tools"
+  cp go.mod go.sum "$work/mod/"
+  go get -modfile="$work/mod/go.mod" go.temporal.io/server/cmd/server@"$temporal_version" go.temporal.io/server/cmd/tools/sql@"$temporal_version"
+  go build -modfile="$work/mod/go.mod" -o "$tools/temporal-server" go.temporal.io/server/cmd/server
+  go build -modfile="$work/mod/go.mod" -o "$tools/temporal-sql-tool" go.temporal.io/server/cmd/tools/sql
+fi
+cp "$tools/temporal-server" "$tools/temporal-sql-tool" "$work/bin/"
 if [ -z "${JITFLOW_BINARY:-}" ]; then
   go build -o "$work/bin/jitflow" ./cmd/jitflow
   export JITFLOW_BINARY="$work/bin/jitflow"

@@ -628,7 +628,7 @@ func jwtIssuer(t *testing.T, dir string) (jwksPath string, sign func(sub string,
 // It returns the frontend's address and the file.
 func writeTemporalConfig(t *testing.T, work, pgPort, certs, jwks string) (string, string) {
 	t.Helper()
-	p := func() string { return freePort(t) }
+	p := func() string { return lowPort(t) }
 	frontend := p()
 	sql := func(db string, conns int) string {
 		return fmt.Sprintf(`      sql:
@@ -704,6 +704,22 @@ dcRedirectionPolicy:
 		t.Fatal(err)
 	}
 	return "127.0.0.1:" + frontend, path
+}
+
+// lowPort is a free port below 32768: Temporal keeps each service's
+// membership port in a PostgreSQL smallint, and the kernel hands out
+// ephemeral ports above that.
+func lowPort(t *testing.T) string {
+	t.Helper()
+	for range 1000 {
+		port := strconv.Itoa(20000 + rand.IntN(12000))
+		if l, err := net.Listen("tcp", "127.0.0.1:"+port); err == nil {
+			l.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port between 20000 and 32000")
+	return ""
 }
 
 // postgres is one PostgreSQL cluster in a temp dir on a free port, run as
