@@ -83,11 +83,31 @@ func EnsureNamespace(ctx context.Context, c client.Client, ns string, retention 
 	}
 	cfg := desc.GetConfig()
 	cfg.WorkflowExecutionRetentionTtl = durationpb.New(retention)
-	_, err = svc.UpdateNamespace(ctx, &workflowservice.UpdateNamespaceRequest{Namespace: ns, Config: cfg})
-	if err != nil {
-		return Unchanged, fmt.Errorf("set retention of namespace %s to %s: %w", ns, retention, err)
+	for {
+		// A namespace created a moment ago is described from the database
+		// but updated through the server's namespace cache, which learns
+		// of it within seconds.
+		_, err = svc.UpdateNamespace(ctx, &workflowservice.UpdateNamespaceRequest{Namespace: ns, Config: cfg})
+		if err == nil {
+			return Updated, nil
+		}
+		if !errors.As(err, &notFound) {
+			return Unchanged, fmt.Errorf("set retention of namespace %s to %s: %w", ns, retention, err)
+		}
+		if !pause(ctx) {
+			return Unchanged, fmt.Errorf("set retention of namespace %s to %s: %w (%w)", ns, retention, err, ctx.Err())
+		}
 	}
-	return Updated, nil
+}
+
+// pause waits a moment before trying again, or reports that ctx ended.
+func pause(ctx context.Context) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(250 * time.Millisecond):
+		return true
+	}
 }
 
 // EnsureSearchAttributes adds those of jitflow's search attributes that
@@ -115,10 +135,8 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, ns string) (ad
 		case !errors.As(err, &notFound):
 			return added, err
 		}
-		select {
-		case <-ctx.Done():
+		if !pause(ctx) {
 			return added, fmt.Errorf("search attributes of namespace %s: not listed yet when %w", ns, ctx.Err())
-		case <-time.After(250 * time.Millisecond):
 		}
 	}
 }
