@@ -1,8 +1,12 @@
 // Package temporalsetup prepares a Temporal namespace for jitflow: the
-// namespace with its retention, and the custom search attributes that
-// jitflow's workflows set and its lists query. `jitflow setup` and
-// `jitflow dev --temporal-address` call it; it talks to Temporal only
-// through the public API, so it belongs to the production binary.
+// namespace with the retention that keeps the audit trail, and the custom
+// search attributes that jitflow's workflows set and its lists query.
+// `jitflow setup` runs it against a self-hosted or cloud Temporal service
+// (and so do docker-compose, the Helm chart and the production check, so
+// they cannot drift apart); `jitflow dev --temporal-address` creates the
+// search attributes with it. Each step is idempotent: it changes only what
+// is missing or different. It talks to Temporal only through the public
+// API, so it belongs to the production binary.
 package temporalsetup
 
 import (
@@ -32,6 +36,20 @@ var SearchAttributes = map[string]enumspb.IndexedValueType{
 	workflows.SearchApproverIDs.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 }
 
+// MinRetention is the shortest retention jitflow accepts: closed requests'
+// history is the audit trail, and Temporal itself refuses less than a day.
+const MinRetention = 24 * time.Hour
+
+// Change says what a step did, for the operator's log.
+type Change string
+
+// What a step can report.
+const (
+	Unchanged Change = "unchanged"
+	Created   Change = "created"
+	Updated   Change = "updated"
+)
+
 // NamespaceNotFoundError is EnsureSearchAttributes's error when the
 // namespace does not exist; it says how to create it.
 type NamespaceNotFoundError struct{ Namespace string }
@@ -49,8 +67,15 @@ const usableWait = time.Minute
 
 // EnsureNamespace registers namespace with the given retention when it
 // does not exist, and sets its retention when it has another one.
-func EnsureNamespace(ctx context.Context, c client.Client, namespace string, retention time.Duration) error {
+func EnsureNamespace(ctx context.Context, c client.Client, namespace string, retention time.Duration) (Change, error) {
+	if namespace == "" {
+		return Unchanged, errors.New("namespace: must not be empty")
+	}
+	if retention < MinRetention {
+		return Unchanged, fmt.Errorf("retention %s: must be at least %s (the audit trail lives in workflow history)", retention, MinRetention)
+	}
 	ws := c.WorkflowService()
+	change := Unchanged
 	desc, err := ws.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace})
 	var notFound *serviceerror.NamespaceNotFound
 	if errors.As(err, &notFound) {
@@ -60,50 +85,56 @@ func EnsureNamespace(ctx context.Context, c client.Client, namespace string, ret
 			Description:                      "jitflow access requests",
 		})
 		var exists *serviceerror.NamespaceAlreadyExists
-		if err == nil || errors.As(err, &exists) {
-			// Created here or by a setup running at the same time: the
-			// retention is checked below like for any namespace, once
-			// the server's services know the namespace.
-			if _, err = listAttributes(ctx, c, namespace); err == nil {
-				desc, err = ws.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace})
-			}
-		} else {
-			return fmt.Errorf("create namespace %s: %w%s", namespace, err, hint(err, "namespace", namespace))
+		switch {
+		case err == nil:
+			change = Created
+		case !errors.As(err, &exists):
+			return Unchanged, fmt.Errorf("create namespace %s: %w%s", namespace, err, hint(err, "namespace", namespace))
+		}
+		// Created here or by a setup running at the same time: the
+		// retention is checked below like for any namespace, once the
+		// server's services know the namespace.
+		if _, err = listAttributes(ctx, c, namespace); err == nil {
+			desc, err = ws.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace})
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("describe namespace %s: %w%s", namespace, err, hint(err, "namespace", namespace))
+		return Unchanged, fmt.Errorf("describe namespace %s: %w%s", namespace, err, hint(err, "namespace", namespace))
 	}
 	if desc.GetConfig().GetWorkflowExecutionRetentionTtl().AsDuration() == retention {
-		return nil
+		return change, nil
 	}
 	_, err = ws.UpdateNamespace(ctx, &workflowservice.UpdateNamespaceRequest{
 		Namespace: namespace,
 		Config:    &namespacepb.NamespaceConfig{WorkflowExecutionRetentionTtl: durationpb.New(retention)},
 	})
 	if err != nil {
-		return fmt.Errorf("set retention of namespace %s to %s: %w%s", namespace, retention, err, hint(err, "namespace", namespace))
+		return Unchanged, fmt.Errorf("set retention of namespace %s to %s: %w%s", namespace, retention, err, hint(err, "namespace", namespace))
 	}
-	return nil
+	if change == Unchanged {
+		change = Updated
+	}
+	return change, nil
 }
 
 // EnsureSearchAttributes creates those of SearchAttributes that namespace
 // lacks and waits until the namespace accepts them. It fails, saying what
 // to do, when the namespace does not exist (a *NamespaceNotFoundError),
 // when an attribute exists with another type, when the server refuses
-// (permission denied, or no free slot of the type in SQL visibility).
-func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+// (permission denied, or no free slot of the type in SQL visibility). It
+// returns the names it added.
+func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) (added []string, err error) {
 	if _, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace}); err != nil {
 		var notFound *serviceerror.NamespaceNotFound
 		if errors.As(err, &notFound) {
-			return &NamespaceNotFoundError{Namespace: namespace}
+			return nil, &NamespaceNotFoundError{Namespace: namespace}
 		}
-		return fmt.Errorf("describe namespace %s: %w%s", namespace, err, hint(err, "namespace", namespace))
+		return nil, fmt.Errorf("describe namespace %s: %w%s", namespace, err, hint(err, "namespace", namespace))
 	}
 	ops := c.OperatorService()
 	list, err := listAttributes(ctx, c, namespace)
 	if err != nil {
-		return fmt.Errorf("list search attributes of namespace %s: %w%s", namespace, err, hint(err, "search attributes", namespace))
+		return nil, fmt.Errorf("list search attributes of namespace %s: %w%s", namespace, err, hint(err, "search attributes", namespace))
 	}
 	missing := map[string]enumspb.IndexedValueType{}
 	for _, name := range names() {
@@ -113,18 +144,21 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 		case !ok:
 			missing[name] = want
 		case got != want:
-			return fmt.Errorf("namespace %s has search attribute %s of type %s, jitflow needs %s: "+
+			return nil, fmt.Errorf("namespace %s has search attribute %s of type %s, jitflow needs %s: "+
 				"remove it (temporal operator search-attribute remove --namespace %s --name %s) or use another namespace",
 				namespace, name, typeName(got), typeName(want), namespace, name)
 		}
 	}
 	if len(missing) == 0 {
-		return nil
+		return nil, nil
 	}
 	if _, err := ops.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: namespace, SearchAttributes: missing}); err != nil {
-		return fmt.Errorf("create search attributes %s in namespace %s: %w%s", strings.Join(sortedKeys(missing), ", "), namespace, err, addHint(err, namespace, missing))
+		var exists *serviceerror.AlreadyExists
+		if !errors.As(err, &exists) { // not added by a setup running at the same time
+			return nil, fmt.Errorf("create search attributes %s in namespace %s: %w%s", strings.Join(sortedKeys(missing), ", "), namespace, err, addHint(err, namespace, missing))
+		}
 	}
-	return waitUsable(ctx, c, namespace)
+	return sortedKeys(missing), waitUsable(ctx, c, namespace)
 }
 
 // listAttributes lists namespace's search attributes. A namespace just

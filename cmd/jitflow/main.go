@@ -26,9 +26,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := cli.NewRoot()
-	root.AddCommand(serverCommand(), workerCommand(), probeCommand())
+	root.AddCommand(serverCommand(), workerCommand(), setupCommand(), probeCommand())
 	root.AddCommand(devCommands()...)
 	addAuditExport(root)
+	addEmulate(root)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "jitflow:", err)
 		stop()

@@ -9,5 +9,8 @@ import (
 // (a go test timeout, say), so that no jitflow keeps running and holding
 // ports after a failed run.
 func dieWithTest(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 }

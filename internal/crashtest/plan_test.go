@@ -88,6 +88,8 @@ type driver struct {
 	plan *plan
 	apis []*users // calls go to them in turn
 	next atomic.Int64
+	// retried counts calls sent again because a server did not answer.
+	retried atomic.Int64
 }
 
 // drive runs every step allowed in run that is not done yet until all are
@@ -165,7 +167,7 @@ func (d *driver) do(ctx context.Context, s *step) bool {
 	api := int(d.next.Add(1)-1) % len(d.apis)
 	c := d.apis[api].as(s.who)
 	if s.when != nil && !s.sent {
-		if _, err := waitFor(ctx, c, s.sc.id, s.when); err != nil {
+		if _, err := d.waitAny(ctx, s.who, s.sc.id, s.when); err != nil {
 			if ctx.Err() != nil {
 				return false
 			}
@@ -185,6 +187,11 @@ func (d *driver) do(ctx context.Context, s *step) bool {
 			}
 			return true
 		case unavailable(err):
+			// As behind a load balancer, the retry goes to the next
+			// server: the one that did not answer may be gone for good.
+			api = (api + 1) % len(d.apis)
+			c = d.apis[api].as(s.who)
+			d.retried.Add(1)
 			if !pause(ctx, 200*time.Millisecond) {
 				return false
 			}
@@ -207,6 +214,22 @@ func (d *driver) do(ctx context.Context, s *step) bool {
 			d.t.Errorf("%s: %s by %s: %v", s.sc.name, s.act, s.who, err)
 			s.done = true
 			return true
+		}
+	}
+}
+
+// waitAny is waitFor through whichever API answers: a server that is
+// down for good must not hold up a step waiting on the request.
+func (d *driver) waitAny(ctx context.Context, who, id string, cond func(client.Request) bool) (client.Request, error) {
+	if len(d.apis) == 1 {
+		return waitFor(ctx, d.apis[0].as(who), id, cond)
+	}
+	for i := 0; ; i++ {
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		r, err := waitFor(wctx, d.apis[i%len(d.apis)].as(who), id, cond)
+		cancel()
+		if err == nil || ctx.Err() != nil || wctx.Err() == nil {
+			return r, err
 		}
 	}
 }

@@ -47,6 +47,12 @@ func newProcs(t *testing.T) *procs {
 // start runs `jitflow args...`; name says which process it is in logs.
 func (ps *procs) start(name string, args ...string) *process {
 	ps.t.Helper()
+	return ps.startCmd(name, exec.Command(jitflowBin, args...))
+}
+
+// startCmd runs cmd, which may be any program; its output goes to the log.
+func (ps *procs) startCmd(name string, cmd *exec.Cmd) *process {
+	ps.t.Helper()
 	ps.mu.Lock()
 	ps.runs[name]++
 	logPath := filepath.Join(ps.logDir, fmt.Sprintf("%s-%d.log", name, ps.runs[name]))
@@ -55,7 +61,6 @@ func (ps *procs) start(name string, args ...string) *process {
 	if err != nil {
 		ps.t.Fatal(err)
 	}
-	cmd := exec.Command(jitflowBin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	dieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
@@ -78,6 +83,17 @@ func (ps *procs) start(name string, args ...string) *process {
 func (p *process) kill() {
 	p.cmd.Process.Signal(syscall.SIGKILL)
 	<-p.exited
+}
+
+// stop sends sig (a graceful stop) and waits until the process is gone,
+// killing it if it takes longer than within.
+func (p *process) stop(sig os.Signal, within time.Duration) {
+	p.cmd.Process.Signal(sig)
+	select {
+	case <-p.exited:
+	case <-time.After(within):
+		p.kill()
+	}
 }
 
 // running reports whether the process has not exited.

@@ -304,7 +304,8 @@ func (st *Stack) startTemporal(ctx context.Context, opts Options) error {
 	}
 	// The namespace exists (devtemporal created it); this applies a
 	// retention that changed since an earlier run.
-	return temporalsetup.EnsureNamespace(ctx, st.Client, opts.Namespace, opts.Retention)
+	_, err := temporalsetup.EnsureNamespace(ctx, st.Client, opts.Namespace, opts.Retention)
+	return err
 }
 
 // useTemporal connects to an existing Temporal server. Its namespace is
@@ -315,7 +316,7 @@ func (st *Stack) useTemporal(ctx context.Context, opts Options) error {
 	if err := st.dial(ctx, opts, "temporal at "+opts.TemporalAddress); err != nil {
 		return err
 	}
-	if err := temporalsetup.EnsureSearchAttributes(ctx, st.Client, opts.Namespace); err != nil {
+	if _, err := temporalsetup.EnsureSearchAttributes(ctx, st.Client, opts.Namespace); err != nil {
 		return fmt.Errorf("temporal at %s: %w", opts.TemporalAddress, err)
 	}
 	return nil

@@ -58,7 +58,7 @@ func TestExternalTemporal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := temporalsetup.EnsureNamespace(ctx, c, "full", 48*time.Hour); err != nil {
+	if _, err := temporalsetup.EnsureNamespace(ctx, c, "full", 48*time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	fillers := map[string]enumspb.IndexedValueType{}
