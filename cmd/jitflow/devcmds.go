@@ -6,7 +6,8 @@ import "github.com/spf13/cobra"
 
 // devCommands are the commands that embed the dev machinery (a Temporal
 // server and its Web UI, the Graph emulator, the dev token issuer, the
-// benchmark). A build with -tags production has none of them.
+// benchmark, and the emulators as processes of their own). A build with
+// -tags production has none of them.
 func devCommands() []*cobra.Command {
-	return []*cobra.Command{devCommand(), benchCommand()}
+	return []*cobra.Command{devCommand(), benchCommand(), emulateCommand()}
 }

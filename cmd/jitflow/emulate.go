@@ -24,11 +24,11 @@ import (
 	"github.com/jitflow/jitflow/policies"
 )
 
-// addEmulate adds `jitflow emulate`: the dev stand-ins for Microsoft
+// emulateCommand is `jitflow emulate`: the dev stand-ins for Microsoft
 // Graph, SendGrid and Entra's token issuer, each as its own process, so
 // that `jitflow server` and `jitflow worker` reach them over HTTP exactly
 // as they reach the real services (the production check runs them so).
-func addEmulate(root *cobra.Command) {
+func emulateCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:    "emulate",
 		Short:  "Run a dev stand-in for Microsoft Graph, SendGrid or the token issuer as its own process",
@@ -36,7 +36,7 @@ func addEmulate(root *cobra.Command) {
 		Args:   cobra.NoArgs,
 	}
 	cmd.AddCommand(emulateGraphCommand(), emulateSendGridCommand(), emulateIssuerCommand())
-	root.AddCommand(cmd)
+	return cmd
 }
 
 func emulateGraphCommand() *cobra.Command {

@@ -29,7 +29,6 @@ func main() {
 	root.AddCommand(serverCommand(), workerCommand(), setupCommand(), probeCommand())
 	root.AddCommand(devCommands()...)
 	addAuditExport(root)
-	addEmulate(root)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "jitflow:", err)
 		stop()
