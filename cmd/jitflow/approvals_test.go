@@ -24,7 +24,7 @@ func TestLinkFlags(t *testing.T) {
 		wantLinks       bool
 		wantErr         string
 	}{
-		{"off", "", "", "", false, ""},
+		{"no keys", "", "", "https://jitflow.example.com", false, "jitflow keys generate"},
 		{"file", file, "", "https://jitflow.example.com", true, ""},
 		{"env", "", key, "https://jitflow.example.com", true, ""},
 		{"both", file, key, "https://jitflow.example.com", false, "both set"},
@@ -37,7 +37,7 @@ func TestLinkFlags(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("JITFLOW_APPROVAL_KEYS", tt.env)
 			l := linkFlags{approvalFlags: approvalFlags{keysFile: tt.file}, baseURL: tt.base}
-			links, err := l.links()
+			_, links, err := l.links()
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("links() error = %v, want one containing %q", err, tt.wantErr)

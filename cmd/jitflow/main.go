@@ -21,7 +21,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := cli.NewRoot()
-	root.AddCommand(devCommand(), serverCommand(), workerCommand(), probeCommand(), benchCommand())
+	root.AddCommand(devCommand(), serverCommand(), workerCommand(), keysCommand(), probeCommand(), benchCommand())
 	addAuditExport(root)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "jitflow:", err)

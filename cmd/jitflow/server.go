@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/jitflow/jitflow/policies"
+	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/server"
 	"github.com/jitflow/jitflow/telemetry"
 	"github.com/jitflow/jitflow/workflows"
@@ -48,6 +49,10 @@ each; without it every server makes its own.`,
 			if limit.PerSecond <= 0 || limit.Burst < 1 {
 				return fmt.Errorf("--rate-limit %g and --rate-burst %d: both must be more than 0 (defaults %g and %d)",
 					limit.PerSecond, limit.Burst, server.DefaultRateLimit.PerSecond, server.DefaultRateLimit.Burst)
+			}
+			keys, err := links.keys()
+			if err != nil {
+				return err
 			}
 			if policyFile == "" {
 				return errors.New("--policy is required: the policy file with your roles and approvers")
@@ -94,10 +99,6 @@ each; without it every server makes its own.`,
 			if baseURL == "" {
 				baseURL = "http://" + httpAddr
 			}
-			keys, err := links.keys()
-			if err != nil {
-				return err
-			}
 			si, err := signIn.config(issuer)
 			if err != nil {
 				return err
@@ -114,7 +115,7 @@ each; without it every server makes its own.`,
 			}
 			cfg := server.Config{
 				Temporal: c, Policy: pol, Verifier: verifier, BaseURL: baseURL,
-				ApprovalKeys: keys, SignIn: si,
+				ApprovalKeys: keys, Proofs: proof.FromKeySet(keys), SignIn: si,
 				Ready: pollersReady(c), Logger: log, Metrics: metrics,
 				Directory: dir, RateLimit: limit,
 				PageTokenKey: []byte(os.Getenv("JITFLOW_PAGE_TOKEN_KEY")),
