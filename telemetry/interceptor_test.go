@@ -190,14 +190,19 @@ func TestWorkerInterceptorCountsGraphErrors(t *testing.T) {
 	// start time in the future keeps them from expiring at once.
 	env.SetStartTime(time.Date(2036, 1, 1, 9, 0, 0, 0, time.UTC))
 	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{m.WorkerInterceptor()}})
-	env.RegisterWorkflowWithOptions(workflows.Assignment, workflow.RegisterOptions{Name: workflows.AssignmentWorkflowName})
+	keys := testProofKeys(t)
+	env.RegisterWorkflowWithOptions(workflows.NewTrust(keys).Assignment, workflow.RegisterOptions{Name: workflows.AssignmentWorkflowName})
 	env.RegisterActivity(&activities.Activities{PIM: &flakyPIM{now: env.Now}})
 	target := activities.Assignment{PrincipalID: alice.ID, RoleDefinitionID: "f2ef992c-3afb-46b9-b7cf-a126ee74c451", DirectoryScopeID: "/"}
 	var held, released error = errors.New("hold not answered"), errors.New("release not answered")
 	env.RegisterDelayedCallback(func() {
+		in, err := workflows.HoldInput{RequestID: "req-metrics", Assignment: target, Duration: time.Hour}.
+			Sign(keys, proof.Statement{Channel: proof.ChannelWorker}, env.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
 		env.UpdateWorkflow(workflows.UpdateHold, "hold", &testsuite.TestUpdateCallback{OnAccept: func() {},
-			OnReject: func(err error) { held = err }, OnComplete: func(_ any, err error) { held = err }},
-			workflows.HoldInput{RequestID: "req-metrics", Assignment: target, Duration: time.Hour})
+			OnReject: func(err error) { held = err }, OnComplete: func(_ any, err error) { held = err }}, in)
 	}, 0)
 	env.RegisterDelayedCallback(func() {
 		env.UpdateWorkflow(workflows.UpdateRelease, "release", &testsuite.TestUpdateCallback{OnAccept: func() {},

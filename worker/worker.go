@@ -21,7 +21,7 @@ import (
 func Register(r sdkworker.Registry, acts *activities.Activities, keys *proof.Keys) {
 	trust := workflows.NewTrust(keys)
 	r.RegisterWorkflowWithOptions(trust.AccessRequest, workflow.RegisterOptions{Name: workflows.WorkflowName})
-	r.RegisterWorkflowWithOptions(workflows.Assignment, workflow.RegisterOptions{Name: workflows.AssignmentWorkflowName})
+	r.RegisterWorkflowWithOptions(trust.Assignment, workflow.RegisterOptions{Name: workflows.AssignmentWorkflowName})
 	r.RegisterActivity(acts)
 }
 
@@ -61,6 +61,6 @@ func New(c client.Client, acts *activities.Activities, keys *proof.Keys) sdkwork
 		MaxConcurrentActivityTaskPollers: pollers,
 	})
 	Register(w, acts, keys)
-	RegisterGrants(w, &Grants{Client: c})
+	RegisterGrants(w, &Grants{Client: c, Keys: keys})
 	return w
 }

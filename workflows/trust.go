@@ -247,6 +247,21 @@ func (in ExtendInput) Sign(keys *proof.Keys, st proof.Statement, now time.Time) 
 	return in, err
 }
 
+func (in HoldInput) carried() *proof.Proof { return in.Proof }
+
+func (in HoldInput) statement() (proof.Statement, any) {
+	in.Proof = nil
+	return proof.Statement{Kind: proof.KindHold, RequestID: in.RequestID}, in
+}
+
+// Sign returns in carrying a proof of keys.
+func (in HoldInput) Sign(keys *proof.Keys, st proof.Statement, now time.Time) (HoldInput, error) {
+	want, unsigned := in.statement()
+	var err error
+	in.Proof, err = keys.Sign(with(st, want), unsigned, now)
+	return in, err
+}
+
 // with is st with what the input itself decides (kind, actor, operator
 // flag; the request id when the input names it).
 func with(st, want proof.Statement) proof.Statement {
