@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,5 +83,36 @@ func TestSignInFlags(t *testing.T) {
 	missing := signInFlags{clientID: "app", secretFile: secretFile + ".none"}
 	if _, err := missing.config("https://issuer"); err == nil || !strings.Contains(err.Error(), "--signin-client-secret-file") {
 		t.Errorf("missing secret file: %v", err)
+	}
+}
+
+// jitflow keys generate prints an entry the key list takes.
+func TestKeysGenerate(t *testing.T) {
+	var out strings.Builder
+	cmd := keysCommand()
+	cmd.SetOut(&out)
+	cmd.SetArgs([]string{"generate"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := approvals.ParseKeys(out.String()); err != nil || strings.Count(out.String(), "\n") != 1 {
+		t.Fatalf("keys generate printed %q: %v", out.String(), err)
+	}
+}
+
+// jitflow server refuses to start without the key list, and says how to
+// give one.
+func TestServerNeedsKeys(t *testing.T) {
+	t.Setenv("JITFLOW_APPROVAL_KEYS", "")
+	t.Setenv("JITFLOW_APPROVAL_KEYS_FILE", "")
+	cmd := serverCommand()
+	cmd.SetArgs([]string{"--policy", "none.yaml"})
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	err := cmd.Execute()
+	for _, want := range []string{"--approval-keys", "JITFLOW_APPROVAL_KEYS", "jitflow keys generate"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("server without keys: %v; want an error naming %s", err, want)
+		}
 	}
 }
