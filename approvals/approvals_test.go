@@ -1,6 +1,7 @@
 package approvals
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -289,6 +290,26 @@ func TestLinks(t *testing.T) {
 	for _, bad := range []string{"", "127.0.0.1:8080", "ftp://x", "/approvals"} {
 		if _, err := NewLinks(ks, bad); err == nil {
 			t.Errorf("NewLinks(%q) succeeded, want an error", bad)
+		}
+	}
+}
+
+// Derive gives each purpose its own keys, the same from the same list,
+// under the list's key ids with the signing key first.
+func TestDerive(t *testing.T) {
+	a, b := GenerateKey(), GenerateKey()
+	ks, err := NewKeySet(b, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, again, other := ks.Derive("one", 32), ks.Derive("one", 32), ks.Derive("other", 32)
+	if len(one) != 2 || one[0].ID != b.ID || one[1].ID != a.ID {
+		t.Fatalf("derived keys %v, want %s first then %s", one, b.ID, a.ID)
+	}
+	for i := range one {
+		if !bytes.Equal(one[i].Secret, again[i].Secret) || bytes.Equal(one[i].Secret, other[i].Secret) ||
+			bytes.Equal(one[i].Secret, b.Secret) || bytes.Equal(one[i].Secret, a.Secret) || len(one[i].Secret) != 32 {
+			t.Errorf("key %s: derived secrets are not per purpose and stable", one[i].ID)
 		}
 	}
 }

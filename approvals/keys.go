@@ -4,6 +4,7 @@
 package approvals
 
 import (
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -142,6 +144,36 @@ func FormatKey(k Key) string {
 
 // ActiveID is the id of the key that signs.
 func (ks *KeySet) ActiveID() string { return ks.active }
+
+// Derive returns, for each key of the set, a secret of size bytes derived
+// from it for one purpose (HKDF-SHA256 with the purpose as its info), under
+// the same key id; the signing key comes first. Another use of jitflow's
+// one key list (the decision proofs' Ed25519 keys) gets keys of its own
+// that reveal nothing of the link keys, and rotates with them.
+func (ks *KeySet) Derive(purpose string, size int) []Key {
+	out := make([]Key, 0, len(ks.keys))
+	add := func(kid string) {
+		secret, err := hkdf.Key(sha256.New, ks.keys[kid], nil, "jitflow/"+purpose+"/v1", size)
+		if err != nil {
+			// Only a size beyond HKDF-SHA256's limit (8160 bytes) fails: a
+			// caller's constant, not something a deployment can cause.
+			panic(fmt.Sprintf("approvals: derive %d bytes for %s: %v", size, purpose, err))
+		}
+		out = append(out, Key{ID: kid, Secret: secret})
+	}
+	add(ks.active)
+	ids := make([]string, 0, len(ks.keys))
+	for kid := range ks.keys {
+		if kid != ks.active {
+			ids = append(ids, kid)
+		}
+	}
+	slices.Sort(ids)
+	for _, kid := range ids {
+		add(kid)
+	}
+	return out
+}
 
 // mac signs msg for one purpose: the purpose is part of the MAC input, so
 // a value signed for one use (a session cookie) is never accepted as

@@ -43,6 +43,14 @@ type Event struct {
 	// activation or removal.
 	GraphRequestID string `json:"graph_request_id,omitempty"`
 	GraphStatus    string `json:"graph_status,omitempty"`
+	// Channel is the door an action came through ("api", "email-link"
+	// with LinkID, "operator"; "temporal-cancel" for a cancellation in
+	// Temporal itself), Via the identity the jitflow server authenticated
+	// behind it, KeyID the key that signed the server's proof of it.
+	Channel string `json:"channel,omitempty"`
+	LinkID  string `json:"link_id,omitempty"`
+	Via     string `json:"via,omitempty"`
+	KeyID   string `json:"key_id,omitempty"`
 }
 
 // Event types the timeline adds to the workflow's own: Temporal-level acts
@@ -139,7 +147,7 @@ func (r *reader) read(e *historypb.HistoryEvent) error {
 		r.marker(e, ev)
 	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
 		a := e.GetWorkflowExecutionCancelRequestedEventAttributes()
-		r.add(e, Event{Type: EventCancelRequested, Actor: workflows.ActorSystem, ClientIdentity: a.GetIdentity(),
+		r.add(e, Event{Type: EventCancelRequested, Actor: workflows.ActorSystem, Channel: workflows.ChannelTemporalCancel, ClientIdentity: a.GetIdentity(),
 			Detail: "cancellation of the workflow requested in Temporal" + reasonSuffix(a.GetCause())})
 	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
 		a := e.GetWorkflowExecutionTerminatedEventAttributes()
@@ -259,7 +267,8 @@ func (r *reader) updateAccepted(e *historypb.HistoryEvent) {
 // marker adds a workflow-recorded audit event, with the facts other
 // history events hold about it.
 func (r *reader) marker(e *historypb.HistoryEvent, ev workflows.AuditEvent) {
-	out := Event{Time: ev.Time, Type: ev.Type, Actor: ev.Actor, ActorID: ev.ActorID, Detail: ev.Detail, Stage: ev.Stage}
+	out := Event{Time: ev.Time, Type: ev.Type, Actor: ev.Actor, ActorID: ev.ActorID, Detail: ev.Detail, Stage: ev.Stage,
+		Channel: ev.Channel, LinkID: ev.LinkID, Via: ev.Via, KeyID: ev.KeyID}
 	switch ev.Type {
 	case workflows.EventActivated:
 		out.GraphRequestID, out.GraphStatus = r.graph[activityActivate].RequestID, r.graph[activityActivate].Status

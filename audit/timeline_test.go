@@ -113,7 +113,11 @@ func TestReadEveryPath(t *testing.T) {
 					fromMarkers = append(fromMarkers, ev)
 				}
 			}
-			if len(fromMarkers) != len(markers) || trail.Events[0].Type != workflows.EventRequested {
+			// A request refused at its start (no server's proof) records
+			// only its failure.
+			first := trail.Events[0]
+			refused := first.Type == workflows.EventFailed && strings.Contains(first.Detail, workflows.NotIssued)
+			if len(fromMarkers) != len(markers) || (first.Type != workflows.EventRequested && !refused) {
 				t.Fatalf("trail has %d workflow events (first %q), markers %d", len(fromMarkers), trail.Events[0].Type, len(markers))
 			}
 			for i, m := range markers {
@@ -187,5 +191,59 @@ func TestGraphIDsThroughTheAssignmentWorkflow(t *testing.T) {
 		if len(evs) != 1 || evs[0].GraphRequestID == "" || evs[0].GraphStatus == "" {
 			t.Errorf("%s events = %+v, want one with Graph's request id and status", typ, evs)
 		}
+	}
+}
+
+// TestReadProvenHistory reads a history whose start and updates carried the
+// API's proofs: every act of a person says how it came (channel), who the
+// server authenticated (via) and which key signed; an old history has none
+// and still reads.
+func TestReadProvenHistory(t *testing.T) {
+	trail, err := audit.Read(loadHistory(t, "i8-proven_extended_revoked.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		workflows.EventRequested:          "api",
+		workflows.EventExtensionRequested: "api",
+		workflows.EventApproved:           "api",
+		workflows.EventRevoked:            "operator",
+	}
+	for typ, channel := range want {
+		evs := byType(trail, typ)
+		if len(evs) == 0 {
+			t.Errorf("no %s event", typ)
+		}
+		for _, ev := range evs {
+			if ev.Channel != channel || ev.KeyID == "" || !strings.Contains(ev.Via, ev.Actor) {
+				t.Errorf("%s = %+v; want channel %s, a key id and the token of %s", typ, ev, channel, ev.Actor)
+			}
+		}
+	}
+	for _, ev := range byType(trail, workflows.EventActivated) {
+		if ev.Channel != "" || ev.Via != "" {
+			t.Errorf("activated (by no person) = %+v; want no channel", ev)
+		}
+	}
+	old, err := audit.Read(loadHistory(t, "revoked.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range old.Events {
+		if ev.Channel != "" || ev.Via != "" || ev.KeyID != "" {
+			t.Errorf("an event from before proofs has %+v", ev)
+		}
+	}
+}
+
+// TestReadForgedStartHistory: a request started straight through Temporal
+// shows one event, its failure, and nothing requested.
+func TestReadForgedStartHistory(t *testing.T) {
+	trail, err := audit.Read(loadHistory(t, "i8-forged_start_failed.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(trail.Events) != 1 || trail.Events[0].Type != workflows.EventFailed || !strings.Contains(trail.Events[0].Detail, workflows.NotIssued) {
+		t.Fatalf("events = %+v; want one failed event, %q", trail.Events, workflows.NotIssued)
 	}
 }

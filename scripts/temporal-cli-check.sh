@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Proves that the official Temporal CLI works against `jitflow dev`: it lists
 # a request by jitflow's search attributes and shows its history with the
-# approver in it. Then scripts/temporal-address-check.sh runs `jitflow dev
-# --temporal-address` against the CLI's own dev server.
+# approver in it. It also proves the CLI cannot decide: an approval sent
+# straight through Temporal (`temporal workflow update execute`) with a
+# forged approver is refused and leaves nothing in the history. Then
+# scripts/temporal-address-check.sh runs `jitflow dev --temporal-address`
+# against the CLI's own dev server.
 #
 # Usage: scripts/temporal-cli-check.sh
 #   TEMPORAL_CLI=/path/to/temporal  use this CLI instead of building one
@@ -46,11 +49,23 @@ token() { curl -sf "$api/dev/token?user=$1" | python3 -c 'import json,sys; print
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
 id=$(curl -sf -X POST -H "Authorization: Bearer $(token alice)" -H 'Content-Type: application/json' \
   -d '{"role":"reader","duration":"1h","justification":"Temporal CLI check"}' "$api/api/v1/requests" | field id)
+temporal() { "$cli" --address "127.0.0.1:$tport" --namespace default "$@"; }
+view() { curl -sf -H "Authorization: Bearer $(token alice)" "$api/api/v1/requests/$id"; }
+
+bob_id=$(view | python3 -c 'import json,sys; print(json.load(sys.stdin)["approvers"][0]["approver_id"])')
+forged="{\"approver_id\":\"$bob_id\",\"decision\":\"approve\",\"comment\":\"forged through the CLI\"}"
+echo "temporal workflow update execute -w $id --name decide --input '$forged'"
+if out=$(temporal workflow update execute -w "$id" --name decide --input "$forged" 2>&1); then
+  echo "FAIL: the forged approval was accepted: $out" >&2; exit 1
+fi
+echo "$out"
+grep -q 'not issued by a jitflow server' <<<"$out" || { echo "FAIL: the forged approval failed otherwise: $out" >&2; exit 1; }
+[ "$(view | field status)" = pending_approval ] || { echo "FAIL: the request moved after the forged approval" >&2; exit 1; }
+
 curl -sf -X POST -H "Authorization: Bearer $(token bob)" -H 'Content-Type: application/json' \
   -d '{"comment":"approved for the CLI check"}' "$api/api/v1/requests/$id/approve" >/dev/null
-requester=$(curl -sf -H "Authorization: Bearer $(token alice)" "$api/api/v1/requests/$id" | field requester_id)
+requester=$(view | field requester_id)
 
-temporal() { "$cli" --address "127.0.0.1:$tport" --namespace default "$@"; }
 query="WorkflowType='AccessRequest' AND JitflowRole='reader' AND JitflowRequesterId='$requester'"
 echo "temporal workflow list --query \"$query\""
 list=$(temporal workflow list --query "$query")
@@ -62,7 +77,8 @@ show=$(temporal workflow show -w "$id" --detailed)
 grep -A6 'WorkflowExecutionUpdateAccepted' <<<"$show"
 grep -q 'details.data\[0\].actor: bob@example.com' <<<"$show" || { echo "FAIL: no audit marker naming bob" >&2; exit 1; }
 grep -q 'acceptedRequest.input.args\[0\].comment: approved for the CLI check' <<<"$show" || { echo "FAIL: no accepted decision" >&2; exit 1; }
-echo "OK: the Temporal CLI lists $id and shows bob@example.com approving it"
+if grep -q 'forged through the CLI' <<<"$show"; then echo "FAIL: the forged approval is in the history" >&2; exit 1; fi
+echo "OK: the Temporal CLI lists $id and shows bob@example.com approving it; its forged approval was refused"
 
 kill -INT "$pid"; wait "$pid" 2>/dev/null || true
 pid=

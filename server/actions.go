@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/jitflow/jitflow/durations"
+	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -56,9 +57,13 @@ func (s *Server) decide(c echo.Context, decision string) error {
 			return err
 		}
 	}
-	return s.update(c, id, workflows.UpdateDecide, workflows.DecideInput{
+	in, err := workflows.DecideInput{
 		ApproverID: me.person.ID, Decision: decision, Comment: body.Comment,
-	})
+	}.Sign(s.proofs, s.attest(c, id), s.now())
+	if err != nil {
+		return err
+	}
+	return s.update(c, id, workflows.UpdateDecide, in)
 }
 
 func (s *Server) cancel(c echo.Context) error {
@@ -69,11 +74,16 @@ func (s *Server) cancel(c echo.Context) error {
 	if err := decodeStrict(c, &cancelBody{}, true); err != nil {
 		return err
 	}
-	return s.update(c, id, workflows.UpdateCancel, workflows.CancelInput{ActorID: currentIdentity(c).person.ID})
+	in, err := workflows.CancelInput{ActorID: currentIdentity(c).person.ID}.Sign(s.proofs, s.attest(c, id), s.now())
+	if err != nil {
+		return err
+	}
+	return s.update(c, id, workflows.UpdateCancel, in)
 }
 
 // revoke passes on whether the caller is an operator: only the API can
-// check the token's roles, the workflow trusts its word.
+// check the token's roles; the workflow trusts its word because the
+// proof says the server gave it.
 func (s *Server) revoke(c echo.Context) error {
 	id, _, err := s.actionRequest(c)
 	if err != nil {
@@ -84,9 +94,25 @@ func (s *Server) revoke(c echo.Context) error {
 		return err
 	}
 	me := currentIdentity(c)
-	return s.update(c, id, workflows.UpdateRevoke, workflows.RevokeInput{
+	in, err := workflows.RevokeInput{
 		Actor: me.person, Operator: me.operator, Reason: body.Reason,
-	})
+	}.Sign(s.proofs, s.attest(c, id), s.now())
+	if err != nil {
+		return err
+	}
+	return s.update(c, id, workflows.UpdateRevoke, in)
+}
+
+// attest is what the server vouches for when it acts on request id for
+// the authenticated caller: the channel (the API, or the operator's
+// door for an operator) and the token it checked.
+func (s *Server) attest(c echo.Context, id string) proof.Statement {
+	me := currentIdentity(c)
+	channel := proof.ChannelAPI
+	if me.operator {
+		channel = proof.ChannelOperator
+	}
+	return proof.Statement{RequestID: id, Channel: channel, Via: me.via}
 }
 
 // update runs one workflow update to completion and answers with the
@@ -176,7 +202,11 @@ func (s *Server) extend(c echo.Context) error {
 			return err
 		}
 	}
-	return s.update(c, id, workflows.UpdateExtend, workflows.ExtendInput{
+	in, err := workflows.ExtendInput{
 		Actor: me.person, Duration: more, Justification: body.Justification,
-	})
+	}.Sign(s.proofs, s.attest(c, id), s.now())
+	if err != nil {
+		return err
+	}
+	return s.update(c, id, workflows.UpdateExtend, in)
 }

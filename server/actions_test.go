@@ -41,7 +41,7 @@ func TestActionsSendUpdates(t *testing.T) {
 			}
 			u := e.temporal.lastUpdate()
 			if u.WorkflowID != id || u.UpdateName != tt.name || u.WaitForStage != client.WorkflowUpdateStageCompleted ||
-				len(u.Args) != 1 || u.Args[0] != tt.arg {
+				len(u.Args) != 1 || unproven(t, id, u.Args[0]) != tt.arg {
 				t.Errorf("update = %+v, want %s with %+v", u, tt.name, tt.arg)
 			}
 		})

@@ -15,6 +15,7 @@ import (
 	"github.com/jitflow/jitflow/durations"
 	"github.com/jitflow/jitflow/freetext"
 	"github.com/jitflow/jitflow/policies"
+	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -174,7 +175,8 @@ func (s *Server) decideByLink(c echo.Context) error {
 	if fail != nil {
 		return s.render(c, *fail)
 	}
-	if _, need := s.signInGate(c, a); need != nil {
+	signedIn, need := s.signInGate(c, a)
+	if need != nil {
 		need.status, need.Kind = http.StatusForbidden, pageError
 		return s.render(c, *need)
 	}
@@ -186,7 +188,7 @@ func (s *Server) decideByLink(c echo.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), updateTimeout)
 	defer cancel()
-	req, err := s.decideUpdate(ctx, a, decision, comment)
+	req, err := s.decideUpdate(ctx, a, decision, comment, signedIn)
 	if err != nil {
 		p := s.failurePage(c, s.toAPIError(s.updateFailure(c.Request().Context(), a.claims.RequestID, workflows.UpdateDecide, err), c))
 		p.Request = s.pageSummary(a)
@@ -206,12 +208,23 @@ func (s *Server) decideByLink(c echo.Context) error {
 	})
 }
 
-func (s *Server) decideUpdate(ctx context.Context, a *approval, decision, comment string) (workflows.Request, error) {
-	var req workflows.Request
-	err := s.runUpdate(ctx, a.claims.RequestID, workflows.UpdateDecide, workflows.DecideInput{
+// decideUpdate sends a link's decision with the server's proof: the
+// channel is the email link (its id), the identity the link's approver and,
+// when the role asks for it, the approver's sign-in.
+func (s *Server) decideUpdate(ctx context.Context, a *approval, decision, comment, signedIn string) (workflows.Request, error) {
+	via := fmt.Sprintf("approval link %s for %s (oid %s)", a.claims.ID, a.approver, a.claims.ApproverID)
+	if signedIn != "" {
+		via += "; signed in as " + signedIn
+	}
+	in, err := workflows.DecideInput{
 		ApproverID: a.claims.ApproverID, Decision: decision, Comment: comment, Stage: a.claims.Stage,
 		Extension: a.claims.Extension, LinkID: a.claims.ID,
-	}, &req)
+	}.Sign(s.proofs, proof.Statement{RequestID: a.claims.RequestID, Channel: proof.ChannelEmailLink, LinkID: a.claims.ID, Via: via}, s.now())
+	if err != nil {
+		return workflows.Request{}, err
+	}
+	var req workflows.Request
+	err = s.runUpdate(ctx, a.claims.RequestID, workflows.UpdateDecide, in, &req)
 	return req, err
 }
 

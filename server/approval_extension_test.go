@@ -85,7 +85,7 @@ func TestExtensionLinkShowsAndDecides(t *testing.T) {
 	done := e.page(nil, http.MethodPost, link, approveForm("one more half hour"))
 	wantPage(t, done, http.StatusOK, "You approved extension 1 of request "+id)
 	got := e.temporal.lastUpdate()
-	in := got.Args[0].(workflows.DecideInput)
+	in := unproven(t, id, got.Args[0]).(workflows.DecideInput)
 	claims, err := e.keys.Verify(strings.TrimPrefix(link, approvals.PathPrefix), time.Now())
 	if err != nil {
 		t.Fatal(err)

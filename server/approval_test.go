@@ -58,6 +58,7 @@ func newPageEnv(t *testing.T, change func(*policies.Policy)) *pageEnv {
 	e.server, err = New(Config{
 		Temporal: e.temporal, Policy: e.policy, Verifier: verifier, BaseURL: e.api.URL,
 		ApprovalKeys: keys,
+		Proofs:       testProofs,
 		SignIn:       &SignInConfig{Issuer: e.issuer.Issuer(), ClientID: testClientID},
 		Logger:       slog.New(slog.NewJSONHandler(e.logs, nil)),
 	})
@@ -194,7 +195,7 @@ func TestApprovalPageShowsAndOnlyPostDecides(t *testing.T) {
 	done := e.page(nil, http.MethodPost, link, approveForm("ok for the incident"))
 	wantPage(t, done, http.StatusOK, "You approved request "+id, "activating")
 	got := e.temporal.lastUpdate()
-	in := got.Args[0].(workflows.DecideInput)
+	in := unproven(t, id, got.Args[0]).(workflows.DecideInput)
 	claims, err := e.keys.Verify(strings.TrimPrefix(link, approvals.PathPrefix), time.Now())
 	if err != nil {
 		t.Fatal(err)

@@ -47,12 +47,13 @@ dt { font-weight: 600; }
 <dt>Created</dt><dd>{{when .Request.CreatedAt}}</dd>
 </dl>
 <table>
-<thead><tr><th>Time</th><th>Event</th><th>Actor</th><th>Detail</th><th>Graph request</th></tr></thead>
+<thead><tr><th>Time</th><th>Event</th><th>Actor</th><th>Through</th><th>Detail</th><th>Graph request</th></tr></thead>
 <tbody>
 {{range .Events}}<tr id="{{.ID}}">
 <td>{{when .Time}}</td>
 <td>{{.Type}}{{if .Stage}} (stage {{.Stage}}){{end}}</td>
 <td>{{.Actor}}{{if .ActorID}}<br><code>{{.ActorID}}</code>{{end}}</td>
+<td>{{.Channel}}{{if .LinkID}} <code>{{.LinkID}}</code>{{end}}{{if .Via}}<br>{{show .Via}}{{end}}{{if .KeyID}}<br>key <code>{{.KeyID}}</code>{{end}}{{if .ClientIdentity}}<br>Temporal client <code>{{.ClientIdentity}}</code>{{end}}</td>
 <td>{{show .Detail}}</td>
 <td>{{if .GraphRequestID}}<code>{{.GraphRequestID}}</code>{{end}}</td>
 </tr>

@@ -79,6 +79,8 @@ func EntraIssuers(tenantID string) (v2, v1 string) {
 
 // Claims is what jitflow takes from a verified token.
 type Claims struct {
+	Issuer   string   // "iss", one the verifier accepts
+	Subject  string   // "sub"
 	ObjectID string   // "oid": the immutable Entra object id
 	TenantID string   // "tid"
 	UPN      string   // "preferred_username", else "upn"
@@ -218,6 +220,7 @@ func (v *TokenVerifier) Verify(ctx context.Context, raw string) (Claims, error) 
 		upn = c.UPN
 	}
 	return Claims{
+		Issuer: c.Issuer, Subject: c.Subject,
 		ObjectID: c.ObjectID, TenantID: c.TenantID, UPN: upn, Name: c.Name,
 		Groups: c.Groups, Roles: c.Roles, AMR: c.AMR, ACRS: c.ACRS,
 		GroupsOverage: c.HasGroups || c.ClaimNames.Groups != "",

@@ -18,6 +18,7 @@ import (
 
 	"github.com/jitflow/jitflow/durations"
 	"github.com/jitflow/jitflow/policies"
+	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -86,7 +87,13 @@ func (s *Server) start(c echo.Context, input workflows.AccessRequestInput, idemp
 			return s.answerReplay(c, existing, err)
 		}
 	}
-	_, err := s.temporal.ExecuteWorkflow(ctx, startOptions(input), workflows.WorkflowName, input)
+	// The workflow runs only a plan the server signed: one started
+	// straight through Temporal fails at once.
+	signed, err := input.Sign(s.proofs, proof.Statement{Channel: proof.ChannelAPI, Via: currentIdentity(c).via}, s.now())
+	if err != nil {
+		return err
+	}
+	_, err = s.temporal.ExecuteWorkflow(ctx, startOptions(signed), workflows.WorkflowName, signed)
 	if err != nil && isAlreadyStarted(err) && idempotent {
 		// Another server started the same key between our check and start.
 		existing, found, err := s.existingRequest(ctx, input)

@@ -121,6 +121,12 @@ func TestCreateStartsWorkflow(t *testing.T) {
 	}
 
 	in := e.temporal.wfs[req.ID].input
+	// The workflow runs only a plan the server signed, for the caller it
+	// authenticated.
+	unproven(t, req.ID, in)
+	if in.Proof == nil || in.Proof.Channel != "api" || !strings.Contains(in.Proof.Via, "alice@example.com") {
+		t.Errorf("start proof = %+v, want one by the API for alice's token", in.Proof)
+	}
 	if in.Requester != (workflows.Person{ID: aliceID, UPN: "alice@example.com", Email: "alice@example.com"}) {
 		t.Errorf("requester = %+v", in.Requester)
 	}

@@ -86,7 +86,7 @@ func TestServerNeedsEligibilityForRolesThatRequireIt(t *testing.T) {
 	pol := policies.Dev()
 	r, _ := pol.Role("admin")
 	r.RequireEligibility = true
-	_, err := New(Config{Temporal: newFakeTemporal(), Policy: pol, Verifier: &TokenVerifier{}})
+	_, err := New(Config{Temporal: newFakeTemporal(), Policy: pol, Verifier: &TokenVerifier{}, Proofs: testProofs})
 	if err == nil || !strings.Contains(err.Error(), `Eligibility (role "admin" sets require_eligibility)`) {
 		t.Fatalf("New = %v, want it to ask for Eligibility", err)
 	}

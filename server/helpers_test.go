@@ -12,11 +12,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/jitflow/jitflow/approvals"
 	"github.com/jitflow/jitflow/internal/devauth"
 	"github.com/jitflow/jitflow/policies"
+	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -74,6 +77,12 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// testKeys stand for a deployment's key list; testProofs are its proof keys.
+var (
+	testKeys, _ = approvals.NewKeySet(approvals.Key{ID: "test", Secret: []byte("0123456789abcdef0123456789abcdef")})
+	testProofs  = proof.FromKeySet(testKeys)
+)
+
 // newEnv builds the API; options run before it is built (to change the
 // policy, say).
 func newEnv(t *testing.T, opts ...func(*env)) *env {
@@ -100,6 +109,7 @@ func newEnvWith(t testing.TB, pol *policies.Policy, configure func(*Config), opt
 		Temporal: e.temporal,
 		Policy:   e.policy,
 		Verifier: verifier,
+		Proofs:   testProofs,
 		BaseURL:  "https://jitflow.example.com/",
 		Ready:    func(context.Context) error { return e.ready },
 		Logger:   slog.New(slog.NewJSONHandler(e.logs, nil)),
@@ -261,4 +271,32 @@ func wantContains(t testing.TB, what, s string, fragments ...string) {
 			t.Errorf("%s %q does not mention %q", what, s, f)
 		}
 	}
+}
+
+// unproven checks that an update or start argument the server sent carries
+// its proof for request id, as the workflow would, and returns the
+// argument without it, for comparing with what a test expects.
+func unproven(t testing.TB, id string, arg any) any {
+	t.Helper()
+	if err := workflows.Verify(testProofs, id, arg, time.Now()); err != nil {
+		t.Errorf("argument %+v: %v", arg, err)
+	}
+	switch in := arg.(type) {
+	case workflows.DecideInput:
+		in.Proof = nil
+		return in
+	case workflows.CancelInput:
+		in.Proof = nil
+		return in
+	case workflows.RevokeInput:
+		in.Proof = nil
+		return in
+	case workflows.ExtendInput:
+		in.Proof = nil
+		return in
+	case workflows.AccessRequestInput:
+		in.Proof = nil
+		return in
+	}
+	return arg
 }

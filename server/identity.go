@@ -33,6 +33,9 @@ type identity struct {
 	auditor  bool
 	amr      []string // sign-in methods, for step-up checks
 	acrs     []string // authentication contexts satisfied
+	// via names the token the caller was authenticated by, for the
+	// proofs of their actions and so the audit trail.
+	via string
 }
 
 func (id *identity) caller() policies.Caller {
@@ -83,6 +86,7 @@ func (s *Server) identify(cl Claims) *identity {
 		auditor:  slices.Contains(cl.Roles, AuditorRole),
 		amr:      cl.AMR,
 		acrs:     cl.ACRS,
+		via:      fmt.Sprintf("bearer token of %s (oid %s, sub %s, iss %s)", cl.UPN, cl.ObjectID, cl.Subject, cl.Issuer),
 	}
 	if u, ok := s.policy.UserByID(cl.ObjectID); ok {
 		if id.person.UPN == "" {

@@ -220,7 +220,7 @@ func TestClaimsFromToken(t *testing.T) {
 
 func TestPageTokenKeyLength(t *testing.T) {
 	e := newEnv(t)
-	_, err := New(Config{Temporal: e.temporal, Policy: e.policy, Verifier: e.server.verifier, PageTokenKey: []byte("short")})
+	_, err := New(Config{Temporal: e.temporal, Policy: e.policy, Verifier: e.server.verifier, Proofs: testProofs, PageTokenKey: []byte("short")})
 	if err == nil || !strings.Contains(err.Error(), "PageTokenKey") {
 		t.Errorf("err = %v, want one about PageTokenKey", err)
 	}

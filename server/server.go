@@ -18,6 +18,7 @@ import (
 
 	"github.com/jitflow/jitflow/approvals"
 	"github.com/jitflow/jitflow/policies"
+	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/telemetry"
 )
 
@@ -29,6 +30,10 @@ type Config struct {
 	// BaseURL is the public base URL, e.g. "https://jitflow.example.com", for
 	// Location headers and the links in emails.
 	BaseURL string
+	// Proofs sign every request start and update the server sends, for
+	// the caller it authenticated (proof.FromKeySet of jitflow's key
+	// list): workflows refuse what carries no valid proof. Required.
+	Proofs *proof.Keys
 	// ApprovalKeys, when set, serves the approval pages at
 	// /approvals/<token>: the keys that check approval links.
 	ApprovalKeys *approvals.KeySet
@@ -73,6 +78,7 @@ type Server struct {
 	// approvalKeys and signIn serve the approval pages; nil without them.
 	approvalKeys *approvals.KeySet
 	signIn       *signIn
+	proofs       *proof.Keys
 	ready        func(ctx context.Context) error
 	log          *slog.Logger
 	echo         *echo.Echo
@@ -98,6 +104,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Verifier == nil {
 		missing = append(missing, "Verifier")
 	}
+	if cfg.Proofs == nil {
+		missing = append(missing, "Proofs")
+	}
 	if cfg.Policy != nil && cfg.Eligibility == nil {
 		if r := eligibilityRole(cfg.Policy); r != "" {
 			missing = append(missing, fmt.Sprintf("Eligibility (role %q sets require_eligibility)", r))
@@ -121,6 +130,7 @@ func New(cfg Config) (*Server, error) {
 		baseURL:      baseURL,
 		approvalKeys: cfg.ApprovalKeys,
 		signIn:       si,
+		proofs:       cfg.Proofs,
 		ready:        cfg.Ready,
 		log:          newLogger(cfg.Logger),
 		echo:         echo.New(),

@@ -148,7 +148,7 @@ func TestNewRefusesSignInItCannotDo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(Config{Temporal: newFakeTemporal(), Policy: tt.pol, Verifier: verifier, ApprovalKeys: tt.keys, SignIn: tt.signIn})
+			_, err := New(Config{Temporal: newFakeTemporal(), Policy: tt.pol, Verifier: verifier, Proofs: testProofs, ApprovalKeys: tt.keys, SignIn: tt.signIn})
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)

@@ -15,6 +15,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/approvals"
+	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/telemetry"
 	"github.com/jitflow/jitflow/workflows"
 )
@@ -120,19 +122,29 @@ func TestWorkerInterceptorCountsARequest(t *testing.T) {
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(t0)
 	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{m.WorkerInterceptor()}})
-	env.RegisterWorkflowWithOptions(workflows.AccessRequest, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	keys := testProofKeys(t)
+	env.RegisterWorkflowWithOptions(workflows.NewTrust(keys).AccessRequest, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	env.RegisterActivity(&activities.Activities{PIM: &flakyPIM{}, Mailer: &flakyMailer{seen: map[string]bool{}}})
 	registerGrants(env)
 	// Bob stays silent; carol approves after the escalation.
 	env.RegisterDelayedCallback(func() {
-		env.UpdateWorkflow(workflows.UpdateDecide, "carol", &testsuite.TestUpdateCallback{OnAccept: func() {}, OnReject: func(err error) { t.Errorf("carol's approval rejected: %v", err) }, OnComplete: func(any, error) {}}, workflows.DecideInput{ApproverID: carol.ID, Decision: workflows.DecisionApprove, Comment: "ok"})
+		in, err := workflows.DecideInput{ApproverID: carol.ID, Decision: workflows.DecisionApprove, Comment: "ok"}.
+			Sign(keys, proof.Statement{RequestID: readerInput().RequestID, Channel: proof.ChannelAPI}, env.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.UpdateWorkflow(workflows.UpdateDecide, "carol", &testsuite.TestUpdateCallback{OnAccept: func() {}, OnReject: func(err error) { t.Errorf("carol's approval rejected: %v", err) }, OnComplete: func(any, error) {}}, in)
 	}, 30*time.Second)
 	// While the role is held, the assignment workflow reports that a
 	// removal keeps failing.
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(workflows.SignalRemoval, workflows.RemovalProgress{Alert: "removal keeps failing for 10m"})
 	}, 10*time.Minute)
-	env.ExecuteWorkflow(workflows.WorkflowName, readerInput())
+	start, err := readerInput().Sign(keys, proof.Statement{Channel: proof.ChannelAPI}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.ExecuteWorkflow(workflows.WorkflowName, start)
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
@@ -178,14 +190,19 @@ func TestWorkerInterceptorCountsGraphErrors(t *testing.T) {
 	// start time in the future keeps them from expiring at once.
 	env.SetStartTime(time.Date(2036, 1, 1, 9, 0, 0, 0, time.UTC))
 	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{m.WorkerInterceptor()}})
-	env.RegisterWorkflowWithOptions(workflows.Assignment, workflow.RegisterOptions{Name: workflows.AssignmentWorkflowName})
+	keys := testProofKeys(t)
+	env.RegisterWorkflowWithOptions(workflows.NewTrust(keys).Assignment, workflow.RegisterOptions{Name: workflows.AssignmentWorkflowName})
 	env.RegisterActivity(&activities.Activities{PIM: &flakyPIM{now: env.Now}})
 	target := activities.Assignment{PrincipalID: alice.ID, RoleDefinitionID: "f2ef992c-3afb-46b9-b7cf-a126ee74c451", DirectoryScopeID: "/"}
 	var held, released error = errors.New("hold not answered"), errors.New("release not answered")
 	env.RegisterDelayedCallback(func() {
+		in, err := workflows.HoldInput{RequestID: "req-metrics", Assignment: target, Duration: time.Hour}.
+			Sign(keys, proof.Statement{Channel: proof.ChannelWorker}, env.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
 		env.UpdateWorkflow(workflows.UpdateHold, "hold", &testsuite.TestUpdateCallback{OnAccept: func() {},
-			OnReject: func(err error) { held = err }, OnComplete: func(_ any, err error) { held = err }},
-			workflows.HoldInput{RequestID: "req-metrics", Assignment: target, Duration: time.Hour})
+			OnReject: func(err error) { held = err }, OnComplete: func(_ any, err error) { held = err }}, in)
 	}, 0)
 	env.RegisterDelayedCallback(func() {
 		env.UpdateWorkflow(workflows.UpdateRelease, "release", &testsuite.TestUpdateCallback{OnAccept: func() {},
@@ -199,4 +216,15 @@ func TestWorkerInterceptorCountsGraphErrors(t *testing.T) {
 	if got := testutil.ToFloat64(m.GraphErrors.WithLabelValues("Activate", "429", "TooManyRequests")); got != 1 {
 		t.Errorf("graph errors Activate/429 = %v, want 1", got)
 	}
+}
+
+// testProofKeys are the proof keys of a one-key list: the workflow
+// accepts only starts and updates signed with them.
+func testProofKeys(t *testing.T) *proof.Keys {
+	t.Helper()
+	ks, err := approvals.NewKeySet(approvals.GenerateKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return proof.FromKeySet(ks)
 }

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -20,6 +21,9 @@ import (
 // not running needs a Temporal client, which workflow code has not.
 type Grants struct {
 	Client client.Client
+	// Keys sign every hold (proof.KindHold): the assignment workflow
+	// refuses holds no jitflow worker signed.
+	Keys *proof.Keys
 }
 
 // heartbeatEvery keeps a long wait for the assignment workflow alive; the
@@ -31,6 +35,10 @@ const heartbeatEvery = 5 * time.Second
 // or why not. Repeats are safe: a hold for a grant already held answers as
 // the first did.
 func (g *Grants) HoldGrant(ctx context.Context, in workflows.HoldInput) (workflows.HoldResult, error) {
+	signed, err := in.Sign(g.Keys, proof.Statement{Channel: proof.ChannelWorker}, time.Now())
+	if err != nil {
+		return workflows.HoldResult{}, err
+	}
 	start := g.Client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       workflows.AssignmentWorkflowID(in.Assignment),
 		TaskQueue:                workflows.TaskQueue,
@@ -42,13 +50,13 @@ func (g *Grants) HoldGrant(ctx context.Context, in workflows.HoldInput) (workflo
 		updateID += "/" + in.Until.UTC().Format(time.RFC3339Nano)
 	}
 	var res workflows.HoldResult
-	err := g.wait(ctx, func(ctx context.Context) (client.WorkflowUpdateHandle, error) {
+	err = g.wait(ctx, func(ctx context.Context) (client.WorkflowUpdateHandle, error) {
 		return g.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 			StartWorkflowOperation: start,
 			UpdateOptions: client.UpdateWorkflowOptions{
 				UpdateID:     updateID,
 				UpdateName:   workflows.UpdateHold,
-				Args:         []any{in},
+				Args:         []any{signed},
 				WaitForStage: client.WorkflowUpdateStageCompleted,
 			},
 		})

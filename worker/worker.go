@@ -10,14 +10,18 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/workflows"
 )
 
 // Register adds the workflows and the Graph and mail activities to a worker
 // (or a replayer or test environment that takes the same registrations).
-func Register(r sdkworker.Registry, acts *activities.Activities) {
-	r.RegisterWorkflowWithOptions(workflows.AccessRequest, workflow.RegisterOptions{Name: workflows.WorkflowName})
-	r.RegisterWorkflowWithOptions(workflows.Assignment, workflow.RegisterOptions{Name: workflows.AssignmentWorkflowName})
+// The workflows accept only requests and updates proven with keys (see
+// package proof); nil keys refuse them all, which suits a replayer.
+func Register(r sdkworker.Registry, acts *activities.Activities, keys *proof.Keys) {
+	trust := workflows.NewTrust(keys)
+	r.RegisterWorkflowWithOptions(trust.AccessRequest, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	r.RegisterWorkflowWithOptions(trust.Assignment, workflow.RegisterOptions{Name: workflows.AssignmentWorkflowName})
 	r.RegisterActivity(acts)
 }
 
@@ -45,7 +49,9 @@ func SizeCache() { sdkworker.SetStickyWorkflowCacheSize(CacheSize) }
 const pollers = 8
 
 // New returns a worker polling the jitflow task queue. Start or Run it.
-func New(c client.Client, acts *activities.Activities) sdkworker.Worker {
+// keys are those of jitflow's key list (proof.FromKeySet): the servers'
+// proofs verify with them.
+func New(c client.Client, acts *activities.Activities, keys *proof.Keys) sdkworker.Worker {
 	SizeCache()
 	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
 		// When many grants end together, each ending is a workflow task
@@ -54,7 +60,7 @@ func New(c client.Client, acts *activities.Activities) sdkworker.Worker {
 		MaxConcurrentWorkflowTaskPollers: pollers,
 		MaxConcurrentActivityTaskPollers: pollers,
 	})
-	Register(w, acts)
-	RegisterGrants(w, &Grants{Client: c})
+	Register(w, acts, keys)
+	RegisterGrants(w, &Grants{Client: c, Keys: keys})
 	return w
 }

@@ -9,21 +9,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/proof"
 )
-
-// AccessRequest is the workflow of one access request: approval stages with
-// escalation, activation, the grant, and removal of the role. It always
-// completes with the final Request view as its result. Cancelling the
-// workflow in Temporal ends the request too: a pending one as canceled, an
-// activating or active one as revoked after its role was removed.
-func AccessRequest(ctx workflow.Context, in AccessRequestInput) (Request, error) {
-	s := newAccessRequest(in)
-	if err := s.setup(ctx); err != nil {
-		return s.view(), err
-	}
-	s.run(ctx)
-	return s.view(), nil
-}
 
 // accessRequest is the state of one request. Only the workflow's main
 // coroutine changes Status; update handlers record decisions and flags and
@@ -31,6 +18,11 @@ func AccessRequest(ctx workflow.Context, in AccessRequestInput) (Request, error)
 type accessRequest struct {
 	in     AccessRequestInput
 	logger log.Logger
+	// trust checks the proofs of the start and of every update; started
+	// is the start's proof once checked, nonces those of accepted updates.
+	trust   *Trust
+	started *proof.Proof
+	nonces  map[string]struct{}
 
 	status Status
 	// stage is the 0-based current stage; len(in.Stages) once approval is done.
@@ -137,8 +129,11 @@ func (s *accessRequest) run(ctx workflow.Context) {
 	var err error
 	defer func() { s.cleanup(ctx, err) }()
 
+	if !s.verifyStart(ctx) {
+		return
+	}
 	s.setStatus(ctx, s.status)
-	s.record(ctx, AuditEvent{Type: EventRequested, Actor: s.in.Requester.UPN, ActorID: s.in.Requester.ID, Detail: s.requestedDetail()})
+	s.record(ctx, attested(AuditEvent{Type: EventRequested, Actor: s.in.Requester.UPN, ActorID: s.in.Requester.ID, Detail: s.requestedDetail()}, s.started))
 	if verr := s.in.Validate(); verr != nil {
 		s.fail(ctx, fmt.Sprintf("the request plan is invalid: %v", verr))
 		return
@@ -199,12 +194,12 @@ func (s *accessRequest) fail(ctx workflow.Context, reason string) {
 func (s *accessRequest) cleanup(ctx workflow.Context, err error) {
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	if err != nil {
-		reason := "the workflow was cancelled in Temporal"
+		reason, channel := "the workflow was cancelled in Temporal", ChannelTemporalCancel
 		if !temporal.IsCanceledError(err) {
-			reason = fmt.Sprintf("the workflow stopped: %v", err)
+			reason, channel = fmt.Sprintf("the workflow stopped: %v", err), ""
 			s.logger.Error("Request stopped unexpectedly", "error", err)
 		}
-		s.abandon(dctx, reason)
+		s.abandon(dctx, reason, channel)
 	}
 	// A handler still waiting would be cut off by the workflow's end.
 	_ = workflow.Await(dctx, func() bool {
@@ -212,19 +207,20 @@ func (s *accessRequest) cleanup(ctx workflow.Context, err error) {
 	})
 }
 
-// abandon ends a request whose workflow is going away.
-func (s *accessRequest) abandon(ctx workflow.Context, reason string) {
+// abandon ends a request whose workflow is going away; channel names the
+// door the end came through (ChannelTemporalCancel), if known.
+func (s *accessRequest) abandon(ctx workflow.Context, reason, channel string) {
 	switch {
 	case s.status == StatusPending:
 		s.reason = reason
 		s.escalatesAt = time.Time{}
 		s.setStatus(ctx, StatusCanceled)
-		s.record(ctx, AuditEvent{Type: EventCanceled, Actor: ActorSystem, Detail: reason, Stage: s.viewStage()})
+		s.record(ctx, AuditEvent{Type: EventCanceled, Actor: ActorSystem, Detail: reason, Stage: s.viewStage(), Channel: channel})
 		s.emailRequester(ctx, activities.MailCanceled, ActorSystem, reason)
 	case s.mayBeAssigned && !s.status.Terminal():
 		if s.revocation == nil {
 			s.revocation = &RevokeInput{Actor: Person{UPN: ActorSystem}, Reason: reason}
-			s.record(ctx, AuditEvent{Type: EventRevoked, Actor: ActorSystem, Detail: reason})
+			s.record(ctx, AuditEvent{Type: EventRevoked, Actor: ActorSystem, Detail: reason, Channel: channel})
 		}
 		s.deactivate(ctx)
 	case !s.status.Terminal():

@@ -32,8 +32,18 @@ const RemovalAlertAfter = 10 * time.Minute
 // once, moves Entra's end to the latest grant, and removes the role when no
 // grant is left. An assignment the principal held before jitflow (standing,
 // or made by someone else) is recorded and never removed.
+//
+// Registered as it is, with no keys, it replays any history and refuses
+// every hold: workers register Trust.Assignment.
 func Assignment(ctx workflow.Context, in AssignmentInput) error {
+	return (*Trust)(nil).Assignment(ctx, in)
+}
+
+// Assignment is the assignment workflow (see the package function
+// Assignment) accepting only holds a jitflow worker signed with t's keys.
+func (t *Trust) Assignment(ctx workflow.Context, in AssignmentInput) error {
 	s := newAssignment(ctx, in)
+	s.trust = t
 	if err := s.setup(ctx); err != nil {
 		return err
 	}
@@ -53,6 +63,11 @@ type grant struct {
 type assignment struct {
 	target activities.Assignment
 	logger log.Logger
+	// trust checks the holds' proofs; nonces are those of accepted holds
+	// (this run's: continue-as-new starts afresh, and a proof lives
+	// proof.MaxAge).
+	trust  *Trust
+	nonces map[string]struct{}
 
 	grants      []*grant
 	assigned    bool
@@ -220,8 +235,16 @@ func (s *assignment) hasUnsettled() bool {
 	return slices.ContainsFunc(s.grants, func(g *grant) bool { return !g.settled })
 }
 
-// validateHold refuses a hold for another target or without a length.
-func (s *assignment) validateHold(_ workflow.Context, in HoldInput) error {
+// validateHold refuses a hold that no jitflow worker signed, for another
+// target or without a length.
+func (s *assignment) validateHold(ctx workflow.Context, in HoldInput) error {
+	if err := verify(s.trust.verifier(), in.RequestID, in, workflow.Now(ctx)); err != nil {
+		s.logger.Warn("Hold refused: no valid proof", "request_id", in.RequestID, "error", err)
+		return forbidden("hold refused: it was not issued by a jitflow worker")
+	}
+	if _, used := s.nonces[in.Proof.Nonce]; used {
+		return forbidden("hold refused: its proof was already used")
+	}
 	switch {
 	case in.RequestID == "":
 		return invalid("request_id is required")
@@ -237,6 +260,12 @@ func (s *assignment) validateHold(_ workflow.Context, in HoldInput) error {
 // activate or extend the role, or for the answer at once when the role is
 // already there long enough.
 func (s *assignment) hold(ctx workflow.Context, in HoldInput) (HoldResult, error) {
+	if in.Proof != nil {
+		if s.nonces == nil {
+			s.nonces = map[string]struct{}{}
+		}
+		s.nonces[in.Proof.Nonce] = struct{}{}
+	}
 	g := s.grant(in.RequestID)
 	switch {
 	case g == nil:

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -44,7 +45,7 @@ func newAssignmentHarness(t *testing.T) *assignmentHarness {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(t0)
-	env.RegisterWorkflowWithOptions(workflows.Assignment, workflow.RegisterOptions{Name: workflows.AssignmentWorkflowName})
+	env.RegisterWorkflowWithOptions(workflows.NewTrust(testProofs).Assignment, workflow.RegisterOptions{Name: workflows.AssignmentWorkflowName})
 	return &assignmentHarness{
 		t:   t,
 		env: env,
@@ -110,6 +111,8 @@ func (h *assignmentHarness) holdAt(at time.Duration, in workflows.HoldInput) *ho
 	o := &holdOutcome{}
 	in.Assignment = aliceReader
 	h.env.RegisterDelayedCallback(func() {
+		in, err := in.Sign(testProofs, proof.Statement{Channel: proof.ChannelWorker}, h.env.Now())
+		require.NoError(h.t, err)
 		h.env.UpdateWorkflow(workflows.UpdateHold, "", &testsuite.TestUpdateCallback{
 			OnAccept: func() {},
 			OnReject: func(err error) { o.done, o.err = true, err },
@@ -577,4 +580,26 @@ func TestAssignmentReassignCoversExtension(t *testing.T) {
 	require.Len(t, h.activations, 2)
 	require.Equal(t, 90*time.Minute, h.activations[1].Duration)
 	require.Equal(t, t0.Add(2*time.Hour), h.removedAt[0].UTC())
+}
+
+// A hold that no jitflow worker signed is refused: someone who reaches
+// Temporal cannot have a role assigned through the assignment workflow.
+func TestHoldWithoutProofIsRefused(t *testing.T) {
+	h := newAssignmentHarness(t)
+	var refused error
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(workflows.UpdateHold, "", &testsuite.TestUpdateCallback{
+			OnAccept:   func() {},
+			OnReject:   func(err error) { refused = err },
+			OnComplete: func(any, error) {},
+		}, workflows.HoldInput{RequestID: "req-forged", Assignment: aliceReader, Duration: time.Hour})
+	}, time.Second)
+	signed := h.holdAt(2*time.Second, workflows.HoldInput{RequestID: "req-1", Duration: time.Minute})
+	h.run()
+	var app *temporal.ApplicationError
+	require.ErrorAs(t, refused, &app)
+	require.Equal(t, workflows.ErrForbidden, app.Type())
+	require.True(t, signed.done)
+	require.NoError(t, signed.err)
+	require.Len(t, h.activations, 1, "only the signed hold activated")
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/proof"
 )
 
 // Names of the assignment workflow, which owns one principal's assignment
@@ -86,6 +87,9 @@ type HoldInput struct {
 	Until         time.Time             `json:"until,omitempty"`
 	Justification string                `json:"justification"`
 	Ticket        string                `json:"ticket,omitempty"`
+	// Proof is the worker's signature of this input (proof.KindHold, for
+	// RequestID): only a jitflow worker may have a role held.
+	Proof *proof.Proof `json:"proof,omitempty"`
 }
 
 // HoldResult is the assignment workflow's answer to a hold.

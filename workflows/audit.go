@@ -22,7 +22,8 @@ const (
 // record writes an audit event into the workflow's history. A side effect
 // makes it a marker, which replays leave untouched, so the trail is exactly
 // what happened when it happened. Every side effect of this workflow is an
-// audit event; AuditEvents relies on that.
+// audit event but the start check (startCheck), whose result has no type;
+// AuditEvents relies on that.
 func (s *accessRequest) record(ctx workflow.Context, ev AuditEvent) {
 	ev.Time = workflow.Now(ctx)
 	workflow.SideEffect(ctx, func(workflow.Context) any { return ev })

@@ -36,7 +36,10 @@ func (s *accessRequest) extensionGranted() bool {
 
 // validateExtend accepts one extension at a time, from the requester, of an
 // active grant held through the assignment workflow.
-func (s *accessRequest) validateExtend(_ workflow.Context, in ExtendInput) error {
+func (s *accessRequest) validateExtend(ctx workflow.Context, in ExtendInput) error {
+	if err := s.checkProof(ctx, in); err != nil {
+		return err
+	}
 	switch {
 	case s.status != StatusActive:
 		return conflict("request %s is %s; only an %s request can be extended", s.in.RequestID, s.status, StatusActive)
@@ -65,6 +68,7 @@ func (s *accessRequest) validateExtend(_ workflow.Context, in ExtendInput) error
 // extend records the ask. An extension that needs no approval is applied
 // before the answer; one that does is answered at once, pending approval.
 func (s *accessRequest) extend(ctx workflow.Context, in ExtendInput) (Request, error) {
+	s.useProof(in.Proof)
 	s.extensionAsks++
 	e := &extension{number: s.extensionAsks, in: in, requestedAt: workflow.Now(ctx)}
 	s.ext = e
@@ -72,7 +76,7 @@ func (s *accessRequest) extend(ctx workflow.Context, in ExtendInput) (Request, e
 	if in.Justification != "" {
 		detail += ": " + in.Justification
 	}
-	s.record(ctx, AuditEvent{Type: EventExtensionRequested, Actor: s.in.Requester.UPN, ActorID: s.in.Requester.ID, Detail: detail})
+	s.record(ctx, attested(AuditEvent{Type: EventExtensionRequested, Actor: s.in.Requester.UPN, ActorID: s.in.Requester.ID, Detail: detail}, in.Proof))
 	if len(s.in.Stages) == 0 || in.Duration <= s.in.Extension.WithoutApprovalUpTo {
 		e.granted = true
 		_ = workflow.Await(ctx, func() bool { return s.ext != e })
@@ -216,7 +220,7 @@ func (s *accessRequest) decideExtension(ctx workflow.Context, in DecideInput) Re
 	if d.Comment != "" {
 		detail += ": " + d.Comment
 	}
-	s.record(ctx, AuditEvent{Type: event, Actor: d.Approver, ActorID: d.ApproverID, Detail: detail, Stage: d.Stage})
+	s.record(ctx, attested(AuditEvent{Type: event, Actor: d.Approver, ActorID: d.ApproverID, Detail: detail, Stage: d.Stage}, in.Proof))
 	return s.view()
 }
 

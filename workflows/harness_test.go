@@ -21,6 +21,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/approvals"
+	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -131,6 +133,9 @@ type harness struct {
 	noEndNotice bool
 	// until is the grant's current end, for the end notice.
 	until time.Time
+	// unsignedStart starts the workflow with h.in as it is, without the
+	// server's proof run adds.
+	unsignedStart bool
 
 	mu          sync.Mutex
 	activations []activities.ActivateInput
@@ -147,7 +152,7 @@ func newHarness(t *testing.T, in workflows.AccessRequestInput) *harness {
 	env.SetStartTime(t0)
 	rec := &auditRecorder{}
 	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{rec}})
-	env.RegisterWorkflowWithOptions(workflows.AccessRequest, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	env.RegisterWorkflowWithOptions(workflows.NewTrust(testProofs).AccessRequest, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	return &harness{
 		t:     t,
 		env:   env,
@@ -204,7 +209,11 @@ func (h *harness) run() workflows.Request {
 			return activities.EmailResult{Subject: in.Kind}, nil
 		})
 
-	h.env.ExecuteWorkflow(workflows.WorkflowName, h.in)
+	in := h.in
+	if !h.unsignedStart {
+		in = signed(h.t, in.RequestID, in, t0).(workflows.AccessRequestInput)
+	}
+	h.env.ExecuteWorkflow(workflows.WorkflowName, in)
 	require.True(h.t, h.env.IsWorkflowCompleted(), "workflow did not complete")
 	require.NoError(h.t, h.env.GetWorkflowError())
 	var r workflows.Request
@@ -221,8 +230,15 @@ type outcome struct {
 	result    workflows.Request
 }
 
-// updateAt sends an update when the workflow clock is at t0+at.
+// updateAt sends an update when the workflow clock is at t0+at, signed
+// then as the API server signs it.
 func (h *harness) updateAt(at time.Duration, name string, arg any) *outcome {
+	return h.sendAt(at, name, func() any { return signed(h.t, h.in.RequestID, arg, h.env.Now()) })
+}
+
+// sendAt sends the update argument arg() makes when the workflow clock is
+// at t0+at, as it is: with no proof unless it carries one.
+func (h *harness) sendAt(at time.Duration, name string, arg func() any) *outcome {
 	o := &outcome{}
 	h.env.RegisterDelayedCallback(func() {
 		h.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
@@ -234,7 +250,7 @@ func (h *harness) updateAt(at time.Duration, name string, arg any) *outcome {
 					o.result = r
 				}
 			},
-		}, arg)
+		}, arg())
 	}, at)
 	return o
 }
@@ -371,6 +387,9 @@ func (o *auditOutbound) SideEffect(ctx workflow.Context, f func(workflow.Context
 	if err := v.Get(&ev); err != nil {
 		panic(errors.Join(errors.New("side effect is not an audit event"), err))
 	}
+	if ev.Type == "" {
+		return v // the start check, which AuditEvents skips too
+	}
 	o.rec.mu.Lock()
 	o.rec.events = append(o.rec.events, ev)
 	o.rec.mu.Unlock()
@@ -491,4 +510,46 @@ func refused(err error) (*temporal.ApplicationError, bool) {
 	var app *temporal.ApplicationError
 	ok := errors.As(err, &app) && (app.NonRetryable() || app.Type() == activities.ErrGraphRejected)
 	return app, ok
+}
+
+// testProofs are the proof keys of the test deployment's key list.
+var testProofs = func() *proof.Keys {
+	ks, err := approvals.NewKeySet(approvals.Key{ID: "test", Secret: []byte("0123456789abcdef0123456789abcdef")})
+	if err != nil {
+		panic(err)
+	}
+	return proof.FromKeySet(ks)
+}()
+
+// signed is arg (a start or update input) carrying the proof a jitflow
+// server would give it at now, as an API call for request id.
+func signed(t *testing.T, id string, arg any, now time.Time) any {
+	t.Helper()
+	st := proof.Statement{RequestID: id, Channel: proof.ChannelAPI, Via: "test token"}
+	var out any
+	var err error
+	switch in := arg.(type) {
+	case workflows.AccessRequestInput:
+		out, err = in.Sign(testProofs, st, now)
+	case workflows.DecideInput:
+		if in.LinkID != "" {
+			st.Channel, st.LinkID = proof.ChannelEmailLink, in.LinkID
+		}
+		out, err = in.Sign(testProofs, st, now)
+	case workflows.CancelInput:
+		out, err = in.Sign(testProofs, st, now)
+	case workflows.RevokeInput:
+		if in.Operator {
+			st.Channel = proof.ChannelOperator
+		}
+		out, err = in.Sign(testProofs, st, now)
+	case workflows.ExtendInput:
+		out, err = in.Sign(testProofs, st, now)
+	default:
+		t.Fatalf("cannot sign a %T", arg)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

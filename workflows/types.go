@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/jitflow/jitflow/proof"
 )
 
 // Names that clients, workers and operators share.
@@ -162,6 +164,10 @@ type AccessRequestInput struct {
 	// when it was made: the workflow skips its stages and activates at once.
 	// The stages stay in the plan, so their approvers may see and revoke.
 	AutoApproval *AutoApproval `json:"auto_approval,omitempty"`
+	// Proof is the server's signature of this input (proof.KindSubmit,
+	// the requester as actor): a workflow started without one ends
+	// failed at once (ChangeStartProof).
+	Proof *proof.Proof `json:"proof,omitempty"`
 }
 
 // AutoApproval names the policy rule that approved a request, and the
@@ -189,11 +195,15 @@ type DecideInput struct {
 	// The workflow does not act on it: the update's input in history keeps
 	// it, so history alone says which link was used.
 	LinkID string `json:"link_id,omitempty"`
+	// Proof is the server's signature of this input (proof.KindDecide,
+	// the approver as actor); every update input carries one.
+	Proof *proof.Proof `json:"proof,omitempty"`
 }
 
 // CancelInput is the argument of UpdateCancel.
 type CancelInput struct {
-	ActorID string `json:"actor_id"`
+	ActorID string       `json:"actor_id"`
+	Proof   *proof.Proof `json:"proof,omitempty"`
 }
 
 // RevokeInput is the argument of UpdateRevoke. Operator is set by the API for
@@ -203,6 +213,8 @@ type RevokeInput struct {
 	Actor    Person `json:"actor"`
 	Operator bool   `json:"operator,omitempty"`
 	Reason   string `json:"reason,omitempty"`
+	// Proof's operator flag must match Operator.
+	Proof *proof.Proof `json:"proof,omitempty"`
 }
 
 // ExtendInput is the argument of UpdateExtend: the grant is to last
@@ -211,6 +223,7 @@ type ExtendInput struct {
 	Actor         Person        `json:"actor"`
 	Duration      time.Duration `json:"duration"`
 	Justification string        `json:"justification"`
+	Proof         *proof.Proof  `json:"proof,omitempty"`
 }
 
 // Decision is one accepted approval or denial.
@@ -328,4 +341,14 @@ type AuditEvent struct {
 	ActorID string    `json:"actor_id,omitempty"`
 	Detail  string    `json:"detail"`
 	Stage   int       `json:"stage,omitempty"`
+	// Channel is the door an action came through (proof.ChannelAPI,
+	// ChannelEmailLink with LinkID, ChannelOperator; ChannelTemporalCancel
+	// for the end of a workflow cancelled in Temporal). Via is the
+	// identity the server authenticated, KeyID the key that signed its
+	// proof. Events no person caused, and those of requests from before
+	// proofs, have none.
+	Channel string `json:"channel,omitempty"`
+	LinkID  string `json:"link_id,omitempty"`
+	Via     string `json:"via,omitempty"`
+	KeyID   string `json:"key_id,omitempty"`
 }

@@ -27,7 +27,10 @@ func invalid(format string, args ...any) error {
 }
 
 // validateDecide rejects a decision before it reaches history.
-func (s *accessRequest) validateDecide(_ workflow.Context, in DecideInput) error {
+func (s *accessRequest) validateDecide(ctx workflow.Context, in DecideInput) error {
+	if err := s.checkProof(ctx, in); err != nil {
+		return err
+	}
 	if err := checkText("comment", in.Comment); err != nil {
 		return err
 	}
@@ -113,6 +116,7 @@ func (s *accessRequest) mayDecide(id string) error {
 // for the main coroutine to act, so the caller sees the stage moved on, the
 // request denied, or activation under way.
 func (s *accessRequest) decide(ctx workflow.Context, in DecideInput) (Request, error) {
+	s.useProof(in.Proof)
 	if s.extensionPending() {
 		return s.decideExtension(ctx, in), nil
 	}
@@ -135,7 +139,7 @@ func (s *accessRequest) decide(ctx workflow.Context, in DecideInput) (Request, e
 	if d.Comment != "" {
 		detail += ": " + d.Comment
 	}
-	s.record(ctx, AuditEvent{Type: event, Actor: d.Approver, ActorID: d.ApproverID, Detail: detail, Stage: d.Stage})
+	s.record(ctx, attested(AuditEvent{Type: event, Actor: d.Approver, ActorID: d.ApproverID, Detail: detail, Stage: d.Stage}, in.Proof))
 	if s.stageSettled() {
 		stage := s.stage
 		_ = workflow.Await(ctx, func() bool { return s.stage != stage || s.status != StatusPending })
@@ -168,7 +172,10 @@ func (s *accessRequest) awaitQuickActivation(ctx workflow.Context) {
 }
 
 // validateCancel lets only the requester withdraw, and only while pending.
-func (s *accessRequest) validateCancel(_ workflow.Context, in CancelInput) error {
+func (s *accessRequest) validateCancel(ctx workflow.Context, in CancelInput) error {
+	if err := s.checkProof(ctx, in); err != nil {
+		return err
+	}
 	if in.ActorID != s.in.Requester.ID {
 		return forbidden("only the requester (%s) may cancel request %s", s.in.Requester.UPN, s.in.RequestID)
 	}
@@ -183,10 +190,11 @@ func (s *accessRequest) validateCancel(_ workflow.Context, in CancelInput) error
 
 // cancel withdraws the request. Approvers are not told: nothing is asked of
 // them any more, and the requester did it themselves.
-func (s *accessRequest) cancel(ctx workflow.Context, _ CancelInput) (Request, error) {
+func (s *accessRequest) cancel(ctx workflow.Context, in CancelInput) (Request, error) {
+	s.useProof(in.Proof)
 	s.canceled = true
-	s.record(ctx, AuditEvent{Type: EventCanceled, Actor: s.in.Requester.UPN, ActorID: s.in.Requester.ID,
-		Detail: "withdrawn by the requester", Stage: s.stage + 1})
+	s.record(ctx, attested(AuditEvent{Type: EventCanceled, Actor: s.in.Requester.UPN, ActorID: s.in.Requester.ID,
+		Detail: "withdrawn by the requester", Stage: s.stage + 1}, in.Proof))
 	_ = workflow.Await(ctx, func() bool { return s.status != StatusPending })
 	return s.view(), nil
 }
@@ -194,7 +202,10 @@ func (s *accessRequest) cancel(ctx workflow.Context, _ CancelInput) (Request, er
 // validateRevoke accepts a revoke while the role is being or has been
 // assigned, from the requester, any approver of the request or an operator.
 // A revoke during activation takes effect as soon as activation finishes.
-func (s *accessRequest) validateRevoke(_ workflow.Context, in RevokeInput) error {
+func (s *accessRequest) validateRevoke(ctx workflow.Context, in RevokeInput) error {
+	if err := s.checkProof(ctx, in); err != nil {
+		return err
+	}
 	if s.status != StatusActivating && s.status != StatusActive {
 		return conflict("request %s is %s; only an %s or %s request can be revoked", s.in.RequestID, s.status, StatusActivating, StatusActive)
 	}
@@ -219,6 +230,7 @@ func (s *accessRequest) validateRevoke(_ workflow.Context, in RevokeInput) error
 // revoke ends the grant early and waits (bounded) for the role's removal, so
 // the caller can say the role is gone.
 func (s *accessRequest) revoke(ctx workflow.Context, in RevokeInput) (Request, error) {
+	s.useProof(in.Proof)
 	s.revocation = &in
 	detail := in.Reason
 	if detail == "" {
@@ -227,7 +239,7 @@ func (s *accessRequest) revoke(ctx workflow.Context, in RevokeInput) (Request, e
 	if in.Operator {
 		detail = "as operator: " + detail
 	}
-	s.record(ctx, AuditEvent{Type: EventRevoked, Actor: in.Actor.UPN, ActorID: in.Actor.ID, Detail: detail})
+	s.record(ctx, attested(AuditEvent{Type: EventRevoked, Actor: in.Actor.UPN, ActorID: in.Actor.ID, Detail: detail}, in.Proof))
 	// When Entra makes the removal wait, the caller learns so at once.
 	_, _ = workflow.AwaitWithTimeout(ctx, RevokeWait, func() bool { return s.status.Terminal() || !s.removalWaitsUntil.IsZero() })
 	return s.view(), nil

@@ -13,18 +13,25 @@ import (
 	"github.com/jitflow/jitflow/server"
 )
 
-// approvalFlags configure approval links: the keys that sign them (worker)
-// and check them (server). Both processes need the same key list.
+// approvalFlags give jitflow's key list: it signs and checks approval
+// links, and the proofs that workflows demand of every request and
+// decision (package proof). Every server and worker needs the same list.
 type approvalFlags struct {
 	keysFile string
 }
 
 func (a *approvalFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&a.keysFile, "approval-keys", envOr("JITFLOW_APPROVAL_KEYS_FILE", ""),
-		"file of approval link keys, KID:BASE64SECRET per line, the first one signs (env JITFLOW_APPROVAL_KEYS_FILE; or the list itself in env JITFLOW_APPROVAL_KEYS)")
+		"file of jitflow's keys, KID:BASE64SECRET per line, the first one signs; required, the same on every server and worker (env JITFLOW_APPROVAL_KEYS_FILE; or the list itself in env JITFLOW_APPROVAL_KEYS; make one with `jitflow keys generate`)")
 }
 
-// keys returns the configured key set, or nil when approval links are off.
+// errNoKeys explains the one setting servers and workers cannot run
+// without.
+var errNoKeys = errors.New("jitflow's key list is required: give --approval-keys FILE, JITFLOW_APPROVAL_KEYS_FILE or JITFLOW_APPROVAL_KEYS " +
+	"(KID:BASE64SECRET entries, the first one signs; make one with `jitflow keys generate`). " +
+	"Every server and worker needs the same list: it signs approval links and the proofs without which workflows refuse requests and decisions")
+
+// keys returns the configured key set; there must be one.
 func (a *approvalFlags) keys() (*approvals.KeySet, error) {
 	inline := os.Getenv("JITFLOW_APPROVAL_KEYS")
 	switch {
@@ -39,7 +46,7 @@ func (a *approvalFlags) keys() (*approvals.KeySet, error) {
 		}
 		return ks, nil
 	}
-	return nil, nil
+	return nil, errNoKeys
 }
 
 // pageTokenKey is the key that signs list page tokens, derived from the
@@ -100,19 +107,18 @@ func (l *linkFlags) register(f *pflag.FlagSet) {
 		"public URL of the jitflow server, where approval links in emails point (env JITFLOW_BASE_URL); needed with approval keys")
 }
 
-// links returns the link minter, or nil (approvers are told to use the
-// API) when no keys are configured.
-func (l *linkFlags) links() (activities.ApprovalLinks, error) {
+// links returns the key set and the link minter made with it.
+func (l *linkFlags) links() (*approvals.KeySet, activities.ApprovalLinks, error) {
 	keys, err := l.keys()
-	if err != nil || keys == nil {
-		return nil, err
+	if err != nil {
+		return nil, nil, err
 	}
 	if l.baseURL == "" {
-		return nil, errors.New("--base-url is required with approval keys: the public URL of the jitflow server, e.g. https://jitflow.example.com")
+		return nil, nil, errors.New("--base-url is required: the public URL of the jitflow server, where approval links point, e.g. https://jitflow.example.com")
 	}
 	links, err := approvals.NewLinks(keys, l.baseURL)
 	if err != nil {
-		return nil, fmt.Errorf("--base-url: %w", err)
+		return nil, nil, fmt.Errorf("--base-url: %w", err)
 	}
-	return links, nil
+	return keys, links, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,7 +25,7 @@ func TestLinkFlags(t *testing.T) {
 		wantLinks       bool
 		wantErr         string
 	}{
-		{"off", "", "", "", false, ""},
+		{"no keys", "", "", "https://jitflow.example.com", false, "jitflow keys generate"},
 		{"file", file, "", "https://jitflow.example.com", true, ""},
 		{"env", "", key, "https://jitflow.example.com", true, ""},
 		{"both", file, key, "https://jitflow.example.com", false, "both set"},
@@ -37,7 +38,7 @@ func TestLinkFlags(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("JITFLOW_APPROVAL_KEYS", tt.env)
 			l := linkFlags{approvalFlags: approvalFlags{keysFile: tt.file}, baseURL: tt.base}
-			links, err := l.links()
+			_, links, err := l.links()
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("links() error = %v, want one containing %q", err, tt.wantErr)
@@ -107,5 +108,36 @@ func TestPageTokenKey(t *testing.T) {
 	}
 	if pageTokenKey(nil) != nil {
 		t.Error("no keys: want nil (a random key of the server's own)")
+	}
+}
+
+// jitflow keys generate prints an entry the key list takes.
+func TestKeysGenerate(t *testing.T) {
+	var out strings.Builder
+	cmd := keysCommand()
+	cmd.SetOut(&out)
+	cmd.SetArgs([]string{"generate"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := approvals.ParseKeys(out.String()); err != nil || strings.Count(out.String(), "\n") != 1 {
+		t.Fatalf("keys generate printed %q: %v", out.String(), err)
+	}
+}
+
+// jitflow server refuses to start without the key list, and says how to
+// give one.
+func TestServerNeedsKeys(t *testing.T) {
+	t.Setenv("JITFLOW_APPROVAL_KEYS", "")
+	t.Setenv("JITFLOW_APPROVAL_KEYS_FILE", "")
+	cmd := serverCommand()
+	cmd.SetArgs([]string{"--policy", "none.yaml"})
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	err := cmd.Execute()
+	for _, want := range []string{"--approval-keys", "JITFLOW_APPROVAL_KEYS", "jitflow keys generate"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("server without keys: %v; want an error naming %s", err, want)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/jitflow/jitflow/policies"
+	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/server"
 	"github.com/jitflow/jitflow/telemetry"
 	"github.com/jitflow/jitflow/workflows"
@@ -53,6 +54,10 @@ server works on the others.`,
 			proxies, err := server.ParseTrustedProxies(trustedProxies)
 			if err != nil {
 				return fmt.Errorf("--trusted-proxies: %w", err)
+			}
+			keys, err := links.keys()
+			if err != nil {
+				return err
 			}
 			if policyFile == "" {
 				return errors.New("--policy is required: the policy file with your roles and approvers")
@@ -99,10 +104,6 @@ server works on the others.`,
 			if baseURL == "" {
 				baseURL = "http://" + httpAddr
 			}
-			keys, err := links.keys()
-			if err != nil {
-				return err
-			}
 			si, err := signIn.config(issuer)
 			if err != nil {
 				return err
@@ -119,7 +120,7 @@ server works on the others.`,
 			}
 			cfg := server.Config{
 				Temporal: c, Policy: pol, Verifier: verifier, BaseURL: baseURL,
-				ApprovalKeys: keys, SignIn: si,
+				ApprovalKeys: keys, Proofs: proof.FromKeySet(keys), SignIn: si,
 				Ready: pollersReady(c), Logger: log, Metrics: metrics,
 				Directory: dir, RateLimit: limit, TrustedProxies: proxies,
 				PageTokenKey: pageTokenKey(keys),

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jitflow/jitflow/activities"
 	"github.com/jitflow/jitflow/internal/outbox"
+	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/telemetry"
 	"github.com/jitflow/jitflow/worker"
 )
@@ -45,7 +46,7 @@ func workerCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			approvalLinks, err := links.links()
+			keys, approvalLinks, err := links.links()
 			if err != nil {
 				return err
 			}
@@ -62,7 +63,7 @@ func workerCommand() *cobra.Command {
 				return fmt.Errorf("connect to temporal at %s: %w", tf.address, err)
 			}
 			defer c.Close()
-			w := worker.New(c, &activities.Activities{PIM: pim, Mailer: mail, Links: approvalLinks})
+			w := worker.New(c, &activities.Activities{PIM: pim, Mailer: mail, Links: approvalLinks}, proof.FromKeySet(keys))
 			if err := w.Start(); err != nil {
 				return err
 			}

@@ -33,6 +33,7 @@ import (
 	"github.com/jitflow/jitflow/internal/graphemu"
 	"github.com/jitflow/jitflow/internal/outbox"
 	"github.com/jitflow/jitflow/policies"
+	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/server"
 	"github.com/jitflow/jitflow/telemetry"
 	"github.com/jitflow/jitflow/temporalsetup"
@@ -166,7 +167,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 	var workerUp *atomic.Bool
 	if !opts.NoWorker {
-		if workerUp, err = st.startWorker(opts, mail, links); err != nil {
+		if workerUp, err = st.startWorker(opts, mail, keys, links); err != nil {
 			return nil, err
 		}
 	}
@@ -181,12 +182,12 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 
 // startWorker runs the worker in this process; the flag it returns is
 // true while the worker runs.
-func (st *Stack) startWorker(opts Options, mail *outbox.Outbox, links *approvals.Links) (*atomic.Bool, error) {
+func (st *Stack) startWorker(opts Options, mail *outbox.Outbox, keys *approvals.KeySet, links *approvals.Links) (*atomic.Bool, error) {
 	send, err := mailer(opts, mail)
 	if err != nil {
 		return nil, err
 	}
-	st.worker = worker.New(st.Client, &activities.Activities{PIM: st.pim, Mailer: send, Links: links})
+	st.worker = worker.New(st.Client, &activities.Activities{PIM: st.pim, Mailer: send, Links: links}, proof.FromKeySet(keys))
 	if err := st.worker.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
@@ -304,7 +305,7 @@ func (st *Stack) startTemporal(ctx context.Context, opts Options) error {
 	}
 	// The namespace exists (devtemporal created it); this applies a
 	// retention that changed since an earlier run.
-	_, err := temporalsetup.EnsureNamespace(ctx, st.Client, opts.Namespace, opts.Retention)
+	_, err = temporalsetup.EnsureNamespace(ctx, st.Client, opts.Namespace, opts.Retention)
 	return err
 }
 
@@ -366,6 +367,7 @@ func (st *Stack) startAPI(opts Options, mail *outbox.Outbox, keys *approvals.Key
 		BaseURL:  st.APIURL,
 		// Approval pages, with sign-in against the dev issuer.
 		ApprovalKeys: keys,
+		Proofs:       proof.FromKeySet(keys),
 		SignIn:       signIn(issuer, st.APIURL),
 		Ready:        readiness(st.Client, workerUp),
 		Logger:       opts.Logger,

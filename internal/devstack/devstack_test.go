@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/jitflow/jitflow/audit"
 	"github.com/jitflow/jitflow/internal/outbox"
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/workflows"
@@ -262,5 +267,130 @@ func TestCancelledWorkflowRemovesRole(t *testing.T) {
 	})
 	if holds(st, alice.ID, "f2ef992c-3afb-46b9-b7cf-a126ee74c451") {
 		t.Fatal("the role is still assigned after the workflow was cancelled")
+	}
+}
+
+// TestForgedUpdatesThroughTemporalAreRefused acts as someone who reaches
+// Temporal's frontend but not a jitflow server's keys: every decide,
+// cancel, revoke and extend sent straight through a Temporal client with a
+// forged actor is refused, and a request started straight through Temporal
+// with a forged plan fails at once. Nothing activates, and the decisions
+// and audit trail show nothing of them. The API's own approval then goes
+// through, on the record with its channel and identity; cancelling the
+// workflow in Temporal still ends it.
+func TestForgedUpdatesThroughTemporalAreRefused(t *testing.T) {
+	pol := fastPolicy(t)
+	alice, _ := pol.UserByName("alice")
+	bob, _ := pol.UserByName("bob")
+	dave, _ := pol.UserByName("dave")
+	st := startStack(t, t.TempDir(), pol)
+	defer st.Stop()
+	api := apiClient{t: t, base: st.APIURL}
+	var req workflows.Request
+	if status := api.do("POST", "/api/v1/requests", api.token("alice"), `{"role":"reader","duration":"1h","justification":"forgery check"}`, &req); status != http.StatusCreated {
+		t.Fatalf("create: %d", status)
+	}
+	outsider, err := client.Dial(client.Options{HostPort: st.TemporalAddr, Namespace: st.Namespace, Identity: "outsider"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outsider.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	person := func(u policies.User) workflows.Person { return workflows.Person{ID: u.ID, UPN: u.UPN, Email: u.Email} }
+	forged := []struct {
+		name string
+		arg  any
+	}{
+		{workflows.UpdateDecide, workflows.DecideInput{ApproverID: bob.ID, Decision: workflows.DecisionApprove, Comment: "forged"}},
+		{workflows.UpdateCancel, workflows.CancelInput{ActorID: alice.ID}},
+		{workflows.UpdateRevoke, workflows.RevokeInput{Actor: person(dave), Operator: true, Reason: "forged"}},
+		{workflows.UpdateExtend, workflows.ExtendInput{Actor: person(alice), Duration: time.Hour, Justification: "forged"}},
+	}
+	for _, f := range forged {
+		h, err := outsider.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID: req.ID, UpdateName: f.name, Args: []any{f.arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		if err == nil {
+			err = h.Get(ctx, nil)
+		}
+		var app *temporal.ApplicationError
+		if !errors.As(err, &app) || app.Type() != workflows.ErrForbidden {
+			t.Errorf("forged %s: %v, want a %s refusal", f.name, err, workflows.ErrForbidden)
+		}
+	}
+
+	// A request started straight through Temporal: break-glass, no stages.
+	bg, _ := pol.Role("breakglass")
+	forgedStart := workflows.AccessRequestInput{
+		RequestID: "req-forged-start", Requester: person(alice), Duration: time.Hour, Justification: "forged",
+		Target:     workflows.Target{Role: "breakglass", RoleDefinitionID: bg.RoleDefinitionID, DirectoryScopeID: "/"},
+		BreakGlass: true, Notify: []workflows.Person{person(dave)}, CreatedAt: time.Now(),
+	}
+	run, err := outsider.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: forgedStart.RequestID, TaskQueue: workflows.TaskQueue},
+		workflows.WorkflowName, forgedStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ended workflows.Request
+	if err := run.Get(ctx, &ended); err != nil || ended.Status != workflows.StatusFailed || ended.Reason != workflows.NotIssued {
+		t.Errorf("forged start ended %+v, %v; want failed, %q", ended, err, workflows.NotIssued)
+	}
+	if holds(st, alice.ID, bg.RoleDefinitionID) || holds(st, alice.ID, "f2ef992c-3afb-46b9-b7cf-a126ee74c451") {
+		t.Fatalf("a forged update or start assigned a role: %+v", st.Graph.Instances())
+	}
+	for _, e := range st.Outbox.Emails() {
+		if strings.Contains(e.Subject, "forged") || strings.Contains(e.Text, "req-forged-start") {
+			t.Errorf("the forged start sent an email: %+v", e)
+		}
+	}
+
+	api.do("GET", "/api/v1/requests/"+req.ID, api.token("alice"), "", &req)
+	if req.Status != workflows.StatusPending || len(req.Decisions) != 0 {
+		t.Fatalf("after the forged updates the request is %s with decisions %+v", req.Status, req.Decisions)
+	}
+	var trail struct {
+		Events []audit.Event `json:"events"`
+	}
+	api.do("GET", "/api/v1/requests/"+req.ID+"/audit", api.token("alice"), "", &trail)
+	for _, ev := range trail.Events {
+		if ev.Type != workflows.EventRequested && ev.Type != workflows.EventNotified {
+			t.Errorf("the forged updates left an audit event: %+v", ev)
+		}
+	}
+
+	if status := api.do("POST", "/api/v1/requests/"+req.ID+"/approve", api.token("bob"), `{"comment":"real"}`, nil); status != http.StatusOK {
+		t.Fatalf("approve through the API: status %d", status)
+	}
+	waitFor(t, 20*time.Second, "active", func() bool {
+		api.do("GET", "/api/v1/requests/"+req.ID, api.token("alice"), "", &req)
+		return req.Status == workflows.StatusActive
+	})
+	if err := outsider.CancelWorkflow(ctx, req.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "revoked", func() bool {
+		api.do("GET", "/api/v1/requests/"+req.ID, api.token("alice"), "", &req)
+		return req.Status == workflows.StatusRevoked
+	})
+	api.do("GET", "/api/v1/requests/"+req.ID+"/audit", api.token("alice"), "", &trail)
+	var seen []string
+	for _, ev := range trail.Events {
+		switch ev.Type {
+		case workflows.EventRequested, workflows.EventApproved:
+			if ev.Channel != "api" || ev.KeyID == "" || !strings.Contains(ev.Via, ev.Actor) {
+				t.Errorf("%s event on the record as %+v; want channel api, the token of %s and a key id", ev.Type, ev, ev.Actor)
+			}
+		case audit.EventCancelRequested, workflows.EventRevoked:
+			if ev.Channel != workflows.ChannelTemporalCancel {
+				t.Errorf("%s event on the record as %+v; want channel %s", ev.Type, ev, workflows.ChannelTemporalCancel)
+			}
+		default:
+			continue
+		}
+		seen = append(seen, ev.Type)
+	}
+	if want := []string{"requested", "approved", "cancel_requested", "revoked"}; !slices.Equal(seen, want) {
+		t.Errorf("audit events %v, want %v", seen, want)
 	}
 }

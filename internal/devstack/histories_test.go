@@ -12,6 +12,7 @@ import (
 	"time"
 
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/jitflow/jitflow/activities"
@@ -284,6 +285,33 @@ func TestRecordHistories(t *testing.T) {
 			act("alice", id, "revoke")
 			waitStatus(id, workflows.StatusRevoked)
 			return id
+		}},
+		// Proofs (start-proof): a request whose start, decision, extension
+		// and revoke the API proved; and one started straight through
+		// Temporal, which fails at once.
+		{"i8-proven_extended_revoked", func() string {
+			id := active("1h")
+			act("alice", id, "extend")
+			act("bob", id, "approve")
+			act("dave", id, "revoke")
+			waitStatus(id, workflows.StatusRevoked)
+			return id
+		}},
+		{"i8-forged_start_failed", func() string {
+			in := workflows.AccessRequestInput{
+				RequestID: "req-forged-start", Requester: workflows.Person{ID: alice.ID, UPN: alice.UPN, Email: alice.Email},
+				Target:   workflows.Target{Role: "breakglass", RoleDefinitionID: "62e90394-69f5-4237-9190-012177145e10", DirectoryScopeID: "/"},
+				Duration: time.Hour, Justification: "recorded history", CreatedAt: time.Now(), BreakGlass: true,
+			}
+			run, err := st.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: in.RequestID, TaskQueue: workflows.TaskQueue}, workflows.WorkflowName, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var req workflows.Request
+			if err := run.Get(context.Background(), &req); err != nil || req.Status != workflows.StatusFailed {
+				t.Fatalf("forged start: %+v, %v", req, err)
+			}
+			return in.RequestID
 		}},
 	}...)
 	for _, p := range paths {
