@@ -164,6 +164,9 @@ func TestRecordHistories(t *testing.T) {
 	aliceReader := workflows.AssignmentWorkflowID(activities.Assignment{PrincipalID: alice.ID, RoleDefinitionID: reader.RoleDefinitionID, DirectoryScopeID: "/"})
 	active := func(duration string) string {
 		id := create("alice", `{"role":"reader","duration":"`+duration+`","justification":"recorded history"}`)
+		// An approval that reaches the workflow with its start is
+		// recorded before "requested": wait until the request is pending.
+		waitStatus(id, workflows.StatusPending)
 		act("bob", id, "approve")
 		waitStatus(id, workflows.StatusActive)
 		return id
