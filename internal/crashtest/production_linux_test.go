@@ -26,6 +26,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/jitflow/jitflow/client"
+	"github.com/jitflow/jitflow/deploy"
 )
 
 // prodcheckEnv names the work dir scripts/production-check.sh prepared:
@@ -183,8 +184,6 @@ func startProduction(t *testing.T, ps *procs, work string) *prodStack {
 	if err := os.WriteFile(keys, []byte("k1:"+base64.StdEncoding.EncodeToString(secret)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	pageKey := make([]byte, 32)
-	crand.Read(pageKey)
 	common := append([]string{"--graph-url", st.graphURL, "--approval-keys", keys, "--metrics-addr", "off"}, tlsArgs...)
 	st.serverAddrs = []string{freeAddr(t), freeAddr(t)}
 	st.workerEnv = append(os.Environ(), "TEMPORAL_API_KEY="+workerToken, "SENDGRID_API_KEY="+mailKey)
@@ -192,13 +191,15 @@ func startProduction(t *testing.T, ps *procs, work string) *prodStack {
 		args := append([]string{"worker", "--mailer", "sendgrid", "--sendgrid-url", st.mailURL, "--mail-from", "jitflow@example.com",
 			"--mail-sent-keys", filepath.Join(dir, fmt.Sprintf("sent-keys-%d", i+1)),
 			"--base-url", "http://" + st.serverAddrs[i]}, common...)
+		matchesTopology(t, args)
 		st.workerArgs = append(st.workerArgs, args)
 		st.workers = append(st.workers, st.startWorker(i))
 	}
-	serverEnv := append(os.Environ(), "TEMPORAL_API_KEY="+serverToken, "JITFLOW_PAGE_TOKEN_KEY="+base64.StdEncoding.EncodeToString(pageKey))
+	serverEnv := append(os.Environ(), "TEMPORAL_API_KEY="+serverToken)
 	for _, addr := range st.serverAddrs {
 		args := append([]string{"server", "--http-addr", addr, "--policy", policy, "--oidc-issuer", st.issuerURL + "/dev",
 			"--audience", audience}, common...)
+		matchesTopology(t, args)
 		st.serverArgs = append(st.serverArgs, args)
 		cmd := exec.Command(jitflowBin, args...)
 		cmd.Env = serverEnv
@@ -212,6 +213,30 @@ func startProduction(t *testing.T, ps *procs, work string) *prodStack {
 	return st
 }
 
+// matchesTopology fails the check when a jitflow command it runs lacks a
+// flag that every deployment target passes (deploy/topology.txt, which
+// the compose file and the Helm chart are held to): the topology proved
+// here is the one they ship.
+func matchesTopology(t *testing.T, args []string) {
+	t.Helper()
+	commands, err := deploy.Topology()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range commands {
+		if c.Name != args[0] {
+			continue
+		}
+		for _, flag := range c.Flags {
+			if !slices.ContainsFunc(args[1:], func(a string) bool { return a == flag || strings.HasPrefix(a, flag+"=") }) {
+				t.Fatalf("jitflow %s runs without %s, which every deployment target passes (deploy/topology.txt): %q", c.Name, flag, args)
+			}
+		}
+		return
+	}
+	t.Fatalf("jitflow %s is not a command of deploy/topology.txt", args[0])
+}
+
 // setup runs `jitflow setup` over mTLS with the admin token, trying again
 // while the Temporal server is still starting its services.
 func (st *prodStack) setup(t *testing.T, tlsArgs []string, token string) string {
@@ -219,7 +244,9 @@ func (st *prodStack) setup(t *testing.T, tlsArgs []string, token string) string 
 	var out []byte
 	var err error
 	for try := 1; try <= 3; try++ {
-		cmd := exec.Command(jitflowBin, append([]string{"setup", "--retention", "8760h", "--wait", "3m"}, tlsArgs...)...)
+		args := append([]string{"setup", "--retention", "8760h", "--wait", "3m"}, tlsArgs...)
+		matchesTopology(t, args)
+		cmd := exec.Command(jitflowBin, args...)
 		cmd.Env = append(os.Environ(), "TEMPORAL_API_KEY="+token)
 		out, err = cmd.CombinedOutput()
 		if err == nil {
