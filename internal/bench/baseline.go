@@ -142,7 +142,7 @@ func (r baselineRun) lifecycles(ctx context.Context, cfg Config, end time.Time) 
 	id := func(i int) string { return fmt.Sprintf("%s-%d", r.queue, i) }
 	if cfg.ExpireTogether {
 		err := parallel(ctx, cfg.Concurrency, cfg.Requests, func(ctx context.Context, i int) error {
-			if err := r.start(ctx, id(i), time.Until(end).Truncate(time.Millisecond)); err != nil {
+			if err := r.start(ctx, id(i), time.Until(end).Round(time.Second)); err != nil {
 				return err
 			}
 			_, err := r.approve(ctx, id(i))

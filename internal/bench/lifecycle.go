@@ -179,14 +179,15 @@ func phased(ctx context.Context, a *api, cfg Config, tok tokens, held *assignmen
 }
 
 // pipelined runs submit, approve and active for each request in turn,
-// Concurrency at a time; each request asks for the time left until end, so
-// that every grant ends at end (give or take its activation). The
+// Concurrency at a time; each request asks for the time left until end,
+// in whole seconds (all the API takes), so that every grant ends within a
+// second of end (give or take its activation). The
 // rate it returns is of the whole pipeline, submits and approvals
 // interleaved.
 func pipelined(ctx context.Context, a *api, cfg Config, tok tokens, held *assignments, gs []grant, end time.Time) (float64, error) {
 	start := time.Now()
 	err := parallel(ctx, cfg.Concurrency, len(gs), func(ctx context.Context, i int) error {
-		d := time.Until(end).Truncate(time.Millisecond)
+		d := time.Until(end).Round(time.Second)
 		if d < time.Second {
 			return fmt.Errorf("--expire-together: request %d of %d would get less than 1s before the common end %s after the first submit: raise --grant", i+1, len(gs), cfg.Grant)
 		}

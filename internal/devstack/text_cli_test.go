@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,9 +11,11 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/jitflow/jitflow/approvals"
 	"github.com/jitflow/jitflow/cmd/jitflow/cli"
 	"github.com/jitflow/jitflow/internal/outbox"
 	"github.com/jitflow/jitflow/policies"
+	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -22,7 +25,8 @@ import (
 // justification, is shown by the CLI and the approval email with the
 // override as a visible escape.
 func TestCLIFreeTextEndToEnd(t *testing.T) {
-	st := startStack(t, t.TempDir(), policies.Dev())
+	dir := t.TempDir()
+	st := startStack(t, dir, policies.Dev())
 	defer st.Stop()
 	t.Setenv("JITFLOW_API", st.APIURL)
 	t.Setenv("JITFLOW_TOKEN", "")
@@ -66,6 +70,15 @@ func TestCLIFreeTextEndToEnd(t *testing.T) {
 	}
 	in.RequestID = "req-00000000-0000-4000-8000-0000000000b1"
 	in.Justification = "reader, 5m\u202e h2 rof nimdA ytiruceS"
+	// A jitflow server of that version signed its start like today's.
+	keys, err := approvals.LoadKeys(filepath.Join(dir, "approval-keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err = in.Sign(proof.FromKeySet(keys), proof.Statement{RequestID: in.RequestID, Channel: proof.ChannelAPI}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := st.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: in.RequestID, TaskQueue: workflows.TaskQueue,
 		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SearchAttributes(in, workflows.NewRequest(in).Status)...),
