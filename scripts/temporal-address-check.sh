@@ -14,7 +14,9 @@ cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local
 cli=${TEMPORAL_CLI:?set TEMPORAL_CLI to the Temporal CLI, or run scripts/temporal-cli-check.sh, which builds it and runs this}
 work=$(mktemp -d)
-trap 'for p in ${jpid:-} ${tpid:-}; do kill -INT "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$work"' EXIT
+# The script's own status is kept: a stopped process's exit status must
+# not become it (errexit applies inside the trap too).
+trap 'rc=$?; set +e; for p in ${jpid:-} ${tpid:-}; do kill -INT "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$work"; exit $rc' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 jitflow=${JITFLOW:-}

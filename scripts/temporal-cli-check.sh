@@ -19,7 +19,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local
 work=$(mktemp -d)
-trap 'kill -INT "${pid:-}" 2>/dev/null; wait "${pid:-}" 2>/dev/null; rm -rf "$work"' EXIT
+# The script's own status is kept: a stopped process's exit status must
+# not become it (errexit applies inside the trap too).
+trap 'rc=$?; set +e; [ -n "${pid:-}" ] && { kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }; rm -rf "$work"; exit $rc' EXIT
 
 cli=${TEMPORAL_CLI:-}
 if [ -z "$cli" ]; then
