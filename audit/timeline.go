@@ -15,6 +15,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/jitflow/jitflow/assignments"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -217,13 +218,13 @@ func (r *reader) graphResult(typ string, result *commonpb.Payloads) {
 		if r.decode(result, &g) == nil {
 			r.graph[typ] = g
 		}
-	case workflows.ActivityHoldGrant:
-		var res workflows.HoldResult
+	case assignments.ActivityHoldGrant:
+		var res assignments.HoldResult
 		if r.decode(result, &res) == nil && res.Activation != nil {
 			r.graph[activityActivate] = graphAnswer{RequestID: res.Activation.GraphRequestID, Status: res.Activation.GraphStatus}
 		}
-	case workflows.ActivityReleaseGrant:
-		var res workflows.ReleaseResult
+	case assignments.ActivityReleaseGrant:
+		var res assignments.ReleaseResult
 		if r.decode(result, &res) == nil && res.Removal != nil {
 			r.graph[activityDeactivate] = graphAnswer{RequestID: res.Removal.GraphRequestID, Status: res.Removal.GraphStatus}
 		}

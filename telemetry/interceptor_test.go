@@ -16,6 +16,7 @@ import (
 
 	"github.com/jitflow/jitflow/activities"
 	"github.com/jitflow/jitflow/approvals"
+	"github.com/jitflow/jitflow/assignments"
 	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/telemetry"
 	"github.com/jitflow/jitflow/workflows"
@@ -87,13 +88,13 @@ func (p *flakyPIM) Eligible(context.Context, activities.Assignment) (activities.
 // role for the request (TestWorkerInterceptorCountsGraphErrors runs the
 // real one).
 func registerGrants(env *testsuite.TestWorkflowEnvironment) {
-	env.RegisterActivityWithOptions(func(_ context.Context, in workflows.HoldInput) (workflows.HoldResult, error) {
+	env.RegisterActivityWithOptions(func(_ context.Context, in assignments.HoldInput) (assignments.HoldResult, error) {
 		until := env.Now().Add(in.Duration)
-		return workflows.HoldResult{Until: until, EntraEnd: until, Activation: &activities.ActivateResult{GraphRequestID: "graph-1", EndDateTime: until}}, nil
-	}, activity.RegisterOptions{Name: workflows.ActivityHoldGrant})
-	env.RegisterActivityWithOptions(func(context.Context, workflows.ReleaseInput) (workflows.ReleaseResult, error) {
-		return workflows.ReleaseResult{Removal: &activities.DeactivateResult{GraphRequestID: "graph-2"}}, nil
-	}, activity.RegisterOptions{Name: workflows.ActivityReleaseGrant})
+		return assignments.HoldResult{Until: until, EntraEnd: until, Activation: &activities.ActivateResult{GraphRequestID: "graph-1", EndDateTime: until}}, nil
+	}, activity.RegisterOptions{Name: assignments.ActivityHoldGrant})
+	env.RegisterActivityWithOptions(func(context.Context, assignments.ReleaseInput) (assignments.ReleaseResult, error) {
+		return assignments.ReleaseResult{Removal: &activities.DeactivateResult{GraphRequestID: "graph-2"}}, nil
+	}, activity.RegisterOptions{Name: assignments.ActivityReleaseGrant})
 }
 
 // flakyMailer fails every first attempt of an email kind, and rejects the
@@ -138,7 +139,7 @@ func TestWorkerInterceptorCountsARequest(t *testing.T) {
 	// While the role is held, the assignment workflow reports that a
 	// removal keeps failing.
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(workflows.SignalRemoval, workflows.RemovalProgress{Alert: "removal keeps failing for 10m"})
+		env.SignalWorkflow(assignments.SignalRemoval, assignments.RemovalProgress{Alert: "removal keeps failing for 10m"})
 	}, 10*time.Minute)
 	start, err := readerInput().Sign(keys, proof.Statement{Channel: proof.ChannelAPI}, t0)
 	if err != nil {
@@ -191,25 +192,25 @@ func TestWorkerInterceptorCountsGraphErrors(t *testing.T) {
 	env.SetStartTime(time.Date(2036, 1, 1, 9, 0, 0, 0, time.UTC))
 	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{m.WorkerInterceptor()}})
 	keys := testProofKeys(t)
-	env.RegisterWorkflowWithOptions(workflows.NewTrust(keys).Assignment, workflow.RegisterOptions{Name: workflows.AssignmentWorkflowName})
+	env.RegisterWorkflowWithOptions(assignments.Workflow(keys), workflow.RegisterOptions{Name: assignments.WorkflowName})
 	env.RegisterActivity(&activities.Activities{PIM: &flakyPIM{now: env.Now}})
 	target := activities.Assignment{PrincipalID: alice.ID, RoleDefinitionID: "f2ef992c-3afb-46b9-b7cf-a126ee74c451", DirectoryScopeID: "/"}
 	var held, released error = errors.New("hold not answered"), errors.New("release not answered")
 	env.RegisterDelayedCallback(func() {
-		in, err := workflows.HoldInput{RequestID: "req-metrics", Assignment: target, Duration: time.Hour}.
+		in, err := assignments.HoldInput{RequestID: "req-metrics", Assignment: target, Duration: time.Hour}.
 			Sign(keys, proof.Statement{Channel: proof.ChannelWorker}, env.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
-		env.UpdateWorkflow(workflows.UpdateHold, "hold", &testsuite.TestUpdateCallback{OnAccept: func() {},
+		env.UpdateWorkflow(assignments.UpdateHold, "hold", &testsuite.TestUpdateCallback{OnAccept: func() {},
 			OnReject: func(err error) { held = err }, OnComplete: func(_ any, err error) { held = err }}, in)
 	}, 0)
 	env.RegisterDelayedCallback(func() {
-		env.UpdateWorkflow(workflows.UpdateRelease, "release", &testsuite.TestUpdateCallback{OnAccept: func() {},
+		env.UpdateWorkflow(assignments.UpdateRelease, "release", &testsuite.TestUpdateCallback{OnAccept: func() {},
 			OnReject: func(err error) { released = err }, OnComplete: func(_ any, err error) { released = err }},
-			workflows.ReleaseInput{RequestID: "req-metrics", Assignment: target, Reason: "revoked"})
+			assignments.ReleaseInput{RequestID: "req-metrics", Assignment: target, Reason: "revoked"})
 	}, 30*time.Minute)
-	env.ExecuteWorkflow(workflows.AssignmentWorkflowName, workflows.AssignmentInput{Assignment: target})
+	env.ExecuteWorkflow(assignments.WorkflowName, assignments.Input{Assignment: target})
 	if held != nil || released != nil {
 		t.Fatalf("hold: %v; release: %v", held, released)
 	}

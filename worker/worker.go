@@ -4,12 +4,12 @@
 package worker
 
 import (
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/assignments"
 	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/workflows"
 )
@@ -18,17 +18,13 @@ import (
 // (or a replayer or test environment that takes the same registrations).
 // The workflows accept only requests and updates proven with keys (see
 // package proof); nil keys refuse them all, which suits a replayer.
-func Register(r sdkworker.Registry, acts *activities.Activities, keys *proof.Keys) {
-	trust := workflows.NewTrust(keys)
-	r.RegisterWorkflowWithOptions(trust.AccessRequest, workflow.RegisterOptions{Name: workflows.WorkflowName})
-	r.RegisterWorkflowWithOptions(trust.Assignment, workflow.RegisterOptions{Name: workflows.AssignmentWorkflowName})
+//
+// grants (nil in a replayer) are the activities through which requests
+// reach the assignment workflows.
+func Register(r sdkworker.Registry, acts *activities.Activities, grants *assignments.Grants, keys *proof.Keys) {
+	r.RegisterWorkflowWithOptions(workflows.NewTrust(keys).AccessRequest, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	assignments.Register(r, grants, keys)
 	r.RegisterActivity(acts)
-}
-
-// RegisterGrants adds the activities that reach the assignment workflows.
-func RegisterGrants(r sdkworker.Registry, g *Grants) {
-	r.RegisterActivityWithOptions(g.HoldGrant, activity.RegisterOptions{Name: workflows.ActivityHoldGrant})
-	r.RegisterActivityWithOptions(g.ReleaseGrant, activity.RegisterOptions{Name: workflows.ActivityReleaseGrant})
 }
 
 // CacheSize is how many workflows a worker process keeps in memory (the
@@ -60,7 +56,6 @@ func New(c client.Client, acts *activities.Activities, keys *proof.Keys) sdkwork
 		MaxConcurrentWorkflowTaskPollers: pollers,
 		MaxConcurrentActivityTaskPollers: pollers,
 	})
-	Register(w, acts, keys)
-	RegisterGrants(w, &Grants{Client: c, Keys: keys})
+	Register(w, acts, &assignments.Grants{Client: c, Keys: keys, TaskQueue: workflows.TaskQueue}, keys)
 	return w
 }

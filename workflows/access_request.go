@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/assignments"
 	"github.com/jitflow/jitflow/proof"
 )
 
@@ -55,12 +56,9 @@ type accessRequest struct {
 	// autoApproved is set while a policy rule's approval stands in for
 	// the stages.
 	autoApproved bool
-	// shared is set when the grant is held through the assignment workflow
-	// (requests started before it hold the role themselves).
-	shared bool
 	// endNotice is the assignment workflow's word that the grant ended and
 	// what became of the role (changeGrantEndNotice).
-	endNotice *ReleaseResult
+	endNotice *assignments.ReleaseResult
 	// holdSlow is set when the hold's wait moved to an ordinary activity:
 	// the activation no longer finishes within the current workflow task.
 	holdSlow bool
@@ -69,7 +67,7 @@ type accessRequest struct {
 	// roleLost is set when the requester's own assignment ended before
 	// the grant and the role could not be assigned again: the assignment
 	// workflow dropped the grant.
-	roleLost *Reassignment
+	roleLost *assignments.Reassignment
 	// removalWaitsUntil is when Entra allows the removal it refused as too
 	// soon; a revoke answers at once then, showing deactivating.
 	removalWaitsUntil time.Time
@@ -147,21 +145,13 @@ func (s *accessRequest) run(ctx workflow.Context) {
 			return
 		}
 	}
-	s.shared = workflow.GetVersion(ctx, changeAssignmentWorkflow, workflow.DefaultVersion, 1) == 1
-	if s.shared {
-		err = s.activateShared(ctx)
-	} else {
-		err = s.activate(ctx)
-	}
-	if err != nil || s.status != StatusActive {
+	// Requests that assigned the role themselves (no version marker) were
+	// drained before this code ran; such a history fails here, on replay.
+	workflow.GetVersion(ctx, changeAssignmentWorkflow, 1, 1)
+	if err = s.activate(ctx); err != nil || s.status != StatusActive {
 		return
 	}
-	if s.shared {
-		err = s.holdShared(ctx)
-	} else {
-		err = s.hold(ctx)
-	}
-	if err != nil {
+	if err = s.hold(ctx); err != nil {
 		return
 	}
 	s.deactivate(ctx)

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/assignments"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -549,11 +550,11 @@ func TestApprovalAnswersWithActivation(t *testing.T) {
 			}
 			holds := 0
 			if tc.slow {
-				h.hold = func(in workflows.HoldInput) (workflows.HoldResult, error) {
+				h.hold = func(in assignments.HoldInput) (assignments.HoldResult, error) {
 					if holds++; holds == 1 {
-						return workflows.HoldResult{}, errors.New("Graph answered 503")
+						return assignments.HoldResult{}, errors.New("Graph answered 503")
 					}
-					return workflows.HoldResult{Until: t0.Add(5*time.Second + in.Duration), EntraEnd: t0.Add(5*time.Second + in.Duration)}, nil
+					return assignments.HoldResult{Until: t0.Add(5*time.Second + in.Duration), EntraEnd: t0.Add(5*time.Second + in.Duration)}, nil
 				}
 			}
 			o := h.decideAt(5*time.Second, bob, approve, "")

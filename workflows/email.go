@@ -70,7 +70,7 @@ func (s *accessRequest) startEmail(ctx workflow.Context, in activities.EmailInpu
 		detail := fmt.Sprintf("%s email to %s", kind, upns(to))
 		if err := f.Get(ctx, &res); err != nil {
 			s.logger.Warn("Email not sent", "kind", kind, "key", key, "error", err)
-			detail += " failed: " + failureText(err)
+			detail += " failed: " + activities.FailureText(err)
 		} else {
 			detail += " sent"
 		}

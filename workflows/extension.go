@@ -43,8 +43,6 @@ func (s *accessRequest) validateExtend(ctx workflow.Context, in ExtendInput) err
 	switch {
 	case s.status != StatusActive:
 		return conflict("request %s is %s; only an %s request can be extended", s.in.RequestID, s.status, StatusActive)
-	case !s.shared:
-		return conflict("request %s was activated by an earlier jitflow version that cannot extend it; ask for a new request", s.in.RequestID)
 	case s.revocation != nil:
 		return conflict("request %s was revoked", s.in.RequestID)
 	case s.ext != nil:
@@ -133,7 +131,7 @@ func (s *accessRequest) applyExtension(ctx workflow.Context) error {
 	case err != nil && ctx.Err() != nil:
 		return err
 	case err != nil:
-		s.refuseExtension(ctx, "extending the assignment failed: "+failureText(err))
+		s.refuseExtension(ctx, "extending the assignment failed: "+activities.FailureText(err))
 		return nil
 	case res.Failure != "":
 		s.refuseExtension(ctx, res.Failure)

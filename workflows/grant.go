@@ -3,12 +3,13 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/assignments"
 )
 
 // notifyBreakGlass tells the security list that a role is being activated
@@ -17,51 +18,134 @@ func (s *accessRequest) notifyBreakGlass(ctx workflow.Context) {
 	s.sendEmail(ctx, activities.MailBreakGlass, s.in.Notify, s.nextKey(activities.MailBreakGlass), s.in.Requester.UPN, s.in.Justification)
 }
 
-// activate assigns the role. It leaves the request active, or failed (with
-// the role removed as far as Graph lets us). An error means the workflow was
-// cancelled during activation; the role may then be assigned.
+// EndNoticeWait is how long past its end a request waits for the
+// assignment workflow's notice before releasing the role itself.
+const EndNoticeWait = 30 * time.Second
+
+// grantEnded: the assignment workflow ended the grant (or dropped it, the
+// role gone), or its removal waits on Entra (so the request shows
+// deactivating).
+func (s *accessRequest) grantEnded() bool {
+	return s.endNotice != nil || s.roleLost != nil || !s.removalWaitsUntil.IsZero()
+}
+
+// changeAssignmentWorkflow is the GetVersion change id of holding the role
+// through the assignment workflow (overlapping grants, extensions, roles
+// held before jitflow) instead of assigning and removing it directly. It
+// is pinned: every request holds the role that way, and requests that
+// assigned the role themselves were drained before workers ran this code
+// (docs/workflow-changes.md, "Drain before upgrading").
+const changeAssignmentWorkflow = "assignment-workflow"
+
+// activate checks the requester's eligibility when the role asks for
+// one, then asks the assignment workflow to hold the role for this request
+// and waits until it is active. It leaves the request active or failed. An
+// error means the workflow was cancelled; the role may then be held.
 func (s *accessRequest) activate(ctx workflow.Context) error {
-	in := activities.ActivateInput{
-		RequestID:     s.in.RequestID,
-		Assignment:    s.assignment(),
-		Duration:      s.in.Duration,
-		Justification: s.in.Justification,
-		Ticket:        s.in.Ticket,
+	if s.in.RequireEligibility {
+		if ok, err := s.stillEligible(ctx); err != nil || !ok {
+			return err
+		}
 	}
 	s.mayBeAssigned = true
-	var res activities.ActivateResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activateOptions()), acts.Activate, in).Get(ctx, &res)
+	res, err := s.holdGrant(ctx, s.holdInput(time.Time{}))
 	if err != nil {
 		if ctx.Err() != nil {
 			return err
 		}
-		s.fail(ctx, "activation failed: "+failureText(err))
-		if s.mayHaveAssigned(ctx, err) {
-			s.removeAfterFailure(ctx)
-		} else {
-			s.mayBeAssigned = false
-		}
+		s.fail(ctx, "activation failed: "+activities.FailureText(err))
+		s.releaseAfterFailure(ctx)
 		return nil
 	}
-	// The grant clock starts now, when the role is really there, not when
-	// the request was approved.
+	if res.Failure != "" {
+		s.mayBeAssigned = false
+		s.fail(ctx, res.Failure)
+		return nil
+	}
+	// The grant's clock started when the role was really there: with a new
+	// assignment that is Entra's start, a moment before the answer arrived.
 	s.activatedAt = workflow.Now(ctx)
-	s.expiresAt = s.activatedAt.Add(s.in.Duration)
-	s.entraEnd = res.EndDateTime
+	if start := res.Until.Add(-s.in.Duration); start.Before(s.activatedAt) {
+		s.activatedAt = start
+	}
+	s.expiresAt = res.Until
+	s.entraEnd = res.EntraEnd
+	s.alreadyHeld = res.AlreadyHeld != nil
 	s.setStatus(ctx, StatusActive)
-	s.record(ctx, AuditEvent{Type: EventActivated, Actor: ActorSystem, Detail: activatedDetail(res)})
+	if h := res.AlreadyHeld; h != nil {
+		s.record(ctx, AuditEvent{Type: EventAlreadyHeld, Actor: ActorSystem, Detail: alreadyHeldDetail(*h)})
+	}
+	s.record(ctx, AuditEvent{Type: EventActivated, Actor: ActorSystem, Detail: heldDetail(res)})
 	s.emailRequester(ctx, activities.MailActive, "", "")
 	return nil
 }
 
-// hold keeps the grant until it runs out or is revoked. An error means the
-// workflow was cancelled.
-func (s *accessRequest) hold(ctx workflow.Context) error {
-	_, err := workflow.AwaitWithTimeout(ctx, s.in.Duration, func() bool { return s.revocation != nil })
-	return err
+// holdGrant asks the assignment workflow to hold the role (see
+// assignments.Hold); once the wait moves to an ordinary activity the
+// activation no longer finishes within the current workflow task.
+func (s *accessRequest) holdGrant(ctx workflow.Context, in assignments.HoldInput) (assignments.HoldResult, error) {
+	return assignments.Hold(ctx, in, func() { s.holdSlow = true })
 }
 
-// deactivate removes the role and ends the request expired or revoked. It
+func (s *accessRequest) holdInput(until time.Time) assignments.HoldInput {
+	return assignments.HoldInput{
+		RequestID:     s.in.RequestID,
+		Assignment:    s.assignment(),
+		Duration:      s.in.Duration,
+		Until:         until,
+		Justification: s.in.Justification,
+		Ticket:        s.in.Ticket,
+	}
+}
+
+// stillEligible asks Entra whether the requester still holds the PIM
+// eligibility the role requires; without it the request fails.
+func (s *accessRequest) stillEligible(ctx workflow.Context) (bool, error) {
+	in := activities.EligibilityInput{RequestID: s.in.RequestID, Assignment: s.assignment()}
+	res, err := assignments.CheckEligibility(ctx, in)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return false, err
+	case err != nil:
+		s.fail(ctx, "could not check the requester's PIM eligibility: "+activities.FailureText(err))
+		return false, nil
+	case !res.Eligible:
+		s.fail(ctx, fmt.Sprintf("%s no longer holds a PIM eligibility for %s, which role %q requires", s.in.Requester.UPN, s.assignment().TargetString(), s.in.Target.Role))
+		return false, nil
+	}
+	return true, nil
+}
+
+// hold keeps the grant until it runs out or is revoked, applying
+// granted extensions on the way. An error means the workflow was cancelled.
+//
+// Since assignments.ChangeGrantEndNotice the assignment workflow ends the grant at its
+// end and tells the request what became of the role; the request waits
+// EndNoticeWait past its end for that notice before it releases the role
+// itself (an assignment workflow started before the change never tells).
+func (s *accessRequest) hold(ctx workflow.Context) error {
+	notice := workflow.GetVersion(ctx, assignments.ChangeGrantEndNotice, workflow.DefaultVersion, 1) == 1
+	for {
+		left := s.expiresAt.Sub(workflow.Now(ctx))
+		if notice {
+			left += EndNoticeWait
+		}
+		if left <= 0 {
+			return nil
+		}
+		more, err := workflow.AwaitWithTimeout(ctx, left, func() bool {
+			return s.revocation != nil || s.extensionGranted() || s.grantEnded()
+		})
+		if err != nil || !more || s.revocation != nil || s.grantEnded() {
+			return err
+		}
+		if err := s.applyExtension(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// deactivate gives up the hold and ends the request expired or revoked. It
 // runs under a disconnected context: cancelling the workflow must not stop a
 // removal.
 func (s *accessRequest) deactivate(ctx workflow.Context) {
@@ -78,17 +162,7 @@ func (s *accessRequest) deactivate(ctx workflow.Context) {
 		return
 	}
 	s.setStatus(ctx, StatusDeactivating)
-	if s.shared {
-		s.release(ctx)
-		return
-	}
-	res, err := s.remove(ctx)
-	if err != nil {
-		s.fail(ctx, fmt.Sprintf("removing the role failed: %s; Entra ends the assignment by itself at %s", failureText(err), s.entraEndText()))
-		return
-	}
-	s.record(ctx, AuditEvent{Type: EventDeactivated, Actor: ActorSystem, Detail: deactivatedDetail(res)})
-	s.ended(ctx)
+	s.release(ctx)
 }
 
 // ended finishes a request whose role is gone (or stays for others): revoked
@@ -109,49 +183,83 @@ func (s *accessRequest) ended(ctx workflow.Context) {
 	s.emailRequester(ctx, activities.MailExpired, "", "")
 }
 
-// mayHaveAssigned tells whether a failed activation may have left an
-// assignment behind. When Graph refused outright (ErrGraphRejected) the last
-// attempt assigned nothing, and an earlier attempt whose answer was lost
-// would have made Graph answer RoleAssignmentExists, which the provider
-// takes over as a success. A refusal can even be about an assignment that
-// is not ours (a standing one the provider will not take over): removing
-// it would take away access jitflow never granted. Requests that failed
-// before this rule removed anyway; GetVersion keeps their histories
-// replaying.
-func (s *accessRequest) mayHaveAssigned(ctx workflow.Context, err error) bool {
-	if workflow.GetVersion(ctx, "keep-assignment-after-refusal", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-		return true
+// release gives up this request's hold and ends the request: the role is
+// removed when no other request holds it, and never when the requester
+// held it before jitflow.
+func (s *accessRequest) release(ctx workflow.Context) {
+	res, err := s.releaseGrant(ctx)
+	if err != nil {
+		s.fail(ctx, fmt.Sprintf("removing the role failed: %s; Entra ends the assignment by itself at %s", activities.FailureText(err), s.entraEndText()))
+		return
 	}
-	var app *temporal.ApplicationError
-	return !errors.As(err, &app) || app.Type() != activities.ErrGraphRejected
+	s.released(ctx, res)
 }
 
-// removeAfterFailure removes the role after a failed activation: an earlier
-// attempt may have assigned it before its answer was lost.
-func (s *accessRequest) removeAfterFailure(ctx workflow.Context) {
+// released ends the request with what became of the role.
+func (s *accessRequest) released(ctx workflow.Context, res assignments.ReleaseResult) {
+	s.mayBeAssigned = false
+	if res.Failure != "" {
+		s.fail(ctx, fmt.Sprintf("removing the role failed: %s; Entra ends the assignment by itself at %s", res.Failure, s.entraEndText()))
+		return
+	}
+	s.record(ctx, AuditEvent{Type: EventDeactivated, Actor: ActorSystem, Detail: releasedDetail(res)})
+	s.ended(ctx)
+}
+
+func (s *accessRequest) releaseGrant(ctx workflow.Context) (assignments.ReleaseResult, error) {
+	in := assignments.ReleaseInput{RequestID: s.in.RequestID, Assignment: s.assignment(), Reason: s.removalReason()}
+	res, err := assignments.Release(ctx, in)
+	if err == nil {
+		s.mayBeAssigned = false
+	}
+	return res, err
+}
+
+// releaseAfterFailure gives up a hold the failed activation may have left.
+func (s *accessRequest) releaseAfterFailure(ctx workflow.Context) {
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
-	res, err := s.remove(ctx)
+	res, err := s.releaseGrant(ctx)
+	if err == nil && res.Failure != "" {
+		err = errors.New(res.Failure)
+	}
 	if err != nil {
 		s.logger.Error("Role not removed after failed activation", "error", err)
 		s.record(ctx, AuditEvent{Type: EventFailed, Actor: ActorSystem,
-			Detail: "removing any assignment left by the failed activation also failed: " + failureText(err)})
+			Detail: "removing any assignment left by the failed activation also failed: " + activities.FailureText(err)})
 		return
 	}
-	s.record(ctx, AuditEvent{Type: EventDeactivated, Actor: ActorSystem,
-		Detail: "cleanup after the failed activation: " + deactivatedDetail(res)})
+	s.record(ctx, AuditEvent{Type: EventDeactivated, Actor: ActorSystem, Detail: "cleanup after the failed activation: " + releasedDetail(res)})
 }
 
-// remove runs the Deactivate activity until it succeeds or Graph refuses
-// for good.
-func (s *accessRequest) remove(ctx workflow.Context) (activities.DeactivateResult, error) {
-	in := activities.DeactivateInput{RequestID: s.in.RequestID, Assignment: s.assignment(), Reason: s.removalReason()}
-	var res activities.DeactivateResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, deactivateOptions()), acts.Deactivate, in).Get(ctx, &res)
-	if err != nil {
-		return res, err
+// receiveRemovalProgress records what the assignment workflow says about a
+// removal this request waits for.
+func (s *accessRequest) receiveRemovalProgress(ctx workflow.Context) {
+	ch := workflow.GetSignalChannel(ctx, assignments.SignalRemoval)
+	for {
+		var p assignments.RemovalProgress
+		ch.Receive(ctx, &p)
+		switch {
+		case p.Alert != "":
+			s.logger.Error("Role removal keeps failing", "detail", p.Alert)
+			s.record(ctx, AuditEvent{Type: EventAlert, Actor: ActorSystem, Detail: p.Alert})
+		case p.Ended != nil:
+			// The grant reached its end; holdShared moves on.
+			s.endNotice = p.Ended
+		case p.Reassigned != nil && p.Reassigned.Failure != "":
+			// The role is gone; the main coroutine ends the request.
+			s.roleLost = p.Reassigned
+		case p.Reassigned != nil:
+			s.alreadyHeld = false
+			if a := p.Reassigned.Activation; a != nil {
+				s.entraEnd = a.EndDateTime
+			}
+			s.record(ctx, AuditEvent{Type: EventReassigned, Actor: ActorSystem, Detail: reassignedDetail(*p.Reassigned)})
+		case !p.AllowedAt.IsZero():
+			s.removalWaitsUntil = p.AllowedAt
+			s.record(ctx, AuditEvent{Type: EventDeactivating, Actor: ActorSystem,
+				Detail: fmt.Sprintf("Entra allows removing the role only from %s; jitflow removes it then", p.AllowedAt.UTC().Format(time.RFC3339))})
+		}
 	}
-	s.mayBeAssigned = false
-	return res, nil
 }
 
 func (s *accessRequest) assignment() activities.Assignment {
@@ -205,25 +313,57 @@ func orNone(s string) string {
 	return s
 }
 
-// failureText reduces an activity error to what went wrong, for people:
-// the activity's own message, without Temporal's wrapping.
-func failureText(err error) string {
-	var app *temporal.ApplicationError
-	hasApp := errors.As(err, &app)
-	var timeout *temporal.TimeoutError
-	if errors.As(err, &timeout) {
-		text := fmt.Sprintf("gave up after a %s timeout", timeout.TimeoutType())
-		if hasApp {
-			text += "; last error: " + app.Message()
+func alreadyHeldDetail(inst activities.Instance) string {
+	end := "no end (standing)"
+	if !inst.Permanent() {
+		end = "Entra ends it at " + inst.EndDateTime.UTC().Format(time.RFC3339)
+	}
+	return fmt.Sprintf("the requester already holds this assignment (instance %s, %s, %s), which jitflow did not make: it is left in place and never removed",
+		orNone(inst.ID), orNone(inst.AssignmentType), end)
+}
+
+func reassignedDetail(r assignments.Reassignment) string {
+	d := fmt.Sprintf("the requester's own assignment (instance %s), which this grant rode on, ended at %s, before the grant: jitflow assigned the role again for the rest of the grant and removes it when the grant ends",
+		orNone(r.Previous.ID), r.Previous.EndDateTime.UTC().Format(time.RFC3339))
+	if r.Activation != nil {
+		d += "; " + activatedDetail(*r.Activation)
+	}
+	return d
+}
+
+func heldDetail(res assignments.HoldResult) string {
+	var parts []string
+	switch {
+	case res.Activation != nil:
+		parts = append(parts, activatedDetail(*res.Activation))
+		if res.Activation.NotVisible {
+			parts = append(parts, "Graph did not list the new assignment yet when jitflow stopped waiting for it")
+		} else if res.Activation.VisibleAfter > 0 {
+			parts = append(parts, fmt.Sprintf("Graph listed it after %s", res.Activation.VisibleAfter))
 		}
-		return text
+		if ids := res.Activation.HTTPRequestIDs; len(ids) > 0 {
+			parts = append(parts, "Graph request-ids "+strings.Join(ids, ", "))
+		}
+	case res.AlreadyHeld != nil:
+		parts = append(parts, "held through the assignment the requester already had")
+	default:
+		parts = append(parts, "the role was already active for another jitflow request of the requester")
 	}
-	if hasApp {
-		return app.Message()
+	if res.Extension != nil {
+		parts = append(parts, "Entra's end moved to "+res.Extension.EndDateTime.UTC().Format(time.RFC3339)+" by Graph request "+orNone(res.Extension.GraphRequestID))
 	}
-	var act *temporal.ActivityError
-	if errors.As(err, &act) && errors.Unwrap(act) != nil {
-		return errors.Unwrap(act).Error()
+	parts = append(parts, "granted until "+res.Until.UTC().Format(time.RFC3339))
+	return strings.Join(parts, "; ")
+}
+
+func releasedDetail(res assignments.ReleaseResult) string {
+	switch {
+	case res.Removal != nil:
+		return deactivatedDetail(*res.Removal)
+	case res.AlreadyHeld:
+		return "the role stays: the requester held it before jitflow"
+	case res.Remaining > 0:
+		return fmt.Sprintf("the role stays: %d other jitflow request(s) of the requester still hold it", res.Remaining)
 	}
-	return err.Error()
+	return "nothing was held any more"
 }

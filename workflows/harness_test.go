@@ -11,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/log"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/jitflow/jitflow/activities"
 	"github.com/jitflow/jitflow/approvals"
+	"github.com/jitflow/jitflow/assignments"
 	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/workflows"
 )
@@ -121,9 +121,9 @@ type harness struct {
 
 	// release answers the release of the request's hold; nil removes the
 	// role through deactivate.
-	release func(in workflows.ReleaseInput) (workflows.ReleaseResult, error)
+	release func(in assignments.ReleaseInput) (assignments.ReleaseResult, error)
 	// hold, when set, answers every hold instead of the single-grant stand-in.
-	hold func(in workflows.HoldInput) (workflows.HoldResult, error)
+	hold func(in assignments.HoldInput) (assignments.HoldResult, error)
 	// mockReleaseDelay is how long each release takes on the workflow clock.
 	mockReleaseDelay time.Duration
 	// eligible answers the eligibility check.
@@ -141,7 +141,7 @@ type harness struct {
 	activations []activities.ActivateInput
 	removals    []activities.DeactivateInput
 	emails      []activities.EmailInput
-	holds       []workflows.HoldInput
+	holds       []assignments.HoldInput
 }
 
 func newHarness(t *testing.T, in workflows.AccessRequestInput) *harness {
@@ -405,22 +405,21 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// grants names the methods the harness mocks; the real ones are never
+// called.
+var grants = &assignments.Grants{}
+
 // registerGrants stands in for the assignment workflow of a requester who
 // holds nothing else: a new hold activates through h.activate, an extension
 // moves the end, and a release removes through h.deactivate.
 func (h *harness) registerGrants() {
-	h.env.RegisterActivityWithOptions(func(context.Context, workflows.HoldInput) (workflows.HoldResult, error) {
-		return workflows.HoldResult{}, errors.New("replaced by the mock")
-	}, activity.RegisterOptions{Name: workflows.ActivityHoldGrant})
-	h.env.RegisterActivityWithOptions(func(context.Context, workflows.ReleaseInput) (workflows.ReleaseResult, error) {
-		return workflows.ReleaseResult{}, errors.New("replaced by the mock")
-	}, activity.RegisterOptions{Name: workflows.ActivityReleaseGrant})
+	h.env.RegisterActivity(grants)
 }
 
 // mockGrants answers the grant activities (after registerGrants, as the
 // test environment wants registrations before mocks).
 func (h *harness) mockGrants() {
-	hold := h.env.OnActivity(workflows.ActivityHoldGrant, mock.Anything, mock.Anything).Return(func(_ context.Context, in workflows.HoldInput) (workflows.HoldResult, error) {
+	hold := h.env.OnActivity(grants.HoldGrant, mock.Anything, mock.Anything).Return(func(_ context.Context, in assignments.HoldInput) (assignments.HoldResult, error) {
 		h.mu.Lock()
 		h.holds = append(h.holds, in)
 		h.mu.Unlock()
@@ -429,7 +428,7 @@ func (h *harness) mockGrants() {
 		}
 		if !in.Until.IsZero() {
 			h.noticeEndAt(in.Until)
-			return workflows.HoldResult{Until: in.Until, EntraEnd: in.Until,
+			return assignments.HoldResult{Until: in.Until, EntraEnd: in.Until,
 				Extension: &activities.ExtendResult{GraphRequestID: "graph-extend", EndDateTime: in.Until}}, nil
 		}
 		h.mu.Lock()
@@ -439,19 +438,19 @@ func (h *harness) mockGrants() {
 		h.mu.Unlock()
 		res, err := h.activate(n)
 		if app, ok := refused(err); ok {
-			return workflows.HoldResult{Failure: "activation failed: " + app.Message()}, nil
+			return assignments.HoldResult{Failure: "activation failed: " + app.Message()}, nil
 		}
 		if err != nil {
-			return workflows.HoldResult{}, err
+			return assignments.HoldResult{}, err
 		}
 		until := h.env.Now().Add(in.Duration)
 		h.noticeEndAt(until)
-		return workflows.HoldResult{Until: until, EntraEnd: res.EndDateTime, Activation: &res}, nil
+		return assignments.HoldResult{Until: until, EntraEnd: res.EndDateTime, Activation: &res}, nil
 	})
 	if h.activateDelay > 0 {
 		hold.After(h.activateDelay)
 	}
-	release := h.env.OnActivity(workflows.ActivityReleaseGrant, mock.Anything, mock.Anything).Return(h.releaseOnce)
+	release := h.env.OnActivity(grants.ReleaseGrant, mock.Anything, mock.Anything).Return(h.releaseOnce)
 	if h.mockReleaseDelay > 0 {
 		release.After(h.mockReleaseDelay)
 	}
@@ -459,7 +458,7 @@ func (h *harness) mockGrants() {
 
 // releaseOnce answers one release: through h.release, or by removing the
 // role through deactivate.
-func (h *harness) releaseOnce(_ context.Context, in workflows.ReleaseInput) (workflows.ReleaseResult, error) {
+func (h *harness) releaseOnce(_ context.Context, in assignments.ReleaseInput) (assignments.ReleaseResult, error) {
 	if h.release != nil {
 		return h.release(in)
 	}
@@ -469,12 +468,12 @@ func (h *harness) releaseOnce(_ context.Context, in workflows.ReleaseInput) (wor
 	h.mu.Unlock()
 	res, err := h.deactivate(n)
 	if app, ok := refused(err); ok {
-		return workflows.ReleaseResult{Failure: app.Message()}, nil
+		return assignments.ReleaseResult{Failure: app.Message()}, nil
 	}
 	if err != nil {
-		return workflows.ReleaseResult{}, err
+		return assignments.ReleaseResult{}, err
 	}
-	return workflows.ReleaseResult{Removal: &res}, nil
+	return assignments.ReleaseResult{Removal: &res}, nil
 }
 
 // noticeEndAt stands in for the assignment workflow ending the grant at
@@ -494,13 +493,13 @@ func (h *harness) noticeEndAt(until time.Time) {
 		if !current.Equal(until) {
 			return
 		}
-		in := workflows.ReleaseInput{RequestID: h.in.RequestID, Assignment: activities.Assignment{PrincipalID: h.in.Requester.ID,
+		in := assignments.ReleaseInput{RequestID: h.in.RequestID, Assignment: activities.Assignment{PrincipalID: h.in.Requester.ID,
 			RoleDefinitionID: h.in.Target.RoleDefinitionID, DirectoryScopeID: h.in.Target.DirectoryScopeID}, Reason: "the grant ran out"}
 		res, err := h.releaseOnce(context.Background(), in)
 		for err != nil {
 			res, err = h.releaseOnce(context.Background(), in)
 		}
-		h.env.SignalWorkflow(workflows.SignalRemoval, workflows.RemovalProgress{Ended: &res})
+		h.env.SignalWorkflow(assignments.SignalRemoval, assignments.RemovalProgress{Ended: &res})
 	}, until.Sub(h.env.Now()))
 }
 

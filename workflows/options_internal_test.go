@@ -7,8 +7,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
-
-	"github.com/jitflow/jitflow/activities"
 )
 
 // TestActivityOptions pins the timeouts and retry policies: the test
@@ -19,19 +17,6 @@ func TestActivityOptions(t *testing.T) {
 		got  workflow.ActivityOptions
 		want workflow.ActivityOptions
 	}{
-		{"activate", activateOptions(), workflow.ActivityOptions{
-			StartToCloseTimeout:    30 * time.Second,
-			ScheduleToCloseTimeout: 10 * time.Minute,
-			WaitForCancellation:    true,
-			RetryPolicy: &temporal.RetryPolicy{
-				InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
-				NonRetryableErrorTypes: []string{activities.ErrGraphRejected},
-			},
-		}},
-		{"deactivate retries without limit or deadline", deactivateOptions(), workflow.ActivityOptions{
-			StartToCloseTimeout: 30 * time.Second,
-			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-		}},
 		{"email", emailOptions(), workflow.ActivityOptions{
 			StartToCloseTimeout: 30 * time.Second,
 			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 5},

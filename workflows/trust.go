@@ -11,8 +11,8 @@ import (
 
 // Trust holds the keys the workflows check proofs with (proof.Keys of
 // jitflow's key list). A worker registers its workflows through one Trust
-// (Trust.AccessRequest, Trust.Assignment); only what a jitflow server or
-// worker signed gets past their validators.
+// (Trust.AccessRequest); only what a jitflow server signed gets past its
+// validators.
 type Trust struct {
 	keys *proof.Keys
 }
@@ -79,7 +79,7 @@ func (s *accessRequest) verifyStart(ctx workflow.Context) bool {
 	started := workflow.GetInfo(ctx).WorkflowStartTime
 	var check startCheck
 	err := workflow.SideEffect(ctx, func(workflow.Context) any {
-		if err := verify(s.trust.verifier(), s.in.RequestID, s.in, started); err != nil {
+		if err := s.trust.verifier().VerifyInput(s.in.RequestID, s.in, started); err != nil {
 			return startCheck{Refused: err.Error()}
 		}
 		return startCheck{}
@@ -98,13 +98,13 @@ func (s *accessRequest) verifyStart(ctx workflow.Context) bool {
 // checkProof is the first check of every update's validator: the update
 // must carry a proof of a jitflow server saying exactly what it asks, not
 // used before in this request. A refusal names no detail of the check.
-func (s *accessRequest) checkProof(ctx workflow.Context, in attestable) error {
-	want, _ := in.statement()
-	if err := verify(s.trust.verifier(), s.in.RequestID, in, workflow.Now(ctx)); err != nil {
+func (s *accessRequest) checkProof(ctx workflow.Context, in proof.Input) error {
+	want, _ := in.Claim()
+	if err := s.trust.verifier().VerifyInput(s.in.RequestID, in, workflow.Now(ctx)); err != nil {
 		s.logger.Warn("Update refused: no valid proof", "kind", want.Kind, "error", err)
 		return forbidden("%s refused: it was not issued by a jitflow server for an authenticated caller", want.Kind)
 	}
-	if _, used := s.nonces[in.carried().Nonce]; used {
+	if _, used := s.nonces[in.Carried().Nonce]; used {
 		s.logger.Warn("Update refused: proof used before", "kind", want.Kind)
 		return forbidden("%s refused: its proof was already used", want.Kind)
 	}
@@ -116,25 +116,11 @@ func (s *accessRequest) checkProof(ctx workflow.Context, in attestable) error {
 // asks, issued within proof.MaxAge of now. It is the workflows' own check
 // (without the nonce, which only the workflow knows to be unused).
 func Verify(keys *proof.Keys, requestID string, in any, now time.Time) error {
-	a, ok := in.(attestable)
+	a, ok := in.(proof.Input)
 	if !ok {
 		return fmt.Errorf("%T carries no proof", in)
 	}
-	return verify(keys, requestID, a, now)
-}
-
-func verify(keys *proof.Keys, requestID string, in attestable, now time.Time) error {
-	want, unsigned := in.statement()
-	want.RequestID = requestID
-	return keys.Verify(in.carried(), want, unsigned, now)
-}
-
-// attestable is an input that carries a proof.
-type attestable interface {
-	carried() *proof.Proof
-	// statement is what the proof must say about the input, and the
-	// input without its proof (what the digest covers).
-	statement() (proof.Statement, any)
+	return keys.VerifyInput(requestID, a, now)
 }
 
 // useProof remembers an accepted update's nonce. Handlers run on replay
@@ -172,102 +158,72 @@ const ChannelTemporalCancel = "temporal-cancel"
 // with the input's kind, actor and digest, and returns the input carrying
 // the proof.
 
-func (in AccessRequestInput) carried() *proof.Proof { return in.Proof }
+func (in AccessRequestInput) Carried() *proof.Proof { return in.Proof }
 
-func (in AccessRequestInput) statement() (proof.Statement, any) {
+func (in AccessRequestInput) Claim() (proof.Statement, any) {
 	in.Proof = nil
 	return proof.Statement{Kind: proof.KindSubmit, RequestID: in.RequestID, ActorID: in.Requester.ID}, in
 }
 
 // Sign returns in carrying a proof of keys.
 func (in AccessRequestInput) Sign(keys *proof.Keys, st proof.Statement, now time.Time) (AccessRequestInput, error) {
-	want, unsigned := in.statement()
 	var err error
-	in.Proof, err = keys.Sign(with(st, want), unsigned, now)
+	in.Proof, err = keys.SignInput(in, st, now)
 	return in, err
 }
 
-func (in DecideInput) carried() *proof.Proof { return in.Proof }
+func (in DecideInput) Carried() *proof.Proof { return in.Proof }
 
-func (in DecideInput) statement() (proof.Statement, any) {
+func (in DecideInput) Claim() (proof.Statement, any) {
 	in.Proof = nil
 	return proof.Statement{Kind: proof.KindDecide, ActorID: in.ApproverID}, in
 }
 
 // Sign returns in carrying a proof of keys.
 func (in DecideInput) Sign(keys *proof.Keys, st proof.Statement, now time.Time) (DecideInput, error) {
-	want, unsigned := in.statement()
 	var err error
-	in.Proof, err = keys.Sign(with(st, want), unsigned, now)
+	in.Proof, err = keys.SignInput(in, st, now)
 	return in, err
 }
 
-func (in CancelInput) carried() *proof.Proof { return in.Proof }
+func (in CancelInput) Carried() *proof.Proof { return in.Proof }
 
-func (in CancelInput) statement() (proof.Statement, any) {
+func (in CancelInput) Claim() (proof.Statement, any) {
 	in.Proof = nil
 	return proof.Statement{Kind: proof.KindCancel, ActorID: in.ActorID}, in
 }
 
 // Sign returns in carrying a proof of keys.
 func (in CancelInput) Sign(keys *proof.Keys, st proof.Statement, now time.Time) (CancelInput, error) {
-	want, unsigned := in.statement()
 	var err error
-	in.Proof, err = keys.Sign(with(st, want), unsigned, now)
+	in.Proof, err = keys.SignInput(in, st, now)
 	return in, err
 }
 
-func (in RevokeInput) carried() *proof.Proof { return in.Proof }
+func (in RevokeInput) Carried() *proof.Proof { return in.Proof }
 
-func (in RevokeInput) statement() (proof.Statement, any) {
+func (in RevokeInput) Claim() (proof.Statement, any) {
 	in.Proof = nil
 	return proof.Statement{Kind: proof.KindRevoke, ActorID: in.Actor.ID, Operator: in.Operator}, in
 }
 
 // Sign returns in carrying a proof of keys.
 func (in RevokeInput) Sign(keys *proof.Keys, st proof.Statement, now time.Time) (RevokeInput, error) {
-	want, unsigned := in.statement()
 	var err error
-	in.Proof, err = keys.Sign(with(st, want), unsigned, now)
+	in.Proof, err = keys.SignInput(in, st, now)
 	return in, err
 }
 
-func (in ExtendInput) carried() *proof.Proof { return in.Proof }
+func (in ExtendInput) Carried() *proof.Proof { return in.Proof }
 
-func (in ExtendInput) statement() (proof.Statement, any) {
+func (in ExtendInput) Claim() (proof.Statement, any) {
 	in.Proof = nil
 	return proof.Statement{Kind: proof.KindExtend, ActorID: in.Actor.ID}, in
 }
 
 // Sign returns in carrying a proof of keys.
 func (in ExtendInput) Sign(keys *proof.Keys, st proof.Statement, now time.Time) (ExtendInput, error) {
-	want, unsigned := in.statement()
 	var err error
-	in.Proof, err = keys.Sign(with(st, want), unsigned, now)
+	in.Proof, err = keys.SignInput(in, st, now)
 	return in, err
-}
-
-func (in HoldInput) carried() *proof.Proof { return in.Proof }
-
-func (in HoldInput) statement() (proof.Statement, any) {
-	in.Proof = nil
-	return proof.Statement{Kind: proof.KindHold, RequestID: in.RequestID}, in
-}
-
-// Sign returns in carrying a proof of keys.
-func (in HoldInput) Sign(keys *proof.Keys, st proof.Statement, now time.Time) (HoldInput, error) {
-	want, unsigned := in.statement()
-	var err error
-	in.Proof, err = keys.Sign(with(st, want), unsigned, now)
-	return in, err
-}
-
-// with is st with what the input itself decides (kind, actor, operator
-// flag; the request id when the input names it).
-func with(st, want proof.Statement) proof.Statement {
-	st.Kind, st.ActorID, st.Operator = want.Kind, want.ActorID, want.Operator
-	if want.RequestID != "" {
-		st.RequestID = want.RequestID
-	}
-	return st
 }

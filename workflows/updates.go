@@ -167,7 +167,7 @@ func (s *accessRequest) awaitQuickActivation(ctx workflow.Context) {
 		return
 	}
 	_ = workflow.Await(ctx, func() bool {
-		return s.status != StatusActivating || s.holdSlow || !s.shared
+		return s.status != StatusActivating || s.holdSlow
 	})
 }
 

@@ -57,7 +57,7 @@ func (it *sliceIterator) Next() (*historypb.HistoryEvent, error) {
 // TestExportTrailsWindow: the export writes the events inside the window,
 // one JSON line each, with the request on every line.
 func TestExportTrailsWindow(t *testing.T) {
-	f, err := os.Open(filepath.Join("..", "..", "workflows", "testdata", "histories", "revoked.json"))
+	f, err := os.Open(filepath.Join("..", "..", "workflows", "testdata", "histories", "drained", "revoked.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/assignments"
 	"github.com/jitflow/jitflow/internal/graphemu"
 	"github.com/jitflow/jitflow/internal/outbox"
 	"github.com/jitflow/jitflow/workflows"
@@ -161,7 +162,7 @@ func TestRecordHistories(t *testing.T) {
 		}},
 	}
 	alice, _ := pol.UserByName("alice")
-	aliceReader := workflows.AssignmentWorkflowID(activities.Assignment{PrincipalID: alice.ID, RoleDefinitionID: reader.RoleDefinitionID, DirectoryScopeID: "/"})
+	aliceReader := assignments.WorkflowID(activities.Assignment{PrincipalID: alice.ID, RoleDefinitionID: reader.RoleDefinitionID, DirectoryScopeID: "/"})
 	active := func(duration string) string {
 		id := create("alice", `{"role":"reader","duration":"`+duration+`","justification":"recorded history"}`)
 		// An approval that reaches the workflow with its start is
@@ -325,8 +326,8 @@ func TestRecordHistories(t *testing.T) {
 		if strings.HasPrefix(id, "assignment/") {
 			// It lingers for the next request: record it once idle.
 			waitFor(t, 30*time.Second, "assignment workflow "+id+" idle", func() bool {
-				v, err := st.Client.QueryWorkflow(context.Background(), id, "", workflows.QueryAssignment)
-				var view workflows.AssignmentView
+				v, err := st.Client.QueryWorkflow(context.Background(), id, "", assignments.QueryAssignment)
+				var view assignments.View
 				return err == nil && v.Get(&view) == nil && len(view.Grants) == 0 && !view.Assigned
 			})
 		}

@@ -1,4 +1,4 @@
-package workflows
+package activities
 
 import (
 	"errors"
@@ -24,7 +24,7 @@ func TestFailureText(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			require.Equal(t, tc.want, failureText(tc.err))
+			require.Equal(t, tc.want, FailureText(tc.err))
 		})
 	}
 }

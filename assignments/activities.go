@@ -1,4 +1,4 @@
-package worker
+package assignments
 
 import (
 	"context"
@@ -11,19 +11,24 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
 
+	"github.com/jitflow/jitflow/activities"
 	"github.com/jitflow/jitflow/proof"
-	"github.com/jitflow/jitflow/workflows"
 )
 
 // Grants are the activities through which a request workflow reaches the
-// assignment workflow of its principal and target: starting it when it is
-// not running needs a Temporal client, which workflow code has not.
+// assignment workflow of its principal and target (see Hold and Release):
+// starting it when it is not running needs a Temporal client, which
+// workflow code has not.
 type Grants struct {
 	Client client.Client
 	// Keys sign every hold (proof.KindHold): the assignment workflow
 	// refuses holds no jitflow worker signed.
 	Keys *proof.Keys
+	// TaskQueue is where assignment workflows are started: the queue of
+	// the workers that run them.
+	TaskQueue string
 }
 
 // heartbeatEvery keeps a long wait for the assignment workflow alive; the
@@ -34,35 +39,35 @@ const heartbeatEvery = 5 * time.Second
 // the target for the request, and waits for its answer: active, extended,
 // or why not. Repeats are safe: a hold for a grant already held answers as
 // the first did.
-func (g *Grants) HoldGrant(ctx context.Context, in workflows.HoldInput) (workflows.HoldResult, error) {
+func (g *Grants) HoldGrant(ctx context.Context, in HoldInput) (HoldResult, error) {
 	signed, err := in.Sign(g.Keys, proof.Statement{Channel: proof.ChannelWorker}, time.Now())
 	if err != nil {
-		return workflows.HoldResult{}, err
+		return HoldResult{}, err
 	}
 	start := g.Client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       workflows.AssignmentWorkflowID(in.Assignment),
-		TaskQueue:                workflows.TaskQueue,
+		ID:                       WorkflowID(in.Assignment),
+		TaskQueue:                g.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-	}, workflows.AssignmentWorkflowName, workflows.AssignmentInput{Assignment: in.Assignment})
+	}, WorkflowName, Input{Assignment: in.Assignment})
 	updateID := in.RequestID + "/hold"
 	if !in.Until.IsZero() {
 		updateID += "/" + in.Until.UTC().Format(time.RFC3339Nano)
 	}
-	var res workflows.HoldResult
+	var res HoldResult
 	err = g.wait(ctx, func(ctx context.Context) (client.WorkflowUpdateHandle, error) {
 		return g.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 			StartWorkflowOperation: start,
 			UpdateOptions: client.UpdateWorkflowOptions{
 				UpdateID:     updateID,
-				UpdateName:   workflows.UpdateHold,
+				UpdateName:   UpdateHold,
 				Args:         []any{signed},
 				WaitForStage: client.WorkflowUpdateStageCompleted,
 			},
 		})
 	}, &res)
 	if err != nil {
-		return workflows.HoldResult{}, fmt.Errorf("hold %s for request %s: %w", in.Assignment.TargetString(), in.RequestID, err)
+		return HoldResult{}, fmt.Errorf("hold %s for request %s: %w", in.Assignment.TargetString(), in.RequestID, err)
 	}
 	return res, nil
 }
@@ -70,22 +75,22 @@ func (g *Grants) HoldGrant(ctx context.Context, in workflows.HoldInput) (workflo
 // ReleaseGrant gives up the request's hold and waits until the assignment
 // workflow says what became of the role (removed, or kept for others).
 // With no assignment workflow running there is nothing to release.
-func (g *Grants) ReleaseGrant(ctx context.Context, in workflows.ReleaseInput) (workflows.ReleaseResult, error) {
-	var res workflows.ReleaseResult
+func (g *Grants) ReleaseGrant(ctx context.Context, in ReleaseInput) (ReleaseResult, error) {
+	var res ReleaseResult
 	err := g.wait(ctx, func(ctx context.Context) (client.WorkflowUpdateHandle, error) {
 		return g.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-			WorkflowID:   workflows.AssignmentWorkflowID(in.Assignment),
+			WorkflowID:   WorkflowID(in.Assignment),
 			UpdateID:     in.RequestID + "/release",
-			UpdateName:   workflows.UpdateRelease,
+			UpdateName:   UpdateRelease,
 			Args:         []any{in},
 			WaitForStage: client.WorkflowUpdateStageCompleted,
 		})
 	}, &res)
 	if isNotRunning(err) {
-		return workflows.ReleaseResult{}, nil
+		return ReleaseResult{}, nil
 	}
 	if err != nil {
-		return workflows.ReleaseResult{}, fmt.Errorf("release %s for request %s: %w", in.Assignment.TargetString(), in.RequestID, err)
+		return ReleaseResult{}, fmt.Errorf("release %s for request %s: %w", in.Assignment.TargetString(), in.RequestID, err)
 	}
 	return res, nil
 }
@@ -120,7 +125,7 @@ func (g *Grants) wait(ctx context.Context, send func(context.Context) (client.Wo
 // application error) as one Temporal does not retry.
 func nonRetryableIfRejected(err error) error {
 	var app *temporal.ApplicationError
-	if errors.As(err, &app) && app.Type() == workflows.ErrInvalid {
+	if errors.As(err, &app) && app.Type() == ErrInvalid {
 		return temporal.NewNonRetryableApplicationError(app.Message(), app.Type(), nil)
 	}
 	return err
@@ -130,4 +135,47 @@ func nonRetryableIfRejected(err error) error {
 func isNotRunning(err error) bool {
 	var nf *serviceerror.NotFound
 	return errors.As(err, &nf)
+}
+
+// grants names the methods of Grants for ExecuteActivity; the worker
+// registers a real *Grants (Register).
+var grants *Grants
+
+// acts names the activity methods of activities.Activities for
+// ExecuteActivity; the worker registers a real one under the same names.
+var acts *activities.Activities
+
+// Names of the activities run as local activities, which are called by
+// the name they are registered under (a local activity runs the function
+// it is given, and workflow code holds no clients): Grants.HoldGrant and
+// the methods of activities.Activities. They are in histories.
+const (
+	ActivityHoldGrant        = "HoldGrant"
+	ActivityReleaseGrant     = "ReleaseGrant"
+	activityActivate         = "Activate"
+	activityDeactivate       = "Deactivate"
+	activityCheckEligibility = "CheckEligibility"
+)
+
+// activateLocally runs activities.Activities.Activate as a local activity.
+func activateLocally(ctx workflow.Context, in activities.ActivateInput) (activities.ActivateResult, error) {
+	var res activities.ActivateResult
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, activateLocalOptions()), activityActivate, in).Get(ctx, &res)
+	return res, err
+}
+
+// deactivateLocally runs activities.Activities.Deactivate as a local
+// activity, once.
+func deactivateLocally(ctx workflow.Context, in activities.DeactivateInput) (activities.DeactivateResult, error) {
+	var res activities.DeactivateResult
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, removeLocalOptions()), activityDeactivate, in).Get(ctx, &res)
+	return res, err
+}
+
+// holdLocally runs Grants.HoldGrant as a local activity, once, for at most
+// HoldFastWait.
+func holdLocally(ctx workflow.Context, in HoldInput) (HoldResult, error) {
+	var res HoldResult
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, holdFastOptions()), ActivityHoldGrant, in).Get(ctx, &res)
+	return res, err
 }

@@ -1,4 +1,4 @@
-package workflows
+package assignments
 
 import (
 	"errors"
@@ -30,7 +30,7 @@ func (s *assignment) remove(ctx workflow.Context) {
 		var err error
 		if quick {
 			quick = false
-			if res, err = s.removeQuickly(ctx, in); err != nil && !finalRemovalError(err) {
+			if res, err = deactivateLocally(ctx, in); err != nil && !finalRemovalError(err) {
 				continue // the activity below retries it
 			}
 		} else {
@@ -49,7 +49,7 @@ func (s *assignment) remove(ctx workflow.Context) {
 			continue
 		}
 		s.logger.Error("Role removal refused by Graph", "error", err)
-		s.assigned, s.removalFailure = false, failureText(err)
+		s.assigned, s.removalFailure = false, activities.FailureText(err)
 		return
 	}
 }
@@ -58,14 +58,6 @@ func (s *assignment) remove(ctx workflow.Context) {
 // a local activity first, in the workflow task that learned no grant is
 // left: no round trip through the task queue when Graph answers at once.
 const changeQuickRemoval = "quick-removal"
-
-// removeQuickly makes one attempt as a local activity. A failure worth
-// retrying goes on to removeOnce's activity, whose policy retries it.
-func (s *assignment) removeQuickly(ctx workflow.Context, in activities.DeactivateInput) (activities.DeactivateResult, error) {
-	var res activities.DeactivateResult
-	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, removeLocalOptions()), ActivityDeactivate, in).Get(ctx, &res)
-	return res, err
-}
 
 // finalRemovalError: an error removeOptions does not retry.
 func finalRemovalError(err error) bool {

@@ -1,4 +1,4 @@
-package workflows
+package assignments
 
 import (
 	"errors"
@@ -91,9 +91,7 @@ func (s *assignment) reassign(ctx workflow.Context) {
 		Justification: by.justification,
 		Ticket:        by.ticket,
 	}
-	var res activities.ActivateResult
-	lctx := workflow.WithLocalActivityOptions(ctx, activateLocalOptions())
-	err := workflow.ExecuteLocalActivity(lctx, ActivityActivate, in).Get(ctx, &res)
+	res, err := activateLocally(ctx, in)
 	if inst, ok := heldBefore(err); ok {
 		if !inst.Permanent() && !inst.EndDateTime.After(workflow.Now(ctx)) {
 			s.logger.Info("Graph still lists the principal's own assignment after its end; trying again", "instance_id", inst.ID, "end", inst.EndDateTime)
@@ -108,7 +106,7 @@ func (s *assignment) reassign(ctx workflow.Context) {
 	riding := s.riding()
 	if err != nil {
 		reason := fmt.Sprintf("the requester's own assignment (instance %s) ended at %s, before the grant, and assigning the role again failed: %s",
-			orNone(own.ID), own.EndDateTime.UTC().Format(time.RFC3339), failureText(err))
+			instanceID(own), own.EndDateTime.UTC().Format(time.RFC3339), activities.FailureText(err))
 		s.failUnsettled(reason)
 		s.tellReassigned(ctx, riding, Reassignment{Previous: own, Failure: reason})
 		s.grants, s.alreadyHeld = nil, nil
@@ -169,6 +167,14 @@ func (s *assignment) settleWaiting(ctx workflow.Context, res HoldResult) {
 		}
 		s.settle(g, res)
 	}
+}
+
+// instanceID names an instance for people; Graph may not have told its id.
+func instanceID(inst activities.Instance) string {
+	if inst.ID == "" {
+		return "(none)"
+	}
+	return inst.ID
 }
 
 // tellReassigned signals the requests. A request that is gone cannot be

@@ -1,4 +1,4 @@
-package workflows
+package assignments
 
 import (
 	"errors"
@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/proof"
 )
 
 // LapseGrace is how long after a grant's end the assignment workflow waits
@@ -26,28 +27,25 @@ const IdleLinger = 10 * time.Minute
 // raises an alert ("Role removal keeps failing").
 const RemovalAlertAfter = 10 * time.Minute
 
-// Assignment is the long-lived workflow that owns one principal's
+// Workflow is the long-lived workflow that owns one principal's
 // assignment of one target. Requests ask it to hold the target until a time
 // (UpdateHold) and give their hold up (UpdateRelease); it assigns the role
 // once, moves Entra's end to the latest grant, and removes the role when no
 // grant is left. An assignment the principal held before jitflow (standing,
 // or made by someone else) is recorded and never removed.
 //
-// Registered as it is, with no keys, it replays any history and refuses
-// every hold: workers register Trust.Assignment.
-func Assignment(ctx workflow.Context, in AssignmentInput) error {
-	return (*Trust)(nil).Assignment(ctx, in)
-}
-
-// Assignment is the assignment workflow (see the package function
-// Assignment) accepting only holds a jitflow worker signed with t's keys.
-func (t *Trust) Assignment(ctx workflow.Context, in AssignmentInput) error {
-	s := newAssignment(ctx, in)
-	s.trust = t
-	if err := s.setup(ctx); err != nil {
-		return err
+// The workflow accepts only holds a jitflow worker signed with keys. With
+// nil keys it replays any history and refuses every hold, which suits a
+// replayer.
+func Workflow(keys *proof.Keys) func(workflow.Context, Input) error {
+	return func(ctx workflow.Context, in Input) error {
+		s := newAssignment(ctx, in)
+		s.keys = keys
+		if err := s.setup(ctx); err != nil {
+			return err
+		}
+		return s.run(ctx)
 	}
-	return s.run(ctx)
 }
 
 // grant is a Grant with the answer its hold is waiting for.
@@ -63,10 +61,10 @@ type grant struct {
 type assignment struct {
 	target activities.Assignment
 	logger log.Logger
-	// trust checks the holds' proofs; nonces are those of accepted holds
+	// keys check the holds' proofs; nonces are those of accepted holds
 	// (this run's: continue-as-new starts afresh, and a proof lives
 	// proof.MaxAge).
-	trust  *Trust
+	keys   *proof.Keys
 	nonces map[string]struct{}
 
 	grants      []*grant
@@ -78,7 +76,7 @@ type assignment struct {
 	entraEnd    time.Time
 
 	// endsGrants: grants end at their end here, and their requests are
-	// told (changeGrantEndNotice); before, a grant lapsed LapseGrace
+	// told (ChangeGrantEndNotice); before, a grant lapsed LapseGrace
 	// later, only if its request never released it.
 	endsGrants bool
 	// ended are the requests whose grants ended and who are yet to be told.
@@ -98,7 +96,7 @@ type assignment struct {
 	removalFailure string
 }
 
-func newAssignment(ctx workflow.Context, in AssignmentInput) *assignment {
+func newAssignment(ctx workflow.Context, in Input) *assignment {
 	s := &assignment{
 		target:      in.Assignment,
 		assigned:    in.Assigned,
@@ -118,7 +116,7 @@ func newAssignment(ctx workflow.Context, in AssignmentInput) *assignment {
 }
 
 func (s *assignment) setup(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandler(ctx, QueryAssignment, func() (AssignmentView, error) { return s.view(), nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, QueryAssignment, func() (View, error) { return s.view(), nil }); err != nil {
 		return fmt.Errorf("register query %s: %w", QueryAssignment, err)
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateHold, s.hold, workflow.UpdateHandlerOptions{Validator: s.validateHold}); err != nil {
@@ -133,7 +131,7 @@ func (s *assignment) setup(ctx workflow.Context) error {
 // run does the Graph work the handlers ask for, one thing at a time, and
 // ends when nothing is held and nothing is assigned.
 func (s *assignment) run(ctx workflow.Context) error {
-	s.endsGrants = workflow.GetVersion(ctx, changeGrantEndNotice, workflow.DefaultVersion, 1) == 1
+	s.endsGrants = workflow.GetVersion(ctx, ChangeGrantEndNotice, workflow.DefaultVersion, 1) == 1
 	s.reassigns = workflow.GetVersion(ctx, changeReassignAfterOwnEnd, workflow.DefaultVersion, 1) == 1
 	for {
 		if err := s.awaitWork(ctx); err != nil {
@@ -160,7 +158,7 @@ func (s *assignment) run(ctx workflow.Context) error {
 				return err
 			}
 		case s.quiet(ctx) && workflow.GetInfo(ctx).GetContinueAsNewSuggested():
-			return workflow.NewContinueAsNewError(ctx, AssignmentWorkflowName, s.carry())
+			return workflow.NewContinueAsNewError(ctx, WorkflowName, s.carry())
 		}
 	}
 }
@@ -238,7 +236,7 @@ func (s *assignment) hasUnsettled() bool {
 // validateHold refuses a hold that no jitflow worker signed, for another
 // target or without a length.
 func (s *assignment) validateHold(ctx workflow.Context, in HoldInput) error {
-	if err := verify(s.trust.verifier(), in.RequestID, in, workflow.Now(ctx)); err != nil {
+	if err := s.keys.VerifyInput(in.RequestID, in, workflow.Now(ctx)); err != nil {
 		s.logger.Warn("Hold refused: no valid proof", "request_id", in.RequestID, "error", err)
 		return forbidden("hold refused: it was not issued by a jitflow worker")
 	}
@@ -373,9 +371,7 @@ func (s *assignment) activate(ctx workflow.Context) {
 		Justification: first.justification,
 		Ticket:        first.ticket,
 	}
-	var res activities.ActivateResult
-	lctx := workflow.WithLocalActivityOptions(ctx, activateLocalOptions())
-	err := workflow.ExecuteLocalActivity(lctx, ActivityActivate, in).Get(ctx, &res)
+	res, err := activateLocally(ctx, in)
 	if inst, ok := heldBefore(err); ok {
 		s.alreadyHeld, s.entraEnd, s.activeSince = &inst, inst.EndDateTime, workflow.Now(ctx)
 		s.logger.Info("Principal already holds the target; it will not be removed", "instance_id", inst.ID, "assignment_type", inst.AssignmentType)
@@ -383,7 +379,7 @@ func (s *assignment) activate(ctx workflow.Context) {
 		return
 	}
 	if err != nil {
-		s.failUnsettled("activation failed: " + failureText(err))
+		s.failUnsettled("activation failed: " + activities.FailureText(err))
 		// A failure other than Graph's outright refusal may have left an
 		// assignment behind (an attempt whose answer was lost): remove it.
 		var app *temporal.ApplicationError
@@ -488,7 +484,7 @@ func (s *assignment) extend(ctx workflow.Context) {
 	var res activities.ExtendResult
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activateOptions()), acts.Extend, in).Get(ctx, &res)
 	if err != nil {
-		s.failExtension("extending the assignment failed: " + failureText(err))
+		s.failExtension("extending the assignment failed: " + activities.FailureText(err))
 		return
 	}
 	s.entraEnd = res.EndDateTime
@@ -587,8 +583,8 @@ func (s *assignment) tellEnded(ctx workflow.Context) {
 	s.ended = nil
 }
 
-func (s *assignment) view() AssignmentView {
-	v := AssignmentView{Assignment: s.target, Grants: []Grant{}, Assigned: s.assigned, AlreadyHeld: s.alreadyHeld, EntraEnd: s.entraEnd}
+func (s *assignment) view() View {
+	v := View{Assignment: s.target, Grants: []Grant{}, Assigned: s.assigned, AlreadyHeld: s.alreadyHeld, EntraEnd: s.entraEnd}
 	for _, g := range s.grants {
 		v.Grants = append(v.Grants, g.Grant)
 	}
@@ -596,7 +592,7 @@ func (s *assignment) view() AssignmentView {
 }
 
 // carry is the state a new run continues from.
-func (s *assignment) carry() AssignmentInput {
+func (s *assignment) carry() Input {
 	v := s.view()
-	return AssignmentInput{Assignment: s.target, Grants: v.Grants, Assigned: s.assigned, AlreadyHeld: s.alreadyHeld, ActiveSince: s.activeSince, EntraEnd: s.entraEnd}
+	return Input{Assignment: s.target, Grants: v.Grants, Assigned: s.assigned, AlreadyHeld: s.alreadyHeld, ActiveSince: s.activeSince, EntraEnd: s.entraEnd}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/assignments"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -101,11 +102,11 @@ func TestExtendRejections(t *testing.T) {
 func TestAlreadyHeldIsRecorded(t *testing.T) {
 	h := newHarness(t, breakGlassInput())
 	standing := activities.Instance{ID: "standing-1", AssignmentType: "Assigned"}
-	h.hold = func(in workflows.HoldInput) (workflows.HoldResult, error) {
-		return workflows.HoldResult{Until: t0.Add(in.Duration), AlreadyHeld: &standing}, nil
+	h.hold = func(in assignments.HoldInput) (assignments.HoldResult, error) {
+		return assignments.HoldResult{Until: t0.Add(in.Duration), AlreadyHeld: &standing}, nil
 	}
-	h.release = func(workflows.ReleaseInput) (workflows.ReleaseResult, error) {
-		return workflows.ReleaseResult{AlreadyHeld: true}, nil
+	h.release = func(assignments.ReleaseInput) (assignments.ReleaseResult, error) {
+		return assignments.ReleaseResult{AlreadyHeld: true}, nil
 	}
 	r := h.run()
 
@@ -122,11 +123,11 @@ func TestAlreadyHeldIsRecorded(t *testing.T) {
 func TestRevokeAnswersWhileRemovalWaits(t *testing.T) {
 	h := newHarness(t, breakGlassInput())
 	allowed := t0.Add(5 * time.Minute)
-	h.release = func(workflows.ReleaseInput) (workflows.ReleaseResult, error) {
-		return workflows.ReleaseResult{Removal: &activities.DeactivateResult{GraphStatus: "Revoked"}}, nil
+	h.release = func(assignments.ReleaseInput) (assignments.ReleaseResult, error) {
+		return assignments.ReleaseResult{Removal: &activities.DeactivateResult{GraphStatus: "Revoked"}}, nil
 	}
 	h.env.RegisterDelayedCallback(func() {
-		h.env.SignalWorkflow(workflows.SignalRemoval, workflows.RemovalProgress{AllowedAt: allowed})
+		h.env.SignalWorkflow(assignments.SignalRemoval, assignments.RemovalProgress{AllowedAt: allowed})
 	}, time.Minute+time.Second)
 	o := h.revokeAt(time.Minute, erin, false)
 	h.mockReleaseDelay = 4 * time.Minute
@@ -187,16 +188,16 @@ func TestExtensionEscalatesThenTimesOut(t *testing.T) {
 func TestReassignedIsRecorded(t *testing.T) {
 	h := newHarness(t, breakGlassInput())
 	own := activities.Instance{ID: "own-1", AssignmentType: "Activated", EndDateTime: t0.Add(10 * time.Minute)}
-	h.hold = func(in workflows.HoldInput) (workflows.HoldResult, error) {
-		return workflows.HoldResult{Until: t0.Add(in.Duration), EntraEnd: own.EndDateTime, AlreadyHeld: &own}, nil
+	h.hold = func(in assignments.HoldInput) (assignments.HoldResult, error) {
+		return assignments.HoldResult{Until: t0.Add(in.Duration), EntraEnd: own.EndDateTime, AlreadyHeld: &own}, nil
 	}
-	var released []workflows.ReleaseInput
-	h.release = func(in workflows.ReleaseInput) (workflows.ReleaseResult, error) {
+	var released []assignments.ReleaseInput
+	h.release = func(in assignments.ReleaseInput) (assignments.ReleaseResult, error) {
 		released = append(released, in)
-		return workflows.ReleaseResult{Removal: &activities.DeactivateResult{GraphRequestID: "graph-remove", GraphStatus: "Revoked"}}, nil
+		return assignments.ReleaseResult{Removal: &activities.DeactivateResult{GraphRequestID: "graph-remove", GraphStatus: "Revoked"}}, nil
 	}
 	h.env.RegisterDelayedCallback(func() {
-		h.env.SignalWorkflow(workflows.SignalRemoval, workflows.RemovalProgress{Reassigned: &workflows.Reassignment{Previous: own,
+		h.env.SignalWorkflow(assignments.SignalRemoval, assignments.RemovalProgress{Reassigned: &assignments.Reassignment{Previous: own,
 			Activation: &activities.ActivateResult{GraphRequestID: "graph-reassign", GraphStatus: "Provisioned", EndDateTime: t0.Add(30 * time.Minute)}}})
 	}, 10*time.Minute)
 	during := h.queryAt(11 * time.Minute)
@@ -219,16 +220,16 @@ func TestReassignedIsRecorded(t *testing.T) {
 func TestRoleLostWhenReassignFails(t *testing.T) {
 	h := newHarness(t, breakGlassInput())
 	own := activities.Instance{ID: "own-1", AssignmentType: "Activated", EndDateTime: t0.Add(10 * time.Minute)}
-	h.hold = func(in workflows.HoldInput) (workflows.HoldResult, error) {
-		return workflows.HoldResult{Until: t0.Add(in.Duration), EntraEnd: own.EndDateTime, AlreadyHeld: &own}, nil
+	h.hold = func(in assignments.HoldInput) (assignments.HoldResult, error) {
+		return assignments.HoldResult{Until: t0.Add(in.Duration), EntraEnd: own.EndDateTime, AlreadyHeld: &own}, nil
 	}
-	h.release = func(workflows.ReleaseInput) (workflows.ReleaseResult, error) {
+	h.release = func(assignments.ReleaseInput) (assignments.ReleaseResult, error) {
 		t.Error("a dropped grant has nothing to release")
-		return workflows.ReleaseResult{}, nil
+		return assignments.ReleaseResult{}, nil
 	}
 	reason := "the requester's own assignment (instance own-1) ended at 2036-11-26T09:10:00Z, before the grant, and assigning the role again failed: denied"
 	h.env.RegisterDelayedCallback(func() {
-		h.env.SignalWorkflow(workflows.SignalRemoval, workflows.RemovalProgress{Reassigned: &workflows.Reassignment{Previous: own, Failure: reason}})
+		h.env.SignalWorkflow(assignments.SignalRemoval, assignments.RemovalProgress{Reassigned: &assignments.Reassignment{Previous: own, Failure: reason}})
 	}, 10*time.Minute)
 	r := h.run()
 

@@ -1,4 +1,4 @@
-package workflows_test
+package assignments_test
 
 import (
 	"context"
@@ -13,9 +13,27 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/approvals"
+	"github.com/jitflow/jitflow/assignments"
 	"github.com/jitflow/jitflow/proof"
-	"github.com/jitflow/jitflow/workflows"
 )
+
+// t0 is when every test workflow starts, so times can be checked exactly.
+// It lies years ahead: the test environment measures local activities'
+// deadlines against the real clock, so a t0 in the past would time them out.
+var t0 = time.Date(2036, 11, 26, 9, 0, 0, 0, time.UTC)
+
+// alice is the principal of the assignment under test.
+var alice = struct{ ID string }{ID: "oid-alice"}
+
+// testProofs are the proof keys of the test deployment's key list.
+var testProofs = func() *proof.Keys {
+	ks, err := approvals.NewKeySet(approvals.Key{ID: "test", Secret: []byte("0123456789abcdef0123456789abcdef")})
+	if err != nil {
+		panic(err)
+	}
+	return proof.FromKeySet(ks)
+}()
 
 var aliceReader = activities.Assignment{PrincipalID: alice.ID, RoleDefinitionID: "f2ef992c-3afb-46b9-b7cf-a126ee74c451", DirectoryScopeID: "/"}
 
@@ -30,14 +48,14 @@ type assignmentHarness struct {
 	// removalDelay is how long each Deactivate attempt takes.
 	removalDelay time.Duration
 	// carried, when set, starts the workflow as continued from an earlier run.
-	carried *workflows.AssignmentInput
+	carried *assignments.Input
 
 	mu          sync.Mutex
 	activations []activities.ActivateInput
 	extensions  []activities.ExtendInput
 	removals    []activities.DeactivateInput
 	removedAt   []time.Time
-	signals     []workflows.RemovalProgress
+	signals     []assignments.RemovalProgress
 }
 
 func newAssignmentHarness(t *testing.T) *assignmentHarness {
@@ -45,7 +63,7 @@ func newAssignmentHarness(t *testing.T) *assignmentHarness {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(t0)
-	env.RegisterWorkflowWithOptions(workflows.NewTrust(testProofs).Assignment, workflow.RegisterOptions{Name: workflows.AssignmentWorkflowName})
+	env.RegisterWorkflowWithOptions(assignments.Workflow(testProofs), workflow.RegisterOptions{Name: assignments.WorkflowName})
 	return &assignmentHarness{
 		t:   t,
 		env: env,
@@ -85,18 +103,18 @@ func (h *assignmentHarness) run() {
 	if h.removalDelay > 0 {
 		removal.After(h.removalDelay)
 	}
-	h.env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, workflows.SignalRemoval, mock.Anything).Return(
+	h.env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, assignments.SignalRemoval, mock.Anything).Return(
 		func(_, _, _, _ string, arg any) error {
 			h.mu.Lock()
-			h.signals = append(h.signals, arg.(workflows.RemovalProgress))
+			h.signals = append(h.signals, arg.(assignments.RemovalProgress))
 			h.mu.Unlock()
 			return nil
 		})
-	in := workflows.AssignmentInput{Assignment: aliceReader}
+	in := assignments.Input{Assignment: aliceReader}
 	if h.carried != nil {
 		in = *h.carried
 	}
-	h.env.ExecuteWorkflow(workflows.AssignmentWorkflowName, in)
+	h.env.ExecuteWorkflow(assignments.WorkflowName, in)
 	require.True(h.t, h.env.IsWorkflowCompleted(), "assignment workflow did not complete")
 	require.NoError(h.t, h.env.GetWorkflowError())
 }
@@ -104,21 +122,21 @@ func (h *assignmentHarness) run() {
 type holdOutcome struct {
 	done bool
 	err  error
-	res  workflows.HoldResult
+	res  assignments.HoldResult
 }
 
-func (h *assignmentHarness) holdAt(at time.Duration, in workflows.HoldInput) *holdOutcome {
+func (h *assignmentHarness) holdAt(at time.Duration, in assignments.HoldInput) *holdOutcome {
 	o := &holdOutcome{}
 	in.Assignment = aliceReader
 	h.env.RegisterDelayedCallback(func() {
 		in, err := in.Sign(testProofs, proof.Statement{Channel: proof.ChannelWorker}, h.env.Now())
 		require.NoError(h.t, err)
-		h.env.UpdateWorkflow(workflows.UpdateHold, "", &testsuite.TestUpdateCallback{
+		h.env.UpdateWorkflow(assignments.UpdateHold, "", &testsuite.TestUpdateCallback{
 			OnAccept: func() {},
 			OnReject: func(err error) { o.done, o.err = true, err },
 			OnComplete: func(v any, err error) {
 				o.done, o.err = true, err
-				if r, ok := v.(workflows.HoldResult); ok {
+				if r, ok := v.(assignments.HoldResult); ok {
 					o.res = r
 				}
 			},
@@ -131,22 +149,22 @@ type releaseOutcome struct {
 	done bool
 	at   time.Time
 	err  error
-	res  workflows.ReleaseResult
+	res  assignments.ReleaseResult
 }
 
 func (h *assignmentHarness) releaseAt(at time.Duration, id string) *releaseOutcome {
 	o := &releaseOutcome{}
 	h.env.RegisterDelayedCallback(func() {
-		h.env.UpdateWorkflow(workflows.UpdateRelease, "", &testsuite.TestUpdateCallback{
+		h.env.UpdateWorkflow(assignments.UpdateRelease, "", &testsuite.TestUpdateCallback{
 			OnAccept: func() {},
 			OnReject: func(err error) { o.done, o.err = true, err },
 			OnComplete: func(v any, err error) {
 				o.done, o.at, o.err = true, h.env.Now(), err
-				if r, ok := v.(workflows.ReleaseResult); ok {
+				if r, ok := v.(assignments.ReleaseResult); ok {
 					o.res = r
 				}
 			},
-		}, workflows.ReleaseInput{RequestID: id, Assignment: aliceReader, Reason: "test"})
+		}, assignments.ReleaseInput{RequestID: id, Assignment: aliceReader, Reason: "test"})
 	}, at)
 	return o
 }
@@ -167,8 +185,8 @@ func completed[T interface{ *holdOutcome | *releaseOutcome }](t *testing.T, o T)
 // grant, kept when the first is released, removed after the second.
 func TestAssignmentOverlappingGrants(t *testing.T) {
 	h := newAssignmentHarness(t)
-	first := h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour, Justification: "first"})
-	second := h.holdAt(10*time.Minute, workflows.HoldInput{RequestID: "req-2", Duration: 2 * time.Hour, Justification: "second"})
+	first := h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour, Justification: "first"})
+	second := h.holdAt(10*time.Minute, assignments.HoldInput{RequestID: "req-2", Duration: 2 * time.Hour, Justification: "second"})
 	early := h.releaseAt(30*time.Minute, "req-1")
 	late := h.releaseAt(2*time.Hour+10*time.Minute, "req-2")
 	h.run()
@@ -201,8 +219,8 @@ func TestAssignmentAlreadyHeld(t *testing.T) {
 	h.activate = func(activities.ActivateInput) (activities.ActivateResult, error) {
 		return activities.ActivateResult{}, temporal.NewNonRetryableApplicationError("alice already holds the role", activities.ErrAssignmentHeld, nil, standing)
 	}
-	hold := h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
-	extend := h.holdAt(20*time.Minute, workflows.HoldInput{RequestID: "req-1", Until: t0.Add(3 * time.Hour)})
+	hold := h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	extend := h.holdAt(20*time.Minute, assignments.HoldInput{RequestID: "req-1", Until: t0.Add(3 * time.Hour)})
 	rel := h.releaseAt(time.Hour, "req-1")
 	h.run()
 
@@ -231,7 +249,7 @@ func TestAssignmentWaitsOutRemovalTooSoon(t *testing.T) {
 		}
 		return activities.DeactivateResult{GraphStatus: "Revoked"}, nil
 	}
-	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour})
 	rel := h.releaseAt(time.Minute, "req-1")
 	h.run()
 
@@ -255,7 +273,7 @@ func TestAssignmentRemovalAlert(t *testing.T) {
 		}
 		return activities.DeactivateResult{GraphStatus: "Revoked"}, nil
 	}
-	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour})
 	rel := h.releaseAt(time.Minute, "req-1")
 	h.run()
 
@@ -273,7 +291,7 @@ func TestAssignmentActivationRefused(t *testing.T) {
 	h.activate = func(activities.ActivateInput) (activities.ActivateResult, error) {
 		return activities.ActivateResult{}, temporal.NewNonRetryableApplicationError("RoleAssignmentRequestPolicyValidationFailed", activities.ErrGraphRejected, nil)
 	}
-	hold := h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	hold := h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour})
 	h.run()
 
 	completed(t, hold)
@@ -287,13 +305,13 @@ func TestAssignmentActivationRefused(t *testing.T) {
 // the request, and the request is told what became of it.
 func TestAssignmentEndsGrants(t *testing.T) {
 	h := newAssignmentHarness(t)
-	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour})
 	h.run()
 
 	require.Len(t, h.removals, 1)
 	require.Equal(t, t0.Add(time.Hour), h.removedAt[0].UTC())
 	require.Equal(t, "req-1", h.removals[0].RequestID)
-	require.Equal(t, h.removedAt[0].Add(workflows.IdleLinger), h.env.Now(), "the workflow stays a while for the next request")
+	require.Equal(t, h.removedAt[0].Add(assignments.IdleLinger), h.env.Now(), "the workflow stays a while for the next request")
 	require.Len(t, h.signals, 1)
 	require.NotNil(t, h.signals[0].Ended)
 	require.Equal(t, "graph-remove", h.signals[0].Ended.Removal.GraphRequestID)
@@ -303,14 +321,14 @@ func TestAssignmentEndsGrants(t *testing.T) {
 // second ends with the removal.
 func TestAssignmentEndsOverlappingGrants(t *testing.T) {
 	h := newAssignmentHarness(t)
-	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
-	h.holdAt(time.Minute, workflows.HoldInput{RequestID: "req-2", Duration: time.Hour})
+	h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	h.holdAt(time.Minute, assignments.HoldInput{RequestID: "req-2", Duration: time.Hour})
 	h.run()
 
 	require.Len(t, h.removals, 1)
 	require.Equal(t, t0.Add(time.Minute+time.Hour), h.removedAt[0].UTC())
 	require.Len(t, h.signals, 2)
-	require.Equal(t, &workflows.ReleaseResult{Remaining: 1}, h.signals[0].Ended, "req-1 ends while req-2 holds the role")
+	require.Equal(t, &assignments.ReleaseResult{Remaining: 1}, h.signals[0].Ended, "req-1 ends while req-2 holds the role")
 	require.NotNil(t, h.signals[1].Ended.Removal)
 }
 
@@ -324,24 +342,24 @@ func TestAssignmentWorkflowID(t *testing.T) {
 	upper.RoleDefinitionID = "F2EF992C-3AFB-46B9-B7CF-A126EE74C451"
 	ids := map[string]bool{}
 	for _, a := range []activities.Assignment{aliceReader, group, owner, au} {
-		ids[workflows.AssignmentWorkflowID(a)] = true
+		ids[assignments.WorkflowID(a)] = true
 	}
 	require.Len(t, ids, 4, "each target has its own workflow")
-	require.Equal(t, workflows.AssignmentWorkflowID(aliceReader), workflows.AssignmentWorkflowID(upper), "ids compare case-insensitively")
-	require.Regexp(t, `^assignment/`+alice.ID+`/[0-9a-f]{24}$`, workflows.AssignmentWorkflowID(aliceReader))
+	require.Equal(t, assignments.WorkflowID(aliceReader), assignments.WorkflowID(upper), "ids compare case-insensitively")
+	require.Regexp(t, `^assignment/`+alice.ID+`/[0-9a-f]{24}$`, assignments.WorkflowID(aliceReader))
 }
 
 // A run continued as new holds the grants it carried: a repeated hold is
 // answered from them, and the role goes when the last is released.
 func TestAssignmentContinuedAsNew(t *testing.T) {
 	h := newAssignmentHarness(t)
-	h.carried = &workflows.AssignmentInput{
+	h.carried = &assignments.Input{
 		Assignment: aliceReader,
-		Grants:     []workflows.Grant{{RequestID: "req-1", Duration: time.Hour, Until: t0.Add(time.Hour)}},
+		Grants:     []assignments.Grant{{RequestID: "req-1", Duration: time.Hour, Until: t0.Add(time.Hour)}},
 		Assigned:   true,
 		EntraEnd:   t0.Add(time.Hour),
 	}
-	again := h.holdAt(time.Minute, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	again := h.holdAt(time.Minute, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour})
 	rel := h.releaseAt(2*time.Minute, "req-1")
 	h.run()
 
@@ -357,9 +375,9 @@ func TestAssignmentContinuedAsNew(t *testing.T) {
 // served by the same run.
 func TestAssignmentServesHoldWhileLingering(t *testing.T) {
 	h := newAssignmentHarness(t)
-	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour})
 	h.releaseAt(time.Minute, "req-1")
-	again := h.holdAt(5*time.Minute, workflows.HoldInput{RequestID: "req-2", Duration: time.Hour})
+	again := h.holdAt(5*time.Minute, assignments.HoldInput{RequestID: "req-2", Duration: time.Hour})
 	h.releaseAt(10*time.Minute, "req-2")
 	h.run()
 
@@ -373,7 +391,7 @@ func TestAssignmentServesHoldWhileLingering(t *testing.T) {
 // reports no removal that was not its own.
 func TestAssignmentReleaseOfUnknownGrant(t *testing.T) {
 	h := newAssignmentHarness(t)
-	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour})
 	h.releaseAt(time.Minute, "req-1")
 	stranger := h.releaseAt(2*time.Minute, "req-other")
 	h.run()
@@ -393,7 +411,7 @@ func TestAssignmentQuickRemovalFallsBackToTheActivity(t *testing.T) {
 		}
 		return activities.DeactivateResult{GraphRequestID: "graph-remove", GraphStatus: "Revoked"}, nil
 	}
-	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour})
 	rel := h.releaseAt(time.Minute, "req-1")
 	h.run()
 
@@ -405,12 +423,12 @@ func TestAssignmentQuickRemovalFallsBackToTheActivity(t *testing.T) {
 // A shorter grant that comes after a longer one still ends on time.
 func TestAssignmentEndsAShorterLaterGrant(t *testing.T) {
 	h := newAssignmentHarness(t)
-	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
-	h.holdAt(time.Minute, workflows.HoldInput{RequestID: "req-2", Duration: time.Minute})
+	h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	h.holdAt(time.Minute, assignments.HoldInput{RequestID: "req-2", Duration: time.Minute})
 	h.run()
 
 	require.GreaterOrEqual(t, len(h.signals), 1)
-	require.Equal(t, &workflows.ReleaseResult{Remaining: 1}, h.signals[0].Ended)
+	require.Equal(t, &assignments.ReleaseResult{Remaining: 1}, h.signals[0].Ended)
 	require.Equal(t, t0.Add(time.Hour), h.removedAt[0].UTC())
 }
 
@@ -438,8 +456,8 @@ func (h *assignmentHarness) heldFirst(own activities.Instance, then func(in acti
 	return &at
 }
 
-func reassignments(signals []workflows.RemovalProgress) []workflows.Reassignment {
-	var out []workflows.Reassignment
+func reassignments(signals []assignments.RemovalProgress) []assignments.Reassignment {
+	var out []assignments.Reassignment
 	for _, p := range signals {
 		if p.Reassigned != nil {
 			out = append(out, *p.Reassigned)
@@ -455,7 +473,7 @@ func TestAssignmentReassignsAfterOwnEnd(t *testing.T) {
 	h := newAssignmentHarness(t)
 	own := ownActivation(t0.Add(30 * time.Minute))
 	at := h.heldFirst(own, nil)
-	hold := h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour, Justification: "rides"})
+	hold := h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour, Justification: "rides"})
 	h.run()
 
 	completed(t, hold)
@@ -484,7 +502,7 @@ func TestAssignmentReassignsAfterOwnEnd(t *testing.T) {
 func TestAssignmentPermanentOwnAssignmentUntouched(t *testing.T) {
 	h := newAssignmentHarness(t)
 	h.heldFirst(ownActivation(time.Time{}), nil)
-	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour})
 	h.run()
 
 	require.Len(t, h.activations, 1)
@@ -498,7 +516,7 @@ func TestAssignmentPermanentOwnAssignmentUntouched(t *testing.T) {
 func TestAssignmentOwnAssignmentOutlastsGrant(t *testing.T) {
 	h := newAssignmentHarness(t)
 	h.heldFirst(ownActivation(t0.Add(2*time.Hour)), nil)
-	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour})
 	h.run()
 
 	require.Len(t, h.activations, 1)
@@ -514,7 +532,7 @@ func TestAssignmentReassignRefused(t *testing.T) {
 	h.heldFirst(ownActivation(t0.Add(30*time.Minute)), func(activities.ActivateInput) (activities.ActivateResult, error) {
 		return activities.ActivateResult{}, temporal.NewNonRetryableApplicationError("RoleAssignmentRequestPolicyValidationFailed", activities.ErrGraphRejected, nil)
 	})
-	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour})
 	h.run()
 
 	require.Len(t, h.activations, 2)
@@ -525,7 +543,7 @@ func TestAssignmentReassignRefused(t *testing.T) {
 	require.Contains(t, re[0].Failure, "assigning the role again failed: RoleAssignmentRequestPolicyValidationFailed")
 	require.Empty(t, h.removals, "Graph's refusal assigned nothing")
 	require.Len(t, h.signals, 1, "the grant is gone: no end notice follows")
-	require.Equal(t, t0.Add(30*time.Minute+workflows.IdleLinger), h.env.Now().UTC(), "the workflow ends once idle")
+	require.Equal(t, t0.Add(30*time.Minute+assignments.IdleLinger), h.env.Now().UTC(), "the workflow ends once idle")
 }
 
 // A hold that comes after the own assignment ended waits for the role to
@@ -533,8 +551,8 @@ func TestAssignmentReassignRefused(t *testing.T) {
 func TestAssignmentHoldAfterOwnEnd(t *testing.T) {
 	h := newAssignmentHarness(t)
 	h.heldFirst(ownActivation(t0.Add(30*time.Minute)), nil)
-	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: 25 * time.Minute})
-	late := h.holdAt(32*time.Minute, workflows.HoldInput{RequestID: "req-2", Duration: time.Hour})
+	h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: 25 * time.Minute})
+	late := h.holdAt(32*time.Minute, assignments.HoldInput{RequestID: "req-2", Duration: time.Hour})
 	h.run()
 
 	completed(t, late)
@@ -557,7 +575,7 @@ func TestAssignmentOwnAssignmentRenewed(t *testing.T) {
 	h.heldFirst(ownActivation(t0.Add(30*time.Minute)), func(activities.ActivateInput) (activities.ActivateResult, error) {
 		return activities.ActivateResult{}, temporal.NewNonRetryableApplicationError("alice already holds the role", activities.ErrAssignmentHeld, nil, renewed)
 	})
-	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour})
 	h.run()
 
 	require.Len(t, h.activations, 2, "one look at the end of the first own assignment")
@@ -571,8 +589,8 @@ func TestAssignmentOwnAssignmentRenewed(t *testing.T) {
 func TestAssignmentReassignCoversExtension(t *testing.T) {
 	h := newAssignmentHarness(t)
 	h.heldFirst(ownActivation(t0.Add(30*time.Minute)), nil)
-	h.holdAt(0, workflows.HoldInput{RequestID: "req-1", Duration: time.Hour})
-	ext := h.holdAt(20*time.Minute, workflows.HoldInput{RequestID: "req-1", Until: t0.Add(2 * time.Hour)})
+	h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	ext := h.holdAt(20*time.Minute, assignments.HoldInput{RequestID: "req-1", Until: t0.Add(2 * time.Hour)})
 	h.run()
 
 	completed(t, ext)
@@ -588,17 +606,17 @@ func TestHoldWithoutProofIsRefused(t *testing.T) {
 	h := newAssignmentHarness(t)
 	var refused error
 	h.env.RegisterDelayedCallback(func() {
-		h.env.UpdateWorkflow(workflows.UpdateHold, "", &testsuite.TestUpdateCallback{
+		h.env.UpdateWorkflow(assignments.UpdateHold, "", &testsuite.TestUpdateCallback{
 			OnAccept:   func() {},
 			OnReject:   func(err error) { refused = err },
 			OnComplete: func(any, error) {},
-		}, workflows.HoldInput{RequestID: "req-forged", Assignment: aliceReader, Duration: time.Hour})
+		}, assignments.HoldInput{RequestID: "req-forged", Assignment: aliceReader, Duration: time.Hour})
 	}, time.Second)
-	signed := h.holdAt(2*time.Second, workflows.HoldInput{RequestID: "req-1", Duration: time.Minute})
+	signed := h.holdAt(2*time.Second, assignments.HoldInput{RequestID: "req-1", Duration: time.Minute})
 	h.run()
 	var app *temporal.ApplicationError
 	require.ErrorAs(t, refused, &app)
-	require.Equal(t, workflows.ErrForbidden, app.Type())
+	require.Equal(t, assignments.ErrForbidden, app.Type())
 	require.True(t, signed.done)
 	require.NoError(t, signed.err)
 	require.Len(t, h.activations, 1, "only the signed hold activated")

@@ -1,47 +1,54 @@
-package workflows
+package assignments
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"time"
+
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/jitflow/jitflow/activities"
 	"github.com/jitflow/jitflow/proof"
 )
 
 // Names of the assignment workflow, which owns one principal's assignment
-// of one target for every request that holds it.
+// of one target for every request that holds it. They are in histories:
+// they never change.
 const (
-	// AssignmentWorkflowName is the Temporal workflow type.
-	AssignmentWorkflowName = "Assignment"
+	// WorkflowName is the Temporal workflow type.
+	WorkflowName = "Assignment"
 	// UpdateHold asks the assignment to be held for a request until a time
 	// (HoldInput); it answers once the role is active, extended or refused.
 	UpdateHold = "hold"
 	// UpdateRelease gives up a request's hold (ReleaseInput); it answers once
 	// the role is removed, or at once when it stays for others.
 	UpdateRelease = "release"
-	// QueryAssignment returns the AssignmentView.
+	// QueryAssignment returns the View.
 	QueryAssignment = "assignment"
 	// SignalRemoval tells a request workflow how the removal it waits for
 	// is going, or what became of the role it rides on (RemovalProgress).
 	SignalRemoval = "removal-progress"
-	// ActivityHoldGrant and ActivityReleaseGrant are the activities through
-	// which a request workflow reaches the assignment workflow (Update-with-
-	// Start needs a Temporal client, which only a worker has).
-	ActivityHoldGrant    = "HoldGrant"
-	ActivityReleaseGrant = "ReleaseGrant"
-	// ActivityActivate, ActivityDeactivate and ActivityCheckEligibility
-	// name the activities (methods of activities.Activities) run as local
-	// activities.
-	ActivityActivate         = "Activate"
-	ActivityDeactivate       = "Deactivate"
-	ActivityCheckEligibility = "CheckEligibility"
 )
 
-// AssignmentWorkflowID is the deterministic id of the assignment workflow
+// Application error types of the assignment workflow's refusals.
+const (
+	ErrForbidden = "Forbidden" // a hold no jitflow worker signed
+	ErrInvalid   = "Invalid"   // a malformed hold or release
+)
+
+func forbidden(format string, args ...any) error {
+	return temporal.NewApplicationError(fmt.Sprintf(format, args...), ErrForbidden)
+}
+
+func invalid(format string, args ...any) error {
+	return temporal.NewApplicationError(fmt.Sprintf(format, args...), ErrInvalid)
+}
+
+// WorkflowID is the deterministic id of the assignment workflow
 // of one principal and target: assignment/<principal>/<target hash>.
-func AssignmentWorkflowID(a activities.Assignment) string {
+func WorkflowID(a activities.Assignment) string {
 	var key string
 	if a.IsGroup() {
 		key = "group\n" + strings.ToLower(a.GroupID) + "\n" + a.AccessID
@@ -56,9 +63,9 @@ func AssignmentWorkflowID(a activities.Assignment) string {
 	return "assignment/" + strings.ToLower(a.PrincipalID) + "/" + hex.EncodeToString(sum[:])[:24]
 }
 
-// AssignmentInput starts the assignment workflow, or continues it as new
+// Input starts the assignment workflow, or continues it as new
 // with the state it carried.
-type AssignmentInput struct {
+type Input struct {
 	Assignment activities.Assignment `json:"assignment"`
 	Grants     []Grant               `json:"grants,omitempty"`
 	// Assigned is set while jitflow's own assignment exists in Entra.
@@ -164,11 +171,27 @@ type Reassignment struct {
 	Failure string `json:"failure,omitempty"`
 }
 
-// AssignmentView is what QueryAssignment returns.
-type AssignmentView struct {
+// View is what QueryAssignment returns.
+type View struct {
 	Assignment  activities.Assignment `json:"assignment"`
 	Grants      []Grant               `json:"grants"`
 	Assigned    bool                  `json:"assigned"`
 	AlreadyHeld *activities.Instance  `json:"already_held,omitempty"`
 	EntraEnd    time.Time             `json:"entra_end,omitempty"`
+}
+
+// Claim is what a hold's proof says: a worker's hold for the request.
+func (in HoldInput) Claim() (proof.Statement, any) {
+	in.Proof = nil
+	return proof.Statement{Kind: proof.KindHold, RequestID: in.RequestID}, in
+}
+
+// Carried is the hold's proof.
+func (in HoldInput) Carried() *proof.Proof { return in.Proof }
+
+// Sign returns in carrying a proof of keys.
+func (in HoldInput) Sign(keys *proof.Keys, st proof.Statement, now time.Time) (HoldInput, error) {
+	var err error
+	in.Proof, err = keys.SignInput(in, st, now)
+	return in, err
 }
