@@ -1,3 +1,8 @@
+// Package assignments is the assignment workflow: one per principal and
+// target, it holds the role for every access request of that person and
+// target (hold, extend, release), and removes it when the last grant ends.
+// Request workflows reach it through Hold and Release; the worker
+// registers it with Register.
 package assignments
 
 import (

@@ -119,10 +119,11 @@ func (s *accessRequest) stillEligible(ctx workflow.Context) (bool, error) {
 // hold keeps the grant until it runs out or is revoked, applying
 // granted extensions on the way. An error means the workflow was cancelled.
 //
-// Since assignments.ChangeGrantEndNotice the assignment workflow ends the grant at its
-// end and tells the request what became of the role; the request waits
-// EndNoticeWait past its end for that notice before it releases the role
-// itself (an assignment workflow started before the change never tells).
+// Since assignments.ChangeGrantEndNotice the assignment workflow ends the
+// grant at its end and tells the request what became of the role; the
+// request waits EndNoticeWait past its end for that notice before it
+// releases the role itself (an assignment workflow started before the
+// change never tells).
 func (s *accessRequest) hold(ctx workflow.Context) error {
 	notice := workflow.GetVersion(ctx, assignments.ChangeGrantEndNotice, workflow.DefaultVersion, 1) == 1
 	for {
