@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/jitflow/jitflow/durations"
+	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/workflows"
 )
@@ -35,9 +36,11 @@ func (s *Server) approve(c echo.Context) error { return s.decide(c, workflows.De
 
 func (s *Server) deny(c echo.Context) error { return s.decide(c, workflows.DecisionDeny) }
 
-// decide sends the caller's decision; the workflow's validator decides
-// whether the caller may make it (approver of the current stage, not the
-// requester, not already decided). Like every action, it first checks that
+// decide sends the caller's decision on the request or the extension
+// waiting for one. The live policy decides whether the caller may still
+// decide at all (policies.Policy.MayStillDecide); the workflow's validator
+// whether they may make this decision by the request's plan (approver of
+// the current stage and tier, not the requester, not already decided). Like every action, it first checks that
 // the caller may see the request at all, so a stranger learns nothing of
 // its state from the answer.
 func (s *Server) decide(c echo.Context, decision string) error {
@@ -50,12 +53,15 @@ func (s *Server) decide(c echo.Context, decision string) error {
 		return err
 	}
 	me := currentIdentity(c)
-	// The role's step-up applies to approvers as to requesters; a role
-	// gone from the policy demands nothing more than its plan did.
-	if role, ok := s.policy.Role(d.role); ok {
-		if err := requireStepUp(me, role, "deciding on"); err != nil {
-			return err
-		}
+	// The plan says who was asked; the policy as it stands now whether
+	// they still may, and the role's step-up applies to approvers as to
+	// requesters.
+	role, err := s.policy.MayStillDecide(d.role, me.person.ID)
+	if err != nil {
+		return noLongerMayDecide(id, err)
+	}
+	if err := requireStepUp(me, role, "deciding on"); err != nil {
+		return err
 	}
 	in, err := workflows.DecideInput{
 		ApproverID: me.person.ID, Decision: decision, Comment: body.Comment,
@@ -64,6 +70,15 @@ func (s *Server) decide(c echo.Context, decision string) error {
 		return err
 	}
 	return s.update(c, id, workflows.UpdateDecide, in)
+}
+
+// noLongerMayDecide is the 403 for a decision the live policy refuses.
+func noLongerMayDecide(id string, err error) error {
+	var r *policies.DecideRefusal
+	if !errors.As(err, &r) {
+		return err
+	}
+	return problemf(http.StatusForbidden, "you may not decide request %s now: %s", id, r.Reason)
 }
 
 func (s *Server) cancel(c echo.Context) error {

@@ -115,12 +115,12 @@ func (a *approval) refusal(pol *policies.Policy) *page {
 	return nil
 }
 
-// approverRefusal refuses a link whose approver the policy no longer lists
-// for the role.
+// approverRefusal refuses a link whose approver the live policy no longer
+// lets decide (policies.Policy.MayStillDecide).
 func (a *approval) approverRefusal(pol *policies.Policy) *page {
-	if a.role == nil || !slices.Contains(pol.RoleApproverIDs(a.role), a.claims.ApproverID) {
+	if _, err := pol.MayStillDecide(a.req.Role, a.claims.ApproverID); err != nil {
 		p := failPage(http.StatusForbidden, "You are no longer an approver",
-			fmt.Sprintf("%s is no longer an approver of role %s under the current policy, so this link cannot decide.", a.approver, a.req.Role))
+			fmt.Sprintf("The current policy no longer lets %s decide: %v. This link cannot decide.", a.approver, err))
 		return &p
 	}
 	return nil

@@ -7,11 +7,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/jitflow/jitflow/telemetry"
-	"github.com/jitflow/jitflow/workflows"
 )
 
 // TestRefusalsAreLoggedAndCounted: refused updates leave no history, so
@@ -20,9 +17,6 @@ func TestRefusalsAreLoggedAndCounted(t *testing.T) {
 	e := newEnv(t)
 	e.server.metrics = telemetry.New()
 	id := e.create("alice", readerBody)
-	e.temporal.update = func(client.UpdateWorkflowOptions) (workflows.Request, error) {
-		return workflows.Request{}, temporal.NewApplicationError("alice@example.com requested this access and cannot decide on it", workflows.ErrForbidden)
-	}
 	wantStatus(t, e.call(http.MethodPost, "/api/v1/requests/"+id+"/approve", "alice", ""), http.StatusForbidden)
 	wantStatus(t, e.call(http.MethodGet, "/api/v1/requests/"+id, "", "", "Authorization: Bearer forged.token.value"), http.StatusUnauthorized)
 	wantStatus(t, e.call(http.MethodGet, "/api/v1/nowhere", "alice", ""), http.StatusNotFound)
@@ -59,5 +53,5 @@ func TestRefusalsAreLoggedAndCounted(t *testing.T) {
 			t.Errorf("refusal line %s = %v, want %v", key, self[key], want)
 		}
 	}
-	wantContains(t, "refusal detail", self["detail"].(string), "cannot decide on it")
+	wantContains(t, "refusal detail", self["detail"].(string), "alice@example.com is not an approver of role reader under the current policy")
 }

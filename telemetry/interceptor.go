@@ -57,6 +57,18 @@ type requestState struct {
 	role         string
 	createdAt    time.Time
 	activatingAt time.Time
+	// extensionAskedAt is when the extension waiting for a decision was
+	// asked for: its decisions count from then, not from the request's
+	// creation. Zero when none waits.
+	extensionAskedAt time.Time
+}
+
+// askedAt is when the round an approver decides now was asked for.
+func (s *requestState) askedAt() time.Time {
+	if !s.extensionAskedAt.IsZero() {
+		return s.extensionAskedAt
+	}
+	return s.createdAt
 }
 
 type workflowInbound struct {
@@ -114,11 +126,22 @@ func (o *workflowOutbound) UpsertTypedSearchAttributes(ctx workflow.Context, upd
 // SideEffect sees every audit event the workflow records.
 func (o *workflowOutbound) SideEffect(ctx workflow.Context, f func(workflow.Context) any) converter.EncodedValue {
 	v := o.Next.SideEffect(ctx, f)
-	if !o.state.isRequest || o.Next.IsReplaying(ctx) || v == nil || !v.HasValue() {
+	if !o.state.isRequest || v == nil || !v.HasValue() {
 		return v
 	}
 	var ev workflows.AuditEvent
 	if v.Get(&ev) != nil {
+		return v
+	}
+	// Replay rebuilds which extension waits, so a worker that takes over
+	// mid-way counts its decisions from its ask too.
+	switch ev.Type {
+	case workflows.EventExtensionRequested:
+		o.state.extensionAskedAt = ev.Time
+	case workflows.EventExtended, workflows.EventExtensionRefused:
+		o.state.extensionAskedAt = time.Time{}
+	}
+	if o.Next.IsReplaying(ctx) {
 		return v
 	}
 	switch ev.Type {
@@ -128,8 +151,8 @@ func (o *workflowOutbound) SideEffect(ctx workflow.Context, f func(workflow.Cont
 			decision = workflows.DecisionDeny
 		}
 		o.m.Decisions.WithLabelValues(o.state.role, decision).Inc()
-		if !o.state.createdAt.IsZero() {
-			o.m.TimeToDecision.WithLabelValues(o.state.role, decision).Observe(ev.Time.Sub(o.state.createdAt).Seconds())
+		if asked := o.state.askedAt(); !asked.IsZero() {
+			o.m.TimeToDecision.WithLabelValues(o.state.role, decision).Observe(ev.Time.Sub(asked).Seconds())
 		}
 	case workflows.EventEscalated:
 		o.m.Escalations.WithLabelValues(o.state.role).Inc()

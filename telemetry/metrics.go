@@ -66,7 +66,7 @@ func New() *Metrics {
 	}, []string{"role"})
 	m.TimeToDecision = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: Namespace, Name: "time_to_decision_seconds",
-		Help:    "Time from a request's creation to each accepted decision, by role and decision.",
+		Help:    "Time from the ask (a request's creation, or an extension's request) to each accepted decision, by role and decision.",
 		Buckets: decisionBuckets,
 	}, []string{"role", "decision"})
 	m.ApproveToActive = prometheus.NewHistogramVec(prometheus.HistogramOpts{

@@ -26,18 +26,11 @@ type accessRequest struct {
 	nonces  map[string]struct{}
 
 	status Status
-	// stage is the 0-based current stage; len(in.Stages) once approval is done.
-	stage int
-	// tier is the 0-based escalation tier reached in the current stage.
-	tier int
-	// escalatesAt is when the current tier times out; zero when no tier runs.
-	escalatesAt time.Time
-	// stageEnds is when the current stage's last tier runs out: approval
-	// links in its emails stop working then.
-	stageEnds time.Time
+	// req is the approval round of the request itself.
+	req *round
+	// decisions are every accepted decision, the request's and its
+	// extensions', in the order they came.
 	decisions []Decision
-	// denial is the index in decisions of the deny that ended the request, or -1.
-	denial int
 	// canceled is set by the requester's cancel update.
 	canceled   bool
 	revocation *RevokeInput
@@ -86,9 +79,10 @@ func newAccessRequest(in AccessRequestInput) *accessRequest {
 	if in.BreakGlass || auto {
 		status = StatusActivating
 	}
-	s := &accessRequest{in: in, status: status, denial: -1, autoApproved: auto}
+	s := &accessRequest{in: in, status: status, autoApproved: auto}
+	s.req = newRound(s, 0, func() bool { return s.canceled })
 	if auto {
-		s.stage = len(in.Stages) // no stage is being decided
+		s.req.stage = len(in.Stages) // no stage is being decided
 	}
 	return s
 }
@@ -203,7 +197,7 @@ func (s *accessRequest) abandon(ctx workflow.Context, reason, channel string) {
 	switch {
 	case s.status == StatusPending:
 		s.reason = reason
-		s.escalatesAt = time.Time{}
+		s.req.escalatesAt = time.Time{}
 		s.setStatus(ctx, StatusCanceled)
 		s.record(ctx, AuditEvent{Type: EventCanceled, Actor: ActorSystem, Detail: reason, Stage: s.viewStage(), Channel: channel})
 		s.emailRequester(ctx, activities.MailCanceled, ActorSystem, reason)

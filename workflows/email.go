@@ -8,26 +8,10 @@ import (
 	"github.com/jitflow/jitflow/activities"
 )
 
-// emailApprovers asks approvers of the current stage to decide; reason says
-// why the email comes (an escalation's silence).
-func (s *accessRequest) emailApprovers(ctx workflow.Context, kind string, to []Person, reason string) {
-	s.sendEmail(ctx, kind, to, s.tierKey(kind), "", reason)
-}
-
 // emailRequester tells the requester what happened; actor and reason are
 // who caused it and why, when that matters.
 func (s *accessRequest) emailRequester(ctx workflow.Context, kind, actor, reason string) {
-	key := s.nextKey(kind)
-	if kind == activities.MailRequesterEscalated {
-		key = s.tierKey(kind)
-	}
-	s.sendEmail(ctx, kind, []Person{s.in.Requester}, key, actor, reason)
-}
-
-// tierKey identifies an email about reaching a tier:
-// <requestID>/<kind>/s<stage>t<tier>.
-func (s *accessRequest) tierKey(kind string) string {
-	return fmt.Sprintf("%s/%s/s%dt%d", s.in.RequestID, kind, s.stage+1, s.tier+1)
+	s.sendEmail(ctx, kind, []Person{s.in.Requester}, s.nextKey(kind), actor, reason)
 }
 
 // nextKey identifies any other email: <requestID>/<kind>/<sequence>.
@@ -49,7 +33,7 @@ func (s *accessRequest) sendEmail(ctx workflow.Context, kind string, to []Person
 func (s *accessRequest) emailInput(kind string, to []Person, key, actor, reason string) activities.EmailInput {
 	in := activities.EmailInput{Kind: kind, To: recipients(to), Request: s.emailRequest(actor, reason), BaseURL: s.in.BaseURL, Key: key}
 	if activities.AsksDecision(kind) {
-		in.LinkExpires = s.stageEnds
+		in.LinkExpires = s.req.stageEnds
 	}
 	return in
 }
@@ -101,12 +85,12 @@ func (s *accessRequest) emailRequest(actor, reason string) activities.EmailReque
 	for _, a := range v.Approvers {
 		r.Approvers = append(r.Approvers, a.Approver)
 	}
-	if s.status == StatusPending && s.stage < len(s.in.Stages) {
-		st := s.in.Stages[s.stage]
+	if q := s.req; q.waiting() {
+		st := s.in.Stages[q.stage]
 		r.StageName = st.Name
 		r.Approvals = st.Approvals
-		r.Approved = s.approvals()
-		r.FinalTier = s.tier == len(st.Tiers)-1
+		r.Approved = q.approvals()
+		r.FinalTier = q.tier == len(st.Tiers)-1
 	}
 	return r
 }

@@ -6,8 +6,6 @@ import (
 	"unicode/utf8"
 
 	"go.temporal.io/sdk/workflow"
-
-	"github.com/jitflow/jitflow/activities"
 )
 
 // extension is one ask for more time on an active grant. It goes through
@@ -19,11 +17,9 @@ type extension struct {
 	number      int
 	in          ExtendInput
 	requestedAt time.Time
-	stage, tier int
-	escalatesAt time.Time
-	decisions   []Decision
-	denial      *Decision
-	granted     bool
+	// round is the extension's approval; nil when none is needed.
+	round   *round
+	granted bool
 }
 
 func (s *accessRequest) extensionPending() bool {
@@ -80,42 +76,38 @@ func (s *accessRequest) extend(ctx workflow.Context, in ExtendInput) (Request, e
 		_ = workflow.Await(ctx, func() bool { return s.ext != e })
 		return s.view(), nil
 	}
+	e.round = newRound(s, e.number, func() bool { return s.ext != e })
+	e.round.asker, e.round.ask = s.in.Requester.UPN, e.about()
 	workflow.Go(ctx, func(ctx workflow.Context) { s.approveExtension(ctx, e) })
 	return s.view(), nil
 }
 
-// approveExtension runs the role's stages for the extension. It ends when
-// they all approved, someone denied, the last tier of a stage stayed
-// silent, or the request ended.
-func (s *accessRequest) approveExtension(ctx workflow.Context, e *extension) {
-	for e.stage = 0; e.stage < len(s.in.Stages); e.stage++ {
-		st := s.in.Stages[e.stage]
-		for e.tier = 0; ; {
-			e.escalatesAt = workflow.Now(ctx).Add(st.Tiers[e.tier].Timeout)
-			s.emailExtensionApprovers(ctx, e)
-			if _, err := workflow.AwaitWithTimeout(ctx, st.Tiers[e.tier].Timeout, func() bool {
-				return s.ext != e || e.denial != nil || e.approvals() >= st.Approvals
-			}); err != nil || s.ext != e {
-				return
-			}
-			if e.denial != nil {
-				s.refuseExtension(ctx, "denied by "+e.denial.Approver)
-				return
-			}
-			if e.approvals() >= st.Approvals {
-				break
-			}
-			if e.tier+1 >= len(st.Tiers) {
-				s.refuseExtension(ctx, fmt.Sprintf("no decision in stage %d (%s) before its last tier ran out", e.stage+1, st.Name))
-				return
-			}
-			e.tier++
-			s.record(ctx, AuditEvent{Type: EventEscalated, Actor: ActorSystem, Stage: e.stage + 1,
-				Detail: fmt.Sprintf("extension %d, stage %d (%s): no decision within %s; tier %d may decide now", e.number, e.stage+1, st.Name, st.Tiers[e.tier-1].Timeout, e.tier+1)})
-		}
+// about is what the emails asking to decide the extension say of it.
+func (e *extension) about() string {
+	about := fmt.Sprintf("extension %d: %s more", e.number, e.in.Duration)
+	if e.in.Justification != "" {
+		about += ": " + e.in.Justification
 	}
-	e.escalatesAt = time.Time{}
-	e.granted = true
+	return about
+}
+
+// approveExtension runs the extension's round. It ends when every stage
+// approved, someone denied, the last tier of a stage stayed silent, or the
+// request ended. Extensions asked for before ChangeExtensionRound keep that
+// version's commands (see round.oldExtension).
+func (s *accessRequest) approveExtension(ctx workflow.Context, e *extension) {
+	r := e.round
+	r.oldExtension = workflow.GetVersion(ctx, ChangeExtensionRound, workflow.DefaultVersion, 1) == workflow.DefaultVersion
+	end, err := r.run(ctx)
+	switch {
+	case err != nil || end == roundStopped:
+	case end == roundDenied:
+		s.refuseExtension(ctx, r.denialReason())
+	case end == roundTimedOut:
+		s.refuseExtension(ctx, r.timeoutReason())
+	default:
+		e.granted = true
+	}
 }
 
 // applyExtension has the assignment workflow hold the role until the new
@@ -170,131 +162,6 @@ func (s *accessRequest) dropExtension(ctx workflow.Context) {
 	s.record(ctx, AuditEvent{Type: EventExtensionRefused, Actor: ActorSystem, Detail: fmt.Sprintf("extension %d: the grant ended before it was settled", e.number)})
 }
 
-func (s *accessRequest) validateExtensionDecide(in DecideInput) error {
-	e := s.ext
-	switch {
-	case in.Decision != DecisionApprove && in.Decision != DecisionDeny:
-		return invalid("decision must be %q or %q, got %q", DecisionApprove, DecisionDeny, in.Decision)
-	case utf8.RuneCountInString(in.Comment) > maxTextLen:
-		return invalid("comment is longer than %d characters", maxTextLen)
-	case in.ApproverID == "":
-		return invalid("approver_id is required")
-	case in.ApproverID == s.in.Requester.ID:
-		return forbidden("%s asked for this extension and cannot decide on it", s.in.Requester.UPN)
-	case in.Stage != 0 && in.Stage != e.stage+1:
-		return conflict("the decision is for stage %d but extension %d of request %s is at stage %d", in.Stage, e.number, s.in.RequestID, e.stage+1)
-	case e.denial != nil || e.approvals() >= s.in.Stages[e.stage].Approvals:
-		return conflict("stage %d of extension %d is already settled", e.stage+1, e.number)
-	}
-	for _, d := range e.decisions {
-		if d.ApproverID == in.ApproverID {
-			return conflict("%s already decided (%s) on extension %d", d.Approver, d.Decision, e.number)
-		}
-	}
-	tier := s.in.Stages[e.stage].tierOf(in.ApproverID)
-	switch {
-	case tier < 0:
-		return forbidden("%s is not an approver of stage %d of extension %d of request %s", in.ApproverID, e.stage+1, e.number, s.in.RequestID)
-	case tier > e.tier:
-		return forbidden("%s is an approver of tier %d, which is reached only by escalation (the stage is at tier %d)", in.ApproverID, tier+1, e.tier+1)
-	}
-	return nil
-}
-
-// decideExtension records an accepted decision on the extension.
-func (s *accessRequest) decideExtension(ctx workflow.Context, in DecideInput) Request {
-	e := s.ext
-	p, _ := s.in.person(in.ApproverID)
-	d := Decision{Approver: p.UPN, ApproverID: p.ID, Decision: in.Decision, Comment: in.Comment,
-		Time: workflow.Now(ctx), Stage: e.stage + 1, Extension: e.number}
-	e.decisions = append(e.decisions, d)
-	s.decisions = append(s.decisions, d)
-	event := EventApproved
-	if d.Decision == DecisionDeny {
-		event = EventDenied
-		e.denial = &e.decisions[len(e.decisions)-1]
-	}
-	detail := fmt.Sprintf("extension %d, stage %d of %d", e.number, d.Stage, len(s.in.Stages))
-	if d.Comment != "" {
-		detail += ": " + d.Comment
-	}
-	s.record(ctx, attested(AuditEvent{Type: event, Actor: d.Approver, ActorID: d.ApproverID, Detail: detail, Stage: d.Stage}, in.Proof))
-	return s.view()
-}
-
-func (e *extension) approvals() int {
-	n := 0
-	for _, d := range e.decisions {
-		if d.Stage == e.stage+1 && d.Decision == DecisionApprove {
-			n++
-		}
-	}
-	return n
-}
-
-// approvers are the people who may decide the extension's current stage.
-func (s *accessRequest) extensionApprovers(e *extension) []Person {
-	if e.granted || e.stage >= len(s.in.Stages) {
-		return nil
-	}
-	var out []Person
-	for _, p := range s.in.Stages[e.stage].reached(e.tier) {
-		decided := false
-		for _, d := range e.decisions {
-			decided = decided || d.ApproverID == p.ID
-		}
-		if p.ID != s.in.Requester.ID && !decided {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// emailExtensionApprovers asks the approvers the current tier adds.
-func (s *accessRequest) emailExtensionApprovers(ctx workflow.Context, e *extension) {
-	st := s.in.Stages[e.stage]
-	var to []Person
-	for _, p := range s.extensionApprovers(e) {
-		if st.tierOf(p.ID) == e.tier {
-			to = append(to, p)
-		}
-	}
-	key := fmt.Sprintf("%s/%s/x%d/s%dt%d", s.in.RequestID, activities.MailApprovalNeeded, e.number, e.stage+1, e.tier+1)
-	reason := fmt.Sprintf("extension %d: %s more", e.number, e.in.Duration)
-	if e.in.Justification != "" {
-		reason += ": " + e.in.Justification
-	}
-	in := s.emailInput(activities.MailApprovalNeeded, to, key, s.in.Requester.UPN, reason)
-	s.describeExtension(&in, e)
-	s.startEmail(ctx, in, to)
-}
-
-// describeExtension makes an email about the request one about its
-// extension's approval: the extension's stage, tier and approvers, and
-// links bound to the extension that stop working when its stage runs out
-// or the grant ends, whichever comes first.
-func (s *accessRequest) describeExtension(in *activities.EmailInput, e *extension) {
-	st := s.in.Stages[e.stage]
-	r := &in.Request
-	r.Extension = e.number
-	r.Stage, r.StageName = e.stage+1, st.Name
-	r.Approvals, r.Approved = st.Approvals, e.approvals()
-	r.FinalTier = e.tier == len(st.Tiers)-1
-	r.EscalatesAt = timePtr(e.escalatesAt)
-	r.Approvers = nil
-	for _, p := range s.extensionApprovers(e) {
-		r.Approvers = append(r.Approvers, p.UPN)
-	}
-	ends := e.escalatesAt
-	for _, t := range st.Tiers[e.tier+1:] {
-		ends = ends.Add(t.Timeout)
-	}
-	if !s.expiresAt.IsZero() && s.expiresAt.Before(ends) {
-		ends = s.expiresAt
-	}
-	in.LinkExpires = ends
-}
-
 // extensionView is the public picture of the extension in progress.
 func (s *accessRequest) extensionView() *ExtensionView {
 	e := s.ext
@@ -309,14 +176,14 @@ func (s *accessRequest) extensionView() *ExtensionView {
 		Justification: e.in.Justification,
 		RequestedAt:   e.requestedAt,
 		Approvers:     []Approver{},
-		EscalatesAt:   timePtr(e.escalatesAt),
 	}
-	if e.granted {
+	if e.granted || e.round == nil {
 		v.Status = StatusActivating
-	} else {
-		v.Stage = e.stage + 1
+		return v
 	}
-	for _, p := range s.extensionApprovers(e) {
+	v.Stage = e.round.stage + 1
+	v.EscalatesAt = timePtr(e.round.escalatesAt)
+	for _, p := range e.round.approvers() {
 		v.Approvers = append(v.Approvers, Approver{Approver: p.UPN, ApproverID: p.ID})
 	}
 	return v

@@ -64,21 +64,6 @@ func TestExtensionWithoutApproval(t *testing.T) {
 	require.Equal(t, *asked.ExpiresAt, *r.EndedAt)
 }
 
-func TestExtensionDeniedKeepsTheGrant(t *testing.T) {
-	h := newHarness(t, readerInput())
-	h.decideAt(5*time.Second, bob, approve, "")
-	extendAt(h, 10*time.Minute, alice, 30*time.Minute)
-	h.decideAt(10*time.Minute+10*time.Second, bob, deny, "enough")
-	r := h.run()
-
-	require.Equal(t, workflows.StatusExpired, r.Status)
-	require.Equal(t, 0, r.Extensions)
-	require.Equal(t, t0.Add(5*time.Second+time.Hour), r.EndedAt.UTC())
-	refused := h.audit.ofType(workflows.EventExtensionRefused)
-	require.Len(t, refused, 1)
-	require.Contains(t, refused[0].Detail, "denied by bob@example.com")
-}
-
 func TestExtendRejections(t *testing.T) {
 	in := readerInput()
 	in.Extension.MaxDuration = time.Hour
@@ -162,24 +147,6 @@ func TestEligibilityStillHeld(t *testing.T) {
 	h.decideAt(5*time.Second, bob, approve, "")
 	r := h.run()
 	require.Equal(t, workflows.StatusExpired, r.Status)
-}
-
-// An extension nobody decides escalates like the request did, and is
-// refused when the last tier stays silent; the grant keeps its end.
-func TestExtensionEscalatesThenTimesOut(t *testing.T) {
-	h := newHarness(t, readerInput())
-	h.decideAt(5*time.Second, bob, approve, "")
-	extendAt(h, 10*time.Minute, alice, 30*time.Minute)
-	escalated := h.queryAt(10*time.Minute + 30*time.Second)
-	r := h.run()
-
-	require.Equal(t, []workflows.Approver{{Approver: bob.UPN, ApproverID: bob.ID}, {Approver: carol.UPN, ApproverID: carol.ID}}, escalated.Extension.Approvers)
-	require.Equal(t, t0.Add(5*time.Second+time.Hour), r.EndedAt.UTC())
-	require.Equal(t, 0, r.Extensions)
-	require.Len(t, h.audit.ofType(workflows.EventEscalated), 1)
-	refused := h.audit.ofType(workflows.EventExtensionRefused)
-	require.Len(t, refused, 1)
-	require.Contains(t, refused[0].Detail, "no decision in stage 1 (team lead) before its last tier ran out")
 }
 
 // The requester's own assignment ends mid-grant and the assignment

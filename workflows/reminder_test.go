@@ -31,40 +31,6 @@ func (h *harness) notifiedAt(kind string) []time.Duration {
 	return out
 }
 
-func TestRemindersWhenNobodyAnswers(t *testing.T) {
-	h := newHarness(t, remindingReaderInput())
-	r := h.run()
-	require.Equal(t, workflows.StatusTimedOut, r.Status)
-
-	require.ElementsMatch(t, []string{
-		activities.MailApprovalNeeded, activities.MailReminder,
-		activities.MailEscalated, activities.MailRequesterEscalated,
-		activities.MailReminder, activities.MailTimedOut,
-	}, h.kinds())
-	require.Equal(t, []time.Duration{15 * time.Second, 65 * time.Second}, h.notifiedAt(activities.MailReminder))
-
-	reminders := h.emailsOf(activities.MailReminder)
-	require.Equal(t, []string{bob.UPN}, recipientsOf(reminders[0]))
-	require.Equal(t, "req-reader/reminder/s1t1", reminders[0].Key)
-	require.Equal(t, t0.Add(20*time.Second), *reminders[0].Request.EscalatesAt)
-	require.False(t, reminders[0].Request.FinalTier)
-	require.Equal(t, []string{bob.UPN, carol.UPN}, recipientsOf(reminders[1]), "everyone who may still decide")
-	require.Equal(t, "req-reader/reminder/s1t2", reminders[1].Key)
-	require.True(t, reminders[1].Request.FinalTier, "the last tier's reminder says when the request times out")
-}
-
-func TestEscalationEmailsSayWhy(t *testing.T) {
-	h := newHarness(t, readerInput())
-	h.run()
-	esc := h.emailsOf(activities.MailEscalated)[0]
-	require.Equal(t, "no decision within 20s at tier 1", esc.Request.Reason)
-	require.Equal(t, "team lead", esc.Request.StageName)
-	require.Equal(t, 1, esc.Request.Approvals)
-	require.True(t, esc.Request.FinalTier)
-	told := h.emailsOf(activities.MailRequesterEscalated)[0]
-	require.Equal(t, "no decision within 20s at tier 1; now also asked: carol@example.com", told.Request.Reason)
-}
-
 // Approval links live until the stage's last tier runs out: an approver of
 // an earlier tier may still decide after an escalation.
 func TestApprovalLinksExpireWithTheStage(t *testing.T) {
@@ -93,20 +59,6 @@ func TestNoReminderOnceTheStageIsDecided(t *testing.T) {
 	r := h.run()
 	require.Equal(t, workflows.StatusExpired, r.Status)
 	require.Empty(t, h.emailsOf(activities.MailReminder))
-}
-
-func TestReminderSkipsWhoDecided(t *testing.T) {
-	in := twoOfThreeInput()
-	in.Stages[0].Tiers[0].RemindBefore = 10 * time.Minute
-	h := newHarness(t, in)
-	h.decideAt(time.Minute, bob, approve, "")
-	h.run()
-	reminders := h.emailsOf(activities.MailReminder)
-	require.Len(t, reminders, 1)
-	require.Equal(t, []string{carol.UPN, dave.UPN}, recipientsOf(reminders[0]))
-	require.Equal(t, 1, reminders[0].Request.Approved)
-	require.Equal(t, 2, reminders[0].Request.Approvals)
-	require.Equal(t, []time.Duration{50 * time.Minute}, h.notifiedAt(activities.MailReminder))
 }
 
 func TestRemindBeforeMustFitTheTier(t *testing.T) {

@@ -37,38 +37,20 @@ func (s *accessRequest) validateDecide(ctx workflow.Context, in DecideInput) err
 	if err := s.validateDecisionTarget(in); err != nil {
 		return err
 	}
-	if s.extensionPending() {
-		return s.validateExtensionDecide(in)
-	}
-	if s.status != StatusPending || s.stage >= len(s.in.Stages) {
+	r := s.waitingRound()
+	if r == s.req && (s.status != StatusPending || r.stage >= len(s.in.Stages)) {
 		return conflict("request %s is %s; decisions are accepted only while it is %s", s.in.RequestID, s.status, StatusPending)
 	}
-	if in.Decision != DecisionApprove && in.Decision != DecisionDeny {
-		return invalid("decision must be %q or %q, got %q", DecisionApprove, DecisionDeny, in.Decision)
+	return r.validate(in)
+}
+
+// waitingRound is the round a decision goes to: the extension waiting for
+// approval, if one does, else the request's own.
+func (s *accessRequest) waitingRound() *round {
+	if s.extensionPending() {
+		return s.ext.round
 	}
-	if n := utf8.RuneCountInString(in.Comment); n > maxTextLen {
-		return invalid("comment is %d characters long; at most %d are accepted", n, maxTextLen)
-	}
-	if in.ApproverID == "" {
-		return invalid("approver_id is required")
-	}
-	if in.ApproverID == s.in.Requester.ID {
-		return forbidden("%s requested this access and cannot decide on it", s.in.Requester.UPN)
-	}
-	if in.Stage != 0 && in.Stage != s.stage+1 {
-		return conflict("the decision is for stage %d but request %s is at stage %d", in.Stage, s.in.RequestID, s.stage+1)
-	}
-	if i := s.decisionBy(in.ApproverID); i >= 0 {
-		d := s.decisions[i]
-		return conflict("%s already decided (%s) in stage %d; each approver decides once per request", d.Approver, d.Decision, d.Stage)
-	}
-	if err := s.mayDecide(in.ApproverID); err != nil {
-		return err
-	}
-	if s.stageSettled() {
-		return conflict("stage %d of request %s is already settled", s.stage+1, s.in.RequestID)
-	}
-	return nil
+	return s.req
 }
 
 // validateDecisionTarget rejects a decision meant for something other than
@@ -89,60 +71,17 @@ func (s *accessRequest) validateDecisionTarget(in DecideInput) error {
 	return nil
 }
 
-// mayDecide says why id may not decide the current stage, if so.
-func (s *accessRequest) mayDecide(id string) error {
-	st := s.in.Stages[s.stage]
-	name := id
-	if p, ok := s.in.person(id); ok && p.UPN != "" {
-		name = p.UPN
-	}
-	tier := st.tierOf(id)
-	switch {
-	case tier < 0:
-		for i, other := range s.in.Stages {
-			if other.tierOf(id) >= 0 {
-				return forbidden("%s approves stage %d, not the current stage %d (%s)", name, i+1, s.stage+1, st.Name)
-			}
-		}
-		return forbidden("%s is not an approver of request %s", name, s.in.RequestID)
-	case tier > s.tier:
-		return forbidden("%s is an approver of tier %d of stage %d, which is reached only by escalation (the stage is at tier %d)",
-			name, tier+1, s.stage+1, s.tier+1)
-	}
-	return nil
-}
-
-// decide records an accepted decision. When it settles the stage, it waits
-// for the main coroutine to act, so the caller sees the stage moved on, the
-// request denied, or activation under way.
+// decide records an accepted decision in the round waiting for it. When it
+// settles a stage of the request, it waits for the main coroutine to act,
+// so the caller sees the stage moved on, the request denied, or activation
+// under way. A decision on an extension answers at once.
 func (s *accessRequest) decide(ctx workflow.Context, in DecideInput) (Request, error) {
 	s.useProof(in.Proof)
-	if s.extensionPending() {
-		return s.decideExtension(ctx, in), nil
-	}
-	p, _ := s.in.person(in.ApproverID)
-	d := Decision{
-		Approver:   p.UPN,
-		ApproverID: p.ID,
-		Decision:   in.Decision,
-		Comment:    in.Comment,
-		Time:       workflow.Now(ctx),
-		Stage:      s.stage + 1,
-	}
-	s.decisions = append(s.decisions, d)
-	event := EventApproved
-	if d.Decision == DecisionDeny {
-		event = EventDenied
-		s.denial = len(s.decisions) - 1
-	}
-	detail := fmt.Sprintf("stage %d of %d", d.Stage, len(s.in.Stages))
-	if d.Comment != "" {
-		detail += ": " + d.Comment
-	}
-	s.record(ctx, attested(AuditEvent{Type: event, Actor: d.Approver, ActorID: d.ApproverID, Detail: detail, Stage: d.Stage}, in.Proof))
-	if s.stageSettled() {
-		stage := s.stage
-		_ = workflow.Await(ctx, func() bool { return s.stage != stage || s.status != StatusPending })
+	r := s.waitingRound()
+	r.decide(ctx, in)
+	if r == s.req && r.settled() {
+		stage := r.stage
+		_ = workflow.Await(ctx, func() bool { return r.stage != stage || s.status != StatusPending })
 		s.awaitQuickActivation(ctx)
 	}
 	return s.view(), nil
@@ -182,7 +121,7 @@ func (s *accessRequest) validateCancel(ctx workflow.Context, in CancelInput) err
 	if s.status != StatusPending || s.canceled {
 		return conflict("request %s is %s; it can be canceled only while it is %s", s.in.RequestID, s.status, StatusPending)
 	}
-	if s.stageSettled() {
+	if s.req.settled() {
 		return conflict("request %s was just decided and can no longer be canceled", s.in.RequestID)
 	}
 	return nil
@@ -194,7 +133,7 @@ func (s *accessRequest) cancel(ctx workflow.Context, in CancelInput) (Request, e
 	s.useProof(in.Proof)
 	s.canceled = true
 	s.record(ctx, attested(AuditEvent{Type: EventCanceled, Actor: s.in.Requester.UPN, ActorID: s.in.Requester.ID,
-		Detail: "withdrawn by the requester", Stage: s.stage + 1}, in.Proof))
+		Detail: "withdrawn by the requester", Stage: s.req.stage + 1}, in.Proof))
 	_ = workflow.Await(ctx, func() bool { return s.status != StatusPending })
 	return s.view(), nil
 }

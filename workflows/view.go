@@ -41,16 +41,16 @@ func (s *accessRequest) view() Request {
 		Extensions:       s.extensions,
 	}
 	if r.Stage > 0 {
-		r.Tier = s.tier + 1
+		r.Tier = s.req.tier + 1
 	}
 	if s.autoApproved {
 		r.AutoApprovedBy = s.in.AutoApproval.Rule
 	}
-	for _, p := range s.currentApprovers() {
+	for _, p := range s.req.approvers() {
 		r.Approvers = append(r.Approvers, Approver{Approver: p.UPN, ApproverID: p.ID})
 	}
 	if s.status == StatusPending {
-		r.EscalatesAt = timePtr(s.escalatesAt)
+		r.EscalatesAt = timePtr(s.req.escalatesAt)
 	}
 	return r
 }
@@ -59,8 +59,8 @@ func (s *accessRequest) view() Request {
 // where approval ended without passing; 0 for break-glass requests and once
 // every stage passed.
 func (s *accessRequest) viewStage() int {
-	if s.stage < len(s.in.Stages) {
-		return s.stage + 1
+	if s.req.stage < len(s.in.Stages) {
+		return s.req.stage + 1
 	}
 	return 0
 }
