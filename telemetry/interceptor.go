@@ -111,16 +111,17 @@ func (o *workflowOutbound) UpsertTypedSearchAttributes(ctx workflow.Context, upd
 	return err
 }
 
-// SideEffect sees every audit event the workflow records.
+// SideEffect sees every audit record the workflow writes.
 func (o *workflowOutbound) SideEffect(ctx workflow.Context, f func(workflow.Context) any) converter.EncodedValue {
 	v := o.Next.SideEffect(ctx, f)
 	if !o.state.isRequest || o.Next.IsReplaying(ctx) || v == nil || !v.HasValue() {
 		return v
 	}
-	var ev workflows.AuditEvent
-	if v.Get(&ev) != nil {
+	var rec workflows.AuditRecord
+	if v.Get(&rec) != nil || rec.Schema != workflows.AuditRecordSchema {
 		return v
 	}
+	ev := rec.Event
 	switch ev.Type {
 	case workflows.EventApproved, workflows.EventDenied:
 		decision := workflows.DecisionApprove
