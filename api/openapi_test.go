@@ -230,6 +230,6 @@ func checkType(t *testing.T, what string, ref *openapi3.SchemaRef, typ reflect.T
 		}
 	}
 	if !ok {
-		t.Errorf("%s: openapi.yaml says %v (format %q), the Go field is %v", what, s.Type, s.Format, typ)
+		t.Errorf("%s: openapi.yaml says %v (format %q), the Go field is %v", what, s.Type.Slice(), s.Format, typ)
 	}
 }
