@@ -253,8 +253,9 @@ const (
 // ActorSystem is the actor of events no person caused.
 const ActorSystem = api.ActorSystem
 
-// AuditEvent is one entry of a request's audit trail. The workflow records
-// each one in its history as a marker; the API reads them back from there.
+// AuditEvent is one entry of a request's audit trail as the workflow records
+// it in its history, inside an AuditRecord. The API answers it as an
+// api.AuditEvent, with what other history events say about it.
 type AuditEvent struct {
 	Time    time.Time `json:"time"`
 	Type    string    `json:"type"`
