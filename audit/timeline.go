@@ -8,74 +8,32 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/assignments"
 	"github.com/jitflow/jitflow/workflows"
 )
 
-// Event is one entry of a request's timeline. The first four fields are the
-// API's contract; the rest were added beside them and are empty when a
-// history does not carry them.
-type Event struct {
-	Time   time.Time `json:"time"`
-	Type   string    `json:"type"`
-	Actor  string    `json:"actor"`
-	Detail string    `json:"detail"`
-	// ID is "<request id>/<history event id>": stable across reads and
-	// exports, so a consumer can drop what it already has.
-	ID             string `json:"id"`
-	HistoryEventID int64  `json:"history_event_id"`
-	ActorID        string `json:"actor_id,omitempty"`
-	Stage          int    `json:"stage,omitempty"`
-	// Comment is an approver's comment or a revoker's reason, as sent.
-	Comment string `json:"comment,omitempty"`
-	// UpdateID is the Temporal update that carried a decision, cancel or
-	// revoke; ClientIdentity is the identity of the Temporal client that
-	// sent it (a jitflow server).
-	UpdateID       string `json:"update_id,omitempty"`
-	ClientIdentity string `json:"client_identity,omitempty"`
-	// GraphRequestID and GraphStatus are what Microsoft Graph answered the
-	// activation or removal.
-	GraphRequestID string `json:"graph_request_id,omitempty"`
-	GraphStatus    string `json:"graph_status,omitempty"`
-	// Channel is the door an action came through ("api", "email-link"
-	// with LinkID, "operator"; "temporal-cancel" for a cancellation in
-	// Temporal itself), Via the identity the jitflow server authenticated
-	// behind it, KeyID the key that signed the server's proof of it.
-	Channel string `json:"channel,omitempty"`
-	LinkID  string `json:"link_id,omitempty"`
-	Via     string `json:"via,omitempty"`
-	KeyID   string `json:"key_id,omitempty"`
-}
+// Event is one entry of a request's timeline, as the API answers it and
+// the export writes it.
+type Event = api.AuditEvent
 
 // Event types the timeline adds to the workflow's own: Temporal-level acts
 // on the workflow that the workflow code never sees as such.
 const (
-	EventCancelRequested = "cancel_requested"
-	EventTerminated      = "terminated"
-	EventWorkflowFailed  = "workflow_failed"
-	EventWorkflowTimeout = "workflow_timed_out"
+	EventCancelRequested = api.EventCancelRequested
+	EventTerminated      = api.EventTerminated
+	EventWorkflowFailed  = api.EventWorkflowFailed
+	EventWorkflowTimeout = api.EventWorkflowTimeout
 )
 
 // Request is what the timeline knows of the request from its start event.
-type Request struct {
-	ID               string    `json:"request_id"`
-	Role             string    `json:"role"`
-	RoleDefinitionID string    `json:"role_definition_id"`
-	DirectoryScopeID string    `json:"directory_scope_id"`
-	Requester        string    `json:"requester"`
-	RequesterID      string    `json:"requester_id"`
-	Duration         string    `json:"duration"`
-	Ticket           string    `json:"ticket,omitempty"`
-	BreakGlass       bool      `json:"break_glass,omitempty"`
-	CreatedAt        time.Time `json:"created_at"`
-}
+type Request = api.AuditRequest
 
 // Trail is a request and its timeline, in history order.
 type Trail struct {

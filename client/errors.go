@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jitflow/jitflow/api"
 )
 
 // ErrUnavailable is matched (errors.Is) by every failure that says the API
@@ -78,17 +80,6 @@ func (e *Error) Claims() string {
 // maxErrorBody bounds what is read of an error answer.
 const maxErrorBody = 64 << 10
 
-// problemDoc is the wire form of a problem document.
-type problemDoc struct {
-	Type      string `json:"type"`
-	Title     string `json:"title"`
-	Status    int    `json:"status"`
-	Detail    string `json:"detail"`
-	Instance  string `json:"instance"`
-	Field     string `json:"field"`
-	RequestID string `json:"request_id"`
-}
-
 // newError reads an error answer. A body that is not a problem document (a
 // proxy's HTML page) still gives a useful detail: its first line.
 func newError(resp *http.Response, body []byte) *Error {
@@ -98,9 +89,9 @@ func newError(resp *http.Response, body []byte) *Error {
 		RetryAfter: retryAfter(resp.Header.Get("Retry-After")),
 		Challenge:  resp.Header.Get("WWW-Authenticate"),
 	}
-	var p problemDoc
+	var p api.Problem
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	if (mt == "application/problem+json" || mt == "application/json") && json.Unmarshal(body, &p) == nil && p.Detail+p.Title != "" {
+	if (mt == api.ProblemContentType || mt == "application/json") && json.Unmarshal(body, &p) == nil && p.Detail+p.Title != "" {
 		e.Type, e.Detail, e.Instance, e.Field, e.RequestID = p.Type, p.Detail, p.Instance, p.Field, p.RequestID
 		if p.Title != "" {
 			e.Title = p.Title

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jitflow/jitflow/api"
 )
 
 const requestsPath = "/api/v1/requests"
@@ -30,7 +32,8 @@ func (c *Client) Create(ctx context.Context, in CreateInput) (Request, error) {
 	if in.IdempotencyKey != "" {
 		h = http.Header{"Idempotency-Key": {in.IdempotencyKey}}
 	}
-	return c.requestCall(ctx, call{method: http.MethodPost, path: requestsPath, body: in, header: h, auth: true})
+	body := api.CreateBody{Role: in.Role, Duration: in.Duration, Justification: in.Justification, Ticket: in.Ticket}
+	return c.requestCall(ctx, call{method: http.MethodPost, path: requestsPath, body: body, header: h, auth: true})
 }
 
 // Get reads one request (GET /api/v1/requests/{id}).
@@ -40,43 +43,30 @@ func (c *Client) Get(ctx context.Context, id string) (Request, error) {
 
 // Approve records the caller's approval of the request's current stage.
 func (c *Client) Approve(ctx context.Context, id, comment string) (Request, error) {
-	return c.action(ctx, http.MethodPost, id, "approve", decideBody{Comment: comment})
+	return c.action(ctx, http.MethodPost, id, "approve", api.DecideBody{Comment: comment})
 }
 
 // Deny records the caller's denial, which ends the request.
 func (c *Client) Deny(ctx context.Context, id, comment string) (Request, error) {
-	return c.action(ctx, http.MethodPost, id, "deny", decideBody{Comment: comment})
+	return c.action(ctx, http.MethodPost, id, "deny", api.DecideBody{Comment: comment})
 }
 
 // Cancel withdraws the caller's own pending request.
 func (c *Client) Cancel(ctx context.Context, id string) (Request, error) {
-	return c.action(ctx, http.MethodPost, id, "cancel", struct{}{})
+	return c.action(ctx, http.MethodPost, id, "cancel", api.CancelBody{})
 }
 
 // Revoke ends an active grant now; reason is recorded in the audit trail.
 func (c *Client) Revoke(ctx context.Context, id, reason string) (Request, error) {
-	return c.action(ctx, http.MethodPost, id, "revoke", revokeBody{Reason: reason})
+	return c.action(ctx, http.MethodPost, id, "revoke", api.RevokeBody{Reason: reason})
 }
 
 // Extend asks for more time on an active grant. It goes through the role's
 // approval again unless the policy grants short extensions at once; the
 // answer shows the extension pending, or the new expiry.
 func (c *Client) Extend(ctx context.Context, id, duration, justification string) (Request, error) {
-	return c.action(ctx, http.MethodPost, id, "extend", extendBody{Duration: duration, Justification: justification})
+	return c.action(ctx, http.MethodPost, id, "extend", api.ExtendBody{Duration: duration, Justification: justification})
 }
-
-type (
-	extendBody struct {
-		Duration      string `json:"duration"`
-		Justification string `json:"justification,omitempty"`
-	}
-	decideBody struct {
-		Comment string `json:"comment,omitempty"`
-	}
-	revokeBody struct {
-		Reason string `json:"reason,omitempty"`
-	}
-)
 
 func (c *Client) action(ctx context.Context, method, id, action string, body any) (Request, error) {
 	p, err := requestPath(id, action)

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/durations"
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/proof"
@@ -19,17 +20,10 @@ import (
 
 // Bodies of the action calls; all of them may be empty.
 type (
-	decideBody struct {
-		Comment string `json:"comment" text:"multiline"`
-	}
-	cancelBody struct{}
-	revokeBody struct {
-		Reason string `json:"reason" text:"multiline"`
-	}
-	extendBody struct {
-		Duration      string `json:"duration"`
-		Justification string `json:"justification" text:"multiline"`
-	}
+	decideBody = api.DecideBody
+	cancelBody = api.CancelBody
+	revokeBody = api.RevokeBody
+	extendBody = api.ExtendBody
 )
 
 func (s *Server) approve(c echo.Context) error { return s.decide(c, workflows.DecisionApprove) }

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/durations"
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/proof"
@@ -28,12 +29,7 @@ const HeaderIdempotencyKey = "Idempotency-Key"
 const maxIdempotencyKeyLen = 200
 
 // createBody is the body of POST /api/v1/requests.
-type createBody struct {
-	Role          string `json:"role"`
-	Duration      string `json:"duration"`
-	Justification string `json:"justification" text:"multiline"`
-	Ticket        string `json:"ticket"`
-}
+type createBody = api.CreateBody
 
 // createRequest checks a submission against the policy and starts its
 // workflow.

@@ -15,6 +15,7 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -41,10 +42,7 @@ type Summary struct {
 
 // listBody is the answer of GET /api/v1/requests: full request objects,
 // and the token of the next page when there is one.
-type listBody struct {
-	Requests      []workflows.Request `json:"requests"`
-	NextPageToken string              `json:"next_page_token,omitempty"`
-}
+type listBody = api.RequestList
 
 // listQueries bounds the queries one listing runs at once.
 const listQueries = 8

@@ -8,23 +8,15 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/jitflow/jitflow/api"
 )
 
 // ProblemContentType is the media type of every error answer (RFC 9457).
-const ProblemContentType = "application/problem+json"
+const ProblemContentType = api.ProblemContentType
 
-// Problem is an RFC 9457 problem document. Field and RequestID are extension
-// members: the request field at fault, and the request an answer refers to
-// (the existing one on a 409 conflict).
-type Problem struct {
-	Type      string `json:"type"`
-	Title     string `json:"title"`
-	Status    int    `json:"status"`
-	Detail    string `json:"detail"`
-	Instance  string `json:"instance"`
-	Field     string `json:"field,omitempty"`
-	RequestID string `json:"request_id,omitempty"`
-}
+// Problem is an RFC 9457 problem document (api.Problem).
+type Problem = api.Problem
 
 // apiError is an error a handler returns to be answered as a problem.
 type apiError struct {

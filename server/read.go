@@ -11,6 +11,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/audit"
 )
 
@@ -98,11 +99,7 @@ func (s *Server) getRequest(c echo.Context) error {
 }
 
 // auditBody is the answer of GET /api/v1/requests/{id}/audit.
-type auditBody struct {
-	Events []audit.Event `json:"events"`
-	// Request is what the history's start says about the request.
-	Request *audit.Request `json:"request,omitempty"`
-}
+type auditBody = api.AuditTrail
 
 // getAudit reads the trail from the workflow history, which holds it
 // durably and needs no worker to read. A browser (Accept: text/html) gets

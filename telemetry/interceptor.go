@@ -123,16 +123,17 @@ func (o *workflowOutbound) UpsertTypedSearchAttributes(ctx workflow.Context, upd
 	return err
 }
 
-// SideEffect sees every audit event the workflow records.
+// SideEffect sees every audit record the workflow writes.
 func (o *workflowOutbound) SideEffect(ctx workflow.Context, f func(workflow.Context) any) converter.EncodedValue {
 	v := o.Next.SideEffect(ctx, f)
 	if !o.state.isRequest || v == nil || !v.HasValue() {
 		return v
 	}
-	var ev workflows.AuditEvent
-	if v.Get(&ev) != nil {
+	var rec workflows.AuditRecord
+	if v.Get(&rec) != nil || rec.Schema != workflows.AuditRecordSchema {
 		return v
 	}
+	ev := rec.Event
 	// Replay rebuilds which extension waits, so a worker that takes over
 	// mid-way counts its decisions from its ask too.
 	switch ev.Type {

@@ -51,6 +51,11 @@ func (h *history) sideEffect(v any) {
 	})
 }
 
+// record appends the side effect of an audit event as the workflow writes it.
+func (h *history) record(ev workflows.AuditEvent) {
+	h.sideEffect(workflows.AuditRecord{Schema: workflows.AuditRecordSchema, Event: ev})
+}
+
 // other appends an event that is not a marker.
 func (h *history) other(typ enumspb.EventType) {
 	h.events = append(h.events, &historypb.HistoryEvent{EventId: int64(len(h.events) + 1), EventType: typ})
@@ -65,14 +70,21 @@ func TestAuditEvents(t *testing.T) {
 	}
 	h := &history{t: t, dc: converter.GetDefaultDataConverter()}
 	h.other(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
-	h.sideEffect(want[0])
+	// The start check is a side effect, not an audit record.
+	h.sideEffect(map[string]string{"start_refused": ""})
+	h.record(want[0])
 	// Markers of other SDK features hold a "data" detail too; they must be skipped by name.
 	h.marker("Version", map[string]*commonpb.Payloads{"change-id": h.payloads("x"), "version": h.payloads(1)})
 	h.marker("LocalActivity", map[string]*commonpb.Payloads{"data": h.payloads(map[string]string{"ActivityID": "1"})})
 	h.marker("MutableSideEffect", map[string]*commonpb.Payloads{"side-effect-id": h.payloads("id_1"), "data": h.payloads("v")})
 	h.other(enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
-	h.sideEffect(want[1])
-	h.sideEffect(want[2])
+	h.record(want[1])
+	// Side effects of other values are no audit events, whatever their place.
+	h.sideEffect("text")
+	h.sideEffect(42)
+	h.sideEffect(nil)
+	h.sideEffect(map[string]string{"type": "approved"})
+	h.record(want[2])
 	h.other(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
 
 	got, err := workflows.AuditEvents(h.events, nil)
@@ -84,6 +96,23 @@ func TestAuditEvents(t *testing.T) {
 	require.NotNil(t, none, "an empty trail is [] in JSON, not null")
 }
 
+// A request that ran across the upgrade to AuditRecord holds bare events
+// (written before) and records (after); its trail reads whole.
+func TestAuditEventsAcrossRecords(t *testing.T) {
+	at := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	want := []workflows.AuditEvent{
+		{Time: at, Type: workflows.EventRequested, Actor: alice.UPN, ActorID: alice.ID, Detail: "reader for 1h: incident"},
+		{Time: at.Add(5 * time.Second), Type: workflows.EventApproved, Actor: bob.UPN, ActorID: bob.ID, Detail: "ok", Stage: 1},
+	}
+	h := &history{t: t, dc: converter.GetDefaultDataConverter()}
+	h.sideEffect(want[0])
+	h.sideEffect(map[string]any{"type": "approved", "detail": "no time, no actor: not one of the workflow's bare events"})
+	h.record(want[1])
+	got, err := workflows.AuditEvents(h.events, nil)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+}
+
 func TestAuditEventsErrors(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -93,9 +122,17 @@ func TestAuditEventsErrors(t *testing.T) {
 		{"no data", func(h *history) map[string]*commonpb.Payloads {
 			return map[string]*commonpb.Payloads{"side-effect-id": h.payloads(int64(1))}
 		}, `history event 1: side-effect marker has no "data" details`},
-		{"not an audit event", func(h *history) map[string]*commonpb.Payloads {
-			return map[string]*commonpb.Payloads{"side-effect-id": h.payloads(int64(1)), "data": h.payloads("text")}
-		}, "history event 1: decode audit event"},
+		{"not decodable", func(h *history) map[string]*commonpb.Payloads {
+			p := h.payloads(workflows.AuditRecord{Schema: workflows.AuditRecordSchema})
+			p.Payloads[0].Metadata["encoding"] = []byte("binary/encrypted")
+			return map[string]*commonpb.Payloads{"side-effect-id": h.payloads(int64(1)), "data": p}
+		}, "history event 1: decode side effect"},
+		{"a later schema", func(h *history) map[string]*commonpb.Payloads {
+			return map[string]*commonpb.Payloads{"side-effect-id": h.payloads(int64(1)), "data": h.payloads(map[string]any{"schema": "jitflow.audit-record/v2", "event": map[string]string{"type": "approved"}})}
+		}, `schema "jitflow.audit-record/v2"`},
+		{"a record without its event", func(h *history) map[string]*commonpb.Payloads {
+			return map[string]*commonpb.Payloads{"side-effect-id": h.payloads(int64(1)), "data": h.payloads(map[string]any{"schema": workflows.AuditRecordSchema})}
+		}, "audit record without an event"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -116,7 +153,7 @@ func TestAuditEventsOfARun(t *testing.T) {
 
 	h := &history{t: t, dc: converter.GetDefaultDataConverter()}
 	for _, ev := range run.audit.events {
-		h.sideEffect(ev)
+		h.record(ev)
 	}
 	got, err := workflows.AuditEvents(h.events, nil)
 	require.NoError(t, err)

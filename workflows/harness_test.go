@@ -383,15 +383,15 @@ type auditOutbound struct {
 
 func (o *auditOutbound) SideEffect(ctx workflow.Context, f func(workflow.Context) any) converter.EncodedValue {
 	v := o.Next.SideEffect(ctx, f)
-	var ev workflows.AuditEvent
-	if err := v.Get(&ev); err != nil {
-		panic(errors.Join(errors.New("side effect is not an audit event"), err))
+	var rec workflows.AuditRecord
+	if err := v.Get(&rec); err != nil {
+		panic(errors.Join(errors.New("side effect is not an object"), err))
 	}
-	if ev.Type == "" {
+	if rec.Schema != workflows.AuditRecordSchema {
 		return v // the start check, which AuditEvents skips too
 	}
 	o.rec.mu.Lock()
-	o.rec.events = append(o.rec.events, ev)
+	o.rec.events = append(o.rec.events, rec.Event)
 	o.rec.mu.Unlock()
 	return v
 }

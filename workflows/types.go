@@ -7,6 +7,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/proof"
 )
 
@@ -43,42 +44,30 @@ const (
 	ErrInvalid   = "Invalid"   // 400: malformed update input
 )
 
-// Status is where a request stands. The values are part of the public contract.
-type Status string
+// Status is where a request stands (api.Status).
+type Status = api.Status
 
 // The statuses of the contract.
 const (
-	StatusPending      Status = "pending_approval"
-	StatusActivating   Status = "activating"
-	StatusActive       Status = "active"
-	StatusDeactivating Status = "deactivating"
-	StatusExpired      Status = "expired"
-	StatusRevoked      Status = "revoked"
-	StatusDenied       Status = "denied"
-	StatusCanceled     Status = "canceled"
-	StatusTimedOut     Status = "timed_out"
-	StatusFailed       Status = "failed"
+	StatusPending      = api.StatusPending
+	StatusActivating   = api.StatusActivating
+	StatusActive       = api.StatusActive
+	StatusDeactivating = api.StatusDeactivating
+	StatusExpired      = api.StatusExpired
+	StatusRevoked      = api.StatusRevoked
+	StatusDenied       = api.StatusDenied
+	StatusCanceled     = api.StatusCanceled
+	StatusTimedOut     = api.StatusTimedOut
+	StatusFailed       = api.StatusFailed
 )
 
 // Statuses lists every status in lifecycle order.
-var Statuses = []Status{
-	StatusPending, StatusActivating, StatusActive, StatusDeactivating,
-	StatusExpired, StatusRevoked, StatusDenied, StatusCanceled, StatusTimedOut, StatusFailed,
-}
-
-// Terminal reports whether a request in this status will never change again.
-func (s Status) Terminal() bool {
-	switch s {
-	case StatusExpired, StatusRevoked, StatusDenied, StatusCanceled, StatusTimedOut, StatusFailed:
-		return true
-	}
-	return false
-}
+var Statuses = api.Statuses
 
 // Decisions an approver can make.
 const (
-	DecisionApprove = "approve"
-	DecisionDeny    = "deny"
+	DecisionApprove = api.DecisionApprove
+	DecisionDeny    = api.DecisionDeny
 )
 
 // Search attributes. Only ids and enums: visibility stores them unencrypted,
@@ -226,114 +215,47 @@ type ExtendInput struct {
 	Proof         *proof.Proof  `json:"proof,omitempty"`
 }
 
-// Decision is one accepted approval or denial.
-type Decision struct {
-	Approver   string    `json:"approver"`
-	ApproverID string    `json:"approver_id"`
-	Decision   string    `json:"decision"`
-	Comment    string    `json:"comment"`
-	Time       time.Time `json:"time"`
-	Stage      int       `json:"stage"` // 1-based
-	// Extension is the 1-based extension the decision is about; 0 for the
-	// request itself.
-	Extension int `json:"extension,omitempty"`
-}
+// The public view of a request, as the API serves it (package api).
+type (
+	// Decision is one accepted approval or denial.
+	Decision = api.Decision
+	// Approver is someone who may decide the current stage.
+	Approver = api.Approver
+	// Request is what the query returns and the API serves.
+	Request = api.Request
+	// ExtensionView is an extension in progress.
+	ExtensionView = api.ExtensionView
+)
 
-// Approver is someone who may decide the current stage.
-type Approver struct {
-	Approver   string `json:"approver"`
-	ApproverID string `json:"approver_id"`
-}
-
-// Request is the public view of a request: what the query returns and the
-// API serves.
-type Request struct {
-	ID               string     `json:"id"`
-	Status           Status     `json:"status"`
-	Requester        string     `json:"requester"`
-	RequesterID      string     `json:"requester_id"`
-	Role             string     `json:"role"`
-	RoleDefinitionID string     `json:"role_definition_id"`
-	DirectoryScopeID string     `json:"directory_scope_id"`
-	Duration         string     `json:"duration"`
-	DurationSeconds  int64      `json:"duration_seconds"`
-	Justification    string     `json:"justification"`
-	Ticket           string     `json:"ticket"`
-	BreakGlass       bool       `json:"break_glass"`
-	CreatedAt        time.Time  `json:"created_at"`
-	Stage            int        `json:"stage"`  // 1-based current stage; 0 when there is none
-	Stages           int        `json:"stages"` // number of approval stages
-	Tier             int        `json:"tier"`   // 1-based escalation tier reached in the current stage
-	Approvers        []Approver `json:"approvers"`
-	EscalatesAt      *time.Time `json:"escalates_at"`
-	Decisions        []Decision `json:"decisions"`
-	ActivatedAt      *time.Time `json:"activated_at"`
-	ExpiresAt        *time.Time `json:"expires_at"`
-	EndedAt          *time.Time `json:"ended_at"`
-	Reason           string     `json:"reason,omitempty"`
-	// AutoApprovedBy is the policy rule that approved the request, if one did.
-	AutoApprovedBy string `json:"auto_approved_by,omitempty"`
-	GroupID        string `json:"group_id,omitempty"`
-	AccessID       string `json:"access_id,omitempty"`
-	// AlreadyHeld is set when the requester held the role before jitflow
-	// granted it: that assignment is not jitflow's and is never removed.
-	AlreadyHeld bool `json:"already_held,omitempty"`
-	// Extension is the extension asked for and not yet decided or applied.
-	Extension *ExtensionView `json:"extension,omitempty"`
-	// Extensions counts the extensions granted.
-	Extensions int `json:"extensions,omitempty"`
-}
-
-// ExtensionView is an extension in progress.
-type ExtensionView struct {
-	Number        int        `json:"number"` // 1-based
-	Status        Status     `json:"status"` // pending_approval or activating (being applied)
-	Duration      string     `json:"duration"`
-	DurationSecs  int64      `json:"duration_seconds"`
-	Justification string     `json:"justification"`
-	RequestedAt   time.Time  `json:"requested_at"`
-	Stage         int        `json:"stage"`
-	Approvers     []Approver `json:"approvers"`
-	EscalatesAt   *time.Time `json:"escalates_at"`
-}
-
-// Audit event types of the contract.
+// Audit event types of the contract, and those the workflow adds.
 const (
-	EventRequested   = "requested"
-	EventNotified    = "notified"
-	EventEscalated   = "escalated"
-	EventApproved    = "approved"
-	EventDenied      = "denied"
-	EventActivated   = "activated"
-	EventDeactivated = "deactivated"
-	EventExpired     = "expired"
-	EventRevoked     = "revoked"
-	EventCanceled    = "canceled"
-	EventTimedOut    = "timed_out"
-	EventFailed      = "failed"
-	// EventAlreadyHeld: the requester held the role before jitflow; that
-	// assignment is left alone and never removed.
-	EventAlreadyHeld = "already_held"
-	// EventReassigned: the requester's own assignment, which the grant
-	// rode on, ended before the grant, and jitflow assigned the role for
-	// the rest of it (it now removes it at the grant's end).
-	EventReassigned = "reassigned"
-	// EventDeactivating: the removal waits for Entra (its minimum active time).
-	EventDeactivating = "deactivating"
-	// EventAlert: the removal keeps failing; someone should look.
-	EventAlert = "alert"
-	// EventExtensionRequested, EventExtended and EventExtensionRefused
-	// follow an extension from the ask to its outcome.
-	EventExtensionRequested = "extension_requested"
-	EventExtended           = "extended"
-	EventExtensionRefused   = "extension_refused"
+	EventRequested          = api.EventRequested
+	EventNotified           = api.EventNotified
+	EventEscalated          = api.EventEscalated
+	EventApproved           = api.EventApproved
+	EventDenied             = api.EventDenied
+	EventActivated          = api.EventActivated
+	EventDeactivated        = api.EventDeactivated
+	EventExpired            = api.EventExpired
+	EventRevoked            = api.EventRevoked
+	EventCanceled           = api.EventCanceled
+	EventTimedOut           = api.EventTimedOut
+	EventFailed             = api.EventFailed
+	EventAlreadyHeld        = api.EventAlreadyHeld
+	EventReassigned         = api.EventReassigned
+	EventDeactivating       = api.EventDeactivating
+	EventAlert              = api.EventAlert
+	EventExtensionRequested = api.EventExtensionRequested
+	EventExtended           = api.EventExtended
+	EventExtensionRefused   = api.EventExtensionRefused
 )
 
 // ActorSystem is the actor of events no person caused.
-const ActorSystem = "system"
+const ActorSystem = api.ActorSystem
 
-// AuditEvent is one entry of a request's audit trail. The workflow records
-// each one in its history as a marker; the API reads them back from there.
+// AuditEvent is one entry of a request's audit trail as the workflow records
+// it in its history, inside an AuditRecord. The API answers it as an
+// api.AuditEvent, with what other history events say about it.
 type AuditEvent struct {
 	Time    time.Time `json:"time"`
 	Type    string    `json:"type"`
