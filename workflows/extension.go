@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/jitflow/jitflow/activities"
 )
 
 // extension is one ask for more time on an active grant. It goes through
