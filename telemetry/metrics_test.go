@@ -11,7 +11,6 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/jitflow/jitflow/activities"
 	"github.com/jitflow/jitflow/graph"
 )
 
