@@ -9,6 +9,8 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/jitflow/jitflow/graph"
 )
 
 // Activities are the activity implementations a worker registers. Their
@@ -65,7 +67,7 @@ func (a *Activities) Deactivate(ctx context.Context, in DeactivateInput) (Deacti
 		activity.GetLogger(ctx).Error("Deactivation keeps failing", "attempt", attempt,
 			"principal_id", in.PrincipalID, "target", in.TargetString(), "request_id", in.RequestID, "error", err)
 	}
-	var tooSoon *RemovalTooSoonError
+	var tooSoon *graph.RemovalTooSoonError
 	if errors.As(err, &tooSoon) {
 		return DeactivateResult{}, removalTooSoon(in, tooSoon)
 	}
@@ -74,7 +76,7 @@ func (a *Activities) Deactivate(ctx context.Context, in DeactivateInput) (Deacti
 
 // removalTooSoon is a retryable error whose next retry is when Entra allows
 // the removal, instead of the retry policy's backoff.
-func removalTooSoon(in DeactivateInput, e *RemovalTooSoonError) error {
+func removalTooSoon(in DeactivateInput, e *graph.RemovalTooSoonError) error {
 	wait := max(time.Until(e.AllowedAt), time.Second)
 	return temporal.NewApplicationErrorWithOptions(
 		fmt.Sprintf("deactivate %s for %s: %s", in.TargetString(), in.PrincipalID, e.Error()),
@@ -194,7 +196,7 @@ func withContext(err error, format string, args ...any) error {
 		return err
 	}
 	wrapped := fmt.Errorf(format+": %w", append(args, err)...)
-	var ge *GraphError
+	var ge *graph.Error
 	if errors.As(err, &ge) && ge.RetryAfter > 0 {
 		return temporal.NewApplicationErrorWithOptions(wrapped.Error(), "GraphThrottled",
 			temporal.ApplicationErrorOptions{NextRetryDelay: ge.RetryAfter, Cause: err})

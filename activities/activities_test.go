@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/jitflow/jitflow/graph"
 )
 
 // refusingPIM answers every call with one error.
@@ -53,7 +55,7 @@ func TestGraphRefusalStaysNonRetryable(t *testing.T) {
 // allows it, and says when in its details.
 func TestRemovalTooSoonRetriesWhenAllowed(t *testing.T) {
 	allowed := time.Now().Add(4 * time.Minute).UTC()
-	a := &Activities{PIM: refusingPIM{err: &RemovalTooSoonError{AllowedAt: allowed, Err: errors.New("ActiveDurationTooShort")}}}
+	a := &Activities{PIM: refusingPIM{err: &graph.RemovalTooSoonError{AllowedAt: allowed, Err: errors.New("ActiveDurationTooShort")}}}
 	_, err := a.Deactivate(context.Background(), DeactivateInput{Assignment: Assignment{PrincipalID: "p", RoleDefinitionID: "r", DirectoryScopeID: "/"}})
 	var app *temporal.ApplicationError
 	if !errors.As(err, &app) || app.Type() != ErrRemovalTooSoon || app.NonRetryable() {
@@ -71,7 +73,7 @@ func TestRemovalTooSoonRetriesWhenAllowed(t *testing.T) {
 // A throttled Graph call is retried after its Retry-After, not the retry
 // policy's backoff.
 func TestRetryAfterSetsNextRetry(t *testing.T) {
-	throttled := &GraphError{Op: "assign", Status: 429, Code: "TooManyRequests", Message: "slow down", RetryAfter: 7 * time.Second}
+	throttled := &graph.Error{Op: "assign", Status: 429, Code: "TooManyRequests", Message: "slow down", RetryAfter: 7 * time.Second}
 	a := &Activities{PIM: refusingPIM{err: throttled}}
 	_, err := a.Activate(context.Background(), ActivateInput{Assignment: Assignment{PrincipalID: "p", RoleDefinitionID: "r", DirectoryScopeID: "/"}, Duration: time.Hour})
 	var app *temporal.ApplicationError

@@ -16,6 +16,8 @@ import (
 	"github.com/sendgrid/rest"
 	"github.com/sendgrid/sendgrid-go"
 	sgmail "github.com/sendgrid/sendgrid-go/helpers/mail"
+
+	"github.com/jitflow/jitflow/graph"
 )
 
 // SendGrid defaults.
@@ -68,7 +70,7 @@ func NewSendGrid(cfg SendGridConfig) (*SendGrid, error) {
 		cfg.Host = SendGridHost
 	}
 	cfg.Host = strings.TrimSuffix(cfg.Host, "/")
-	if !strings.HasPrefix(cfg.Host, "https://") && !IsLoopbackURL(cfg.Host) {
+	if !strings.HasPrefix(cfg.Host, "https://") && !graph.IsLoopbackURL(cfg.Host) {
 		return nil, fmt.Errorf("sendgrid host %q: must be an https:// URL (plain http only for a loopback test endpoint)", cfg.Host)
 	}
 	addr, err := mail.ParseAddress(cfg.From)

@@ -8,7 +8,6 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
@@ -20,6 +19,8 @@ import (
 const (
 	ExportTaskQueue    = "jitflow-audit"
 	ExportWorkflowName = "AuditExport"
+	// ExportActivityName is the activity's registered name: the name of
+	// the method (*Exporter).ExportAuditBatch, which running histories hold.
 	ExportActivityName = "ExportAuditBatch"
 	ExportScheduleID   = "jitflow-audit-export"
 )
@@ -49,11 +50,11 @@ type Exporter struct {
 	Now      func() time.Time
 }
 
-// ExportBatch sends every event not exported yet of the requests that
+// ExportAuditBatch sends every event not exported yet of the requests that
 // changed since the checkpoint, then returns the new checkpoint. Events are
 // delivered at least once: a batch whose checkpoint was lost (the worker
 // died after the sink took it) is sent again, with the same event ids.
-func (e *Exporter) ExportBatch(ctx context.Context, cp Checkpoint) (Checkpoint, error) {
+func (e *Exporter) ExportAuditBatch(ctx context.Context, cp Checkpoint) (Checkpoint, error) {
 	now := time.Now
 	if e.Now != nil {
 		now = e.Now
@@ -111,8 +112,9 @@ func ExportWorkflow(ctx workflow.Context) (Checkpoint, error) {
 		StartToCloseTimeout: 10 * time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10},
 	})
+	var e *Exporter // the activity's type: the worker registered its own
 	var next Checkpoint
-	if err := workflow.ExecuteActivity(ctx, ExportActivityName, cp).Get(ctx, &next); err != nil {
+	if err := workflow.ExecuteActivity(ctx, e.ExportAuditBatch, cp).Get(ctx, &next); err != nil {
 		return cp, err
 	}
 	return next, nil
@@ -122,7 +124,7 @@ func ExportWorkflow(ctx workflow.Context) (Checkpoint, error) {
 // ExportTaskQueue.
 func RegisterExporter(r worker.Registry, e *Exporter) {
 	r.RegisterWorkflowWithOptions(ExportWorkflow, workflow.RegisterOptions{Name: ExportWorkflowName})
-	r.RegisterActivityWithOptions(e.ExportBatch, activity.RegisterOptions{Name: ExportActivityName})
+	r.RegisterActivity(e.ExportAuditBatch)
 }
 
 // EnsureSchedule creates the schedule that runs the export every interval,

@@ -119,7 +119,7 @@ func TestExporterSendsEachEventOnce(t *testing.T) {
 	exp := &audit.Exporter{Source: src, Sink: sink, Now: clk.now}
 	ctx := context.Background()
 
-	cp, err := exp.ExportBatch(ctx, audit.Checkpoint{})
+	cp, err := exp.ExportAuditBatch(ctx, audit.Checkpoint{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,10 +131,10 @@ func TestExporterSendsEachEventOnce(t *testing.T) {
 	clk.t = clk.t.Add(5 * time.Minute)
 	src.history[runID] = running
 	sink.fail = errors.New("SIEM down")
-	if _, err := exp.ExportBatch(ctx, cp); err == nil {
+	if _, err := exp.ExportAuditBatch(ctx, cp); err == nil {
 		t.Fatal("a failed sink write must fail the batch")
 	}
-	cp, err = exp.ExportBatch(ctx, cp)
+	cp, err = exp.ExportAuditBatch(ctx, cp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestExporterSendsEachEventOnce(t *testing.T) {
 	clk.t = clk.t.Add(time.Hour)
 	src.execs = src.execs[:1]
 	src.execs[0].Running, src.execs[0].CloseTime = false, clk.t.Add(-30*time.Minute)
-	cp, err = exp.ExportBatch(ctx, cp)
+	cp, err = exp.ExportAuditBatch(ctx, cp)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,9 +6,11 @@
 #             which pulls in every request builder of all of Graph
 #   subpkg    uses only the packages jitflow needs: rolemanagement,
 #             identitygovernance, models, models/odataerrors, msgraph-sdk-go-core
-#   provider  uses jitflow's own Graph provider (activities.NewGraphPIM)
-#   provider@REV  the same with the activities package as of git revision
-#             REV, to compare the provider before and after a change
+#   provider  uses jitflow's own Graph client (graph.New)
+#   provider@REV  the same with the graph package as of git revision
+#             REV, to compare the client before and after a change (REV
+#             must have package graph: before it, the client was in
+#             package activities)
 # Each variant is built in its own empty cache; time reports wall clock, CPU
 # and peak memory of the build.
 # Usage: scripts/graph-build-cost.sh [root] [subpkg] [provider] [provider@REV]...
@@ -86,21 +88,21 @@ package main
 import (
 	"fmt"
 
-	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/graph"
 )
 
 func main() {
-	pim, err := activities.NewGraphPIM(activities.GraphConfig{BaseURL: "http://127.0.0.1:8091"})
-	fmt.Println(pim != nil, err)
+	c, err := graph.New(graph.Config{BaseURL: "http://127.0.0.1:8091"})
+	fmt.Println(c != nil, err)
 }
 EOF
 
-# provider@REV: that revision's activities package, beside a program using it.
+# provider@REV: that revision's graph package, beside a program using it.
 at_revision() {
   local rev=$1 dir=$work/rev-$1
-  mkdir -p "$dir/activities"
-  git archive "$rev" activities | tar -x -C "$dir" --exclude='*_test.go'
-  sed "s#github.com/jitflow/jitflow/activities#github.com/jitflow/jitflow/$(basename "$work")/rev-$rev/activities#" \
+  mkdir -p "$dir/graph"
+  git archive "$rev" graph | tar -x -C "$dir" --exclude='*_test.go'
+  sed "s#github.com/jitflow/jitflow/graph#github.com/jitflow/jitflow/$(basename "$work")/rev-$rev/graph#" \
     "$work/provider/main.go" >"$dir/main.go"
 }
 

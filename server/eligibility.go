@@ -5,15 +5,15 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/graph"
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/workflows"
 )
 
 // Eligibility answers whether a principal holds a PIM eligibility for a
-// target in Entra. The PIM provider (activities.GraphPIM) is one.
+// target in Entra. The PIM provider (graph.Client) is one.
 type Eligibility interface {
-	Eligible(ctx context.Context, a activities.Assignment) (activities.EligibilityResult, error)
+	Eligible(ctx context.Context, a graph.Assignment) (graph.EligibilityResult, error)
 }
 
 // eligibilityRole names the first role that requires an eligibility.
@@ -37,7 +37,7 @@ func (s *Server) checkEligibility(ctx context.Context, plan policies.Plan, calle
 		principal = plan.Requester.ID
 	}
 	t := target(plan.Role)
-	a := activities.Assignment{PrincipalID: principal, RoleDefinitionID: t.RoleDefinitionID, DirectoryScopeID: t.DirectoryScopeID, GroupID: t.GroupID, AccessID: t.AccessID}
+	a := graph.Assignment{PrincipalID: principal, RoleDefinitionID: t.RoleDefinitionID, DirectoryScopeID: t.DirectoryScopeID, GroupID: t.GroupID, AccessID: t.AccessID}
 	res, err := s.eligible.Eligible(ctx, a)
 	if err != nil {
 		return &apiError{status: http.StatusServiceUnavailable, cause: err,

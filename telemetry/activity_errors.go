@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/graph"
 )
 
 // graphMessage reads status and code out of the message of a permanent
@@ -39,7 +40,7 @@ func (m *Metrics) observeActivityError(activityType string, args []any, err erro
 // provider's GraphError when it is in the chain, or the text of a
 // permanent refusal. A Graph call that got no answer has status "none".
 func graphFailure(err error) (status, code string, ok bool) {
-	var ge *activities.GraphError
+	var ge *graph.Error
 	if errors.As(err, &ge) {
 		status = labelNone
 		if ge.Status != 0 {
@@ -54,7 +55,7 @@ func graphFailure(err error) (status, code string, ok bool) {
 	if m := graphMessage.FindStringSubmatch(app.Message()); m != nil {
 		return m[1], orNone(m[2]), true
 	}
-	if app.Type() == activities.ErrGraphRejected {
+	if app.Type() == graph.ErrRejected {
 		return labelNone, labelNone, true
 	}
 	return "", "", false

@@ -17,6 +17,7 @@ import (
 	"github.com/jitflow/jitflow/activities"
 	"github.com/jitflow/jitflow/approvals"
 	"github.com/jitflow/jitflow/assignments"
+	"github.com/jitflow/jitflow/graph"
 	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/telemetry"
 	"github.com/jitflow/jitflow/workflows"
@@ -59,7 +60,7 @@ func (p *flakyPIM) Assign(_ context.Context, in activities.ActivateInput) (activ
 	defer p.mu.Unlock()
 	p.assigns++
 	if p.assigns == 1 {
-		return activities.ActivateResult{}, &activities.GraphError{Op: "assign", Status: 429, Code: "TooManyRequests", Message: "slow down"}
+		return activities.ActivateResult{}, &graph.Error{Op: "assign", Status: 429, Code: "TooManyRequests", Message: "slow down"}
 	}
 	now := t0
 	if p.now != nil {

@@ -11,7 +11,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/graph"
 )
 
 // TestSDKHandlerServesConsistentFamilies reports one SDK metric under two
@@ -56,11 +56,11 @@ func TestGraphFailure(t *testing.T) {
 		status, code string
 		ok           bool
 	}{
-		{"throttled", fmt.Errorf("activate: %w", &activities.GraphError{Op: "assign", Status: 429, Code: "TooManyRequests"}), "429", "TooManyRequests", true},
-		{"no answer", &activities.GraphError{Op: "remove", Err: errors.New("connection reset")}, "none", "none", true},
-		{"refused", temporal.NewNonRetryableApplicationError("graph assign: HTTP 400 RoleAssignmentRequestPolicyValidationFailed: no", activities.ErrGraphRejected, nil), "400", "RoleAssignmentRequestPolicyValidationFailed", true},
-		{"refused without code", temporal.NewNonRetryableApplicationError("graph remove: HTTP 403: denied", activities.ErrGraphRejected, nil), "403", "none", true},
-		{"rejected elsewhere", temporal.NewNonRetryableApplicationError("duration must be positive", activities.ErrGraphRejected, nil), "none", "none", true},
+		{"throttled", fmt.Errorf("activate: %w", &graph.Error{Op: "assign", Status: 429, Code: "TooManyRequests"}), "429", "TooManyRequests", true},
+		{"no answer", &graph.Error{Op: "remove", Err: errors.New("connection reset")}, "none", "none", true},
+		{"refused", temporal.NewNonRetryableApplicationError("graph assign: HTTP 400 RoleAssignmentRequestPolicyValidationFailed: no", graph.ErrRejected, nil), "400", "RoleAssignmentRequestPolicyValidationFailed", true},
+		{"refused without code", temporal.NewNonRetryableApplicationError("graph remove: HTTP 403: denied", graph.ErrRejected, nil), "403", "none", true},
+		{"rejected elsewhere", temporal.NewNonRetryableApplicationError("duration must be positive", graph.ErrRejected, nil), "none", "none", true},
 		{"mail", temporal.NewNonRetryableApplicationError("bounced", "MailRejected", nil), "", "", false},
 		{"plain", errors.New("boom"), "", "", false},
 	}

@@ -11,8 +11,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/spf13/pflag"
 
-	"github.com/jitflow/jitflow/activities"
-	"github.com/jitflow/jitflow/directory"
+	"github.com/jitflow/jitflow/graph"
 )
 
 // graphFlags choose the Microsoft Graph endpoint and the Azure credential
@@ -23,7 +22,7 @@ import (
 type graphFlags struct {
 	url        string
 	cloud      string
-	credential activities.CredentialConfig
+	credential graph.CredentialConfig
 	secretFile string
 	checkRole  string
 	retryWait  time.Duration
@@ -36,7 +35,7 @@ const globalReader = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
 func (g *graphFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&g.url, "graph-url", envOr("JITFLOW_GRAPH_URL", ""), "Microsoft Graph base URL (env JITFLOW_GRAPH_URL; default: the cloud's Graph); a loopback URL (the emulator) needs no credential")
 	f.StringVar(&g.cloud, "cloud", envOr("JITFLOW_CLOUD", "public"), "Azure cloud: public, usgov, usgov-dod or china (env JITFLOW_CLOUD); sets Graph's URL, the token scope and the sign-in authority")
-	f.StringVar(&g.credential.Kind, "credential", envOr("JITFLOW_CREDENTIAL", activities.CredentialAuto),
+	f.StringVar(&g.credential.Kind, "credential", envOr("JITFLOW_CREDENTIAL", graph.CredentialAuto),
 		"Azure credential: auto, client-secret, client-certificate, managed-identity, workload-identity or default (env JITFLOW_CREDENTIAL); auto picks by the AZURE_* variables set")
 	f.StringVar(&g.credential.TenantID, "azure-tenant-id", "", "Entra tenant id of the Graph credential (default AZURE_TENANT_ID)")
 	f.StringVar(&g.credential.ClientID, "azure-client-id", "", "client id of the Graph credential's app registration (default AZURE_CLIENT_ID)")
@@ -45,7 +44,7 @@ func (g *graphFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&g.credential.ManagedIdentityClientID, "managed-identity-client-id", envOr("JITFLOW_MANAGED_IDENTITY_CLIENT_ID", ""), "client id of a user-assigned managed identity (default: the system-assigned one)")
 	f.StringVar(&g.credential.FederatedTokenFile, "federated-token-file", "", "workload identity token file (default AZURE_FEDERATED_TOKEN_FILE)")
 	f.StringVar(&g.checkRole, "check-role", globalReader, "role definition id the Graph check reads (default: Global Reader)")
-	f.DurationVar(&g.retryWait, "graph-max-retry-wait", activities.DefaultMaxRetryWait, "longest one Graph call waits for Retry-After before Temporal retries the activity later")
+	f.DurationVar(&g.retryWait, "graph-max-retry-wait", graph.DefaultMaxRetryWait, "longest one Graph call waits for Retry-After before Temporal retries the activity later")
 }
 
 // graphEndpoint is Graph's URL and the credential for it: nil for a
@@ -56,31 +55,26 @@ type graphEndpoint struct {
 	who     string
 }
 
-// provider builds the Graph PIM provider and says, without secrets, which
-// credential it uses.
-func (g *graphFlags) provider() (*activities.GraphPIM, string, error) {
+// provider builds the Graph client the worker's activities use and says,
+// without secrets, which credential it uses.
+func (g *graphFlags) provider() (*graph.Client, string, error) {
 	ep, err := g.endpoint()
 	if err != nil {
 		return nil, ep.who, err
 	}
-	pim, err := g.pim(ep)
-	return pim, ep.who, err
+	c, err := g.client(ep)
+	return c, ep.who, err
 }
 
-// pim builds the Graph PIM provider on ep.
-func (g *graphFlags) pim(ep graphEndpoint) (*activities.GraphPIM, error) {
-	return activities.NewGraphPIM(activities.GraphConfig{BaseURL: ep.baseURL, Credential: ep.cred, MaxRetryWait: g.retryWait})
-}
-
-// directory builds the group directory the API reads for callers whose
-// token carries a group overage.
-func (ep graphEndpoint) directory() (*directory.Graph, error) {
-	return directory.NewGraph(directory.Config{BaseURL: ep.baseURL, Credential: ep.cred})
+// client builds the one Graph client on ep: the worker's PIM calls, the
+// API's eligibility checks and its group lookups all go through it.
+func (g *graphFlags) client(ep graphEndpoint) (*graph.Client, error) {
+	return graph.New(graph.Config{BaseURL: ep.baseURL, Credential: ep.cred, MaxRetryWait: g.retryWait})
 }
 
 // endpoint resolves Graph's URL and the credential for it.
 func (g *graphFlags) endpoint() (graphEndpoint, error) {
-	cloud, err := activities.LookupCloud(g.cloud)
+	cloud, err := graph.LookupCloud(g.cloud)
 	if err != nil {
 		return graphEndpoint{}, fmt.Errorf("--cloud: %w", err)
 	}
@@ -88,7 +82,7 @@ func (g *graphFlags) endpoint() (graphEndpoint, error) {
 	if ep.baseURL == "" {
 		ep.baseURL = cloud.GraphURL
 	}
-	if activities.IsLoopbackURL(ep.baseURL) {
+	if graph.IsLoopbackURL(ep.baseURL) {
 		ep.who = "no credential (loopback Graph emulator at " + ep.baseURL + ")"
 		return ep, nil
 	}
@@ -101,9 +95,9 @@ func (g *graphFlags) endpoint() (graphEndpoint, error) {
 		}
 		cc.ClientSecret = strings.TrimSpace(string(data))
 	}
-	cc = activities.CredentialConfigFromEnv(cc, os.Getenv)
+	cc = graph.CredentialConfigFromEnv(cc, os.Getenv)
 	ep.who = cc.String()
-	if ep.cred, err = activities.NewCredential(cc); err != nil {
+	if ep.cred, err = graph.NewCredential(cc); err != nil {
 		return graphEndpoint{who: ep.who}, fmt.Errorf("azure credential for %s: %w", ep.baseURL, err)
 	}
 	return ep, nil
@@ -112,10 +106,10 @@ func (g *graphFlags) endpoint() (graphEndpoint, error) {
 // check gets a token and reads one role definition, so that a wrong
 // credential, tenant or permission stops the process at once with what
 // Entra answered.
-func (g *graphFlags) check(ctx context.Context, log *slog.Logger, pim *activities.GraphPIM, who string) error {
+func (g *graphFlags) check(ctx context.Context, log *slog.Logger, c *graph.Client, who string) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	res, err := pim.Check(ctx, who, g.checkRole)
+	res, err := c.Check(ctx, who, g.checkRole)
 	if err != nil {
 		return fmt.Errorf("graph check failed: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/jitflow/jitflow/directory"
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/server"
@@ -114,7 +115,11 @@ server works on the others.`,
 			if err != nil {
 				return err
 			}
-			dir, err := ep.directory()
+			gc, err := graph.client(ep)
+			if err != nil {
+				return fmt.Errorf("graph (%s): %w", ep.who, err)
+			}
+			dir, err := directory.NewGraph(directory.Config{Graph: gc})
 			if err != nil {
 				return err
 			}
@@ -126,11 +131,7 @@ server works on the others.`,
 				PageTokenKey: pageTokenKey(keys),
 			}
 			if needsEligibility(pol) {
-				pim, err := graph.pim(ep)
-				if err != nil {
-					return fmt.Errorf("graph for eligibility checks (%s): %w", ep.who, err)
-				}
-				cfg.Eligibility = pim
+				cfg.Eligibility = gc
 			}
 			api, err := server.New(cfg)
 			if err != nil {

@@ -28,6 +28,7 @@ import (
 	"github.com/jitflow/jitflow/activities"
 	"github.com/jitflow/jitflow/approvals"
 	"github.com/jitflow/jitflow/audit"
+	"github.com/jitflow/jitflow/graph"
 	"github.com/jitflow/jitflow/internal/devauth"
 	"github.com/jitflow/jitflow/internal/devtemporal"
 	"github.com/jitflow/jitflow/internal/graphemu"
@@ -103,7 +104,7 @@ type Stack struct {
 	api      *http.Server
 	handler  atomic.Pointer[http.Handler] // starting, then the API
 	graphSrv *http.Server
-	pim      *activities.GraphPIM
+	pim      *graph.Client
 	// graphMinActive is the emulator's minimum active time (0: off).
 	graphMinActive time.Duration
 	stops          []func()
@@ -156,7 +157,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	st.stops = append(st.stops, func() { mail.Close() })
 	// The provider knows Entra's minimum active time only as a setting:
 	// Graph's refusal does not say when removal is allowed.
-	pim, err := activities.NewGraphPIM(activities.GraphConfig{BaseURL: st.GraphURL, MinActiveTime: st.graphMinActive})
+	pim, err := graph.New(graph.Config{BaseURL: st.GraphURL, MinActiveTime: st.graphMinActive})
 	if err != nil {
 		return nil, err
 	}

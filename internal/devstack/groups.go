@@ -40,5 +40,5 @@ func policyGroups(pol *policies.Policy) []graphemu.Group {
 // overage) from the Graph emulator, through the production Graph client.
 func (st *Stack) groupDirectory(pol *policies.Policy) (*directory.Graph, error) {
 	st.Graph.SetGroups(policyGroups(pol))
-	return directory.NewGraph(directory.Config{BaseURL: st.GraphURL})
+	return directory.NewGraph(directory.Config{Graph: st.pim})
 }

@@ -1,4 +1,4 @@
-package activities
+package graph
 
 import (
 	"context"
@@ -25,12 +25,12 @@ const (
 
 // graphEnv is the real Graph SDK client pointed at an emulator.
 type graphEnv struct {
-	pim *GraphPIM
+	pim *Client
 	emu *graphemu.Emulator
 	url string
 }
 
-func newGraphEnv(t *testing.T, cfg GraphConfig, wrap func(http.Handler) http.Handler) graphEnv {
+func newGraphEnv(t *testing.T, cfg Config, wrap func(http.Handler) http.Handler) graphEnv {
 	t.Helper()
 	emu, err := graphemu.New(graphemu.Options{})
 	if err != nil {
@@ -44,9 +44,9 @@ func newGraphEnv(t *testing.T, cfg GraphConfig, wrap func(http.Handler) http.Han
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	cfg.BaseURL = srv.URL
-	pim, err := NewGraphPIM(cfg)
+	pim, err := New(cfg)
 	if err != nil {
-		t.Fatalf("NewGraphPIM: %v", err)
+		t.Fatalf("New: %v", err)
 	}
 	return graphEnv{pim: pim, emu: emu, url: srv.URL}
 }
@@ -65,14 +65,14 @@ func deactivateInput() DeactivateInput {
 	return DeactivateInput{RequestID: "req-1", Assignment: activateInput(0).Assignment, Reason: "revoked by bob@example.com"}
 }
 
-// wantRejected checks for a non-retryable ErrGraphRejected mentioning want.
+// wantRejected checks for a non-retryable ErrRejected mentioning want.
 func wantRejected(t *testing.T, err error, want ...string) {
 	t.Helper()
 	var app *temporal.ApplicationError
 	if !errors.As(err, &app) {
 		t.Fatalf("error %v (%T) is not an ApplicationError", err, err)
 	}
-	if !app.NonRetryable() || app.Type() != ErrGraphRejected {
+	if !app.NonRetryable() || app.Type() != ErrRejected {
 		t.Errorf("error %v: non-retryable %v, type %q", err, app.NonRetryable(), app.Type())
 	}
 	for _, w := range want {
@@ -82,8 +82,8 @@ func wantRejected(t *testing.T, err error, want ...string) {
 	}
 }
 
-func TestGraphPIMRejections(t *testing.T) {
-	env := newGraphEnv(t, GraphConfig{}, nil)
+func TestGraphRejections(t *testing.T) {
+	env := newGraphEnv(t, Config{}, nil)
 	ctx := context.Background()
 	tests := []struct {
 		name string
@@ -111,8 +111,8 @@ func TestGraphPIMRejections(t *testing.T) {
 	}
 }
 
-func TestGraphPIMServerErrorsBeyondRetriesAreRetryable(t *testing.T) {
-	env := newGraphEnv(t, GraphConfig{}, nil)
+func TestGraphServerErrorsBeyondRetriesAreRetryable(t *testing.T) {
+	env := newGraphEnv(t, Config{}, nil)
 	zero := 0
 	if err := env.emu.InjectFault(graphemu.Fault{Status: http.StatusServiceUnavailable, Count: 10, RetryAfterSeconds: &zero}); err != nil {
 		t.Fatal(err)
@@ -125,9 +125,9 @@ func TestGraphPIMServerErrorsBeyondRetriesAreRetryable(t *testing.T) {
 	if errors.As(err, &app) && app.NonRetryable() {
 		t.Errorf("error %v is non-retryable", err)
 	}
-	var ge *GraphError
+	var ge *Error
 	if !errors.As(err, &ge) || ge.Status != http.StatusServiceUnavailable || ge.Code != "ServiceUnavailable" {
-		t.Fatalf("error %v (%T), want a GraphError with 503", err, err)
+		t.Fatalf("error %v (%T), want a Error with 503", err, err)
 	}
 	for _, want := range []string{"503", "ServiceUnavailable", "Retry-After 0", "request-id"} {
 		if !strings.Contains(err.Error(), want) {
@@ -142,7 +142,7 @@ func TestGraphPIMServerErrorsBeyondRetriesAreRetryable(t *testing.T) {
 // A removal whose look beforehand Graph refuses stays retryable: a role
 // must not stay assigned because a proxy answered 404 once.
 func TestRemovalStaysRetryableWhenTheLookFails(t *testing.T) {
-	env := newGraphEnv(t, GraphConfig{}, nil)
+	env := newGraphEnv(t, Config{}, nil)
 	if err := env.emu.InjectFault(graphemu.Fault{Status: http.StatusNotFound, Count: 1, Method: http.MethodGet}); err != nil {
 		t.Fatal(err)
 	}
@@ -153,17 +153,17 @@ func TestRemovalStaysRetryableWhenTheLookFails(t *testing.T) {
 	}
 }
 
-func TestGraphPIMTransportErrorIsRetryable(t *testing.T) {
+func TestGraphTransportErrorIsRetryable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	srv.Close() // nothing listens there any more
-	pim, err := NewGraphPIM(GraphConfig{BaseURL: srv.URL})
+	pim, err := New(Config{BaseURL: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = pim.Remove(context.Background(), deactivateInput())
-	var ge *GraphError
+	var ge *Error
 	if !errors.As(err, &ge) || ge.Status != 0 || !ge.Retryable() || !strings.Contains(err.Error(), "remove") {
-		t.Errorf("error %v, want a retryable transport GraphError", err)
+		t.Errorf("error %v, want a retryable transport Error", err)
 	}
 }
 
@@ -180,10 +180,10 @@ func (s *staticToken) GetToken(_ context.Context, opts policy.TokenRequestOption
 	return azcore.AccessToken{Token: "test-token", ExpiresOn: time.Now().Add(time.Hour)}, nil
 }
 
-func TestGraphPIMSendsCredentialTokenToItsHost(t *testing.T) {
+func TestGraphSendsCredentialTokenToItsHost(t *testing.T) {
 	cred := &staticToken{}
 	var auth atomic.Value
-	env := newGraphEnv(t, GraphConfig{Credential: cred}, func(h http.Handler) http.Handler {
+	env := newGraphEnv(t, Config{Credential: cred}, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			auth.Store(r.Header.Get("Authorization"))
 			h.ServeHTTP(w, r)
@@ -212,9 +212,9 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-func TestGraphPIMKeepsRetriesWithOwnHTTPClient(t *testing.T) {
+func TestGraphKeepsRetriesWithOwnHTTPClient(t *testing.T) {
 	ct := &countingTransport{}
-	env := newGraphEnv(t, GraphConfig{HTTPClient: &http.Client{Transport: ct, Timeout: 30 * time.Second}}, nil)
+	env := newGraphEnv(t, Config{HTTPClient: &http.Client{Transport: ct, Timeout: 30 * time.Second}}, nil)
 	zero := 0
 	if err := env.emu.InjectFault(graphemu.Fault{Status: http.StatusGatewayTimeout, Count: 1, RetryAfterSeconds: &zero, Method: http.MethodPost}); err != nil {
 		t.Fatal(err)
@@ -227,29 +227,29 @@ func TestGraphPIMKeepsRetriesWithOwnHTTPClient(t *testing.T) {
 	}
 }
 
-func TestNewGraphPIMChecksConfig(t *testing.T) {
+func TestNewGraphChecksConfig(t *testing.T) {
 	cred := &staticToken{}
 	tests := []struct {
 		name string
-		cfg  GraphConfig
+		cfg  Config
 		want string // "" = accepted
 	}{
-		{"real graph", GraphConfig{BaseURL: "https://graph.microsoft.com", Credential: cred}, ""},
-		{"national cloud", GraphConfig{BaseURL: "https://graph.microsoft.us/", Credential: cred}, ""},
-		{"emulator on 127.0.0.1", GraphConfig{BaseURL: "http://127.0.0.1:8091"}, ""},
-		{"emulator on localhost", GraphConfig{BaseURL: "http://localhost:8091"}, ""},
-		{"emulator on ::1", GraphConfig{BaseURL: "http://[::1]:8091"}, ""},
-		{"no credential for real graph", GraphConfig{BaseURL: "https://graph.microsoft.com"}, "Credential is required"},
-		{"no credential on a LAN host", GraphConfig{BaseURL: "http://10.0.0.5:8091"}, "plain http"},
-		{"plain http to a remote host", GraphConfig{BaseURL: "http://graph.example.com", Credential: cred}, "plain http"},
-		{"version included", GraphConfig{BaseURL: "https://graph.microsoft.com/v1.0", Credential: cred}, "leave out the API version"},
-		{"no scheme", GraphConfig{BaseURL: "graph.microsoft.com", Credential: cred}, "scheme must be https"},
-		{"empty", GraphConfig{}, "scheme must be https"},
-		{"query", GraphConfig{BaseURL: "https://graph.microsoft.com?x=1", Credential: cred}, "query"},
+		{"real graph", Config{BaseURL: "https://graph.microsoft.com", Credential: cred}, ""},
+		{"national cloud", Config{BaseURL: "https://graph.microsoft.us/", Credential: cred}, ""},
+		{"emulator on 127.0.0.1", Config{BaseURL: "http://127.0.0.1:8091"}, ""},
+		{"emulator on localhost", Config{BaseURL: "http://localhost:8091"}, ""},
+		{"emulator on ::1", Config{BaseURL: "http://[::1]:8091"}, ""},
+		{"no credential for real graph", Config{BaseURL: "https://graph.microsoft.com"}, "Credential is required"},
+		{"no credential on a LAN host", Config{BaseURL: "http://10.0.0.5:8091"}, "plain http"},
+		{"plain http to a remote host", Config{BaseURL: "http://graph.example.com", Credential: cred}, "plain http"},
+		{"version included", Config{BaseURL: "https://graph.microsoft.com/v1.0", Credential: cred}, "leave out the API version"},
+		{"no scheme", Config{BaseURL: "graph.microsoft.com", Credential: cred}, "scheme must be https"},
+		{"empty", Config{}, "scheme must be https"},
+		{"query", Config{BaseURL: "https://graph.microsoft.com?x=1", Credential: cred}, "query"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := NewGraphPIM(tt.cfg)
+			_, err := New(tt.cfg)
 			switch {
 			case tt.want == "" && err != nil:
 				t.Errorf("refused: %v", err)
@@ -263,7 +263,7 @@ func TestNewGraphPIMChecksConfig(t *testing.T) {
 // A 404 without RoleAssignmentDoesNotExist (a wrong path, a proxy) must not
 // count as "already gone" while Graph still lists the assignment.
 func TestRemoveAfterBare404ChecksTheInstances(t *testing.T) {
-	env := newGraphEnv(t, GraphConfig{}, nil)
+	env := newGraphEnv(t, Config{}, nil)
 	ctx := context.Background()
 	if _, err := env.pim.Assign(ctx, activateInput(time.Hour)); err != nil {
 		t.Fatal(err)

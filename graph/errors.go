@@ -1,4 +1,4 @@
-package activities
+package graph
 
 import (
 	"errors"
@@ -13,7 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 )
 
-// Graph error codes the provider branches on.
+// Graph error codes the client branches on.
 const (
 	CodeRoleAssignmentExists       = "RoleAssignmentExists"
 	CodeRoleAssignmentDoesNotExist = "RoleAssignmentDoesNotExist"
@@ -22,17 +22,11 @@ const (
 	CodeActiveDurationTooShort = "ActiveDurationTooShort"
 )
 
-// ErrAssignmentHeld means the principal already holds the target
-// through an assignment jitflow did not make (a standing one, or one
-// made in the portal): jitflow neither adopts nor removes it. Its details
-// hold the Instance found.
-const ErrAssignmentHeld = "AssignmentHeld"
-
-// GraphError is a failed Graph call with what Graph said about it. It holds
+// Error is a failed Graph call with what Graph said about it. It holds
 // copies of the SDK error's fields, never the SDK error itself: an
 // ODataError without a message panics in Error(), and Temporal calls
 // Error() on every error in a chain.
-type GraphError struct {
+type Error struct {
 	Op         string        // what jitflow was doing: "assign", "remove", "list instances"
 	Status     int           // HTTP status; 0 when no answer arrived
 	Code       string        // Graph's error code, e.g. RoleAssignmentExists
@@ -45,7 +39,7 @@ type GraphError struct {
 }
 
 // Error says what failed and what Graph answered.
-func (e *GraphError) Error() string {
+func (e *Error) Error() string {
 	if e.Status == 0 {
 		return fmt.Sprintf("graph %s: %v", e.Op, e.Err)
 	}
@@ -69,13 +63,13 @@ func (e *GraphError) Error() string {
 }
 
 // Unwrap returns the transport error, if any.
-func (e *GraphError) Unwrap() error { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
 
 // Retryable reports whether trying again later can succeed: throttling,
 // server trouble, lost answers, token trouble, and Entra's minimum active
 // time. Other 4xx answers (bad ids, unknown role, policy, permissions) will
 // not change by retrying.
-func (e *GraphError) Retryable() bool {
+func (e *Error) Retryable() bool {
 	switch {
 	case e.Status == 0, e.Status >= 500, e.Code == CodeActiveDurationTooShort:
 		return true
@@ -89,18 +83,18 @@ func (e *GraphError) Retryable() bool {
 
 // classify turns the error into what the activity returns: a plain error
 // Temporal retries (the activity turns one with Retry-After into a retry at
-// that time), or a non-retryable ErrGraphRejected whose message holds all
+// that time), or a non-retryable ErrRejected whose message holds all
 // the details (no cause, which would only repeat them).
-func (e *GraphError) classify() error {
+func (e *Error) classify() error {
 	if e.Retryable() {
 		return e
 	}
-	return temporal.NewNonRetryableApplicationError(e.Error(), ErrGraphRejected, nil)
+	return temporal.NewNonRetryableApplicationError(e.Error(), ErrRejected, nil)
 }
 
-// newGraphError reads status, code, message and headers out of an SDK error.
-func newGraphError(op string, err error) *GraphError {
-	ge := &GraphError{Op: op}
+// newError reads status, code, message and headers out of an SDK error.
+func newError(op string, err error) *Error {
+	ge := &Error{Op: op}
 	var headers *abstractions.ResponseHeaders
 	var odata *odataerrors.ODataError
 	var api abstractions.ApiErrorable

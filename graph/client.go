@@ -1,4 +1,11 @@
-package activities
+// Package graph is jitflow's one Microsoft Graph client: credentials,
+// the base URL (a national cloud or the dev emulator), the SDK's middleware
+// with a bounded retry and without request compression, Graph's errors
+// with their request ids, and what jitflow asks of Graph: PIM assignments
+// and eligibilities of directory roles and groups, and a user's groups.
+// The worker's activities, the API's eligibility check and the group
+// directory all use it.
+package graph
 
 import (
 	"context"
@@ -20,9 +27,10 @@ import (
 	az "github.com/microsoftgraph/msgraph-sdk-go-core/authentication"
 	"github.com/microsoftgraph/msgraph-sdk-go/identitygovernance"
 	"github.com/microsoftgraph/msgraph-sdk-go/rolemanagement"
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
 )
 
-// Defaults for GraphConfig fields left zero.
+// Defaults for Config fields left zero.
 const (
 	DefaultMaxRetryWait  = 30 * time.Second
 	DefaultVisibleWait   = 2 * time.Minute
@@ -42,8 +50,8 @@ const (
 	defaultHTTPTimeout = 100 * time.Second
 )
 
-// GraphConfig configures the Microsoft Graph PIM provider.
-type GraphConfig struct {
+// Config configures the Graph client.
+type Config struct {
 	// BaseURL is Graph's root without the version, e.g.
 	// "https://graph.microsoft.com" or "http://127.0.0.1:8091" (the emulator).
 	BaseURL string
@@ -71,7 +79,7 @@ type GraphConfig struct {
 	MinActiveTime time.Duration
 }
 
-func (c *GraphConfig) defaults() {
+func (c *Config) defaults() {
 	if c.MaxRetryWait <= 0 {
 		c.MaxRetryWait = DefaultMaxRetryWait
 	}
@@ -86,22 +94,30 @@ func (c *GraphConfig) defaults() {
 	}
 }
 
-// GraphPIM assigns and removes Entra directory roles and PIM for Groups
-// memberships through Microsoft Graph, as an application
-// (adminAssign/adminUpdate/adminRemove): the self-service actions need the
-// user's own fresh token, which a workflow acting hours later does not have.
-type GraphPIM struct {
-	cfg        GraphConfig
-	roles      *rolemanagement.DirectoryRequestBuilder
-	governance *identitygovernance.PrivilegedAccessGroupRequestBuilder
+// Client calls Microsoft Graph as an application. For PIM it assigns and
+// removes Entra directory roles and PIM for Groups memberships with
+// adminAssign/adminUpdate/adminRemove: the self-service actions need the
+// user's own fresh token, which a workflow acting hours later does not
+// have.
+type Client struct {
+	cfg Config
+	// roleDefinitions and users are read outside PIM: by Check and
+	// MemberGroups.
+	roleDefinitions *rolemanagement.DirectoryRoleDefinitionsRequestBuilder
+	users           *users.UsersRequestBuilder
+	// roles and groups are the two kinds of PIM target; kindOf picks one.
+	roles  kind
+	groups kind
+	// groupPageSize is the page size asked for a user's groups.
+	groupPageSize int32
 }
 
-var _ PIM = (*GraphPIM)(nil)
+var _ PIM = (*Client)(nil)
 
-// NewGraphPIM checks the configuration and builds the Graph client. It uses
-// only the SDK's role-management and identity-governance packages, not the
-// root package's client, which pulls all of Graph into the build.
-func NewGraphPIM(cfg GraphConfig) (*GraphPIM, error) {
+// New checks the configuration and builds the Graph client. It uses
+// only the SDK's role-management, identity-governance and users packages,
+// not the root package's client, which pulls all of Graph into the build.
+func New(cfg Config) (*Client, error) {
 	cfg.defaults()
 	base, err := url.Parse(strings.TrimSuffix(cfg.BaseURL, "/"))
 	if err != nil {
@@ -131,10 +147,14 @@ func NewGraphPIM(cfg GraphConfig) (*GraphPIM, error) {
 	root := base.String() + "/v1.0"
 	adapter.SetBaseUrl(root)
 	params := map[string]string{"baseurl": root}
-	return &GraphPIM{
-		cfg:        cfg,
-		roles:      rolemanagement.NewRoleManagementRequestBuilderInternal(params, adapter).Directory(),
-		governance: identitygovernance.NewIdentityGovernanceRequestBuilderInternal(params, adapter).PrivilegedAccess().Group(),
+	directory := rolemanagement.NewRoleManagementRequestBuilderInternal(params, adapter).Directory()
+	return &Client{
+		cfg:             cfg,
+		roleDefinitions: directory.RoleDefinitions(),
+		users:           users.NewUsersRequestBuilderInternal(params, adapter),
+		roles:           roles{directory},
+		groups:          groups{identitygovernance.NewIdentityGovernanceRequestBuilderInternal(params, adapter).PrivilegedAccess().Group()},
+		groupPageSize:   maxGroupPageSize,
 	}, nil
 }
 
@@ -191,7 +211,7 @@ func isLoopbackHost(host string) bool {
 // graphAuth returns the token provider. Its allow-list holds only BaseURL's
 // host: azidentity silently sends no token elsewhere, so a national cloud or
 // the emulator must be listed or every call would go unauthenticated.
-func graphAuth(cfg GraphConfig, base *url.URL) (absauth.AuthenticationProvider, error) {
+func graphAuth(cfg Config, base *url.URL) (absauth.AuthenticationProvider, error) {
 	if cfg.Credential == nil {
 		return &absauth.AnonymousAuthenticationProvider{}, nil
 	}
@@ -204,7 +224,7 @@ func graphAuth(cfg GraphConfig, base *url.URL) (absauth.AuthenticationProvider, 
 
 // graphScopes are the configured scopes, or BaseURL's "/.default": the
 // token's audience must be the Graph of the same cloud.
-func graphScopes(cfg GraphConfig, base *url.URL) []string {
+func graphScopes(cfg Config, base *url.URL) []string {
 	if len(cfg.Scopes) > 0 {
 		return cfg.Scopes
 	}
@@ -232,7 +252,7 @@ func graphTransport() http.RoundTripper {
 // honouring Retry-After within cfg.MaxRetryWait, redirects, telemetry) in
 // front of the caller's transport, which a recorder of Graph's request ids
 // wraps: handing the SDK a bare client would drop retries.
-func graphHTTPClient(cfg GraphConfig) *http.Client {
+func graphHTTPClient(cfg Config) *http.Client {
 	clone := http.Client{Timeout: defaultHTTPTimeout + cfg.MaxRetryWait}
 	if cfg.HTTPClient != nil {
 		clone = *cfg.HTTPClient

@@ -1,4 +1,4 @@
-package activities
+package graph
 
 import (
 	"bytes"
@@ -42,18 +42,18 @@ func (f *fakeEntra) Do(req *http.Request) (*http.Response, error) {
 	base := "https://" + host + "/" + tenant
 	switch {
 	case strings.HasSuffix(path, "/common/discovery/instance"):
-		return answer(req, map[string]any{"tenant_discovery_endpoint": "https://" + host + "/common/v2.0/.well-known/openid-configuration",
+		return jsonAnswer(req, map[string]any{"tenant_discovery_endpoint": "https://" + host + "/common/v2.0/.well-known/openid-configuration",
 			"metadata": []map[string]any{{"preferred_network": host, "preferred_cache": host, "aliases": []string{host}}}})
 	case strings.HasSuffix(path, "/v2.0/.well-known/openid-configuration"):
-		return answer(req, map[string]any{"token_endpoint": base + "/oauth2/v2.0/token", "authorization_endpoint": base + "/oauth2/v2.0/authorize", "issuer": base + "/v2.0"})
+		return jsonAnswer(req, map[string]any{"token_endpoint": base + "/oauth2/v2.0/token", "authorization_endpoint": base + "/oauth2/v2.0/authorize", "issuer": base + "/v2.0"})
 	case strings.HasSuffix(path, "/oauth2/v2.0/token"):
 		body, _ := io.ReadAll(req.Body)
 		form, _ := url.ParseQuery(string(body))
 		f.record(tokenCall{host: host, form: form})
-		return answer(req, map[string]any{"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": "entra-token"})
+		return jsonAnswer(req, map[string]any{"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": "entra-token"})
 	case strings.HasSuffix(path, "/metadata/identity/oauth2/token"):
 		f.record(tokenCall{host: host, form: req.URL.Query()})
-		return answer(req, map[string]any{"token_type": "Bearer", "access_token": "mi-token", "expires_in": "3600",
+		return jsonAnswer(req, map[string]any{"token_type": "Bearer", "access_token": "mi-token", "expires_in": "3600",
 			"expires_on": time.Now().Add(time.Hour).Unix(), "resource": req.URL.Query().Get("resource")})
 	}
 	return &http.Response{StatusCode: http.StatusNotFound, Body: io.NopCloser(strings.NewReader("{}")), Header: http.Header{}, Request: req}, nil
@@ -71,7 +71,7 @@ func (f *fakeEntra) calls() []tokenCall {
 	return append([]tokenCall(nil), f.tokens...)
 }
 
-func answer(req *http.Request, v any) (*http.Response, error) {
+func jsonAnswer(req *http.Request, v any) (*http.Response, error) {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return nil, err

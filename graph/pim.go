@@ -1,4 +1,4 @@
-package activities
+package graph
 
 import (
 	"context"
@@ -17,14 +17,14 @@ import (
 // whose answer was lost) is reported, not made twice; one jitflow did not
 // make is refused with ErrAssignmentHeld. After Graph accepts, it waits
 // (bounded) until the instance is listed.
-func (g *GraphPIM) Assign(ctx context.Context, in ActivateInput) (ActivateResult, error) {
+func (g *Client) Assign(ctx context.Context, in ActivateInput) (ActivateResult, error) {
 	ctx, ids := withRequestIDs(ctx)
 	res, err := g.assign(ctx, in)
 	res.HTTPRequestIDs = ids.list()
 	return res, err
 }
 
-func (g *GraphPIM) assign(ctx context.Context, in ActivateInput) (ActivateResult, error) {
+func (g *Client) assign(ctx context.Context, in ActivateInput) (ActivateResult, error) {
 	if err := checkAssignment(in.Assignment); err != nil {
 		return ActivateResult{}, rejected("assign: %v", err)
 	}
@@ -42,7 +42,7 @@ func (g *GraphPIM) assign(ctx context.Context, in ActivateInput) (ActivateResult
 	ans, err := g.post(ctx, scheduleCall{action: actionAssign, target: in.Assignment, duration: d,
 		justification: justification(in.Justification, in.RequestID), ticket: in.Ticket})
 	if err != nil {
-		ge := newGraphError("assign", err)
+		ge := newError("assign", err)
 		if ge.Code == CodeRoleAssignmentExists {
 			return g.existing(ctx, in)
 		}
@@ -82,7 +82,7 @@ func assignResult(ans scheduleAnswer, d time.Duration) ActivateResult {
 // (Entra takes a while to apply a request), up to cfg.VisibleWait or the
 // context's deadline. It reports how long that took, or NotVisible; only a
 // cancelled context is an error, since the assignment itself was made.
-func (g *GraphPIM) awaitVisible(ctx context.Context, a Assignment, res *ActivateResult) error {
+func (g *Client) awaitVisible(ctx context.Context, a Assignment, res *ActivateResult) error {
 	began := time.Now()
 	deadline := began.Add(budget(ctx, g.cfg.VisibleWait))
 	for {
@@ -119,7 +119,7 @@ func visible(insts []Instance, scheduleID string) bool {
 
 // existing handles RoleAssignmentExists: Graph lists new assignments with a
 // delay, so the instance list may not show yet what Graph refused over.
-func (g *GraphPIM) existing(ctx context.Context, in ActivateInput) (ActivateResult, error) {
+func (g *Client) existing(ctx context.Context, in ActivateInput) (ActivateResult, error) {
 	held, err := g.instances(ctx, in.Assignment)
 	if err != nil {
 		return ActivateResult{}, err
@@ -134,7 +134,7 @@ func (g *GraphPIM) existing(ctx context.Context, in ActivateInput) (ActivateResu
 // adopt decides about assignments already there: one this request made
 // counts as done; anything else belongs to someone else and is refused, so
 // that jitflow never removes access it did not grant.
-func (g *GraphPIM) adopt(ctx context.Context, in ActivateInput, held []Instance) (ActivateResult, error) {
+func (g *Client) adopt(ctx context.Context, in ActivateInput, held []Instance) (ActivateResult, error) {
 	mine, err := g.madeBy(ctx, in.Assignment, in.RequestID)
 	if err != nil {
 		return ActivateResult{}, err
@@ -166,7 +166,7 @@ func (g *GraphPIM) adopt(ctx context.Context, in ActivateInput, held []Instance)
 
 // madeBy returns the accepted adminAssign requests for the target whose
 // justification carries this jitflow request's id.
-func (g *GraphPIM) madeBy(ctx context.Context, a Assignment, requestID string) ([]scheduleAnswer, error) {
+func (g *Client) madeBy(ctx context.Context, a Assignment, requestID string) ([]scheduleAnswer, error) {
 	if requestID == "" {
 		return nil, nil
 	}
@@ -185,14 +185,14 @@ func (g *GraphPIM) madeBy(ctx context.Context, a Assignment, requestID string) (
 
 // Extend moves the end of the assignment to in.EndDateTime with
 // adminUpdate (earlier or later); its start stays as it was.
-func (g *GraphPIM) Extend(ctx context.Context, in ExtendInput) (ExtendResult, error) {
+func (g *Client) Extend(ctx context.Context, in ExtendInput) (ExtendResult, error) {
 	ctx, ids := withRequestIDs(ctx)
 	res, err := g.extend(ctx, in)
 	res.HTTPRequestIDs = ids.list()
 	return res, err
 }
 
-func (g *GraphPIM) extend(ctx context.Context, in ExtendInput) (ExtendResult, error) {
+func (g *Client) extend(ctx context.Context, in ExtendInput) (ExtendResult, error) {
 	if err := checkAssignment(in.Assignment); err != nil {
 		return ExtendResult{}, rejected("extend: %v", err)
 	}
@@ -214,7 +214,7 @@ func (g *GraphPIM) extend(ctx context.Context, in ExtendInput) (ExtendResult, er
 	ans, err := g.post(ctx, scheduleCall{action: actionUpdate, target: in.Assignment, start: start, end: &end,
 		justification: justification(in.Justification, in.RequestID), ticket: in.Ticket})
 	if err != nil {
-		return ExtendResult{}, newGraphError("extend", err).classify()
+		return ExtendResult{}, newError("extend", err).classify()
 	}
 	if err := checkRequestStatus("extend", ans); err != nil {
 		return ExtendResult{}, err
@@ -231,14 +231,14 @@ func (g *GraphPIM) extend(ctx context.Context, in ExtendInput) (ExtendResult, er
 // assignment younger than Entra's minimum gives a *RemovalTooSoonError. A
 // standing (permanent) assignment is never removed, whoever asks: jitflow
 // only makes assignments that end.
-func (g *GraphPIM) Remove(ctx context.Context, in DeactivateInput) (DeactivateResult, error) {
+func (g *Client) Remove(ctx context.Context, in DeactivateInput) (DeactivateResult, error) {
 	ctx, ids := withRequestIDs(ctx)
 	res, err := g.remove(ctx, in)
 	res.HTTPRequestIDs = ids.list()
 	return res, err
 }
 
-func (g *GraphPIM) remove(ctx context.Context, in DeactivateInput) (DeactivateResult, error) {
+func (g *Client) remove(ctx context.Context, in DeactivateInput) (DeactivateResult, error) {
 	if err := checkAssignment(in.Assignment); err != nil {
 		return DeactivateResult{}, rejected("remove: %v", err)
 	}
@@ -259,7 +259,7 @@ func (g *GraphPIM) remove(ctx context.Context, in DeactivateInput) (DeactivateRe
 	}
 	ans, err := g.post(ctx, scheduleCall{action: actionRemove, target: in.Assignment, justification: justification(why, in.RequestID)})
 	if err != nil {
-		ge := newGraphError("remove", err)
+		ge := newError("remove", err)
 		switch {
 		case ge.Code == CodeRoleAssignmentDoesNotExist:
 			return DeactivateResult{GraphStatus: ge.Code, AlreadyGone: true}, nil
@@ -278,7 +278,7 @@ func (g *GraphPIM) remove(ctx context.Context, in DeactivateInput) (DeactivateRe
 
 // tooSoon works out when Entra will allow the removal: the minimum active
 // time after the instance's start (or after now, if it is not listed).
-func (g *GraphPIM) tooSoon(ctx context.Context, a Assignment, ge *GraphError) error {
+func (g *Client) tooSoon(ctx context.Context, a Assignment, ge *Error) error {
 	allowed := time.Now().Add(g.cfg.MinActiveTime)
 	if held, err := g.instances(ctx, a); err == nil && len(held) > 0 {
 		allowed = held[0].StartDateTime.Add(g.cfg.MinActiveTime)
@@ -292,7 +292,7 @@ func (g *GraphPIM) tooSoon(ctx context.Context, a Assignment, ge *GraphError) er
 // While the assignment is still listed, or the list cannot be read, the
 // removal is retried: a role must never be reported removed while it is
 // still there.
-func (g *GraphPIM) goneAfterNotFound(ctx context.Context, in DeactivateInput, notFound *GraphError) (DeactivateResult, error) {
+func (g *Client) goneAfterNotFound(ctx context.Context, in DeactivateInput, notFound *Error) (DeactivateResult, error) {
 	held, err := g.instances(ctx, in.Assignment)
 	if err != nil {
 		return DeactivateResult{}, fmt.Errorf("remove: Graph answered 404 (%s) and the assignments could not be listed to check: %s", notFound.Error(), err.Error())
@@ -304,7 +304,7 @@ func (g *GraphPIM) goneAfterNotFound(ctx context.Context, in DeactivateInput, no
 }
 
 // Instances lists the principal's active instances of exactly a's target.
-func (g *GraphPIM) Instances(ctx context.Context, a Assignment) ([]Instance, error) {
+func (g *Client) Instances(ctx context.Context, a Assignment) ([]Instance, error) {
 	if err := checkAssignment(a); err != nil {
 		return nil, rejected("list instances: %v", err)
 	}
@@ -313,7 +313,7 @@ func (g *GraphPIM) Instances(ctx context.Context, a Assignment) ([]Instance, err
 
 // Eligible says whether the principal holds an eligibility for exactly a's
 // target that is in effect now.
-func (g *GraphPIM) Eligible(ctx context.Context, a Assignment) (EligibilityResult, error) {
+func (g *Client) Eligible(ctx context.Context, a Assignment) (EligibilityResult, error) {
 	if err := checkAssignment(a); err != nil {
 		return EligibilityResult{}, rejected("eligibility: %v", err)
 	}
@@ -390,7 +390,7 @@ func deref[T any](p *T) T {
 
 // retryable keeps err retryable even when Graph refused the call for good:
 // a removal must go on trying, whatever a look beforehand ran into. A
-// GraphError stays in the chain, so its Retry-After still sets the retry.
+// Error stays in the chain, so its Retry-After still sets the retry.
 func retryable(op string, err error) error {
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {
@@ -402,5 +402,5 @@ func retryable(op string, err error) error {
 // rejected is a failure retrying cannot fix.
 func rejected(format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
-	return temporal.NewNonRetryableApplicationError(msg, ErrGraphRejected, nil)
+	return temporal.NewNonRetryableApplicationError(msg, ErrRejected, nil)
 }

@@ -1,4 +1,4 @@
-package activities
+package graph
 
 import (
 	"context"
@@ -34,7 +34,7 @@ var (
 // definition, so a worker fails at start, with what Entra or Graph
 // answered, rather than at the first activation. who describes the
 // credential in errors (CredentialConfig.String).
-func (g *GraphPIM) Check(ctx context.Context, who string, roleDefinitionID string) (CheckResult, error) {
+func (g *Client) Check(ctx context.Context, who string, roleDefinitionID string) (CheckResult, error) {
 	var res CheckResult
 	if g.cfg.Credential != nil {
 		base, err := url.Parse(strings.TrimSuffix(g.cfg.BaseURL, "/"))
@@ -48,9 +48,9 @@ func (g *GraphPIM) Check(ctx context.Context, who string, roleDefinitionID strin
 		}
 		res.TenantID, res.AppID, res.Roles = tokenClaims(tok.Token)
 	}
-	def, err := g.roles.RoleDefinitions().ByUnifiedRoleDefinitionId(roleDefinitionID).Get(ctx, nil)
+	def, err := g.roleDefinitions.ByUnifiedRoleDefinitionId(roleDefinitionID).Get(ctx, nil)
 	if err != nil {
-		ge := newGraphError("read role definition "+roleDefinitionID, err)
+		ge := newError("read role definition "+roleDefinitionID, err)
 		if g.cfg.Credential == nil {
 			return res, fmt.Errorf("%s: %s", who, ge.Error())
 		}
@@ -63,7 +63,7 @@ func (g *GraphPIM) Check(ctx context.Context, who string, roleDefinitionID strin
 
 // permissionHint names the permissions to grant when Graph refused the
 // token's rights.
-func permissionHint(ge *GraphError) string {
+func permissionHint(ge *Error) string {
 	if ge.Status != 401 && ge.Status != 403 {
 		return ""
 	}

@@ -1,4 +1,4 @@
-package activities
+package graph
 
 import (
 	"context"
@@ -26,7 +26,7 @@ import (
 
 // contract is one provider under test and what the suite knows about it.
 type contract struct {
-	pim       *GraphPIM
+	pim       *Client
 	emu       *graphemu.Emulator // nil against a real tenant
 	clock     *offsetClock       // the emulator's clock
 	posts     *atomic.Int32      // POSTs that reached the emulator
@@ -78,7 +78,7 @@ func (c *offsetClock) Advance(d time.Duration) {
 // opts and cfg, or against the tenant (opts unused).
 type setup struct {
 	opts graphemu.Options
-	cfg  GraphConfig
+	cfg  Config
 	// wrap sits between the client and the emulator, e.g. to lose answers.
 	wrap func(http.Handler) http.Handler
 }
@@ -110,7 +110,7 @@ func emulatorContract(t *testing.T, s setup) contract {
 	if cfg.VisiblePoll == 0 {
 		cfg.VisiblePoll = 10 * time.Millisecond
 	}
-	pim, err := NewGraphPIM(cfg)
+	pim, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func realTenant(t *testing.T) contract {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pim, err := NewGraphPIM(GraphConfig{BaseURL: cloud.GraphURL, Credential: cred})
+	pim, err := New(Config{BaseURL: cloud.GraphURL, Credential: cred})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,13 +177,13 @@ var contractBehaviours = []behaviour{
 	{name: "a standing assignment is never adopted", run: standingRefused},
 	{name: "a foreign time-bound assignment is never adopted", run: foreignRefused},
 	{name: "throttled assign waits for Retry-After", run: throttledAssign},
-	{name: "a long Retry-After goes back to Temporal", setup: setup{cfg: GraphConfig{MaxRetryWait: time.Second}}, run: longRetryAfter},
+	{name: "a long Retry-After goes back to Temporal", setup: setup{cfg: Config{MaxRetryWait: time.Second}}, run: longRetryAfter},
 	{name: "failing removal is retryable then succeeds", run: failingRemoval},
 	{name: "removal too soon after activation", setup: setup{opts: graphemu.Options{MinActiveTime: graphemu.EntraMinActiveTime}}, run: tooSoonRemoval},
 	{name: "policy validation failures", setup: setup{opts: graphemu.Options{Rules: []graphemu.Rule{{
 		RoleDefinitionID: testGlobalReader, RequireJustification: true, RequireTicket: true, MaxDuration: time.Hour}}}}, run: policyFailures},
 	{name: "slow propagation is waited for", setup: setup{opts: graphemu.Options{ListDelay: 150 * time.Millisecond}}, run: slowPropagation},
-	{name: "propagation beyond the wait is reported", setup: setup{opts: graphemu.Options{ListDelay: time.Hour}, cfg: GraphConfig{VisibleWait: 100 * time.Millisecond}}, run: notVisible},
+	{name: "propagation beyond the wait is reported", setup: setup{opts: graphemu.Options{ListDelay: time.Hour}, cfg: Config{VisibleWait: 100 * time.Millisecond}}, run: notVisible},
 	{name: "waits end before the activity's deadline", setup: setup{opts: graphemu.Options{ListDelay: time.Hour}}, run: waitsWithinDeadline},
 	{name: "graph request ids are returned", run: requestIDsReturned},
 	{name: "extend and shorten an assignment", run: extendAssignment},
@@ -351,9 +351,9 @@ func lostAnswer(t *testing.T, c contract) {
 	c.emulatorOnly(t, "it loses an answer on purpose")
 	in := assignInput(c.role0(), time.Hour, "ct-lost")
 	_, err := c.pim.Assign(ctxT(t), in)
-	var ge *GraphError
+	var ge *Error
 	if !errors.As(err, &ge) || !ge.Retryable() {
-		t.Fatalf("Assign with a lost answer: %v; want a retryable GraphError", err)
+		t.Fatalf("Assign with a lost answer: %v; want a retryable Error", err)
 	}
 	res := mustAssign(t, c, in)
 	if !res.AlreadyAssigned || c.posts.Load() != 1 {
@@ -415,11 +415,10 @@ func longRetryAfter(t *testing.T, c contract) {
 	if err := c.emu.InjectFault(graphemu.Fault{Status: http.StatusTooManyRequests, Count: 1, RetryAfterSeconds: &wait, Method: http.MethodPost}); err != nil {
 		t.Fatal(err)
 	}
-	acts := &Activities{PIM: c.pim}
-	_, err := acts.Activate(ctxT(t), assignInput(c.role0(), time.Hour, "ct-long-wait"))
-	app := wantAppError(t, err, "GraphThrottled", true)
-	if app.NextRetryDelay() != 120*time.Second {
-		t.Errorf("next retry in %v, want Graph's 120s", app.NextRetryDelay())
+	_, err := c.pim.Assign(ctxT(t), assignInput(c.role0(), time.Hour, "ct-long-wait"))
+	var ge *Error
+	if !errors.As(err, &ge) || !ge.Retryable() || ge.RetryAfter != 120*time.Second {
+		t.Fatalf("Assign through a long Retry-After: %v; want a retryable Error carrying Graph's 120s", err)
 	}
 	if c.posts.Load() != 1 || len(c.emu.Instances()) != 0 {
 		t.Errorf("%d POSTs, %d instances; want one refused call", c.posts.Load(), len(c.emu.Instances()))
@@ -434,17 +433,16 @@ func failingRemoval(t *testing.T, c contract) {
 	if err := c.emu.InjectFault(graphemu.Fault{Status: http.StatusServiceUnavailable, Count: maxRetriesPerAttempt + 1, RetryAfterSeconds: &zero, Action: "adminRemove"}); err != nil {
 		t.Fatal(err)
 	}
-	acts := &Activities{PIM: c.pim}
-	_, err := acts.Deactivate(ctxT(t), DeactivateInput{RequestID: "ct-503", Assignment: in.Assignment})
-	var ge *GraphError
+	_, err := c.pim.Remove(ctxT(t), DeactivateInput{RequestID: "ct-503", Assignment: in.Assignment})
+	var ge *Error
 	if !errors.As(err, &ge) || ge.Status != http.StatusServiceUnavailable || !ge.Retryable() {
-		t.Fatalf("Deactivate through 503s: %v; want a retryable 503", err)
+		t.Fatalf("Remove through 503s: %v; want a retryable 503", err)
 	}
 	if len(c.emu.Instances()) != 1 {
 		t.Fatal("the assignment went despite the 503s")
 	}
-	if _, err := acts.Deactivate(ctxT(t), DeactivateInput{RequestID: "ct-503", Assignment: in.Assignment}); err != nil {
-		t.Fatalf("retried Deactivate: %v", err)
+	if _, err := c.pim.Remove(ctxT(t), DeactivateInput{RequestID: "ct-503", Assignment: in.Assignment}); err != nil {
+		t.Fatalf("retried Remove: %v", err)
 	}
 	if len(c.emu.Instances()) != 0 {
 		t.Errorf("left assigned: %+v", c.emu.Instances())
@@ -455,22 +453,17 @@ func tooSoonRemoval(t *testing.T, c contract) {
 	c.emulatorOnly(t, "it moves the emulator's clock")
 	in := assignInput(c.role0(), time.Hour, "ct-soon")
 	res := mustAssign(t, c, in)
-	acts := &Activities{PIM: c.pim}
-	_, err := acts.Deactivate(ctxT(t), DeactivateInput{RequestID: "ct-soon", Assignment: in.Assignment})
-	app := wantAppError(t, err, ErrRemovalTooSoon, true)
-	var details RemovalTooSoonDetails
-	if err := app.Details(&details); err != nil {
-		t.Fatal(err)
+	_, err := c.pim.Remove(ctxT(t), DeactivateInput{RequestID: "ct-soon", Assignment: in.Assignment})
+	var tooSoon *RemovalTooSoonError
+	if !errors.As(err, &tooSoon) {
+		t.Fatalf("Remove right after Assign: %v; want a RemovalTooSoonError", err)
 	}
-	if want := res.StartDateTime.Add(DefaultMinActiveTime); !details.AllowedAt.Equal(want) {
-		t.Errorf("allowed at %v, want start + 5m = %v", details.AllowedAt, want)
-	}
-	if d := app.NextRetryDelay(); d <= 0 || d > DefaultMinActiveTime {
-		t.Errorf("next retry in %v, want within Entra's 5 minutes", d)
+	if want := res.StartDateTime.Add(DefaultMinActiveTime); !tooSoon.AllowedAt.Equal(want) {
+		t.Errorf("allowed at %v, want start + 5m = %v", tooSoon.AllowedAt, want)
 	}
 	c.clock.Advance(DefaultMinActiveTime)
-	if _, err := acts.Deactivate(ctxT(t), DeactivateInput{RequestID: "ct-soon", Assignment: in.Assignment}); err != nil {
-		t.Fatalf("Deactivate after 5 minutes: %v", err)
+	if _, err := c.pim.Remove(ctxT(t), DeactivateInput{RequestID: "ct-soon", Assignment: in.Assignment}); err != nil {
+		t.Fatalf("Remove after 5 minutes: %v", err)
 	}
 }
 
@@ -490,7 +483,7 @@ func policyFailures(t *testing.T, c contract) {
 			in := assignInput(c.role0(), time.Hour, "ct-policy")
 			tt.edit(&in)
 			_, err := c.pim.Assign(ctxT(t), in)
-			wantAppError(t, err, ErrGraphRejected, false)
+			wantAppError(t, err, ErrRejected, false)
 			for _, want := range []string{"RoleAssignmentRequestPolicyValidationFailed", tt.rule} {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("error %q does not name %s", err, want)
@@ -531,7 +524,7 @@ func waitsWithinDeadline(t *testing.T, c contract) {
 	}
 	in := assignInput(c.role0(), time.Hour, "ct-deadline")
 	_, err := c.pim.Assign(ctx, in)
-	var ge *GraphError
+	var ge *Error
 	if !errors.As(err, &ge) || ge.RetryAfter != 10*time.Second || ctx.Err() != nil {
 		t.Fatalf("Assign under a Retry-After past the deadline: %v (context %v); want Graph's 429 back in time", err, ctx.Err())
 	}
@@ -578,7 +571,7 @@ func extendAssignment(t *testing.T, c contract) {
 		}
 	}
 	_, err := c.pim.Extend(ctxT(t), ExtendInput{Assignment: in.Assignment, EndDateTime: time.Now().Add(-time.Minute)})
-	wantAppError(t, err, ErrGraphRejected, false)
+	wantAppError(t, err, ErrRejected, false)
 }
 
 func groupAccess(t *testing.T, c contract) {

@@ -1,4 +1,4 @@
-package activities
+package graph
 
 import (
 	"context"
@@ -106,7 +106,7 @@ func (claimsToken) GetToken(context.Context, policy.TokenRequestOptions) (azcore
 
 func TestCheckReportsCredentialTenantAndAnswer(t *testing.T) {
 	t.Run("token refused", func(t *testing.T) {
-		env := newGraphEnv(t, GraphConfig{Credential: failingToken{}}, nil)
+		env := newGraphEnv(t, Config{Credential: failingToken{}}, nil)
 		_, err := env.pim.Check(context.Background(), "client-secret credential (tenant t1, client c1)", testGlobalReader)
 		for _, want := range []string{"client-secret credential (tenant t1, client c1)", "AADSTS7000215", "/.default"} {
 			if err == nil || !strings.Contains(err.Error(), want) {
@@ -115,7 +115,7 @@ func TestCheckReportsCredentialTenantAndAnswer(t *testing.T) {
 		}
 	})
 	t.Run("token accepted", func(t *testing.T) {
-		env := newGraphEnv(t, GraphConfig{Credential: claimsToken{}}, nil)
+		env := newGraphEnv(t, Config{Credential: claimsToken{}}, nil)
 		res, err := env.pim.Check(context.Background(), "test", testGlobalReader)
 		if err != nil {
 			t.Fatal(err)
@@ -125,7 +125,7 @@ func TestCheckReportsCredentialTenantAndAnswer(t *testing.T) {
 		}
 	})
 	t.Run("permission refused", func(t *testing.T) {
-		env := newGraphEnv(t, GraphConfig{Credential: claimsToken{}}, nil)
+		env := newGraphEnv(t, Config{Credential: claimsToken{}}, nil)
 		if err := env.emu.InjectFault(graphemu.Fault{Status: http.StatusForbidden, Count: 1}); err != nil {
 			t.Fatal(err)
 		}
