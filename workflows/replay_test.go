@@ -124,29 +124,37 @@ func loadHistory(t *testing.T, file string) *historypb.History {
 	return h
 }
 
-// TestAuditFromSavedHistory reads the audit trail back from a history the
-// real server wrote, as the API does.
+// TestAuditFromSavedHistory reads the audit trail back from histories the
+// real server wrote, as the API does: one whose side effects hold bare
+// events (drained) and one that holds audit records.
 func TestAuditFromSavedHistory(t *testing.T) {
-	h := loadHistory(t, filepath.Join(drained, "escalated_expired.json"))
-	events, err := workflows.AuditEvents(h.GetEvents(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, ev := range events {
-		if ev.Type != workflows.EventNotified {
-			got = append(got, ev.Type+" "+ev.Actor)
-		}
-	}
-	want := []string{
-		"requested alice@example.com",
-		"escalated system",
-		"approved carol@example.com",
-		"activated system",
-		"deactivated system",
-		"expired system",
-	}
-	if !slices.Equal(got, want) {
-		t.Fatalf("audit without notifications:\n got %q\nwant %q", got, want)
+	for _, file := range []string{
+		filepath.Join(drained, "escalated_expired.json"),
+		filepath.Join("testdata", "histories", "escalated_expired.json"),
+	} {
+		t.Run(file, func(t *testing.T) {
+			h := loadHistory(t, file)
+			events, err := workflows.AuditEvents(h.GetEvents(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, ev := range events {
+				if ev.Type != workflows.EventNotified {
+					got = append(got, ev.Type+" "+ev.Actor)
+				}
+			}
+			want := []string{
+				"requested alice@example.com",
+				"escalated system",
+				"approved carol@example.com",
+				"activated system",
+				"deactivated system",
+				"expired system",
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("audit without notifications:\n got %q\nwant %q", got, want)
+			}
+		})
 	}
 }
