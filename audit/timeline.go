@@ -23,15 +23,6 @@ import (
 // the export writes it.
 type Event = api.AuditEvent
 
-// Event types the timeline adds to the workflow's own: Temporal-level acts
-// on the workflow that the workflow code never sees as such.
-const (
-	EventCancelRequested = api.EventCancelRequested
-	EventTerminated      = api.EventTerminated
-	EventWorkflowFailed  = api.EventWorkflowFailed
-	EventWorkflowTimeout = api.EventWorkflowTimeout
-)
-
 // Request is what the timeline knows of the request from its start event.
 type Request = api.AuditRequest
 
@@ -43,9 +34,9 @@ type Trail struct {
 
 // Update names of the workflow, and what each carries.
 var updateEvents = map[string][]string{
-	workflows.UpdateDecide: {workflows.EventApproved, workflows.EventDenied},
-	workflows.UpdateCancel: {workflows.EventCanceled},
-	workflows.UpdateRevoke: {workflows.EventRevoked},
+	workflows.UpdateDecide: {api.EventApproved, api.EventDenied},
+	workflows.UpdateCancel: {api.EventCanceled},
+	workflows.UpdateRevoke: {api.EventRevoked},
 }
 
 // acceptedUpdate is an update the workflow accepted whose audit event has
@@ -106,17 +97,17 @@ func (r *reader) read(e *historypb.HistoryEvent) error {
 		r.marker(e, ev)
 	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
 		a := e.GetWorkflowExecutionCancelRequestedEventAttributes()
-		r.add(e, Event{Type: EventCancelRequested, Actor: workflows.ActorSystem, Channel: workflows.ChannelTemporalCancel, ClientIdentity: a.GetIdentity(),
+		r.add(e, Event{Type: api.EventCancelRequested, Actor: api.ActorSystem, Channel: workflows.ChannelTemporalCancel, ClientIdentity: a.GetIdentity(),
 			Detail: "cancellation of the workflow requested in Temporal" + reasonSuffix(a.GetCause())})
 	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
 		a := e.GetWorkflowExecutionTerminatedEventAttributes()
-		r.add(e, Event{Type: EventTerminated, Actor: workflows.ActorSystem, ClientIdentity: a.GetIdentity(),
+		r.add(e, Event{Type: api.EventTerminated, Actor: api.ActorSystem, ClientIdentity: a.GetIdentity(),
 			Detail: "the workflow was terminated in Temporal; no removal ran, Entra ends the assignment at its own expiry" + reasonSuffix(a.GetReason())})
 	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
 		a := e.GetWorkflowExecutionFailedEventAttributes()
-		r.add(e, Event{Type: EventWorkflowFailed, Actor: workflows.ActorSystem, Detail: "the workflow failed: " + a.GetFailure().GetMessage()})
+		r.add(e, Event{Type: api.EventWorkflowFailed, Actor: api.ActorSystem, Detail: "the workflow failed: " + a.GetFailure().GetMessage()})
 	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT:
-		r.add(e, Event{Type: EventWorkflowTimeout, Actor: workflows.ActorSystem, Detail: "the workflow ran past its execution timeout"})
+		r.add(e, Event{Type: api.EventWorkflowTimeout, Actor: api.ActorSystem, Detail: "the workflow ran past its execution timeout"})
 	}
 	return nil
 }
@@ -229,10 +220,10 @@ func (r *reader) marker(e *historypb.HistoryEvent, ev workflows.AuditEvent) {
 	out := Event{Time: ev.Time, Type: ev.Type, Actor: ev.Actor, ActorID: ev.ActorID, Detail: ev.Detail, Stage: ev.Stage,
 		Channel: ev.Channel, LinkID: ev.LinkID, Via: ev.Via, KeyID: ev.KeyID}
 	switch ev.Type {
-	case workflows.EventActivated:
+	case api.EventActivated:
 		out.GraphRequestID, out.GraphStatus = r.graph[activityActivate].RequestID, r.graph[activityActivate].Status
 		delete(r.graph, activityActivate)
-	case workflows.EventDeactivated:
+	case api.EventDeactivated:
 		out.GraphRequestID, out.GraphStatus = r.graph[activityDeactivate].RequestID, r.graph[activityDeactivate].Status
 		delete(r.graph, activityDeactivate)
 	}

@@ -12,6 +12,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/audit"
 	"github.com/jitflow/jitflow/workflows"
 )
@@ -59,7 +60,7 @@ func TestReadRevokedHistory(t *testing.T) {
 	if req.ID == "" || req.Role != "reader" || req.Requester != "alice@example.com" || req.RequesterID == "" {
 		t.Fatalf("request = %+v", req)
 	}
-	approved := byType(trail, workflows.EventApproved)
+	approved := byType(trail, api.EventApproved)
 	if len(approved) != 1 {
 		t.Fatalf("approved events: %+v", approved)
 	}
@@ -67,11 +68,11 @@ func TestReadRevokedHistory(t *testing.T) {
 	if a.Actor != "bob@example.com" || a.ActorID == "" || a.Comment != "recorded" || a.UpdateID == "" || a.ClientIdentity == "" {
 		t.Errorf("approved = %+v; want bob with comment, update id and client identity", a)
 	}
-	revoked := byType(trail, workflows.EventRevoked)
+	revoked := byType(trail, api.EventRevoked)
 	if len(revoked) != 1 || revoked[0].Actor != "alice@example.com" || revoked[0].Comment != "recorded" || revoked[0].UpdateID == "" {
 		t.Errorf("revoked = %+v", revoked)
 	}
-	for _, typ := range []string{workflows.EventActivated, workflows.EventDeactivated} {
+	for _, typ := range []string{api.EventActivated, api.EventDeactivated} {
 		evs := byType(trail, typ)
 		if len(evs) != 1 || evs[0].GraphRequestID == "" || !strings.Contains(evs[0].Detail, evs[0].GraphRequestID) {
 			t.Errorf("%s = %+v; want the Graph request id the detail names", typ, evs)
@@ -119,7 +120,7 @@ func TestReadEveryPath(t *testing.T) {
 			var fromMarkers []audit.Event
 			for _, ev := range trail.Events {
 				switch ev.Type {
-				case audit.EventCancelRequested, audit.EventTerminated, audit.EventWorkflowFailed, audit.EventWorkflowTimeout:
+				case api.EventCancelRequested, api.EventTerminated, api.EventWorkflowFailed, api.EventWorkflowTimeout:
 				default:
 					fromMarkers = append(fromMarkers, ev)
 				}
@@ -127,8 +128,8 @@ func TestReadEveryPath(t *testing.T) {
 			// A request refused at its start (no server's proof) records
 			// only its failure.
 			first := trail.Events[0]
-			refused := first.Type == workflows.EventFailed && strings.Contains(first.Detail, workflows.NotIssued)
-			if len(fromMarkers) != len(markers) || (first.Type != workflows.EventRequested && !refused) {
+			refused := first.Type == api.EventFailed && strings.Contains(first.Detail, workflows.NotIssued)
+			if len(fromMarkers) != len(markers) || (first.Type != api.EventRequested && !refused) {
 				t.Fatalf("trail has %d workflow events (first %q), markers %d", len(fromMarkers), trail.Events[0].Type, len(markers))
 			}
 			for i, m := range markers {
@@ -151,9 +152,9 @@ func TestReadTemporalLevelActs(t *testing.T) {
 		then     []string
 		notAfter string
 	}{
-		{"i6-temporal_cancel_pending.json", audit.EventCancelRequested, []string{workflows.EventCanceled}, ""},
-		{"i6-temporal_cancel_active.json", audit.EventCancelRequested, []string{workflows.EventRevoked, workflows.EventDeactivated}, ""},
-		{"i6-terminated_active.json", audit.EventTerminated, nil, workflows.EventDeactivated},
+		{"i6-temporal_cancel_pending.json", api.EventCancelRequested, []string{api.EventCanceled}, ""},
+		{"i6-temporal_cancel_active.json", api.EventCancelRequested, []string{api.EventRevoked, api.EventDeactivated}, ""},
+		{"i6-terminated_active.json", api.EventTerminated, nil, api.EventDeactivated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -165,7 +166,7 @@ func TestReadTemporalLevelActs(t *testing.T) {
 			for i, ev := range trail.Events {
 				if ev.Type == tt.want {
 					at = i
-					if ev.ClientIdentity == "" || ev.Actor != workflows.ActorSystem || ev.Time.IsZero() {
+					if ev.ClientIdentity == "" || ev.Actor != api.ActorSystem || ev.Time.IsZero() {
 						t.Errorf("%s event = %+v", tt.want, ev)
 					}
 				}
@@ -197,7 +198,7 @@ func TestGraphIDsThroughTheAssignmentWorkflow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, typ := range []string{workflows.EventActivated, workflows.EventDeactivated} {
+	for _, typ := range []string{api.EventActivated, api.EventDeactivated} {
 		evs := byType(trail, typ)
 		if len(evs) != 1 || evs[0].GraphRequestID == "" || evs[0].GraphStatus == "" {
 			t.Errorf("%s events = %+v, want one with Graph's request id and status", typ, evs)
@@ -215,10 +216,10 @@ func TestReadProvenHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		workflows.EventRequested:          "api",
-		workflows.EventExtensionRequested: "api",
-		workflows.EventApproved:           "api",
-		workflows.EventRevoked:            "operator",
+		api.EventRequested:          "api",
+		api.EventExtensionRequested: "api",
+		api.EventApproved:           "api",
+		api.EventRevoked:            "operator",
 	}
 	for typ, channel := range want {
 		evs := byType(trail, typ)
@@ -231,7 +232,7 @@ func TestReadProvenHistory(t *testing.T) {
 			}
 		}
 	}
-	for _, ev := range byType(trail, workflows.EventActivated) {
+	for _, ev := range byType(trail, api.EventActivated) {
 		if ev.Channel != "" || ev.Via != "" {
 			t.Errorf("activated (by no person) = %+v; want no channel", ev)
 		}
@@ -254,7 +255,7 @@ func TestReadForgedStartHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(trail.Events) != 1 || trail.Events[0].Type != workflows.EventFailed || !strings.Contains(trail.Events[0].Detail, workflows.NotIssued) {
+	if len(trail.Events) != 1 || trail.Events[0].Type != api.EventFailed || !strings.Contains(trail.Events[0].Detail, workflows.NotIssued) {
 		t.Fatalf("events = %+v; want one failed event, %q", trail.Events, workflows.NotIssued)
 	}
 }

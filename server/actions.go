@@ -26,9 +26,9 @@ type (
 	extendBody = api.ExtendBody
 )
 
-func (s *Server) approve(c echo.Context) error { return s.decide(c, workflows.DecisionApprove) }
+func (s *Server) approve(c echo.Context) error { return s.decide(c, api.DecisionApprove) }
 
-func (s *Server) deny(c echo.Context) error { return s.decide(c, workflows.DecisionDeny) }
+func (s *Server) deny(c echo.Context) error { return s.decide(c, api.DecisionDeny) }
 
 // decide sends the caller's decision on the request or the extension
 // waiting for one. The live policy decides whether the caller may still

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -23,9 +24,9 @@ func TestActionsSendUpdates(t *testing.T) {
 		arg              any
 	}{
 		{"approve", "bob", `{"comment":"ok"}`, workflows.UpdateDecide,
-			workflows.DecideInput{ApproverID: bobID, Decision: workflows.DecisionApprove, Comment: "ok"}},
+			workflows.DecideInput{ApproverID: bobID, Decision: api.DecisionApprove, Comment: "ok"}},
 		{"deny", "carol", "", workflows.UpdateDecide,
-			workflows.DecideInput{ApproverID: carolID, Decision: workflows.DecisionDeny}},
+			workflows.DecideInput{ApproverID: carolID, Decision: api.DecisionDeny}},
 		{"cancel", "alice", "{}", workflows.UpdateCancel, workflows.CancelInput{ActorID: aliceID}},
 		{"revoke", "alice", `{"reason":"done early"}`, workflows.UpdateRevoke,
 			workflows.RevokeInput{Actor: workflows.Person{ID: aliceID, UPN: "alice@example.com", Email: "alice@example.com"}, Reason: "done early"}},
@@ -80,7 +81,7 @@ func TestActionsMapRejections(t *testing.T) {
 func TestActionsOnClosedOrUnknownRequest(t *testing.T) {
 	e := newEnv(t)
 	id := e.create("alice", readerBody)
-	e.temporal.close(id, workflows.StatusDenied)
+	e.temporal.close(id, api.StatusDenied)
 	r := e.call(http.MethodPost, "/api/v1/requests/"+id+"/approve", "bob", "")
 	wantStatus(t, r, http.StatusConflict)
 	wantContains(t, "detail", r.problem(t).Detail, "is denied")
@@ -122,7 +123,7 @@ func TestActionsByStrangerRevealNothing(t *testing.T) {
 	id := e.create("alice", readerBody)
 	for _, closed := range []bool{false, true} {
 		if closed {
-			e.temporal.close(id, workflows.StatusExpired)
+			e.temporal.close(id, api.StatusExpired)
 		}
 		for _, action := range []string{"approve", "deny", "cancel", "revoke"} {
 			r := e.call(http.MethodPost, "/api/v1/requests/"+id+"/"+action, "erin", "")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/approvals"
 	"github.com/jitflow/jitflow/durations"
 	"github.com/jitflow/jitflow/freetext"
@@ -89,7 +90,7 @@ func (a *approval) refusal(pol *policies.Policy) *page {
 			return &p
 		}
 	}
-	if req.Status != workflows.StatusPending {
+	if req.Status != api.StatusPending {
 		p := failPage(http.StatusConflict, "No longer waiting for a decision",
 			fmt.Sprintf("Request %s was already decided: it is now %s. This link cannot change that.", req.ID, statusText(req.Status)))
 		return &p
@@ -237,8 +238,8 @@ func readDecisionForm(c echo.Context) (decision, comment, bad string) {
 		return "", "", "The form could not be read (it may be over 16 KiB). Shorten the comment and try again."
 	}
 	decision = r.PostForm.Get("decision")
-	if decision != workflows.DecisionApprove && decision != workflows.DecisionDeny {
-		return "", "", fmt.Sprintf("The form field decision must be %q or %q; it was %q.", workflows.DecisionApprove, workflows.DecisionDeny, decision)
+	if decision != api.DecisionApprove && decision != api.DecisionDeny {
+		return "", "", fmt.Sprintf("The form field decision must be %q or %q; it was %q.", api.DecisionApprove, api.DecisionDeny, decision)
 	}
 	comment = strings.TrimSpace(freetext.Normalize(r.PostForm.Get("comment")))
 	if err := freetext.Check("comment", comment, freetext.MultiLine); err != nil {
@@ -300,7 +301,7 @@ func (s *Server) pageSummary(a *approval) *requestSummary {
 			sum.Stage += " (" + a.role.Stages[r.Stage-1].Name + ")"
 		}
 	}
-	if r.Status == workflows.StatusPending {
+	if r.Status == api.StatusPending {
 		sum.Approvers = approverNames(r.Approvers)
 		if r.EscalatesAt != nil {
 			sum.EscalatesAt = stamp(*r.EscalatesAt)
@@ -351,7 +352,7 @@ func duration(r workflows.Request) string {
 }
 
 func pastTense(decision string) string {
-	if decision == workflows.DecisionDeny {
+	if decision == api.DecisionDeny {
 		return "denied"
 	}
 	return "approved"

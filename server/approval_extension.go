@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/durations"
 	"github.com/jitflow/jitflow/freetext"
 	"github.com/jitflow/jitflow/policies"
@@ -25,7 +26,7 @@ func (a *approval) extensionRefusal(pol *policies.Policy) *page {
 	}
 	x := req.Extension
 	switch {
-	case req.Status != workflows.StatusActive:
+	case req.Status != api.StatusActive:
 		return conflictPage("No longer waiting for a decision",
 			"Request %s is now %s, so extension %d can no longer be decided. This link cannot change that.", req.ID, statusText(req.Status), c.Extension)
 	case x == nil || x.Number < c.Extension:
@@ -34,7 +35,7 @@ func (a *approval) extensionRefusal(pol *policies.Policy) *page {
 	case x.Number > c.Extension:
 		return conflictPage("A newer extension waits",
 			"This link was for extension %d, which is settled; request %s now waits on extension %d, whose approvers get emails and links of their own.", c.Extension, req.ID, x.Number)
-	case x.Status != workflows.StatusPending:
+	case x.Status != api.StatusPending:
 		return conflictPage("Extension already approved",
 			"Extension %d of request %s passed every stage and is %s. This link cannot change that.", c.Extension, req.ID, statusText(x.Status))
 	case x.Stage > c.Stage:
@@ -90,7 +91,7 @@ func (s *Server) describeExtension(sum *requestSummary, a *approval) {
 	}
 	sum.Extension = ext
 	sum.Stage, sum.Approvers, sum.EscalatesAt = "", "", ""
-	if x.Status != workflows.StatusPending {
+	if x.Status != api.StatusPending {
 		return
 	}
 	if x.Stage > 0 && a.req.Stages > 0 {
@@ -107,7 +108,7 @@ func (s *Server) describeExtension(sum *requestSummary, a *approval) {
 
 // extensionDoneMessage thanks the approver for a decision on an extension.
 func extensionDoneMessage(a *approval, decision string) string {
-	if decision == workflows.DecisionDeny {
+	if decision == api.DecisionDeny {
 		return fmt.Sprintf("You denied extension %d of request %s. The grant keeps its current end.", a.claims.Extension, a.req.ID)
 	}
 	return fmt.Sprintf("You approved extension %d of request %s. The grant is extended once every stage of the extension approves.", a.claims.Extension, a.req.ID)

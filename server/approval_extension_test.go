@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/approvals"
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/workflows"
@@ -34,10 +35,10 @@ func (e *pageEnv) extended(body string, change func(*workflows.Request)) string 
 	e.temporal.mu.Lock()
 	defer e.temporal.mu.Unlock()
 	v := &e.temporal.wfs[id].view
-	v.Status, v.Stage, v.Approvers, v.EscalatesAt, v.ActivatedAt, v.ExpiresAt = workflows.StatusActive, 0, []workflows.Approver{}, nil, &now, &ends
+	v.Status, v.Stage, v.Approvers, v.EscalatesAt, v.ActivatedAt, v.ExpiresAt = api.StatusActive, 0, []workflows.Approver{}, nil, &now, &ends
 	v.Decisions = []workflows.Decision{{Approver: "bob@example.com", ApproverID: bobID, Decision: "approve", Stage: 1, Time: now}}
 	v.Extension = &workflows.ExtensionView{
-		Number: 1, Status: workflows.StatusPending, Duration: "30m0s", DurationSecs: 1800,
+		Number: 1, Status: api.StatusPending, Duration: "30m0s", DurationSecs: 1800,
 		Justification: "the fix needs longer", RequestedAt: now, Stage: 1,
 		Approvers: []workflows.Approver{{Approver: "bob@example.com", ApproverID: bobID}}, EscalatesAt: &escalates,
 	}
@@ -62,7 +63,7 @@ func (e *pageEnv) decideExtensionScript() {
 		}
 		w.view.Decisions = append(w.view.Decisions, workflows.Decision{Approver: "bob@example.com", ApproverID: in.ApproverID,
 			Decision: in.Decision, Comment: in.Comment, Stage: in.Stage, Extension: in.Extension, Time: time.Now()})
-		w.view.Extension.Status = workflows.StatusActivating
+		w.view.Extension.Status = api.StatusActivating
 		return w.view, nil
 	}
 }
@@ -107,7 +108,7 @@ func TestExtensionLinkRefusals(t *testing.T) {
 	waiting := e.extended(readerBody, nil)
 	settled := e.extended(readerBody, func(v *workflows.Request) { v.Extension = nil })
 	newer := e.extended(readerBody, func(v *workflows.Request) { v.Extension.Number = 2 })
-	applying := e.extended(readerBody, func(v *workflows.Request) { v.Extension.Status, v.Extension.Stage = workflows.StatusActivating, 0 })
+	applying := e.extended(readerBody, func(v *workflows.Request) { v.Extension.Status, v.Extension.Stage = api.StatusActivating, 0 })
 	decided := e.extended(readerBody, func(v *workflows.Request) {
 		v.Decisions = append(v.Decisions, workflows.Decision{Approver: "bob@example.com", ApproverID: bobID, Decision: "deny", Stage: 1, Extension: 1})
 	})
@@ -116,7 +117,7 @@ func TestExtensionLinkRefusals(t *testing.T) {
 		v.Extension.Stage, v.Extension.Approvers = 2, []workflows.Approver{{Approver: "dave@example.com", ApproverID: daveID}}
 	})
 	ended := e.extended(readerBody, nil)
-	e.temporal.close(ended, workflows.StatusExpired)
+	e.temporal.close(ended, api.StatusExpired)
 	tests := []struct {
 		name, path string
 		status     int

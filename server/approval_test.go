@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	apitypes "github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/approvals"
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/workflows"
@@ -142,9 +143,9 @@ func (e *pageEnv) decideScript() {
 		}
 		w.view.Decisions = append(w.view.Decisions, workflows.Decision{Approver: "bob@example.com", ApproverID: in.ApproverID,
 			Decision: in.Decision, Comment: in.Comment, Stage: in.Stage, Time: time.Now()})
-		w.view.Status = workflows.StatusActivating
-		if in.Decision == workflows.DecisionDeny {
-			w.view.Status = workflows.StatusDenied
+		w.view.Status = apitypes.StatusActivating
+		if in.Decision == apitypes.DecisionDeny {
+			w.view.Status = apitypes.StatusDenied
 		}
 		return w.view, nil
 	}
@@ -227,7 +228,7 @@ func TestApprovalLinkRefusals(t *testing.T) {
 	}
 	forged := body[:10] + string(flipped) + body[11:]
 	closed := e.create("erin", readerBody)
-	e.temporal.close(closed, workflows.StatusDenied)
+	e.temporal.close(closed, apitypes.StatusDenied)
 	// An admin request whose first stage bob approved: carol's link for
 	// that stage comes too late.
 	moved := e.create("alice", `{"role":"admin","duration":"1h","justification":"two stages","ticket":"CHG-1"}`)

@@ -8,6 +8,7 @@ import (
 
 	historypb "go.temporal.io/api/history/v1"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -18,8 +19,8 @@ func TestAuditPage(t *testing.T) {
 	id := e.create("alice", readerBody)
 	at := time.Date(2030, 1, 1, 0, 0, 1, 0, time.UTC)
 	e.temporal.history = []*historypb.HistoryEvent{
-		auditMarker(t, 2, workflows.AuditEvent{Time: at, Type: workflows.EventRequested, Actor: "alice@example.com", ActorID: aliceID, Detail: "reader for 1h: <script>alert(1)</script>"}),
-		auditMarker(t, 3, workflows.AuditEvent{Time: at.Add(time.Second), Type: workflows.EventApproved, Actor: "bob@example.com", ActorID: bobID, Stage: 1, Detail: "stage 1 of 1: fine"}),
+		auditMarker(t, 2, workflows.AuditEvent{Time: at, Type: api.EventRequested, Actor: "alice@example.com", ActorID: aliceID, Detail: "reader for 1h: <script>alert(1)</script>"}),
+		auditMarker(t, 3, workflows.AuditEvent{Time: at.Add(time.Second), Type: api.EventApproved, Actor: "bob@example.com", ActorID: bobID, Stage: 1, Detail: "stage 1 of 1: fine"}),
 	}
 	r := e.call(http.MethodGet, "/api/v1/requests/"+id+"/audit", "bob", "", "Accept: text/html,application/xhtml+xml,*/*;q=0.8")
 	wantStatus(t, r, http.StatusOK)

@@ -12,6 +12,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -100,7 +101,7 @@ func TestCreateStartsWorkflow(t *testing.T) {
 	if loc := r.header.Get("Location"); loc != "https://jitflow.example.com/api/v1/requests/"+req.ID {
 		t.Errorf("Location = %q", loc)
 	}
-	if req.Status != workflows.StatusPending || req.Requester != "alice@example.com" || req.RequesterID != aliceID ||
+	if req.Status != api.StatusPending || req.Requester != "alice@example.com" || req.RequesterID != aliceID ||
 		req.Role != "reader" || req.DurationSeconds != 3600 || req.Justification != "investigate incident 42" {
 		t.Errorf("request = %+v", req)
 	}
@@ -116,7 +117,7 @@ func TestCreateStartsWorkflow(t *testing.T) {
 	role, _ := sa.GetKeyword(workflows.SearchRole)
 	requester, _ := sa.GetKeyword(workflows.SearchRequesterID)
 	approvers, _ := sa.GetKeywordList(workflows.SearchApproverIDs)
-	if status != string(workflows.StatusPending) || role != "reader" || requester != aliceID || !slices.Equal(approvers, []string{bobID, carolID}) {
+	if status != string(api.StatusPending) || role != "reader" || requester != aliceID || !slices.Equal(approvers, []string{bobID, carolID}) {
 		t.Errorf("search attributes: status %q role %q requester %q approvers %v", status, role, requester, approvers)
 	}
 
@@ -176,7 +177,7 @@ func TestCreateBreakGlass(t *testing.T) {
 	id := e.create("erin", `{"role":"breakglass","duration":"PT30M","justification":"prod down"}`)
 	opts := e.temporal.starts[0]
 	status, _ := opts.TypedSearchAttributes.GetKeyword(workflows.SearchStatus)
-	if ids, _ := opts.TypedSearchAttributes.GetKeywordList(workflows.SearchApproverIDs); len(ids) != 0 || status != string(workflows.StatusActivating) {
+	if ids, _ := opts.TypedSearchAttributes.GetKeywordList(workflows.SearchApproverIDs); len(ids) != 0 || status != string(api.StatusActivating) {
 		t.Errorf("break-glass search attributes: status %q, approvers %v", status, ids)
 	}
 	in := e.temporal.wfs[id].input

@@ -135,7 +135,7 @@ func (s *Server) listFilter(params url.Values) (listFilter, error) {
 		}
 	}
 	if v := params.Get("status"); v != "" {
-		if !slices.Contains(workflows.Statuses, workflows.Status(v)) {
+		if !slices.Contains(api.Statuses, workflows.Status(v)) {
 			return f, fieldError(http.StatusBadRequest, "status", "unknown status %q; accepted: %s", v, statusNames())
 		}
 		f.status = workflows.Status(v)
@@ -204,8 +204,8 @@ func (s *Server) lookupUser(v string) (string, bool) {
 }
 
 func statusNames() string {
-	names := make([]string, len(workflows.Statuses))
-	for i, st := range workflows.Statuses {
+	names := make([]string, len(api.Statuses))
+	for i, st := range api.Statuses {
 		names[i] = string(st)
 	}
 	return strings.Join(names, ", ")

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -76,7 +77,7 @@ func TestListScopesAndFilters(t *testing.T) {
 	aliceReader := e.create("alice", readerBody)
 	aliceAdmin := e.create("alice", `{"role":"admin","justification":"x","ticket":"CHG-7"}`)
 	erinGlass := e.create("erin", `{"role":"breakglass","justification":"prod down"}`)
-	e.temporal.close(aliceReader, workflows.StatusExpired)
+	e.temporal.close(aliceReader, api.StatusExpired)
 
 	tests := []struct {
 		user, query string
@@ -116,13 +117,13 @@ func TestListFullRequests(t *testing.T) {
 	e := newEnv(t)
 	id := e.create("alice", readerBody)
 	got := list(t, e, "alice", "")[0]
-	if got.ID != id || got.Status != workflows.StatusPending || got.Role != "reader" || got.Requester != "alice@example.com" ||
+	if got.ID != id || got.Status != api.StatusPending || got.Role != "reader" || got.Requester != "alice@example.com" ||
 		got.RequesterID != aliceID || got.CreatedAt.IsZero() || got.EndedAt != nil || got.Justification == "" || got.Duration == "" {
 		t.Errorf("listed request = %+v", got)
 	}
-	e.temporal.close(id, workflows.StatusDenied)
+	e.temporal.close(id, api.StatusDenied)
 	got = list(t, e, "alice", "")[0]
-	if got.Status != workflows.StatusDenied || got.EndedAt == nil || !got.EndedAt.After(got.CreatedAt) {
+	if got.Status != api.StatusDenied || got.EndedAt == nil || !got.EndedAt.After(got.CreatedAt) {
 		t.Errorf("closed request = %+v", got)
 	}
 }
@@ -132,10 +133,10 @@ func TestListFullRequests(t *testing.T) {
 func TestListWithoutWorker(t *testing.T) {
 	e := newEnv(t)
 	id := e.create("alice", readerBody)
-	e.temporal.close(id, workflows.StatusDenied)
+	e.temporal.close(id, api.StatusDenied)
 	e.temporal.queryErr = serviceerror.NewDeadlineExceeded("no worker")
 	got := list(t, e, "alice", "")
-	if len(got) != 1 || got[0].ID != id || got[0].Status != workflows.StatusDenied || got[0].Requester != "alice@example.com" ||
+	if len(got) != 1 || got[0].ID != id || got[0].Status != api.StatusDenied || got[0].Requester != "alice@example.com" ||
 		got[0].EndedAt == nil || got[0].Decisions == nil {
 		t.Errorf("listed = %+v", got)
 	}

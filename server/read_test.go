@@ -11,6 +11,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -32,7 +33,7 @@ func TestGetRequestAccess(t *testing.T) {
 			r := e.call(http.MethodGet, "/api/v1/requests/"+id, tt.user, "")
 			wantStatus(t, r, tt.status)
 			if tt.status == 200 {
-				if got := r.request(t); got.ID != id || got.Status != workflows.StatusPending {
+				if got := r.request(t); got.ID != id || got.Status != api.StatusPending {
 					t.Errorf("request = %+v", got)
 				}
 			} else {
@@ -89,8 +90,8 @@ func TestAudit(t *testing.T) {
 	at := time.Date(2030, 1, 1, 0, 0, 1, 0, time.UTC)
 	e.temporal.history = []*historypb.HistoryEvent{
 		{EventId: 1, EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED},
-		auditMarker(t, 2, workflows.AuditEvent{Time: at, Type: workflows.EventRequested, Actor: "alice@example.com", ActorID: aliceID, Detail: "reader for 1h"}),
-		auditMarker(t, 3, workflows.AuditEvent{Time: at.Add(time.Second), Type: workflows.EventApproved, Actor: "bob@example.com", ActorID: bobID, Stage: 1}),
+		auditMarker(t, 2, workflows.AuditEvent{Time: at, Type: api.EventRequested, Actor: "alice@example.com", ActorID: aliceID, Detail: "reader for 1h"}),
+		auditMarker(t, 3, workflows.AuditEvent{Time: at.Add(time.Second), Type: api.EventApproved, Actor: "bob@example.com", ActorID: bobID, Stage: 1}),
 	}
 	r := e.call(http.MethodGet, "/api/v1/requests/"+id+"/audit", "bob", "")
 	wantStatus(t, r, http.StatusOK)

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -98,11 +99,11 @@ func statusOf(recorded string, exec enumspb.WorkflowExecutionStatus) workflows.S
 		return st
 	case enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
 		if !st.Terminal() {
-			return workflows.StatusCanceled
+			return api.StatusCanceled
 		}
 	default:
 		if !st.Terminal() {
-			return workflows.StatusFailed
+			return api.StatusFailed
 		}
 	}
 	return st

@@ -10,6 +10,7 @@ import (
 
 	historypb "go.temporal.io/api/history/v1"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/internal/devauth"
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/workflows"
@@ -173,7 +174,7 @@ func TestOldTextShownEscaped(t *testing.T) {
 	}
 
 	e.temporal.history = []*historypb.HistoryEvent{
-		auditMarker(t, 2, workflows.AuditEvent{Time: time.Now(), Type: workflows.EventRequested, Actor: "alice@example.com", ActorID: aliceID, Detail: "reader for 5m: x\u2066y\x1b[0m"}),
+		auditMarker(t, 2, workflows.AuditEvent{Time: time.Now(), Type: api.EventRequested, Actor: "alice@example.com", ActorID: aliceID, Detail: "reader for 5m: x\u2066y\x1b[0m"}),
 	}
 	r = e.call(http.MethodGet, "/api/v1/requests/"+id+"/audit", "bob", "", "Accept: text/html")
 	wantStatus(t, r, http.StatusOK)
@@ -184,7 +185,7 @@ func TestAnswerHeaders(t *testing.T) {
 	e := newEnv(t)
 	id := e.create("alice", readerBody)
 	e.temporal.history = []*historypb.HistoryEvent{
-		auditMarker(t, 2, workflows.AuditEvent{Time: time.Now(), Type: workflows.EventRequested, Actor: "alice@example.com", ActorID: aliceID}),
+		auditMarker(t, 2, workflows.AuditEvent{Time: time.Now(), Type: api.EventRequested, Actor: "alice@example.com", ActorID: aliceID}),
 	}
 	for _, tt := range []struct {
 		name string
@@ -310,7 +311,7 @@ func TestApprovalPageCostsOneTemporalCall(t *testing.T) {
 	e := newPageEnv(t, nil)
 	id := e.create("alice", readerBody)
 	done := e.create("alice", readerBody, "Idempotency-Key: second")
-	e.temporal.close(done, workflows.StatusExpired)
+	e.temporal.close(done, api.StatusExpired)
 	for name, path := range map[string]string{
 		"form":            e.link(id, bobID, 1, time.Hour),
 		"decided request": e.link(done, bobID, 1, time.Hour),

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/telemetry"
 	"github.com/jitflow/jitflow/workflows"
@@ -41,7 +42,7 @@ func TestTimeToDecisionOfAnExtension(t *testing.T) {
 		}, at)
 	}
 	decide := func() (any, error) {
-		return workflows.DecideInput{ApproverID: bob.ID, Decision: workflows.DecisionApprove}.Sign(keys, st, env.Now())
+		return workflows.DecideInput{ApproverID: bob.ID, Decision: api.DecisionApprove}.Sign(keys, st, env.Now())
 	}
 	update(10*time.Second, workflows.UpdateDecide, decide)
 	update(30*time.Minute, workflows.UpdateExtend, func() (any, error) {

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -110,9 +111,9 @@ func (o *workflowOutbound) UpsertTypedSearchAttributes(ctx workflow.Context, upd
 	now := o.Next.Now(ctx)
 	replaying := o.Next.IsReplaying(ctx)
 	switch workflows.Status(status) {
-	case workflows.StatusActivating:
+	case api.StatusActivating:
 		o.state.activatingAt = now
-	case workflows.StatusActive:
+	case api.StatusActive:
 		if !replaying && !o.state.activatingAt.IsZero() {
 			o.m.ApproveToActive.WithLabelValues(o.state.role).Observe(now.Sub(o.state.activatingAt).Seconds())
 		}
@@ -137,27 +138,27 @@ func (o *workflowOutbound) SideEffect(ctx workflow.Context, f func(workflow.Cont
 	// Replay rebuilds which extension waits, so a worker that takes over
 	// mid-way counts its decisions from its ask too.
 	switch ev.Type {
-	case workflows.EventExtensionRequested:
+	case api.EventExtensionRequested:
 		o.state.extensionAskedAt = ev.Time
-	case workflows.EventExtended, workflows.EventExtensionRefused:
+	case api.EventExtended, api.EventExtensionRefused:
 		o.state.extensionAskedAt = time.Time{}
 	}
 	if o.Next.IsReplaying(ctx) {
 		return v
 	}
 	switch ev.Type {
-	case workflows.EventApproved, workflows.EventDenied:
-		decision := workflows.DecisionApprove
-		if ev.Type == workflows.EventDenied {
-			decision = workflows.DecisionDeny
+	case api.EventApproved, api.EventDenied:
+		decision := api.DecisionApprove
+		if ev.Type == api.EventDenied {
+			decision = api.DecisionDeny
 		}
 		o.m.Decisions.WithLabelValues(o.state.role, decision).Inc()
 		if asked := o.state.askedAt(); !asked.IsZero() {
 			o.m.TimeToDecision.WithLabelValues(o.state.role, decision).Observe(ev.Time.Sub(asked).Seconds())
 		}
-	case workflows.EventEscalated:
+	case api.EventEscalated:
 		o.m.Escalations.WithLabelValues(o.state.role).Inc()
-	case workflows.EventAlert:
+	case api.EventAlert:
 		o.m.RemovalAlerts.WithLabelValues(o.state.role).Inc()
 	}
 	return v

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/approvals"
 	"github.com/jitflow/jitflow/assignments"
 	"github.com/jitflow/jitflow/graph"
@@ -130,7 +131,7 @@ func TestWorkerInterceptorCountsARequest(t *testing.T) {
 	registerGrants(env)
 	// Bob stays silent; carol approves after the escalation.
 	env.RegisterDelayedCallback(func() {
-		in, err := workflows.DecideInput{ApproverID: carol.ID, Decision: workflows.DecisionApprove, Comment: "ok"}.
+		in, err := workflows.DecideInput{ApproverID: carol.ID, Decision: api.DecisionApprove, Comment: "ok"}.
 			Sign(keys, proof.Statement{RequestID: readerInput().RequestID, Channel: proof.ChannelAPI}, env.Now())
 		if err != nil {
 			t.Fatal(err)
@@ -151,7 +152,7 @@ func TestWorkerInterceptorCountsARequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	var res workflows.Request
-	if err := env.GetWorkflowResult(&res); err != nil || res.Status != workflows.StatusExpired {
+	if err := env.GetWorkflowResult(&res); err != nil || res.Status != api.StatusExpired {
 		t.Fatalf("result %+v, %v; want expired", res, err)
 	}
 

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -65,10 +66,10 @@ func (v *VisibilityCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	for _, role := range v.roles {
-		for _, st := range workflows.Statuses {
+		for _, st := range api.Statuses {
 			ch <- prometheus.MustNewConstMetric(v.requests, prometheus.GaugeValue, float64(v.counts[[2]string{role, string(st)}]), role, string(st))
 		}
-		ch <- prometheus.MustNewConstMetric(v.active, prometheus.GaugeValue, float64(v.counts[[2]string{role, string(workflows.StatusActive)}]), role)
+		ch <- prometheus.MustNewConstMetric(v.active, prometheus.GaugeValue, float64(v.counts[[2]string{role, string(api.StatusActive)}]), role)
 	}
 }
 
@@ -77,7 +78,7 @@ func (v *VisibilityCollector) refresh() {
 	defer cancel()
 	counts := map[[2]string]int64{}
 	for _, role := range v.roles {
-		for _, st := range workflows.Statuses {
+		for _, st := range api.Statuses {
 			q := fmt.Sprintf("WorkflowType = '%s' AND %s = '%s' AND %s = '%s'", workflows.WorkflowName,
 				workflows.SearchRole.GetName(), role, workflows.SearchStatus.GetName(), st)
 			resp, err := v.client.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: q})

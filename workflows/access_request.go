@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/assignments"
 	"github.com/jitflow/jitflow/proof"
 )
@@ -74,10 +75,10 @@ type accessRequest struct {
 }
 
 func newAccessRequest(in AccessRequestInput) *accessRequest {
-	status := StatusPending
+	status := api.StatusPending
 	auto := in.AutoApproval != nil && !in.BreakGlass
 	if in.BreakGlass || auto {
-		status = StatusActivating
+		status = api.StatusActivating
 	}
 	s := &accessRequest{in: in, status: status, autoApproved: auto}
 	s.req = newRound(s, 0, func() bool { return s.canceled })
@@ -125,7 +126,7 @@ func (s *accessRequest) run(ctx workflow.Context) {
 		return
 	}
 	s.setStatus(ctx, s.status)
-	s.record(ctx, attested(AuditEvent{Type: EventRequested, Actor: s.in.Requester.UPN, ActorID: s.in.Requester.ID, Detail: s.requestedDetail()}, s.started))
+	s.record(ctx, attested(AuditEvent{Type: api.EventRequested, Actor: s.in.Requester.UPN, ActorID: s.in.Requester.ID, Detail: s.requestedDetail()}, s.started))
 	if verr := s.in.Validate(); verr != nil {
 		s.fail(ctx, fmt.Sprintf("the request plan is invalid: %v", verr))
 		return
@@ -135,14 +136,14 @@ func (s *accessRequest) run(ctx workflow.Context) {
 		s.notifyBreakGlass(ctx)
 	case s.autoApprove(ctx):
 	default:
-		if err = s.approve(ctx); err != nil || s.status != StatusActivating {
+		if err = s.approve(ctx); err != nil || s.status != api.StatusActivating {
 			return
 		}
 	}
 	// Requests that assigned the role themselves (no version marker) were
 	// drained before this code ran; such a history fails here, on replay.
 	workflow.GetVersion(ctx, changeAssignmentWorkflow, 1, 1)
-	if err = s.activate(ctx); err != nil || s.status != StatusActive {
+	if err = s.activate(ctx); err != nil || s.status != api.StatusActive {
 		return
 	}
 	if err = s.hold(ctx); err != nil {
@@ -166,8 +167,8 @@ func (s *accessRequest) setStatus(ctx workflow.Context, st Status) {
 // fail ends the request as failed and tells the requester.
 func (s *accessRequest) fail(ctx workflow.Context, reason string) {
 	s.reason = reason
-	s.setStatus(ctx, StatusFailed)
-	s.record(ctx, AuditEvent{Type: EventFailed, Actor: ActorSystem, Detail: reason})
+	s.setStatus(ctx, api.StatusFailed)
+	s.record(ctx, AuditEvent{Type: api.EventFailed, Actor: api.ActorSystem, Detail: reason})
 	s.emailRequester(ctx, activities.MailFailed, "", reason)
 }
 
@@ -195,16 +196,16 @@ func (s *accessRequest) cleanup(ctx workflow.Context, err error) {
 // door the end came through (ChannelTemporalCancel), if known.
 func (s *accessRequest) abandon(ctx workflow.Context, reason, channel string) {
 	switch {
-	case s.status == StatusPending:
+	case s.status == api.StatusPending:
 		s.reason = reason
 		s.req.escalatesAt = time.Time{}
-		s.setStatus(ctx, StatusCanceled)
-		s.record(ctx, AuditEvent{Type: EventCanceled, Actor: ActorSystem, Detail: reason, Stage: s.viewStage(), Channel: channel})
-		s.emailRequester(ctx, activities.MailCanceled, ActorSystem, reason)
+		s.setStatus(ctx, api.StatusCanceled)
+		s.record(ctx, AuditEvent{Type: api.EventCanceled, Actor: api.ActorSystem, Detail: reason, Stage: s.viewStage(), Channel: channel})
+		s.emailRequester(ctx, activities.MailCanceled, api.ActorSystem, reason)
 	case s.mayBeAssigned && !s.status.Terminal():
 		if s.revocation == nil {
-			s.revocation = &RevokeInput{Actor: Person{UPN: ActorSystem}, Reason: reason}
-			s.record(ctx, AuditEvent{Type: EventRevoked, Actor: ActorSystem, Detail: reason, Channel: channel})
+			s.revocation = &RevokeInput{Actor: Person{UPN: api.ActorSystem}, Reason: reason}
+			s.record(ctx, AuditEvent{Type: api.EventRevoked, Actor: api.ActorSystem, Detail: reason, Channel: channel})
 		}
 		s.deactivate(ctx)
 	case !s.status.Terminal():

@@ -10,13 +10,14 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/assignments"
 	"github.com/jitflow/jitflow/workflows"
 )
 
 const (
-	approve = workflows.DecisionApprove
-	deny    = workflows.DecisionDeny
+	approve = api.DecisionApprove
+	deny    = api.DecisionDeny
 )
 
 func TestHappyPathOneStage(t *testing.T) {
@@ -25,8 +26,8 @@ func TestHappyPathOneStage(t *testing.T) {
 	r := h.run()
 
 	got := accepted(t, o)
-	require.Equal(t, workflows.StatusActive, got.Status, "the last approval answers with the quick activation's outcome")
-	require.Equal(t, workflows.StatusExpired, r.Status)
+	require.Equal(t, api.StatusActive, got.Status, "the last approval answers with the quick activation's outcome")
+	require.Equal(t, api.StatusExpired, r.Status)
 	require.Equal(t, []workflows.Decision{{
 		Approver: bob.UPN, ApproverID: bob.ID, Decision: approve, Comment: "ok", Time: t0.Add(5 * time.Second), Stage: 1,
 	}}, r.Decisions)
@@ -42,7 +43,7 @@ func TestHappyPathOneStage(t *testing.T) {
 	}, h.activations[0])
 	require.Len(t, h.removals, 1, "expiry removes the role once")
 	require.Equal(t, []string{
-		workflows.EventRequested, workflows.EventApproved, workflows.EventActivated, workflows.EventDeactivated, workflows.EventExpired,
+		api.EventRequested, api.EventApproved, api.EventActivated, api.EventDeactivated, api.EventExpired,
 	}, h.audit.types())
 	// Emails run concurrently with the request, so they may finish in any order.
 	require.ElementsMatch(t, []string{
@@ -50,7 +51,7 @@ func TestHappyPathOneStage(t *testing.T) {
 	}, h.kinds())
 	require.Equal(t, []string{bob.UPN}, recipientsOf(h.emailsOf(activities.MailApprovalNeeded)[0]))
 	require.Equal(t, []string{alice.UPN}, recipientsOf(h.emailsOf(activities.MailActive)[0]))
-	notified := h.audit.ofType(workflows.EventNotified)
+	notified := h.audit.ofType(api.EventNotified)
 	require.Len(t, notified, 4, "every email is in the audit trail")
 	require.Equal(t, "approval_needed email to bob@example.com sent", notified[0].Detail)
 }
@@ -62,13 +63,13 @@ func TestTwoStageAdmin(t *testing.T) {
 	r := h.run()
 
 	mid := accepted(t, first)
-	require.Equal(t, workflows.StatusPending, mid.Status)
+	require.Equal(t, api.StatusPending, mid.Status)
 	require.Equal(t, 2, mid.Stage, "bob's approval moves the request to stage 2")
 	require.Equal(t, []workflows.Approver{{Approver: dave.UPN, ApproverID: dave.ID}}, mid.Approvers)
 	require.Equal(t, t0.Add(5*time.Second+time.Hour), *mid.EscalatesAt)
-	require.Equal(t, workflows.StatusActive, accepted(t, second).Status)
+	require.Equal(t, api.StatusActive, accepted(t, second).Status)
 
-	require.Equal(t, workflows.StatusExpired, r.Status)
+	require.Equal(t, api.StatusExpired, r.Status)
 	require.Equal(t, 2, r.Stages)
 	require.Len(t, r.Decisions, 2)
 	require.Equal(t, 1, r.Decisions[0].Stage)
@@ -86,12 +87,12 @@ func TestCancel(t *testing.T) {
 		h := newHarness(t, readerInput())
 		o := h.updateAt(5*time.Second, workflows.UpdateCancel, workflows.CancelInput{ActorID: alice.ID})
 		r := h.run()
-		require.Equal(t, workflows.StatusCanceled, accepted(t, o).Status)
-		require.Equal(t, workflows.StatusCanceled, r.Status)
+		require.Equal(t, api.StatusCanceled, accepted(t, o).Status)
+		require.Equal(t, api.StatusCanceled, r.Status)
 		require.Equal(t, t0.Add(5*time.Second), *r.EndedAt)
 		require.Empty(t, h.activations)
 		require.Equal(t, []string{activities.MailApprovalNeeded}, h.kinds(), "nobody else is emailed")
-		ev := h.audit.ofType(workflows.EventCanceled)
+		ev := h.audit.ofType(api.EventCanceled)
 		require.Len(t, ev, 1)
 		require.Equal(t, alice.UPN, ev[0].Actor)
 	})
@@ -100,7 +101,7 @@ func TestCancel(t *testing.T) {
 		o := h.updateAt(5*time.Second, workflows.UpdateCancel, workflows.CancelInput{ActorID: bob.ID})
 		r := h.run()
 		rejected(t, o, workflows.ErrForbidden, "only the requester (alice@example.com) may cancel")
-		require.Equal(t, workflows.StatusTimedOut, r.Status)
+		require.Equal(t, api.StatusTimedOut, r.Status)
 	})
 	t.Run("when no longer pending", func(t *testing.T) {
 		h := newHarness(t, readerInput())
@@ -129,18 +130,18 @@ func TestRevoke(t *testing.T) {
 			r := h.run()
 
 			got := accepted(t, o)
-			require.Equal(t, workflows.StatusRevoked, got.Status, "the update answers once the role is removed")
-			require.Equal(t, workflows.StatusRevoked, r.Status)
+			require.Equal(t, api.StatusRevoked, got.Status, "the update answers once the role is removed")
+			require.Equal(t, api.StatusRevoked, r.Status)
 			require.Equal(t, t0.Add(10*time.Minute), *r.EndedAt)
 			require.Equal(t, "done early", r.Reason)
 			require.Len(t, h.removals, 1)
 			require.Contains(t, h.removals[0].Reason, "revoked by "+tc.actor.UPN)
-			ev := h.audit.ofType(workflows.EventRevoked)
+			ev := h.audit.ofType(api.EventRevoked)
 			require.Len(t, ev, 1)
 			require.Equal(t, tc.actor.UPN, ev[0].Actor)
 			require.Equal(t, []string{
-				workflows.EventRequested, workflows.EventApproved, workflows.EventActivated,
-				workflows.EventRevoked, workflows.EventDeactivated,
+				api.EventRequested, api.EventApproved, api.EventActivated,
+				api.EventRevoked, api.EventDeactivated,
 			}, h.audit.types())
 			mail := h.emailsOf(activities.MailRevoked)
 			require.Len(t, mail, 1)
@@ -179,8 +180,8 @@ func TestRevokeWhileActivating(t *testing.T) {
 		delay    time.Duration
 		answered workflows.Status
 	}{
-		{"activation ends within the update's wait", 20 * time.Second, workflows.StatusRevoked},
-		{"activation outlasts the update's wait", 2 * time.Minute, workflows.StatusActivating},
+		{"activation ends within the update's wait", 20 * time.Second, api.StatusRevoked},
+		{"activation outlasts the update's wait", 2 * time.Minute, api.StatusActivating},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -190,7 +191,7 @@ func TestRevokeWhileActivating(t *testing.T) {
 			r := h.run()
 
 			require.Equal(t, tc.answered, accepted(t, o).Status)
-			require.Equal(t, workflows.StatusRevoked, r.Status)
+			require.Equal(t, api.StatusRevoked, r.Status)
 			require.Equal(t, t0.Add(tc.delay), *r.ActivatedAt)
 			require.Equal(t, t0.Add(tc.delay), *r.EndedAt, "the role is removed as soon as activation finishes")
 			require.Len(t, h.removals, 1)
@@ -201,10 +202,10 @@ func TestRevokeWhileActivating(t *testing.T) {
 func TestExpiryRemovesOnce(t *testing.T) {
 	h := newHarness(t, breakGlassInput())
 	r := h.run()
-	require.Equal(t, workflows.StatusExpired, r.Status)
+	require.Equal(t, api.StatusExpired, r.Status)
 	require.Len(t, h.removals, 1)
 	require.Equal(t, activities.Assignment{PrincipalID: erin.ID, RoleDefinitionID: h.in.Target.RoleDefinitionID, DirectoryScopeID: "/"}, h.removals[0].Assignment)
-	deact := h.audit.ofType(workflows.EventDeactivated)
+	deact := h.audit.ofType(api.EventDeactivated)
 	require.Len(t, deact, 1)
 	require.Equal(t, "role removed: Graph request graph-deactivate (status Revoked)", deact[0].Detail)
 	require.Len(t, h.emailsOf(activities.MailExpired), 1)
@@ -229,7 +230,7 @@ func TestActivationFailure(t *testing.T) {
 			h.decideAt(5*time.Second, bob, approve, "")
 			r := h.run()
 
-			require.Equal(t, workflows.StatusFailed, r.Status)
+			require.Equal(t, api.StatusFailed, r.Status)
 			require.Equal(t, "activation failed: "+tc.reason, r.Reason)
 			require.Nil(t, r.ActivatedAt)
 			require.NotNil(t, r.EndedAt)
@@ -241,13 +242,13 @@ func TestActivationFailure(t *testing.T) {
 			require.Len(t, h.emailsOf(activities.MailFailed), 1)
 			if !tc.cleanup {
 				require.Empty(t, h.removals, "a refusal assigned nothing, and what Graph refused over may not be ours to remove")
-				require.Equal(t, []string{workflows.EventRequested, workflows.EventApproved, workflows.EventFailed}, h.audit.types())
+				require.Equal(t, []string{api.EventRequested, api.EventApproved, api.EventFailed}, h.audit.types())
 				return
 			}
 			require.Len(t, h.removals, 1, "a failed activation removes whatever an attempt may have assigned")
 			require.Contains(t, h.removals[0].Reason, "cleanup after failed activation")
 			require.Equal(t, []string{
-				workflows.EventRequested, workflows.EventApproved, workflows.EventFailed, workflows.EventDeactivated,
+				api.EventRequested, api.EventApproved, api.EventFailed, api.EventDeactivated,
 			}, h.audit.types())
 		})
 	}
@@ -267,7 +268,7 @@ func TestDeactivation(t *testing.T) {
 			return ok(n)
 		}
 		r := h.run()
-		require.Equal(t, workflows.StatusExpired, r.Status)
+		require.Equal(t, api.StatusExpired, r.Status)
 		require.Len(t, h.removals, 9)
 		// Without the end notice the request releases EndNoticeWait past
 		// its end; the release's retries wait 1s, 2s, 4s ... 32s, then the
@@ -280,8 +281,8 @@ func TestDeactivation(t *testing.T) {
 			return activities.DeactivateResult{AlreadyGone: true}, nil
 		}
 		r := h.run()
-		require.Equal(t, workflows.StatusExpired, r.Status)
-		require.Equal(t, "the role was already gone", h.audit.ofType(workflows.EventDeactivated)[0].Detail)
+		require.Equal(t, api.StatusExpired, r.Status)
+		require.Equal(t, "the role was already gone", h.audit.ofType(api.EventDeactivated)[0].Detail)
 	})
 	t.Run("refused by Graph", func(t *testing.T) {
 		h := newHarness(t, breakGlassInput())
@@ -289,7 +290,7 @@ func TestDeactivation(t *testing.T) {
 			return activities.DeactivateResult{}, temporal.NewNonRetryableApplicationError("role not assigned to principal", activities.ErrGraphRejected, nil)
 		}
 		r := h.run()
-		require.Equal(t, workflows.StatusFailed, r.Status)
+		require.Equal(t, api.StatusFailed, r.Status)
 		require.Equal(t, "removing the role failed: role not assigned to principal; Entra ends the assignment by itself at 2036-11-26T09:30:00Z", r.Reason)
 		require.Len(t, h.removals, 1)
 		require.Len(t, h.emailsOf(activities.MailFailed), 1)
@@ -307,9 +308,9 @@ func TestCleanupRemovalRefused(t *testing.T) {
 	h.decideAt(5*time.Second, bob, approve, "")
 	r := h.run()
 
-	require.Equal(t, workflows.StatusFailed, r.Status)
+	require.Equal(t, api.StatusFailed, r.Status)
 	require.Equal(t, "activation failed: graph unavailable", r.Reason)
-	failed := h.audit.ofType(workflows.EventFailed)
+	failed := h.audit.ofType(api.EventFailed)
 	require.Len(t, failed, 2)
 	require.Equal(t, "removing any assignment left by the failed activation also failed: no such assignment", failed[1].Detail)
 }
@@ -326,7 +327,7 @@ func TestActivationRetriedThenActive(t *testing.T) {
 	h.decideAt(5*time.Second, bob, approve, "")
 	r := h.run()
 
-	require.Equal(t, workflows.StatusExpired, r.Status)
+	require.Equal(t, api.StatusExpired, r.Status)
 	require.Len(t, h.activations, 3)
 	// The fast local attempt fails over to the activity at once, whose
 	// retry waits 1s: the grant starts when the third attempt lands.
@@ -340,12 +341,12 @@ func TestWorkflowCancellation(t *testing.T) {
 		h.env.RegisterDelayedCallback(h.env.CancelWorkflow, 10*time.Minute)
 		r := h.run()
 
-		require.Equal(t, workflows.StatusRevoked, r.Status)
+		require.Equal(t, api.StatusRevoked, r.Status)
 		require.Contains(t, r.Reason, "cancelled in Temporal")
 		require.Len(t, h.removals, 1, "cancelling the workflow still removes the role")
-		ev := h.audit.ofType(workflows.EventRevoked)
+		ev := h.audit.ofType(api.EventRevoked)
 		require.Len(t, ev, 1)
-		require.Equal(t, workflows.ActorSystem, ev[0].Actor)
+		require.Equal(t, api.ActorSystem, ev[0].Actor)
 		require.Len(t, h.emailsOf(activities.MailRevoked), 1)
 	})
 	t.Run("while activating", func(t *testing.T) {
@@ -354,7 +355,7 @@ func TestWorkflowCancellation(t *testing.T) {
 		h.env.RegisterDelayedCallback(h.env.CancelWorkflow, 30*time.Second)
 		r := h.run()
 
-		require.Equal(t, workflows.StatusRevoked, r.Status)
+		require.Equal(t, api.StatusRevoked, r.Status)
 		require.Len(t, h.removals, 1)
 	})
 	t.Run("while pending", func(t *testing.T) {
@@ -362,7 +363,7 @@ func TestWorkflowCancellation(t *testing.T) {
 		h.env.RegisterDelayedCallback(h.env.CancelWorkflow, 5*time.Second)
 		r := h.run()
 
-		require.Equal(t, workflows.StatusCanceled, r.Status)
+		require.Equal(t, api.StatusCanceled, r.Status)
 		require.Empty(t, h.activations)
 		require.Empty(t, h.removals, "a pending request never touched Graph")
 		require.Len(t, h.emailsOf(activities.MailCanceled), 1, "the requester learns the request was canceled")
@@ -380,9 +381,9 @@ func TestApprovalAnswersWithActivation(t *testing.T) {
 		answer workflows.Status
 		reason string
 	}{
-		{"quick activation", nil, false, workflows.StatusActive, ""},
-		{"Graph refuses", temporal.NewApplicationError("principal not eligible", activities.ErrGraphRejected), false, workflows.StatusFailed, "activation failed: principal not eligible"},
-		{"Graph is slow", nil, true, workflows.StatusActivating, ""},
+		{"quick activation", nil, false, api.StatusActive, ""},
+		{"Graph refuses", temporal.NewApplicationError("principal not eligible", activities.ErrGraphRejected), false, api.StatusFailed, "activation failed: principal not eligible"},
+		{"Graph is slow", nil, true, api.StatusActivating, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -406,7 +407,7 @@ func TestApprovalAnswersWithActivation(t *testing.T) {
 			require.Equal(t, tc.answer, got.Status)
 			require.Equal(t, tc.reason, got.Reason)
 			if tc.err == nil {
-				require.Equal(t, workflows.StatusExpired, r.Status)
+				require.Equal(t, api.StatusExpired, r.Status)
 			}
 		})
 	}
@@ -427,9 +428,9 @@ func TestBreakGlass(t *testing.T) {
 	during := h.queryAt(time.Minute)
 	r := h.run()
 
-	require.Equal(t, workflows.StatusActive, during.Status, during.Reason)
+	require.Equal(t, api.StatusActive, during.Status, during.Reason)
 	require.Equal(t, 0, during.Stage)
-	require.Equal(t, workflows.StatusExpired, r.Status)
+	require.Equal(t, api.StatusExpired, r.Status)
 	require.Empty(t, r.Decisions)
 	require.True(t, r.BreakGlass)
 	bg := h.emailsOf(activities.MailBreakGlass)
@@ -437,12 +438,12 @@ func TestBreakGlass(t *testing.T) {
 	require.Equal(t, []string{dave.UPN}, recipientsOf(bg[0]))
 	require.Equal(t, erin.UPN, bg[0].Request.Requester)
 	var sawNotice bool
-	for _, ev := range h.audit.ofType(workflows.EventNotified) {
+	for _, ev := range h.audit.ofType(api.EventNotified) {
 		sawNotice = sawNotice || ev.Detail == "break_glass email to dave@example.com sent"
 	}
 	require.True(t, sawNotice, "the break-glass notice is in the audit trail")
 	require.Equal(t, []string{
-		workflows.EventRequested, workflows.EventActivated, workflows.EventDeactivated, workflows.EventExpired,
+		api.EventRequested, api.EventActivated, api.EventDeactivated, api.EventExpired,
 	}, h.audit.types())
 }
 
@@ -456,7 +457,7 @@ func TestQueryView(t *testing.T) {
 
 	require.Equal(t, workflows.Request{
 		ID:               "req-reader",
-		Status:           workflows.StatusPending,
+		Status:           api.StatusPending,
 		Requester:        alice.UPN,
 		RequesterID:      alice.ID,
 		Role:             "reader",
@@ -477,7 +478,7 @@ func TestQueryView(t *testing.T) {
 	require.Equal(t, []workflows.Approver{{Approver: bob.UPN, ApproverID: bob.ID}, {Approver: carol.UPN, ApproverID: carol.ID}}, escalated.Approvers)
 	require.Equal(t, t0.Add(80*time.Second), *escalated.EscalatesAt)
 
-	require.Equal(t, workflows.StatusActive, active.Status, active.Reason)
+	require.Equal(t, api.StatusActive, active.Status, active.Reason)
 	require.Equal(t, 0, active.Stage)
 	require.Empty(t, active.Approvers)
 	require.Nil(t, active.EscalatesAt)
@@ -488,14 +489,14 @@ func TestQueryView(t *testing.T) {
 
 func TestNewRequest(t *testing.T) {
 	r := workflows.NewRequest(readerInput())
-	require.Equal(t, workflows.StatusPending, r.Status)
+	require.Equal(t, api.StatusPending, r.Status)
 	require.Equal(t, 1, r.Stage)
 	require.Equal(t, 1, r.Tier)
 	require.Equal(t, []workflows.Approver{{Approver: bob.UPN, ApproverID: bob.ID}}, r.Approvers)
 	require.NotNil(t, r.Decisions)
 
 	bg := workflows.NewRequest(breakGlassInput())
-	require.Equal(t, workflows.StatusActivating, bg.Status)
+	require.Equal(t, api.StatusActivating, bg.Status)
 	require.Equal(t, 0, bg.Stage)
 	require.Empty(t, bg.Approvers)
 }
@@ -511,9 +512,9 @@ func TestEmailFailureDoesNotFailRequest(t *testing.T) {
 	h.decideAt(5*time.Second, bob, approve, "")
 	r := h.run()
 
-	require.Equal(t, workflows.StatusExpired, r.Status)
+	require.Equal(t, api.StatusExpired, r.Status)
 	var failed []string
-	for _, ev := range h.audit.ofType(workflows.EventNotified) {
+	for _, ev := range h.audit.ofType(api.EventNotified) {
 		if strings.Contains(ev.Detail, "failed") {
 			failed = append(failed, ev.Detail)
 		}
@@ -546,7 +547,7 @@ func TestInvalidPlanFails(t *testing.T) {
 	h := newHarness(t, in)
 	r := h.run()
 
-	require.Equal(t, workflows.StatusFailed, r.Status)
+	require.Equal(t, api.StatusFailed, r.Status)
 	require.Contains(t, r.Reason, "stages[0].tiers[1].timeout must be positive, got 0s")
 	require.Contains(t, r.Reason, "stages[0].approvals is 3 but only 2 distinct approvers other than the requester are listed")
 	require.Empty(t, h.activations)

@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/api"
 )
 
 // approve runs the request's round. It leaves the request activating when
@@ -20,13 +21,13 @@ func (s *accessRequest) approve(ctx workflow.Context) error {
 	}
 	switch end {
 	case roundStopped:
-		s.endStage(ctx, StatusCanceled, "canceled by the requester")
+		s.endStage(ctx, api.StatusCanceled, "canceled by the requester")
 	case roundDenied:
 		s.deny(ctx)
 	case roundTimedOut:
 		s.timeOut(ctx)
 	default:
-		s.setStatus(ctx, StatusActivating)
+		s.setStatus(ctx, api.StatusActivating)
 		last := r.decisions[len(r.decisions)-1]
 		s.emailRequester(ctx, activities.MailApproved, last.Approver, "")
 	}
@@ -45,14 +46,14 @@ func (s *accessRequest) autoApprove(ctx workflow.Context) bool {
 		// Unreachable for recorded histories (see above); run the stages
 		// rather than guess.
 		s.autoApproved, s.req.stage = false, 0
-		s.setStatus(ctx, StatusPending)
+		s.setStatus(ctx, api.StatusPending)
 		return false
 	}
 	s.req.stage = len(s.in.Stages)
 	rule := s.in.AutoApproval
 	detail := fmt.Sprintf("approved at once by policy rule %q (%s)", rule.Rule, rule.Expression)
-	s.record(ctx, AuditEvent{Type: EventApproved, Actor: ActorSystem, Detail: detail})
-	s.emailRequester(ctx, activities.MailApproved, ActorSystem, detail)
+	s.record(ctx, AuditEvent{Type: api.EventApproved, Actor: api.ActorSystem, Detail: detail})
+	s.emailRequester(ctx, activities.MailApproved, api.ActorSystem, detail)
 	return true
 }
 
@@ -62,15 +63,15 @@ const changeAutoApproval = "auto-approval"
 // timeOut ends the request when the last tier of a stage stayed silent.
 func (s *accessRequest) timeOut(ctx workflow.Context) {
 	reason := s.req.timeoutReason()
-	s.endStage(ctx, StatusTimedOut, reason)
-	s.record(ctx, AuditEvent{Type: EventTimedOut, Actor: ActorSystem, Detail: reason, Stage: s.req.stage + 1})
-	s.emailRequester(ctx, activities.MailTimedOut, ActorSystem, reason)
+	s.endStage(ctx, api.StatusTimedOut, reason)
+	s.record(ctx, AuditEvent{Type: api.EventTimedOut, Actor: api.ActorSystem, Detail: reason, Stage: s.req.stage + 1})
+	s.emailRequester(ctx, activities.MailTimedOut, api.ActorSystem, reason)
 }
 
 // deny ends the request after an approver's denial.
 func (s *accessRequest) deny(ctx workflow.Context) {
 	d := s.req.decisions[s.req.denial]
-	s.endStage(ctx, StatusDenied, s.req.denialReason())
+	s.endStage(ctx, api.StatusDenied, s.req.denialReason())
 	s.emailRequester(ctx, activities.MailDenied, d.Approver, d.Comment)
 }
 

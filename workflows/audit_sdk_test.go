@@ -23,6 +23,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -87,8 +88,8 @@ func TestAuditRecordsOfTheSDK(t *testing.T) {
 	got, err := workflows.AuditEvents(markers, dc)
 	require.NoError(t, err)
 	require.Len(t, got, 1, "the start check is no audit event")
-	require.Equal(t, workflows.EventFailed, got[0].Type)
-	require.Equal(t, workflows.ActorSystem, got[0].Actor)
+	require.Equal(t, api.EventFailed, got[0].Type)
+	require.Equal(t, api.ActorSystem, got[0].Actor)
 	require.Contains(t, got[0].Detail, workflows.NotIssued)
 	require.Equal(t, t0, got[0].Time)
 }

@@ -10,6 +10,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -64,9 +65,9 @@ func (h *history) other(typ enumspb.EventType) {
 func TestAuditEvents(t *testing.T) {
 	at := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	want := []workflows.AuditEvent{
-		{Time: at, Type: workflows.EventRequested, Actor: alice.UPN, ActorID: alice.ID, Detail: "reader for 1h: incident"},
-		{Time: at.Add(5 * time.Second), Type: workflows.EventApproved, Actor: bob.UPN, ActorID: bob.ID, Detail: "ok", Stage: 1},
-		{Time: at.Add(6 * time.Second), Type: workflows.EventActivated, Actor: workflows.ActorSystem, Detail: "role assigned"},
+		{Time: at, Type: api.EventRequested, Actor: alice.UPN, ActorID: alice.ID, Detail: "reader for 1h: incident"},
+		{Time: at.Add(5 * time.Second), Type: api.EventApproved, Actor: bob.UPN, ActorID: bob.ID, Detail: "ok", Stage: 1},
+		{Time: at.Add(6 * time.Second), Type: api.EventActivated, Actor: api.ActorSystem, Detail: "role assigned"},
 	}
 	h := &history{t: t, dc: converter.GetDefaultDataConverter()}
 	h.other(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
@@ -101,8 +102,8 @@ func TestAuditEvents(t *testing.T) {
 func TestAuditEventsAcrossRecords(t *testing.T) {
 	at := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	want := []workflows.AuditEvent{
-		{Time: at, Type: workflows.EventRequested, Actor: alice.UPN, ActorID: alice.ID, Detail: "reader for 1h: incident"},
-		{Time: at.Add(5 * time.Second), Type: workflows.EventApproved, Actor: bob.UPN, ActorID: bob.ID, Detail: "ok", Stage: 1},
+		{Time: at, Type: api.EventRequested, Actor: alice.UPN, ActorID: alice.ID, Detail: "reader for 1h: incident"},
+		{Time: at.Add(5 * time.Second), Type: api.EventApproved, Actor: bob.UPN, ActorID: bob.ID, Detail: "ok", Stage: 1},
 	}
 	h := &history{t: t, dc: converter.GetDefaultDataConverter()}
 	h.sideEffect(want[0])
@@ -158,7 +159,7 @@ func TestAuditEventsOfARun(t *testing.T) {
 	got, err := workflows.AuditEvents(h.events, nil)
 	require.NoError(t, err)
 	require.Equal(t, run.audit.events, got)
-	require.Equal(t, workflows.EventRequested, got[0].Type)
+	require.Equal(t, api.EventRequested, got[0].Type)
 	require.Equal(t, "reader (f2ef992c-3afb-46b9-b7cf-a126ee74c451) at scope / for 1h0m0s: look into incident 42", got[0].Detail)
 	require.Equal(t, t0, got[0].Time)
 }

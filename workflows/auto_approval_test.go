@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -22,7 +23,7 @@ func autoApprovedInput() workflows.AccessRequestInput {
 func TestAutoApproval(t *testing.T) {
 	in := autoApprovedInput()
 	start := workflows.NewRequest(in)
-	require.Equal(t, workflows.StatusActivating, start.Status, "the API answers the submission as already approved")
+	require.Equal(t, api.StatusActivating, start.Status, "the API answers the submission as already approved")
 	require.Equal(t, "oncall-short", start.AutoApprovedBy)
 	require.Equal(t, 0, start.Stage)
 
@@ -31,18 +32,18 @@ func TestAutoApproval(t *testing.T) {
 	bobTries := h.decideAt(2*time.Minute, bob, approve, "")
 	r := h.run()
 
-	require.Equal(t, workflows.StatusActive, during.Status)
+	require.Equal(t, api.StatusActive, during.Status)
 	require.Empty(t, during.Approvers, "no one is asked to decide")
-	require.Equal(t, workflows.StatusExpired, r.Status)
+	require.Equal(t, api.StatusExpired, r.Status)
 	require.Equal(t, "oncall-short", r.AutoApprovedBy)
 	require.Empty(t, r.Decisions)
 	require.Equal(t, t0, *r.ActivatedAt, "activated without waiting")
 	require.Error(t, bobTries.rejected, "an approver cannot decide an approved request")
 	require.Equal(t, []string{
-		workflows.EventRequested, workflows.EventApproved, workflows.EventActivated, workflows.EventDeactivated, workflows.EventExpired,
+		api.EventRequested, api.EventApproved, api.EventActivated, api.EventDeactivated, api.EventExpired,
 	}, h.audit.types())
-	approved := h.audit.ofType(workflows.EventApproved)[0]
-	require.Equal(t, workflows.ActorSystem, approved.Actor)
+	approved := h.audit.ofType(api.EventApproved)[0]
+	require.Equal(t, api.ActorSystem, approved.Actor)
 	require.Contains(t, approved.Detail, `policy rule "oncall-short"`)
 	require.Empty(t, h.emailsOf(activities.MailApprovalNeeded))
 	require.Len(t, h.emailsOf(activities.MailApproved), 1)

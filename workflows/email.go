@@ -6,6 +6,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/api"
 )
 
 // emailRequester tells the requester what happened; actor and reason are
@@ -58,7 +59,7 @@ func (s *accessRequest) startEmail(ctx workflow.Context, in activities.EmailInpu
 		} else {
 			detail += " sent"
 		}
-		s.record(ctx, AuditEvent{Type: EventNotified, Actor: ActorSystem, Detail: detail, Stage: stage})
+		s.record(ctx, AuditEvent{Type: api.EventNotified, Actor: api.ActorSystem, Detail: detail, Stage: stage})
 	})
 }
 

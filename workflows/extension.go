@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/api"
 )
 
 // extension is one ask for more time on an active grant. It goes through
@@ -25,7 +26,7 @@ type extension struct {
 }
 
 func (s *accessRequest) extensionPending() bool {
-	return s.ext != nil && !s.ext.granted && s.status == StatusActive
+	return s.ext != nil && !s.ext.granted && s.status == api.StatusActive
 }
 
 func (s *accessRequest) extensionGranted() bool {
@@ -39,8 +40,8 @@ func (s *accessRequest) validateExtend(ctx workflow.Context, in ExtendInput) err
 		return err
 	}
 	switch {
-	case s.status != StatusActive:
-		return conflict("request %s is %s; only an %s request can be extended", s.in.RequestID, s.status, StatusActive)
+	case s.status != api.StatusActive:
+		return conflict("request %s is %s; only an %s request can be extended", s.in.RequestID, s.status, api.StatusActive)
 	case s.revocation != nil:
 		return conflict("request %s was revoked", s.in.RequestID)
 	case s.ext != nil:
@@ -72,7 +73,7 @@ func (s *accessRequest) extend(ctx workflow.Context, in ExtendInput) (Request, e
 	if in.Justification != "" {
 		detail += ": " + in.Justification
 	}
-	s.record(ctx, attested(AuditEvent{Type: EventExtensionRequested, Actor: s.in.Requester.UPN, ActorID: s.in.Requester.ID, Detail: detail}, in.Proof))
+	s.record(ctx, attested(AuditEvent{Type: api.EventExtensionRequested, Actor: s.in.Requester.UPN, ActorID: s.in.Requester.ID, Detail: detail}, in.Proof))
 	if len(s.in.Stages) == 0 || in.Duration <= s.in.Extension.WithoutApprovalUpTo {
 		e.granted = true
 		_ = workflow.Await(ctx, func() bool { return s.ext != e })
@@ -141,7 +142,7 @@ func (s *accessRequest) applyExtension(ctx workflow.Context) error {
 	if res.AlreadyHeld != nil {
 		detail += "; the requester's own assignment (held before jitflow) carries it"
 	}
-	s.record(ctx, AuditEvent{Type: EventExtended, Actor: ActorSystem, Detail: detail})
+	s.record(ctx, AuditEvent{Type: api.EventExtended, Actor: api.ActorSystem, Detail: detail})
 	return nil
 }
 
@@ -151,7 +152,7 @@ func (s *accessRequest) applyExtension(ctx workflow.Context) error {
 func (s *accessRequest) refuseExtension(ctx workflow.Context, reason string) {
 	e := s.ext
 	s.ext = nil
-	s.record(ctx, AuditEvent{Type: EventExtensionRefused, Actor: ActorSystem, Detail: fmt.Sprintf("extension %d: %s", e.number, reason)})
+	s.record(ctx, AuditEvent{Type: api.EventExtensionRefused, Actor: api.ActorSystem, Detail: fmt.Sprintf("extension %d: %s", e.number, reason)})
 }
 
 // dropExtension forgets an extension the end of the grant overtook.
@@ -161,7 +162,7 @@ func (s *accessRequest) dropExtension(ctx workflow.Context) {
 	}
 	e := s.ext
 	s.ext = nil
-	s.record(ctx, AuditEvent{Type: EventExtensionRefused, Actor: ActorSystem, Detail: fmt.Sprintf("extension %d: the grant ended before it was settled", e.number)})
+	s.record(ctx, AuditEvent{Type: api.EventExtensionRefused, Actor: api.ActorSystem, Detail: fmt.Sprintf("extension %d: the grant ended before it was settled", e.number)})
 }
 
 // extensionView is the public picture of the extension in progress.
@@ -172,7 +173,7 @@ func (s *accessRequest) extensionView() *ExtensionView {
 	}
 	v := &ExtensionView{
 		Number:        e.number,
-		Status:        StatusPending,
+		Status:        api.StatusPending,
 		Duration:      e.in.Duration.String(),
 		DurationSecs:  int64(e.in.Duration / time.Second),
 		Justification: e.in.Justification,
@@ -180,7 +181,7 @@ func (s *accessRequest) extensionView() *ExtensionView {
 		Approvers:     []Approver{},
 	}
 	if e.granted || e.round == nil {
-		v.Status = StatusActivating
+		v.Status = api.StatusActivating
 		return v
 	}
 	v.Stage = e.round.stage + 1

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/assignments"
 )
 
@@ -71,11 +72,11 @@ func (s *accessRequest) activate(ctx workflow.Context) error {
 	s.expiresAt = res.Until
 	s.entraEnd = res.EntraEnd
 	s.alreadyHeld = res.AlreadyHeld != nil
-	s.setStatus(ctx, StatusActive)
+	s.setStatus(ctx, api.StatusActive)
 	if h := res.AlreadyHeld; h != nil {
-		s.record(ctx, AuditEvent{Type: EventAlreadyHeld, Actor: ActorSystem, Detail: alreadyHeldDetail(*h)})
+		s.record(ctx, AuditEvent{Type: api.EventAlreadyHeld, Actor: api.ActorSystem, Detail: alreadyHeldDetail(*h)})
 	}
-	s.record(ctx, AuditEvent{Type: EventActivated, Actor: ActorSystem, Detail: heldDetail(res)})
+	s.record(ctx, AuditEvent{Type: api.EventActivated, Actor: api.ActorSystem, Detail: heldDetail(res)})
 	s.emailRequester(ctx, activities.MailActive, "", "")
 	return nil
 }
@@ -162,7 +163,7 @@ func (s *accessRequest) deactivate(ctx workflow.Context) {
 		s.released(ctx, *s.endNotice)
 		return
 	}
-	s.setStatus(ctx, StatusDeactivating)
+	s.setStatus(ctx, api.StatusDeactivating)
 	s.release(ctx)
 }
 
@@ -175,12 +176,12 @@ func (s *accessRequest) ended(ctx workflow.Context) {
 		if s.reason == "" {
 			s.reason = "revoked by " + displayName(r.Actor)
 		}
-		s.setStatus(ctx, StatusRevoked)
+		s.setStatus(ctx, api.StatusRevoked)
 		s.emailRequester(ctx, activities.MailRevoked, displayName(r.Actor), r.Reason)
 		return
 	}
-	s.setStatus(ctx, StatusExpired)
-	s.record(ctx, AuditEvent{Type: EventExpired, Actor: ActorSystem, Detail: fmt.Sprintf("the grant of %s ran out", s.in.Duration)})
+	s.setStatus(ctx, api.StatusExpired)
+	s.record(ctx, AuditEvent{Type: api.EventExpired, Actor: api.ActorSystem, Detail: fmt.Sprintf("the grant of %s ran out", s.in.Duration)})
 	s.emailRequester(ctx, activities.MailExpired, "", "")
 }
 
@@ -203,7 +204,7 @@ func (s *accessRequest) released(ctx workflow.Context, res assignments.ReleaseRe
 		s.fail(ctx, fmt.Sprintf("removing the role failed: %s; Entra ends the assignment by itself at %s", res.Failure, s.entraEndText()))
 		return
 	}
-	s.record(ctx, AuditEvent{Type: EventDeactivated, Actor: ActorSystem, Detail: releasedDetail(res)})
+	s.record(ctx, AuditEvent{Type: api.EventDeactivated, Actor: api.ActorSystem, Detail: releasedDetail(res)})
 	s.ended(ctx)
 }
 
@@ -225,11 +226,11 @@ func (s *accessRequest) releaseAfterFailure(ctx workflow.Context) {
 	}
 	if err != nil {
 		s.logger.Error("Role not removed after failed activation", "error", err)
-		s.record(ctx, AuditEvent{Type: EventFailed, Actor: ActorSystem,
+		s.record(ctx, AuditEvent{Type: api.EventFailed, Actor: api.ActorSystem,
 			Detail: "removing any assignment left by the failed activation also failed: " + activities.FailureText(err)})
 		return
 	}
-	s.record(ctx, AuditEvent{Type: EventDeactivated, Actor: ActorSystem, Detail: "cleanup after the failed activation: " + releasedDetail(res)})
+	s.record(ctx, AuditEvent{Type: api.EventDeactivated, Actor: api.ActorSystem, Detail: "cleanup after the failed activation: " + releasedDetail(res)})
 }
 
 // receiveRemovalProgress records what the assignment workflow says about a
@@ -242,7 +243,7 @@ func (s *accessRequest) receiveRemovalProgress(ctx workflow.Context) {
 		switch {
 		case p.Alert != "":
 			s.logger.Error("Role removal keeps failing", "detail", p.Alert)
-			s.record(ctx, AuditEvent{Type: EventAlert, Actor: ActorSystem, Detail: p.Alert})
+			s.record(ctx, AuditEvent{Type: api.EventAlert, Actor: api.ActorSystem, Detail: p.Alert})
 		case p.Ended != nil:
 			// The grant reached its end; holdShared moves on.
 			s.endNotice = p.Ended
@@ -254,10 +255,10 @@ func (s *accessRequest) receiveRemovalProgress(ctx workflow.Context) {
 			if a := p.Reassigned.Activation; a != nil {
 				s.entraEnd = a.EndDateTime
 			}
-			s.record(ctx, AuditEvent{Type: EventReassigned, Actor: ActorSystem, Detail: reassignedDetail(*p.Reassigned)})
+			s.record(ctx, AuditEvent{Type: api.EventReassigned, Actor: api.ActorSystem, Detail: reassignedDetail(*p.Reassigned)})
 		case !p.AllowedAt.IsZero():
 			s.removalWaitsUntil = p.AllowedAt
-			s.record(ctx, AuditEvent{Type: EventDeactivating, Actor: ActorSystem,
+			s.record(ctx, AuditEvent{Type: api.EventDeactivating, Actor: api.ActorSystem,
 				Detail: fmt.Sprintf("Entra allows removing the role only from %s; jitflow removes it then", p.AllowedAt.UTC().Format(time.RFC3339))})
 		}
 	}
@@ -276,7 +277,7 @@ func (s *accessRequest) assignment() activities.Assignment {
 // removalReason is what Graph records as the justification of the removal.
 func (s *accessRequest) removalReason() string {
 	switch {
-	case s.status == StatusFailed:
+	case s.status == api.StatusFailed:
 		return fmt.Sprintf("jitflow request %s: cleanup after failed activation", s.in.RequestID)
 	case s.revocation != nil:
 		return fmt.Sprintf("jitflow request %s: revoked by %s", s.in.RequestID, displayName(s.revocation.Actor))

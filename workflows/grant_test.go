@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/assignments"
 	"github.com/jitflow/jitflow/workflows"
 )
@@ -26,12 +27,12 @@ func TestExtensionWithApproval(t *testing.T) {
 	r := h.run()
 
 	asked := accepted(t, ask)
-	require.Equal(t, workflows.StatusActive, asked.Status)
+	require.Equal(t, api.StatusActive, asked.Status)
 	require.NotNil(t, asked.Extension)
-	require.Equal(t, workflows.StatusPending, asked.Extension.Status)
+	require.Equal(t, api.StatusPending, asked.Extension.Status)
 	require.Equal(t, []workflows.Approver{{Approver: bob.UPN, ApproverID: bob.ID}}, pending.Extension.Approvers)
 
-	require.Equal(t, workflows.StatusExpired, r.Status)
+	require.Equal(t, api.StatusExpired, r.Status)
 	require.Equal(t, 1, r.Extensions)
 	require.Nil(t, r.Extension)
 	require.Equal(t, t0.Add(5*time.Second+90*time.Minute), r.ExpiresAt.UTC(), "the grant ends 30 minutes later than it would have")
@@ -40,9 +41,9 @@ func TestExtensionWithApproval(t *testing.T) {
 	require.Equal(t, t0.Add(5*time.Second+90*time.Minute), h.holds[1].Until.UTC())
 	require.Equal(t, "need more time", h.holds[1].Justification)
 	require.Equal(t, []string{
-		workflows.EventRequested, workflows.EventApproved, workflows.EventActivated,
-		workflows.EventExtensionRequested, workflows.EventApproved, workflows.EventExtended,
-		workflows.EventDeactivated, workflows.EventExpired,
+		api.EventRequested, api.EventApproved, api.EventActivated,
+		api.EventExtensionRequested, api.EventApproved, api.EventExtended,
+		api.EventDeactivated, api.EventExpired,
 	}, h.audit.types())
 	require.Equal(t, 1, r.Decisions[1].Extension)
 }
@@ -60,7 +61,7 @@ func TestExtensionWithoutApproval(t *testing.T) {
 	asked := accepted(t, ask)
 	require.Nil(t, asked.Extension)
 	require.Equal(t, t0.Add(5*time.Second+70*time.Minute), asked.ExpiresAt.UTC())
-	require.Equal(t, workflows.StatusExpired, r.Status)
+	require.Equal(t, api.StatusExpired, r.Status)
 	require.Equal(t, *asked.ExpiresAt, *r.EndedAt)
 }
 
@@ -95,12 +96,12 @@ func TestAlreadyHeldIsRecorded(t *testing.T) {
 	}
 	r := h.run()
 
-	require.Equal(t, workflows.StatusExpired, r.Status)
+	require.Equal(t, api.StatusExpired, r.Status)
 	require.True(t, r.AlreadyHeld)
-	held := h.audit.ofType(workflows.EventAlreadyHeld)
+	held := h.audit.ofType(api.EventAlreadyHeld)
 	require.Len(t, held, 1)
 	require.Contains(t, held[0].Detail, "instance standing-1, Assigned, no end (standing)")
-	require.Equal(t, "the role stays: the requester held it before jitflow", h.audit.ofType(workflows.EventDeactivated)[0].Detail)
+	require.Equal(t, "the role stays: the requester held it before jitflow", h.audit.ofType(api.EventDeactivated)[0].Detail)
 }
 
 // While Entra makes the removal wait, a revoke answers at once with
@@ -118,9 +119,9 @@ func TestRevokeAnswersWhileRemovalWaits(t *testing.T) {
 	h.mockReleaseDelay = 4 * time.Minute
 	r := h.run()
 
-	require.Equal(t, workflows.StatusDeactivating, accepted(t, o).Status)
-	require.Equal(t, workflows.StatusRevoked, r.Status)
-	waiting := h.audit.ofType(workflows.EventDeactivating)
+	require.Equal(t, api.StatusDeactivating, accepted(t, o).Status)
+	require.Equal(t, api.StatusRevoked, r.Status)
+	waiting := h.audit.ofType(api.EventDeactivating)
 	require.Len(t, waiting, 1)
 	require.Contains(t, waiting[0].Detail, "only from 2036-11-26T09:05:00Z")
 }
@@ -134,7 +135,7 @@ func TestEligibilityGoneBeforeActivation(t *testing.T) {
 	h.decideAt(5*time.Second, bob, approve, "")
 	r := h.run()
 
-	require.Equal(t, workflows.StatusFailed, r.Status)
+	require.Equal(t, api.StatusFailed, r.Status)
 	require.Contains(t, r.Reason, "alice@example.com no longer holds a PIM eligibility for role f2ef992c-3afb-46b9-b7cf-a126ee74c451 at /")
 	require.Empty(t, h.holds, "nothing is assigned")
 }
@@ -146,7 +147,7 @@ func TestEligibilityStillHeld(t *testing.T) {
 	h.eligible = true
 	h.decideAt(5*time.Second, bob, approve, "")
 	r := h.run()
-	require.Equal(t, workflows.StatusExpired, r.Status)
+	require.Equal(t, api.StatusExpired, r.Status)
 }
 
 // The requester's own assignment ends mid-grant and the assignment
@@ -170,16 +171,16 @@ func TestReassignedIsRecorded(t *testing.T) {
 	during := h.queryAt(11 * time.Minute)
 	r := h.run()
 
-	require.Equal(t, workflows.StatusActive, during.Status)
+	require.Equal(t, api.StatusActive, during.Status)
 	require.False(t, during.AlreadyHeld, "the role is jitflow's now")
-	require.Equal(t, workflows.StatusExpired, r.Status)
-	re := h.audit.ofType(workflows.EventReassigned)
+	require.Equal(t, api.StatusExpired, r.Status)
+	re := h.audit.ofType(api.EventReassigned)
 	require.Len(t, re, 1)
 	require.Equal(t, t0.Add(10*time.Minute), re[0].Time.UTC())
 	require.Contains(t, re[0].Detail, "own assignment (instance own-1), which this grant rode on, ended at 2036-11-26T09:10:00Z")
 	require.Contains(t, re[0].Detail, "Graph request graph-reassign (status Provisioned); Entra ends it at 2036-11-26T09:30:00Z")
 	require.Len(t, released, 1)
-	require.Equal(t, "role removed: Graph request graph-remove (status Revoked)", h.audit.ofType(workflows.EventDeactivated)[0].Detail)
+	require.Equal(t, "role removed: Graph request graph-remove (status Revoked)", h.audit.ofType(api.EventDeactivated)[0].Detail)
 }
 
 // Assigning the role again failed: the request does not go on saying
@@ -200,10 +201,10 @@ func TestRoleLostWhenReassignFails(t *testing.T) {
 	}, 10*time.Minute)
 	r := h.run()
 
-	require.Equal(t, workflows.StatusFailed, r.Status)
+	require.Equal(t, api.StatusFailed, r.Status)
 	require.Equal(t, reason, r.Reason)
 	require.Equal(t, t0.Add(10*time.Minute), r.EndedAt.UTC())
 	require.Len(t, h.emailsOf(activities.MailFailed), 1)
-	require.Empty(t, h.audit.ofType(workflows.EventReassigned))
-	require.Empty(t, h.audit.ofType(workflows.EventExpired))
+	require.Empty(t, h.audit.ofType(api.EventReassigned))
+	require.Empty(t, h.audit.ofType(api.EventExpired))
 }

@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/approvals"
 	"github.com/jitflow/jitflow/assignments"
 	"github.com/jitflow/jitflow/proof"
@@ -348,7 +349,7 @@ func (r *auditRecorder) types() []string {
 	defer r.mu.Unlock()
 	var out []string
 	for _, e := range r.events {
-		if e.Type != workflows.EventNotified {
+		if e.Type != api.EventNotified {
 			out = append(out, e.Type)
 		}
 	}

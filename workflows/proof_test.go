@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/approvals"
 	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/workflows"
@@ -97,20 +98,20 @@ func TestUpdatesWithoutValidProofAreRefused(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) { rejected(t, outcomes[i], workflows.ErrForbidden, c.contains) })
 	}
-	require.Equal(t, workflows.StatusPending, view.Status)
+	require.Equal(t, api.StatusPending, view.Status)
 	require.Empty(t, view.Decisions, "no refused update left a decision")
 	accepted(t, ok)
 	rejected(t, again, workflows.ErrForbidden, "its proof was already used")
 
-	require.Equal(t, workflows.StatusTimedOut, r.Status)
+	require.Equal(t, api.StatusTimedOut, r.Status)
 	require.Len(t, r.Decisions, 1)
 	require.Empty(t, h.activations)
-	require.Equal(t, []string{workflows.EventRequested, workflows.EventApproved, workflows.EventTimedOut}, h.audit.types())
-	approved := h.audit.ofType(workflows.EventApproved)[0]
+	require.Equal(t, []string{api.EventRequested, api.EventApproved, api.EventTimedOut}, h.audit.types())
+	approved := h.audit.ofType(api.EventApproved)[0]
 	require.Equal(t, proof.ChannelAPI, approved.Channel)
 	require.Equal(t, "test token", approved.Via)
 	require.Equal(t, "test", approved.KeyID)
-	requested := h.audit.ofType(workflows.EventRequested)[0]
+	requested := h.audit.ofType(api.EventRequested)[0]
 	require.Equal(t, proof.ChannelAPI, requested.Channel)
 }
 
@@ -136,12 +137,12 @@ func TestStartWithoutProofFails(t *testing.T) {
 			h := newHarness(t, tc.forged(breakGlassInput()))
 			h.unsignedStart = true
 			r := h.run()
-			require.Equal(t, workflows.StatusFailed, r.Status)
+			require.Equal(t, api.StatusFailed, r.Status)
 			require.Equal(t, workflows.NotIssued, r.Reason)
 			require.Empty(t, h.activations)
 			require.Empty(t, h.holds)
 			require.Empty(t, h.emails)
-			require.Equal(t, []string{workflows.EventFailed}, h.audit.types())
+			require.Equal(t, []string{api.EventFailed}, h.audit.types())
 		})
 	}
 }

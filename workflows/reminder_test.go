@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -23,7 +24,7 @@ func remindingReaderInput() workflows.AccessRequestInput {
 // notifiedAt is when the audit trail recorded an email of kind as sent.
 func (h *harness) notifiedAt(kind string) []time.Duration {
 	var out []time.Duration
-	for _, e := range h.audit.ofType(workflows.EventNotified) {
+	for _, e := range h.audit.ofType(api.EventNotified) {
 		if strings.HasPrefix(e.Detail, kind+" email to ") {
 			out = append(out, e.Time.Sub(t0))
 		}
@@ -57,7 +58,7 @@ func TestNoReminderOnceTheStageIsDecided(t *testing.T) {
 	h := newHarness(t, remindingReaderInput())
 	h.decideAt(10*time.Second, bob, approve, "")
 	r := h.run()
-	require.Equal(t, workflows.StatusExpired, r.Status)
+	require.Equal(t, api.StatusExpired, r.Status)
 	require.Empty(t, h.emailsOf(activities.MailReminder))
 }
 

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/assignments"
 	"github.com/jitflow/jitflow/workflows"
 )
@@ -100,11 +101,11 @@ func TestAuditOfDrainedHistories(t *testing.T) {
 			}
 			// The first recordings stamp requested and the first approval
 			// alike, so requested need not come first.
-			if !slices.Contains(types, workflows.EventRequested) {
-				t.Fatalf("audit trail %q has no %s", types, workflows.EventRequested)
+			if !slices.Contains(types, api.EventRequested) {
+				t.Fatalf("audit trail %q has no %s", types, api.EventRequested)
 			}
-			if !slices.Contains(types, workflows.EventActivated) && !slices.Contains(types, workflows.EventFailed) {
-				t.Fatalf("audit trail %q has neither %s nor %s", types, workflows.EventActivated, workflows.EventFailed)
+			if !slices.Contains(types, api.EventActivated) && !slices.Contains(types, api.EventFailed) {
+				t.Fatalf("audit trail %q has neither %s nor %s", types, api.EventActivated, api.EventFailed)
 			}
 		})
 	}
@@ -140,7 +141,7 @@ func TestAuditFromSavedHistory(t *testing.T) {
 			}
 			var got []string
 			for _, ev := range events {
-				if ev.Type != workflows.EventNotified {
+				if ev.Type != api.EventNotified {
 					got = append(got, ev.Type+" "+ev.Actor)
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/api"
 )
 
 // ChangeExtensionRound is the GetVersion change id of extensions approved
@@ -174,8 +175,8 @@ func (r *round) escalate(ctx workflow.Context, after time.Duration) {
 		silence = fmt.Sprintf("%d of %d approvals within %s at tier %d", n, st.Approvals, after, r.tier)
 	}
 	r.s.record(ctx, AuditEvent{
-		Type:  EventEscalated,
-		Actor: ActorSystem,
+		Type:  api.EventEscalated,
+		Actor: api.ActorSystem,
 		Detail: fmt.Sprintf("%sstage %d (%s): %s; tier %d (%s) may decide now, until %s",
 			r.prefix(), r.stage+1, st.Name, silence, r.tier+1, upns(newcomers), r.escalatesAt.UTC().Format(time.RFC3339)),
 		Stage: r.stage + 1,
@@ -185,7 +186,7 @@ func (r *round) escalate(ctx workflow.Context, after time.Duration) {
 		return
 	}
 	r.email(ctx, activities.MailEscalated, newcomers, "", silence)
-	r.email(ctx, activities.MailRequesterEscalated, []Person{r.s.in.Requester}, ActorSystem,
+	r.email(ctx, activities.MailRequesterEscalated, []Person{r.s.in.Requester}, api.ActorSystem,
 		fmt.Sprintf("%s%s; now also asked: %s", r.prefix(), silence, upns(newcomers)))
 }
 
@@ -227,7 +228,7 @@ func (r *round) settled() bool {
 func (r *round) approvals() int {
 	n := 0
 	for _, d := range r.decisions {
-		if d.Stage == r.stage+1 && d.Decision == DecisionApprove {
+		if d.Stage == r.stage+1 && d.Decision == api.DecisionApprove {
 			n++
 		}
 	}
@@ -236,7 +237,7 @@ func (r *round) approvals() int {
 
 // waiting reports whether the round asks for decisions now.
 func (r *round) waiting() bool {
-	return !r.done && r.stage < len(r.s.in.Stages) && (r.extension > 0 || r.s.status == StatusPending)
+	return !r.done && r.stage < len(r.s.in.Stages) && (r.extension > 0 || r.s.status == api.StatusPending)
 }
 
 // approvers are the people who may decide now: everyone of the tiers
@@ -282,8 +283,8 @@ func (r *round) decisionBy(id string) int {
 // itself, the requester, the stage the approver saw, one decision per
 // approver, the approver's stage and tier, a stage already settled.
 func (r *round) validate(in DecideInput) error {
-	if in.Decision != DecisionApprove && in.Decision != DecisionDeny {
-		return invalid("decision must be %q or %q, got %q", DecisionApprove, DecisionDeny, in.Decision)
+	if in.Decision != api.DecisionApprove && in.Decision != api.DecisionDeny {
+		return invalid("decision must be %q or %q, got %q", api.DecisionApprove, api.DecisionDeny, in.Decision)
 	}
 	if n := utf8.RuneCountInString(in.Comment); n > maxTextLen {
 		return invalid("comment is %d characters long; at most %d are accepted", n, maxTextLen)
@@ -358,9 +359,9 @@ func (r *round) decide(ctx workflow.Context, in DecideInput) {
 	}
 	r.decisions = append(r.decisions, d)
 	r.s.decisions = append(r.s.decisions, d)
-	event := EventApproved
-	if d.Decision == DecisionDeny {
-		event = EventDenied
+	event := api.EventApproved
+	if d.Decision == api.DecisionDeny {
+		event = api.EventDenied
 		r.denial = len(r.decisions) - 1
 	}
 	detail := fmt.Sprintf("%sstage %d of %d", r.prefix(), d.Stage, len(r.s.in.Stages))

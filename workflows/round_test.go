@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -110,7 +111,7 @@ func (k roundKind) decisions(r workflows.Request) []workflows.Decision {
 
 func (k roundKind) requireApproved(t *testing.T, r workflows.Request) {
 	t.Helper()
-	require.Equal(t, workflows.StatusExpired, r.Status)
+	require.Equal(t, api.StatusExpired, r.Status)
 	if k.ext > 0 {
 		require.Equal(t, 1, r.Extensions)
 		require.Equal(t, r.ActivatedAt.Add(time.Hour+30*time.Minute), *r.ExpiresAt, "30 minutes more")
@@ -124,9 +125,9 @@ func (k roundKind) requireApproved(t *testing.T, r workflows.Request) {
 func (k roundKind) requireEnded(t *testing.T, h *harness, r workflows.Request, st workflows.Status, reason string) {
 	t.Helper()
 	if k.ext > 0 {
-		require.Equal(t, workflows.StatusExpired, r.Status)
+		require.Equal(t, api.StatusExpired, r.Status)
 		require.Zero(t, r.Extensions)
-		refused := h.audit.ofType(workflows.EventExtensionRefused)
+		refused := h.audit.ofType(api.EventExtensionRefused)
 		require.Len(t, refused, 1)
 		require.Equal(t, fmt.Sprintf("extension %d: %s", k.ext, reason), refused[0].Detail)
 		return
@@ -136,7 +137,7 @@ func (k roundKind) requireEnded(t *testing.T, h *harness, r workflows.Request, s
 	require.Empty(t, h.activations)
 	require.Nil(t, r.EscalatesAt)
 	require.Empty(t, r.Approvers)
-	mail := map[workflows.Status]string{workflows.StatusDenied: activities.MailDenied, workflows.StatusTimedOut: activities.MailTimedOut}[st]
+	mail := map[workflows.Status]string{api.StatusDenied: activities.MailDenied, api.StatusTimedOut: activities.MailTimedOut}[st]
 	told := h.emailsOf(mail)
 	require.Len(t, told, 1)
 	require.Equal(t, []string{alice.UPN}, recipientsOf(told[0]))
@@ -188,9 +189,9 @@ func TestRoundEscalation(t *testing.T) {
 				accepted(t, o)
 				k.requireApproved(t, r)
 				require.Equal(t, who.UPN, k.decisions(r)[0].Approver)
-				escalated := h.audit.ofType(workflows.EventEscalated)
+				escalated := h.audit.ofType(api.EventEscalated)
 				require.Len(t, escalated, 1)
-				require.Equal(t, workflows.ActorSystem, escalated[0].Actor)
+				require.Equal(t, api.ActorSystem, escalated[0].Actor)
 				require.Equal(t, t0.Add(k.base+20*time.Second), escalated[0].Time.UTC())
 				require.Contains(t, escalated[0].Detail, "stage 1 (team lead): no decision within 20s at tier 1; tier 2 (carol@example.com) may decide now")
 
@@ -227,7 +228,7 @@ func TestRoundRemindersThenTimeout(t *testing.T) {
 		h := k.harness(t, remindingReaderInput())
 		r := h.run()
 
-		k.requireEnded(t, h, r, workflows.StatusTimedOut, "no decision in stage 1 (team lead) before its last tier ran out, 1m20s after the stage began")
+		k.requireEnded(t, h, r, api.StatusTimedOut, "no decision in stage 1 (team lead) before its last tier ran out, 1m20s after the stage began")
 		require.Equal(t, []time.Duration{15 * time.Second, 65 * time.Second}, k.notifiedAt(h, activities.MailReminder))
 		reminders := k.emails(h, activities.MailReminder)
 		require.Len(t, reminders, 2)
@@ -269,8 +270,8 @@ func TestRoundDenial(t *testing.T) {
 		r := h.run()
 
 		accepted(t, o)
-		k.requireEnded(t, h, r, workflows.StatusDenied, "denied by bob@example.com: not during the freeze")
-		denied := h.audit.ofType(workflows.EventDenied)
+		k.requireEnded(t, h, r, api.StatusDenied, "denied by bob@example.com: not during the freeze")
+		denied := h.audit.ofType(api.EventDenied)
 		require.Len(t, denied, 1)
 		require.Equal(t, bob.UPN, denied[0].Actor)
 		require.Equal(t, bob.ID, denied[0].ActorID)
@@ -371,7 +372,7 @@ func TestOldExtensionRoundKeepsItsCommands(t *testing.T) {
 	h.env.OnGetVersion(workflows.ChangeExtensionRound, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	r := h.run()
 
-	k.requireEnded(t, h, r, workflows.StatusTimedOut, "no decision in stage 1 (team lead) before its last tier ran out, 1m20s after the stage began")
+	k.requireEnded(t, h, r, api.StatusTimedOut, "no decision in stage 1 (team lead) before its last tier ran out, 1m20s after the stage began")
 	require.Empty(t, k.emails(h, activities.MailReminder))
 	require.Empty(t, k.emails(h, activities.MailEscalated))
 	require.Empty(t, k.emails(h, activities.MailRequesterEscalated))
@@ -379,5 +380,5 @@ func TestOldExtensionRoundKeepsItsCommands(t *testing.T) {
 	require.Len(t, asked, 2)
 	require.Equal(t, []string{carol.UPN}, recipientsOf(asked[1]))
 	require.Equal(t, k.key(activities.MailApprovalNeeded, 1, 2), asked[1].Key)
-	require.Len(t, h.audit.ofType(workflows.EventEscalated), 1)
+	require.Len(t, h.audit.ofType(api.EventEscalated), 1)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -27,7 +28,7 @@ func TestUpdatesRefuseControlAndBidiText(t *testing.T) {
 			workflows.RevokeInput{Actor: alice, Reason: "done\x1b[2J"})
 		r := h.run()
 		rejected(t, o, workflows.ErrInvalid, `field "reason" holds U+001B`)
-		require.Equal(t, workflows.StatusExpired, r.Status)
+		require.Equal(t, api.StatusExpired, r.Status)
 	})
 	t.Run("extension justification", func(t *testing.T) {
 		h := newHarness(t, readerInput())

@@ -6,6 +6,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/proof"
 )
 
@@ -90,8 +91,8 @@ func (s *accessRequest) verifyStart(ctx workflow.Context) bool {
 	}
 	s.logger.Warn("Request refused at its start", "reason", check.Refused, "error", err)
 	s.reason = NotIssued
-	s.setStatus(ctx, StatusFailed)
-	s.record(ctx, AuditEvent{Type: EventFailed, Actor: ActorSystem, Detail: "refused at its start: " + NotIssued})
+	s.setStatus(ctx, api.StatusFailed)
+	s.record(ctx, AuditEvent{Type: api.EventFailed, Actor: api.ActorSystem, Detail: "refused at its start: " + NotIssued})
 	return false
 }
 

@@ -47,29 +47,6 @@ const (
 // Status is where a request stands (api.Status).
 type Status = api.Status
 
-// The statuses of the contract.
-const (
-	StatusPending      = api.StatusPending
-	StatusActivating   = api.StatusActivating
-	StatusActive       = api.StatusActive
-	StatusDeactivating = api.StatusDeactivating
-	StatusExpired      = api.StatusExpired
-	StatusRevoked      = api.StatusRevoked
-	StatusDenied       = api.StatusDenied
-	StatusCanceled     = api.StatusCanceled
-	StatusTimedOut     = api.StatusTimedOut
-	StatusFailed       = api.StatusFailed
-)
-
-// Statuses lists every status in lifecycle order.
-var Statuses = api.Statuses
-
-// Decisions an approver can make.
-const (
-	DecisionApprove = api.DecisionApprove
-	DecisionDeny    = api.DecisionDeny
-)
-
 // Search attributes. Only ids and enums: visibility stores them unencrypted,
 // so no emails, names or justifications go here.
 var (
@@ -169,7 +146,7 @@ type AutoApproval struct {
 // DecideInput is the argument of UpdateDecide.
 type DecideInput struct {
 	ApproverID string `json:"approver_id"`
-	Decision   string `json:"decision"` // DecisionApprove or DecisionDeny
+	Decision   string `json:"decision"` // api.DecisionApprove or api.DecisionDeny
 	Comment    string `json:"comment,omitempty"`
 	// Stage, when set, is the 1-based stage the approver saw (an approval
 	// link is bound to one): a decision for a stage that has passed is
@@ -226,32 +203,6 @@ type (
 	// ExtensionView is an extension in progress.
 	ExtensionView = api.ExtensionView
 )
-
-// Audit event types of the contract, and those the workflow adds.
-const (
-	EventRequested          = api.EventRequested
-	EventNotified           = api.EventNotified
-	EventEscalated          = api.EventEscalated
-	EventApproved           = api.EventApproved
-	EventDenied             = api.EventDenied
-	EventActivated          = api.EventActivated
-	EventDeactivated        = api.EventDeactivated
-	EventExpired            = api.EventExpired
-	EventRevoked            = api.EventRevoked
-	EventCanceled           = api.EventCanceled
-	EventTimedOut           = api.EventTimedOut
-	EventFailed             = api.EventFailed
-	EventAlreadyHeld        = api.EventAlreadyHeld
-	EventReassigned         = api.EventReassigned
-	EventDeactivating       = api.EventDeactivating
-	EventAlert              = api.EventAlert
-	EventExtensionRequested = api.EventExtensionRequested
-	EventExtended           = api.EventExtended
-	EventExtensionRefused   = api.EventExtensionRefused
-)
-
-// ActorSystem is the actor of events no person caused.
-const ActorSystem = api.ActorSystem
 
 // AuditEvent is one entry of a request's audit trail as the workflow records
 // it in its history, inside an AuditRecord. The API answers it as an

@@ -7,6 +7,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/jitflow/jitflow/api"
 )
 
 // RevokeWait bounds how long a revoke update waits for the role's removal
@@ -38,8 +40,8 @@ func (s *accessRequest) validateDecide(ctx workflow.Context, in DecideInput) err
 		return err
 	}
 	r := s.waitingRound()
-	if r == s.req && (s.status != StatusPending || r.stage >= len(s.in.Stages)) {
-		return conflict("request %s is %s; decisions are accepted only while it is %s", s.in.RequestID, s.status, StatusPending)
+	if r == s.req && (s.status != api.StatusPending || r.stage >= len(s.in.Stages)) {
+		return conflict("request %s is %s; decisions are accepted only while it is %s", s.in.RequestID, s.status, api.StatusPending)
 	}
 	return r.validate(in)
 }
@@ -81,7 +83,7 @@ func (s *accessRequest) decide(ctx workflow.Context, in DecideInput) (Request, e
 	r.decide(ctx, in)
 	if r == s.req && r.settled() {
 		stage := r.stage
-		_ = workflow.Await(ctx, func() bool { return r.stage != stage || s.status != StatusPending })
+		_ = workflow.Await(ctx, func() bool { return r.stage != stage || s.status != api.StatusPending })
 		s.awaitQuickActivation(ctx)
 	}
 	return s.view(), nil
@@ -99,14 +101,14 @@ const changeApprovalAnswersActivation = "approval-answers-activation"
 // spares them a second call. Once the hold moves to an ordinary activity
 // (Graph is slow), it answers at once with activating.
 func (s *accessRequest) awaitQuickActivation(ctx workflow.Context) {
-	if s.status != StatusActivating {
+	if s.status != api.StatusActivating {
 		return
 	}
 	if workflow.GetVersion(ctx, changeApprovalAnswersActivation, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return
 	}
 	_ = workflow.Await(ctx, func() bool {
-		return s.status != StatusActivating || s.holdSlow
+		return s.status != api.StatusActivating || s.holdSlow
 	})
 }
 
@@ -118,8 +120,8 @@ func (s *accessRequest) validateCancel(ctx workflow.Context, in CancelInput) err
 	if in.ActorID != s.in.Requester.ID {
 		return forbidden("only the requester (%s) may cancel request %s", s.in.Requester.UPN, s.in.RequestID)
 	}
-	if s.status != StatusPending || s.canceled {
-		return conflict("request %s is %s; it can be canceled only while it is %s", s.in.RequestID, s.status, StatusPending)
+	if s.status != api.StatusPending || s.canceled {
+		return conflict("request %s is %s; it can be canceled only while it is %s", s.in.RequestID, s.status, api.StatusPending)
 	}
 	if s.req.settled() {
 		return conflict("request %s was just decided and can no longer be canceled", s.in.RequestID)
@@ -132,9 +134,9 @@ func (s *accessRequest) validateCancel(ctx workflow.Context, in CancelInput) err
 func (s *accessRequest) cancel(ctx workflow.Context, in CancelInput) (Request, error) {
 	s.useProof(in.Proof)
 	s.canceled = true
-	s.record(ctx, attested(AuditEvent{Type: EventCanceled, Actor: s.in.Requester.UPN, ActorID: s.in.Requester.ID,
+	s.record(ctx, attested(AuditEvent{Type: api.EventCanceled, Actor: s.in.Requester.UPN, ActorID: s.in.Requester.ID,
 		Detail: "withdrawn by the requester", Stage: s.req.stage + 1}, in.Proof))
-	_ = workflow.Await(ctx, func() bool { return s.status != StatusPending })
+	_ = workflow.Await(ctx, func() bool { return s.status != api.StatusPending })
 	return s.view(), nil
 }
 
@@ -145,8 +147,8 @@ func (s *accessRequest) validateRevoke(ctx workflow.Context, in RevokeInput) err
 	if err := s.checkProof(ctx, in); err != nil {
 		return err
 	}
-	if s.status != StatusActivating && s.status != StatusActive {
-		return conflict("request %s is %s; only an %s or %s request can be revoked", s.in.RequestID, s.status, StatusActivating, StatusActive)
+	if s.status != api.StatusActivating && s.status != api.StatusActive {
+		return conflict("request %s is %s; only an %s or %s request can be revoked", s.in.RequestID, s.status, api.StatusActivating, api.StatusActive)
 	}
 	if s.revocation != nil {
 		return conflict("request %s was already revoked by %s", s.in.RequestID, displayName(s.revocation.Actor))
@@ -178,7 +180,7 @@ func (s *accessRequest) revoke(ctx workflow.Context, in RevokeInput) (Request, e
 	if in.Operator {
 		detail = "as operator: " + detail
 	}
-	s.record(ctx, attested(AuditEvent{Type: EventRevoked, Actor: in.Actor.UPN, ActorID: in.Actor.ID, Detail: detail}, in.Proof))
+	s.record(ctx, attested(AuditEvent{Type: api.EventRevoked, Actor: in.Actor.UPN, ActorID: in.Actor.ID, Detail: detail}, in.Proof))
 	// When Entra makes the removal wait, the caller learns so at once.
 	_, _ = workflow.AwaitWithTimeout(ctx, RevokeWait, func() bool { return s.status.Terminal() || !s.removalWaitsUntil.IsZero() })
 	return s.view(), nil

@@ -1,6 +1,10 @@
 package workflows
 
-import "time"
+import (
+	"time"
+
+	"github.com/jitflow/jitflow/api"
+)
 
 // NewRequest is the view of a request the moment its workflow starts, so
 // the API can answer a submission without a query. EscalatesAt is empty
@@ -49,7 +53,7 @@ func (s *accessRequest) view() Request {
 	for _, p := range s.req.approvers() {
 		r.Approvers = append(r.Approvers, Approver{Approver: p.UPN, ApproverID: p.ID})
 	}
-	if s.status == StatusPending {
+	if s.status == api.StatusPending {
 		r.EscalatesAt = timePtr(s.req.escalatesAt)
 	}
 	return r

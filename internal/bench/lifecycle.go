@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	apitypes "github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/internal/graphemu"
 	"github.com/jitflow/jitflow/workflows"
 )
@@ -67,8 +68,8 @@ func latency(ctx context.Context, a *api, cfg Config, tok tokens) (Dist, error) 
 			return Dist{}, fmt.Errorf("latency: %w", err)
 		}
 		// The approval answers active when activation was quick.
-		if approved.Status != workflows.StatusActive {
-			if _, err := a.awaitStatus(ctx, tok.requesters[0], req.ID, workflows.StatusActive, 0); err != nil {
+		if approved.Status != apitypes.StatusActive {
+			if _, err := a.awaitStatus(ctx, tok.requesters[0], req.ID, apitypes.StatusActive, 0); err != nil {
 				return Dist{}, fmt.Errorf("latency: %w", err)
 			}
 		}
@@ -244,7 +245,7 @@ func awaitActivated(ctx context.Context, a *api, token, id string) (workflows.Re
 }
 
 // activeOrAfter are the statuses of an activated grant running its course.
-var activeOrAfter = []workflows.Status{workflows.StatusActive, workflows.StatusDeactivating, workflows.StatusExpired}
+var activeOrAfter = []workflows.Status{apitypes.StatusActive, apitypes.StatusDeactivating, apitypes.StatusExpired}
 
 // awaitRemovals polls the emulator's removals until every grant's role was
 // asked to be removed, and sets removedAt to the arrival of that request.
@@ -310,7 +311,7 @@ func awaitExpired(ctx context.Context, a *api, cfg Config, gs []grant) error {
 		g := gs[i]
 		ctx, cancel := context.WithTimeout(ctx, removalWait)
 		defer cancel()
-		if _, err := a.awaitStatus(ctx, g.token, g.req.ID, workflows.StatusExpired, endedPoll); err != nil {
+		if _, err := a.awaitStatus(ctx, g.token, g.req.ID, apitypes.StatusExpired, endedPoll); err != nil {
 			return fmt.Errorf("request %s did not end expired: %w", g.req.ID, err)
 		}
 		return nil

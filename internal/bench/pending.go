@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	apitypes "github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -128,7 +129,7 @@ func listLatency(ctx context.Context, a *api, token string, cfg Config) (Dist, e
 	want := min(cfg.Pending, 50) // the API's default page
 	deadline := time.Now().Add(listVisibleWait)
 	for {
-		n, err := a.list(ctx, token, workflows.StatusPending)
+		n, err := a.list(ctx, token, apitypes.StatusPending)
 		if err != nil {
 			return Dist{}, err
 		}
@@ -145,7 +146,7 @@ func listLatency(ctx context.Context, a *api, token string, cfg Config) (Dist, e
 	lat := make([]time.Duration, 0, cfg.ListCalls)
 	for range cfg.ListCalls {
 		start := time.Now()
-		if _, err := a.list(ctx, token, workflows.StatusPending); err != nil {
+		if _, err := a.list(ctx, token, apitypes.StatusPending); err != nil {
 			return Dist{}, err
 		}
 		lat = append(lat, time.Since(start))

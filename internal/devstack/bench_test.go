@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	apitypes "github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -41,7 +42,7 @@ func measureApproveToActive(b *testing.B, st *Stack, role func(i int) string) {
 		if status := api.do("POST", "/api/v1/requests/"+req.ID+"/approve", bob, `{}`, &req); status != http.StatusOK {
 			b.Fatalf("approve: status %d", status)
 		}
-		for req.Status != workflows.StatusActive {
+		for req.Status != apitypes.StatusActive {
 			api.do("GET", "/api/v1/requests/"+req.ID, alice, "", &req)
 			if req.Status.Terminal() {
 				b.Fatalf("request ended %s", req.Status)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	apitypes "github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/approvals"
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/workflows"
@@ -213,7 +214,7 @@ func TestApprovalLinksInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		req := get(id)
-		if req.Status != workflows.StatusPending || len(req.Decisions) != 0 {
+		if req.Status != apitypes.StatusPending || len(req.Decisions) != 0 {
 			t.Fatalf("after HEAD, GET and a browser load: %s with %d decisions; want pending and none", req.Status, len(req.Decisions))
 		}
 	})
@@ -240,7 +241,7 @@ func TestApprovalLinksInBrowser(t *testing.T) {
 		if got := text(t, ctx, "#message"); !strings.Contains(got, "You approved request "+id) {
 			t.Errorf("confirmation says %q", got)
 		}
-		waitFor(t, 20*time.Second, "active", func() bool { return get(id).Status == workflows.StatusActive })
+		waitFor(t, 20*time.Second, "active", func() bool { return get(id).Status == apitypes.StatusActive })
 		req := get(id)
 		if len(req.Decisions) != 1 || req.Decisions[0].Approver != "bob@example.com" || req.Decisions[0].Comment != "fine for the audit" {
 			t.Errorf("decisions = %+v", req.Decisions)
@@ -260,7 +261,7 @@ func TestApprovalLinksInBrowser(t *testing.T) {
 		if status != http.StatusConflict || !strings.Contains(body, "cannot decide again") {
 			t.Errorf("POST with the used link: %d %s", status, body)
 		}
-		if req := get(id); len(req.Decisions) != 1 || req.Status != workflows.StatusActive {
+		if req := get(id); len(req.Decisions) != 1 || req.Status != apitypes.StatusActive {
 			t.Errorf("the replay changed the request: %s %+v", req.Status, req.Decisions)
 		}
 	})
@@ -305,7 +306,7 @@ func TestApprovalLinksInBrowser(t *testing.T) {
 				t.Errorf("%s: POST status %d, want %d", c.name, status, c.status)
 			}
 		}
-		if req := get(other); req.Status != workflows.StatusPending || len(req.Decisions) != 0 {
+		if req := get(other); req.Status != apitypes.StatusPending || len(req.Decisions) != 0 {
 			t.Errorf("altered and expired links changed the request: %s %+v", req.Status, req.Decisions)
 		}
 	})
@@ -356,7 +357,7 @@ func TestApprovalLinksInBrowser(t *testing.T) {
 		if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS("#approve"))); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 20*time.Second, "active", func() bool { return get(signed).Status == workflows.StatusActive })
+		waitFor(t, 20*time.Second, "active", func() bool { return get(signed).Status == apitypes.StatusActive })
 	})
 	t.Run("step-up sign-in", func(t *testing.T) {
 		ctx := privateTab(t, browser)
@@ -417,7 +418,7 @@ func TestApprovalLinksInBrowser(t *testing.T) {
 		if got := text(t, ctx, "#message"); !strings.Contains(got, "You approved request "+req.ID) {
 			t.Errorf("confirmation says %q", got)
 		}
-		waitFor(t, 20*time.Second, "active", func() bool { return get(req.ID).Status == workflows.StatusActive })
+		waitFor(t, 20*time.Second, "active", func() bool { return get(req.ID).Status == apitypes.StatusActive })
 		if d := get(req.ID).Decisions; len(d) != 1 || d[0].Approver != "bob@example.com" {
 			t.Errorf("decisions = %+v", d)
 		}

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	apitypes "github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/audit"
 	"github.com/jitflow/jitflow/internal/outbox"
 	"github.com/jitflow/jitflow/policies"
@@ -88,7 +89,7 @@ func TestRequestLifecycleEndToEnd(t *testing.T) {
 
 	var req workflows.Request
 	status := api.do("POST", "/api/v1/requests", api.token("alice"), `{"role":"reader","duration":"4s","justification":"e2e check of the reader role"}`, &req)
-	if status != http.StatusCreated || req.Status != workflows.StatusPending {
+	if status != http.StatusCreated || req.Status != apitypes.StatusPending {
 		t.Fatalf("create: %d %+v", status, req)
 	}
 
@@ -117,7 +118,7 @@ func TestRequestLifecycleEndToEnd(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, "active", func() bool {
 		api.do("GET", "/api/v1/requests/"+req.ID, api.token("alice"), "", &req)
-		return req.Status == workflows.StatusActive
+		return req.Status == apitypes.StatusActive
 	})
 	if !holds(st, alice.ID, "f2ef992c-3afb-46b9-b7cf-a126ee74c451") {
 		t.Fatalf("emulator holds no Global Reader assignment for alice: %+v", st.Graph.Instances())
@@ -128,7 +129,7 @@ func TestRequestLifecycleEndToEnd(t *testing.T) {
 
 	waitFor(t, 30*time.Second, "expired", func() bool {
 		api.do("GET", "/api/v1/requests/"+req.ID, api.token("alice"), "", &req)
-		return req.Status == workflows.StatusExpired
+		return req.Status == apitypes.StatusExpired
 	})
 	if holds(st, alice.ID, "f2ef992c-3afb-46b9-b7cf-a126ee74c451") {
 		t.Fatal("the role is still assigned after expiry")
@@ -256,14 +257,14 @@ func TestCancelledWorkflowRemovesRole(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, "active", func() bool {
 		api.do("GET", "/api/v1/requests/"+req.ID, api.token("alice"), "", &req)
-		return req.Status == workflows.StatusActive
+		return req.Status == apitypes.StatusActive
 	})
 	if err := st.Client.CancelWorkflow(context.Background(), req.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 20*time.Second, "revoked", func() bool {
 		api.do("GET", "/api/v1/requests/"+req.ID, api.token("alice"), "", &req)
-		return req.Status == workflows.StatusRevoked
+		return req.Status == apitypes.StatusRevoked
 	})
 	if holds(st, alice.ID, "f2ef992c-3afb-46b9-b7cf-a126ee74c451") {
 		t.Fatal("the role is still assigned after the workflow was cancelled")
@@ -302,7 +303,7 @@ func TestForgedUpdatesThroughTemporalAreRefused(t *testing.T) {
 		name string
 		arg  any
 	}{
-		{workflows.UpdateDecide, workflows.DecideInput{ApproverID: bob.ID, Decision: workflows.DecisionApprove, Comment: "forged"}},
+		{workflows.UpdateDecide, workflows.DecideInput{ApproverID: bob.ID, Decision: apitypes.DecisionApprove, Comment: "forged"}},
 		{workflows.UpdateCancel, workflows.CancelInput{ActorID: alice.ID}},
 		{workflows.UpdateRevoke, workflows.RevokeInput{Actor: person(dave), Operator: true, Reason: "forged"}},
 		{workflows.UpdateExtend, workflows.ExtendInput{Actor: person(alice), Duration: time.Hour, Justification: "forged"}},
@@ -333,7 +334,7 @@ func TestForgedUpdatesThroughTemporalAreRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ended workflows.Request
-	if err := run.Get(ctx, &ended); err != nil || ended.Status != workflows.StatusFailed || ended.Reason != workflows.NotIssued {
+	if err := run.Get(ctx, &ended); err != nil || ended.Status != apitypes.StatusFailed || ended.Reason != workflows.NotIssued {
 		t.Errorf("forged start ended %+v, %v; want failed, %q", ended, err, workflows.NotIssued)
 	}
 	if holds(st, alice.ID, bg.RoleDefinitionID) || holds(st, alice.ID, "f2ef992c-3afb-46b9-b7cf-a126ee74c451") {
@@ -346,7 +347,7 @@ func TestForgedUpdatesThroughTemporalAreRefused(t *testing.T) {
 	}
 
 	api.do("GET", "/api/v1/requests/"+req.ID, api.token("alice"), "", &req)
-	if req.Status != workflows.StatusPending || len(req.Decisions) != 0 {
+	if req.Status != apitypes.StatusPending || len(req.Decisions) != 0 {
 		t.Fatalf("after the forged updates the request is %s with decisions %+v", req.Status, req.Decisions)
 	}
 	var trail struct {
@@ -354,7 +355,7 @@ func TestForgedUpdatesThroughTemporalAreRefused(t *testing.T) {
 	}
 	api.do("GET", "/api/v1/requests/"+req.ID+"/audit", api.token("alice"), "", &trail)
 	for _, ev := range trail.Events {
-		if ev.Type != workflows.EventRequested && ev.Type != workflows.EventNotified {
+		if ev.Type != apitypes.EventRequested && ev.Type != apitypes.EventNotified {
 			t.Errorf("the forged updates left an audit event: %+v", ev)
 		}
 	}
@@ -364,24 +365,24 @@ func TestForgedUpdatesThroughTemporalAreRefused(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, "active", func() bool {
 		api.do("GET", "/api/v1/requests/"+req.ID, api.token("alice"), "", &req)
-		return req.Status == workflows.StatusActive
+		return req.Status == apitypes.StatusActive
 	})
 	if err := outsider.CancelWorkflow(ctx, req.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 20*time.Second, "revoked", func() bool {
 		api.do("GET", "/api/v1/requests/"+req.ID, api.token("alice"), "", &req)
-		return req.Status == workflows.StatusRevoked
+		return req.Status == apitypes.StatusRevoked
 	})
 	api.do("GET", "/api/v1/requests/"+req.ID+"/audit", api.token("alice"), "", &trail)
 	var seen []string
 	for _, ev := range trail.Events {
 		switch ev.Type {
-		case workflows.EventRequested, workflows.EventApproved:
+		case apitypes.EventRequested, apitypes.EventApproved:
 			if ev.Channel != "api" || ev.KeyID == "" || !strings.Contains(ev.Via, ev.Actor) {
 				t.Errorf("%s event on the record as %+v; want channel api, the token of %s and a key id", ev.Type, ev, ev.Actor)
 			}
-		case audit.EventCancelRequested, workflows.EventRevoked:
+		case apitypes.EventCancelRequested, apitypes.EventRevoked:
 			if ev.Channel != workflows.ChannelTemporalCancel {
 				t.Errorf("%s event on the record as %+v; want channel %s", ev.Type, ev, workflows.ChannelTemporalCancel)
 			}

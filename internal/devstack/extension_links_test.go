@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/internal/outbox"
 	"github.com/jitflow/jitflow/workflows"
 )
@@ -25,7 +26,7 @@ func TestExtensionLinkEndToEnd(t *testing.T) {
 	requestLink := linkFor(t, s.st, "bob@example.com", req.ID)
 
 	asked := s.act("alice", req.ID, "extend", `{"duration":"30m","justification":"the incident goes on"}`)
-	if asked.Extension == nil || asked.Extension.Status != workflows.StatusPending {
+	if asked.Extension == nil || asked.Extension.Status != api.StatusPending {
 		t.Fatalf("extension not pending approval: %+v", asked.Extension)
 	}
 	var mail outbox.Email

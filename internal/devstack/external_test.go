@@ -15,9 +15,9 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/internal/devtemporal"
 	"github.com/jitflow/jitflow/temporalsetup"
-	"github.com/jitflow/jitflow/workflows"
 )
 
 // TestExternalTemporal: with TemporalAddress the stack uses a Temporal
@@ -42,7 +42,7 @@ func TestExternalTemporal(t *testing.T) {
 	}
 	req := s.active("1m")
 	s.act("alice", req.ID, "revoke", `{}`)
-	s.wait(req.ID, workflows.StatusRevoked, 30*time.Second)
+	s.wait(req.ID, api.StatusRevoked, 30*time.Second)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	apitypes "github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/internal/graphemu"
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/workflows"
@@ -72,7 +73,7 @@ func (s *session) active(duration string) workflows.Request {
 	s.t.Helper()
 	req := s.create("alice", `{"role":"reader","duration":"`+duration+`","justification":"end-to-end"}`)
 	s.act("bob", req.ID, "approve", `{}`)
-	return s.wait(req.ID, workflows.StatusActive, 30*time.Second)
+	return s.wait(req.ID, apitypes.StatusActive, 30*time.Second)
 }
 
 // readerInstances lists alice's Global Reader instances in the emulator.
@@ -127,11 +128,11 @@ func TestGraphMisbehavingEndToEnd(t *testing.T) {
 	}
 	req := s.create("alice", `{"role":"reader","duration":"3s","justification":"graph misbehaving"}`)
 	s.act("bob", req.ID, "approve", `{}`)
-	s.wait(req.ID, workflows.StatusActive, 60*time.Second)
+	s.wait(req.ID, apitypes.StatusActive, 60*time.Second)
 	if len(s.readerInstances(alice)) != 1 {
 		t.Fatalf("alice holds %d reader assignments while active, want 1", len(s.readerInstances(alice)))
 	}
-	s.wait(req.ID, workflows.StatusExpired, 90*time.Second)
+	s.wait(req.ID, apitypes.StatusExpired, 90*time.Second)
 	if left := s.readerInstances(alice); len(left) != 0 {
 		t.Fatalf("assignments left after expiry: %+v", left)
 	}
@@ -164,13 +165,13 @@ func TestStandingAssignmentSurvives(t *testing.T) {
 		t.Errorf("request does not say the role was already held: %+v", req)
 	}
 	s.act("alice", req.ID, "revoke", `{"reason":"done"}`)
-	s.wait(req.ID, workflows.StatusRevoked, 30*time.Second)
+	s.wait(req.ID, apitypes.StatusRevoked, 30*time.Second)
 	left := s.readerInstances(alice)
 	if len(left) != 1 || left[0].ID != standing.ID || left[0].EndDateTime != nil {
 		t.Fatalf("the standing assignment did not survive: %+v", left)
 	}
-	if types := s.auditTypes(req.ID); !slices.Contains(types, workflows.EventAlreadyHeld) {
-		t.Errorf("audit lacks %s: %v", workflows.EventAlreadyHeld, types)
+	if types := s.auditTypes(req.ID); !slices.Contains(types, apitypes.EventAlreadyHeld) {
+		t.Errorf("audit lacks %s: %v", apitypes.EventAlreadyHeld, types)
 	}
 	for _, r := range s.st.Graph.Requests() {
 		if r.Action == "adminAssign" || r.Action == "adminRemove" {
@@ -192,14 +193,14 @@ func TestOverlappingRequestsEndToEnd(t *testing.T) {
 		t.Fatal("active requests without expires_at")
 	}
 	s.act("alice", first.ID, "revoke", `{"reason":"the other one is enough"}`)
-	s.wait(first.ID, workflows.StatusRevoked, 30*time.Second)
+	s.wait(first.ID, apitypes.StatusRevoked, 30*time.Second)
 	if len(s.readerInstances(alice)) != 1 {
 		t.Fatal("revoking the earlier request took the role from the later one")
 	}
-	if got := s.get(second.ID).Status; got != workflows.StatusActive {
+	if got := s.get(second.ID).Status; got != apitypes.StatusActive {
 		t.Fatalf("the later request is %s after the earlier was revoked", got)
 	}
-	s.wait(second.ID, workflows.StatusExpired, 30*time.Second)
+	s.wait(second.ID, apitypes.StatusExpired, 30*time.Second)
 	if left := s.readerInstances(alice); len(left) != 0 {
 		t.Fatalf("assignments left after both ended: %+v", left)
 	}
@@ -212,11 +213,11 @@ func TestOverlappingRequestsEndToEnd(t *testing.T) {
 	if len(inst) != 1 || inst[0].EndDateTime == nil || inst[0].EndDateTime.Before(long.ExpiresAt.Add(-time.Second)) {
 		t.Fatalf("Entra's end is not moved to the later grant (%s): %+v", long.ExpiresAt, inst)
 	}
-	s.wait(short.ID, workflows.StatusExpired, 30*time.Second)
+	s.wait(short.ID, apitypes.StatusExpired, 30*time.Second)
 	if len(s.readerInstances(alice)) != 1 {
 		t.Fatal("the role went when the shorter grant ended")
 	}
-	s.wait(long.ID, workflows.StatusExpired, 30*time.Second)
+	s.wait(long.ID, apitypes.StatusExpired, 30*time.Second)
 	if left := s.readerInstances(alice); len(left) != 0 {
 		t.Fatalf("assignments left after both ended: %+v", left)
 	}
@@ -230,7 +231,7 @@ func TestExtendEndToEnd(t *testing.T) {
 	s := newSession(t, pol)
 	req := s.active("1h")
 	asked := s.act("alice", req.ID, "extend", `{"duration":"30m","justification":"the incident goes on"}`)
-	if asked.Extension == nil || asked.Extension.Status != workflows.StatusPending {
+	if asked.Extension == nil || asked.Extension.Status != apitypes.StatusPending {
 		t.Fatalf("extension not pending approval: %+v", asked.Extension)
 	}
 	s.act("bob", req.ID, "approve", `{"comment":"fine"}`)
@@ -247,13 +248,13 @@ func TestExtendEndToEnd(t *testing.T) {
 		t.Fatalf("Entra's end is not the new expires_at %s: %+v", got.ExpiresAt, inst)
 	}
 	types := s.auditTypes(req.ID)
-	for _, want := range []string{workflows.EventExtensionRequested, workflows.EventExtended} {
+	for _, want := range []string{apitypes.EventExtensionRequested, apitypes.EventExtended} {
 		if !slices.Contains(types, want) {
 			t.Errorf("audit lacks %s: %v", want, types)
 		}
 	}
 	s.act("alice", req.ID, "revoke", `{}`)
-	s.wait(req.ID, workflows.StatusRevoked, 30*time.Second)
+	s.wait(req.ID, apitypes.StatusRevoked, 30*time.Second)
 	if left := s.readerInstances(alice); len(left) != 0 {
 		t.Fatalf("assignments left after revoke: %+v", left)
 	}
@@ -277,7 +278,7 @@ func TestEligibilityEndToEnd(t *testing.T) {
 	}
 	req := s.active("1h")
 	s.act("alice", req.ID, "revoke", `{}`)
-	s.wait(req.ID, workflows.StatusRevoked, 30*time.Second)
+	s.wait(req.ID, apitypes.StatusRevoked, 30*time.Second)
 
 	// An eligibility that ends between the request and its approval: the
 	// workflow checks again before activating and fails the request.
@@ -288,7 +289,7 @@ func TestEligibilityEndToEnd(t *testing.T) {
 	late := s.create("erin", `{"role":"reader","duration":"1h","justification":"eligible for two seconds"}`)
 	waitFor(t, 10*time.Second, "erin's eligibility to end", func() bool { return time.Now().After(end) })
 	s.act("bob", late.ID, "approve", `{}`)
-	failed := s.wait(late.ID, workflows.StatusFailed, 30*time.Second)
+	failed := s.wait(late.ID, apitypes.StatusFailed, 30*time.Second)
 	if !strings.Contains(failed.Reason, "no longer holds a PIM eligibility") {
 		t.Errorf("reason %q does not say the eligibility is gone", failed.Reason)
 	}
@@ -313,16 +314,16 @@ func TestRevokeWaitsForEntrasMinimum(t *testing.T) {
 	// Entra allows the removal 4s after activation, well within the
 	// revoke's own wait: answering deactivating means it did not wait.
 	answered := s.act("alice", req.ID, "revoke", `{"reason":"done early"}`)
-	if answered.Status != workflows.StatusDeactivating {
+	if answered.Status != apitypes.StatusDeactivating {
 		t.Fatalf("revoke answered %s, want deactivating at once", answered.Status)
 	}
-	s.wait(req.ID, workflows.StatusRevoked, 30*time.Second)
+	s.wait(req.ID, apitypes.StatusRevoked, 30*time.Second)
 	if left := s.readerInstances(alice); len(left) != 0 {
 		t.Fatalf("assignments left after the revoke: %+v", left)
 	}
 	types := s.auditTypes(req.ID)
-	if !slices.Contains(types, workflows.EventDeactivating) || !slices.Contains(types, workflows.EventRevoked) {
-		t.Errorf("audit lacks %s or %s: %v", workflows.EventDeactivating, workflows.EventRevoked, types)
+	if !slices.Contains(types, apitypes.EventDeactivating) || !slices.Contains(types, apitypes.EventRevoked) {
+		t.Errorf("audit lacks %s or %s: %v", apitypes.EventDeactivating, apitypes.EventRevoked, types)
 	}
 }
 
@@ -353,7 +354,7 @@ func TestGroupMembershipEndToEnd(t *testing.T) {
 		t.Fatalf("alice is not a member of the group while active: %+v", s.st.Graph.Instances())
 	}
 	s.act("alice", req.ID, "revoke", `{}`)
-	s.wait(req.ID, workflows.StatusRevoked, 30*time.Second)
+	s.wait(req.ID, apitypes.StatusRevoked, 30*time.Second)
 	if member() != 0 {
 		t.Fatalf("membership left after the revoke: %+v", s.st.Graph.Instances())
 	}
@@ -400,18 +401,18 @@ func TestOwnActivationEndsMidGrant(t *testing.T) {
 		t.Errorf("the new assignment ends at %v, before the grant's end %s", again.EndDateTime, req.ExpiresAt)
 	}
 	now := s.get(req.ID)
-	if now.Status != workflows.StatusActive || now.AlreadyHeld {
+	if now.Status != apitypes.StatusActive || now.AlreadyHeld {
 		t.Errorf("after the reassignment the request is %s (already_held %v), want active and jitflow's", now.Status, now.AlreadyHeld)
 	}
-	if types := s.auditTypes(req.ID); !slices.Contains(types, workflows.EventReassigned) {
-		t.Errorf("audit lacks %s: %v", workflows.EventReassigned, types)
+	if types := s.auditTypes(req.ID); !slices.Contains(types, apitypes.EventReassigned) {
+		t.Errorf("audit lacks %s: %v", apitypes.EventReassigned, types)
 	}
 	res := runCLI(t, "audit", req.ID, "--as", "alice")
 	if res.code != 0 || !strings.Contains(res.stdout, "reassigned") || !strings.Contains(res.stdout, "instance "+own.ID) {
 		t.Errorf("jitflow audit: exit %d (%v)\n%s%s", res.code, res.err, res.stdout, res.stderr)
 	}
 
-	end := s.wait(req.ID, workflows.StatusExpired, 30*time.Second)
+	end := s.wait(req.ID, apitypes.StatusExpired, 30*time.Second)
 	if left := s.readerInstances(alice); len(left) != 0 {
 		t.Fatalf("assignments left after the grant: %+v", left)
 	}
@@ -422,8 +423,8 @@ func TestOwnActivationEndsMidGrant(t *testing.T) {
 		t.Fatalf("removals %+v, want one, at or after the grant's end %s", removals, req.ExpiresAt)
 	}
 	types := s.auditTypes(end.ID)
-	re, gone := slices.Index(types, workflows.EventReassigned), slices.Index(types, workflows.EventDeactivated)
-	if end.AlreadyHeld || re < 0 || gone < re || !slices.Contains(types, workflows.EventExpired) {
+	re, gone := slices.Index(types, apitypes.EventReassigned), slices.Index(types, apitypes.EventDeactivated)
+	if end.AlreadyHeld || re < 0 || gone < re || !slices.Contains(types, apitypes.EventExpired) {
 		t.Errorf("at the end (already_held %v) the audit is %v, want reassigned, then deactivated and expired", end.AlreadyHeld, types)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	apitypes "github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -51,7 +52,7 @@ func TestRecordOperatorHistories(t *testing.T) {
 	if err := st.Client.CancelWorkflow(ctx, pending, ""); err != nil {
 		t.Fatal(err)
 	}
-	waitStatus(pending, workflows.StatusCanceled)
+	waitStatus(pending, apitypes.StatusCanceled)
 	waitClosed(pending)
 	saveHistory(t, st, pending, filepath.Join(out, "i6-temporal_cancel_pending.json"))
 
@@ -59,11 +60,11 @@ func TestRecordOperatorHistories(t *testing.T) {
 	if status := api.do("POST", "/api/v1/requests/"+active+"/approve", api.token("bob"), `{"comment":"recorded"}`, nil); status != http.StatusOK {
 		t.Fatalf("approve: %d", status)
 	}
-	waitStatus(active, workflows.StatusActive)
+	waitStatus(active, apitypes.StatusActive)
 	if err := st.Client.CancelWorkflow(ctx, active, ""); err != nil {
 		t.Fatal(err)
 	}
-	waitStatus(active, workflows.StatusRevoked)
+	waitStatus(active, apitypes.StatusRevoked)
 	waitClosed(active)
 	saveHistory(t, st, active, filepath.Join(out, "i6-temporal_cancel_active.json"))
 
@@ -71,7 +72,7 @@ func TestRecordOperatorHistories(t *testing.T) {
 	if status := api.do("POST", "/api/v1/requests/"+terminated+"/approve", api.token("bob"), `{"comment":"recorded"}`, nil); status != http.StatusOK {
 		t.Fatalf("approve: %d", status)
 	}
-	waitStatus(terminated, workflows.StatusActive)
+	waitStatus(terminated, apitypes.StatusActive)
 	if err := st.Client.TerminateWorkflow(ctx, terminated, "", "recorded termination"); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/jitflow/jitflow/activities"
+	apitypes "github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/assignments"
 	"github.com/jitflow/jitflow/internal/graphemu"
 	"github.com/jitflow/jitflow/internal/outbox"
@@ -89,7 +90,7 @@ func TestRecordHistories(t *testing.T) {
 		{"expired", func() string {
 			id := create("alice", reader1s)
 			act("bob", id, "approve")
-			waitStatus(id, workflows.StatusExpired)
+			waitStatus(id, apitypes.StatusExpired)
 			return id
 		}},
 		{"escalated_expired", func() string {
@@ -100,44 +101,44 @@ func TestRecordHistories(t *testing.T) {
 				return req.Tier == 2
 			})
 			act("carol", id, "approve")
-			waitStatus(id, workflows.StatusExpired)
+			waitStatus(id, apitypes.StatusExpired)
 			return id
 		}},
 		{"revoked", func() string {
 			id := create("alice", `{"role":"reader","duration":"1h","justification":"recorded history"}`)
 			act("bob", id, "approve")
-			waitStatus(id, workflows.StatusActive)
+			waitStatus(id, apitypes.StatusActive)
 			act("alice", id, "revoke")
-			waitStatus(id, workflows.StatusRevoked)
+			waitStatus(id, apitypes.StatusRevoked)
 			return id
 		}},
 		{"denied", func() string {
 			id := create("alice", reader1s)
 			act("bob", id, "deny")
-			waitStatus(id, workflows.StatusDenied)
+			waitStatus(id, apitypes.StatusDenied)
 			return id
 		}},
 		{"canceled", func() string {
 			id := create("alice", reader1s)
 			act("alice", id, "cancel")
-			waitStatus(id, workflows.StatusCanceled)
+			waitStatus(id, apitypes.StatusCanceled)
 			return id
 		}},
 		{"timed_out", func() string {
 			id := create("alice", reader1s)
-			waitStatus(id, workflows.StatusTimedOut)
+			waitStatus(id, apitypes.StatusTimedOut)
 			return id
 		}},
 		{"two_stages_expired", func() string {
 			id := create("alice", `{"role":"admin","duration":"1s","justification":"recorded history","ticket":"CHG-1"}`)
 			act("bob", id, "approve")
 			act("dave", id, "approve")
-			waitStatus(id, workflows.StatusExpired)
+			waitStatus(id, apitypes.StatusExpired)
 			return id
 		}},
 		{"breakglass_expired", func() string {
 			id := create("erin", `{"role":"breakglass","duration":"1s","justification":"recorded history"}`)
-			waitStatus(id, workflows.StatusExpired)
+			waitStatus(id, apitypes.StatusExpired)
 			return id
 		}},
 		{"failed", func() string {
@@ -146,7 +147,7 @@ func TestRecordHistories(t *testing.T) {
 				t.Fatal(err)
 			}
 			act("bob", id, "approve")
-			waitStatus(id, workflows.StatusFailed)
+			waitStatus(id, apitypes.StatusFailed)
 			return id
 		}},
 		{"throttled_revoked", func() string {
@@ -156,9 +157,9 @@ func TestRecordHistories(t *testing.T) {
 				t.Fatal(err)
 			}
 			act("bob", id, "approve")
-			waitStatus(id, workflows.StatusActive)
+			waitStatus(id, apitypes.StatusActive)
 			act("alice", id, "revoke")
-			waitStatus(id, workflows.StatusRevoked)
+			waitStatus(id, apitypes.StatusRevoked)
 			return id
 		}},
 	}
@@ -168,15 +169,15 @@ func TestRecordHistories(t *testing.T) {
 		id := create("alice", `{"role":"reader","duration":"`+duration+`","justification":"recorded history"}`)
 		// An approval that reaches the workflow with its start is
 		// recorded before "requested": wait until the request is pending.
-		waitStatus(id, workflows.StatusPending)
+		waitStatus(id, apitypes.StatusPending)
 		act("bob", id, "approve")
-		waitStatus(id, workflows.StatusActive)
+		waitStatus(id, apitypes.StatusActive)
 		return id
 	}
 	revokedAfterActive := func() string {
 		id := active("1h")
 		act("alice", id, "revoke")
-		waitStatus(id, workflows.StatusRevoked)
+		waitStatus(id, apitypes.StatusRevoked)
 		return id
 	}
 	// Throttled long enough that the hold outlasts HoldFastWait.
@@ -186,7 +187,7 @@ func TestRecordHistories(t *testing.T) {
 			t.Fatal(err)
 		}
 		id := active("2s")
-		waitStatus(id, workflows.StatusExpired)
+		waitStatus(id, apitypes.StatusExpired)
 		return id
 	}
 	paths = append(paths, []struct {
@@ -196,22 +197,22 @@ func TestRecordHistories(t *testing.T) {
 		{"i3-overlap_earlier_revoked", func() string {
 			first, second := active("1h"), active("3s")
 			act("alice", first, "revoke")
-			waitStatus(first, workflows.StatusRevoked)
-			waitStatus(second, workflows.StatusExpired)
+			waitStatus(first, apitypes.StatusRevoked)
+			waitStatus(second, apitypes.StatusExpired)
 			return first
 		}},
 		{"i3-assignment_overlap", func() string { return aliceReader }},
 		{"i3-overlap_later_expired", func() string {
 			first, second := active("2s"), active("4s")
-			waitStatus(first, workflows.StatusExpired)
-			waitStatus(second, workflows.StatusExpired)
+			waitStatus(first, apitypes.StatusExpired)
+			waitStatus(second, apitypes.StatusExpired)
 			return second
 		}},
 		{"i3-extended_expired", func() string {
 			id := active("2s")
 			act("alice", id, "extend")
 			act("bob", id, "approve")
-			waitStatus(id, workflows.StatusExpired)
+			waitStatus(id, apitypes.StatusExpired)
 			return id
 		}},
 		{"xl-extension_links_revoked", func() string {
@@ -250,7 +251,7 @@ func TestRecordHistories(t *testing.T) {
 				return req.Extensions == 1
 			})
 			act("alice", id, "revoke")
-			waitStatus(id, workflows.StatusRevoked)
+			waitStatus(id, apitypes.StatusRevoked)
 			return id
 		}},
 		{"i3-removal_waits_revoked", revokedAfterActive},
@@ -263,13 +264,13 @@ func TestRecordHistories(t *testing.T) {
 		// two hears the role stays, the later that it was removed.
 		{"i7-grant_end_notice_overlap", func() string {
 			first, second := active("2s"), active("4s")
-			waitStatus(first, workflows.StatusExpired)
-			waitStatus(second, workflows.StatusExpired)
+			waitStatus(first, apitypes.StatusExpired)
+			waitStatus(second, apitypes.StatusExpired)
 			return first
 		}},
 		{"i7-grant_end_notice_removed", func() string {
 			id := active("2s")
-			waitStatus(id, workflows.StatusExpired)
+			waitStatus(id, apitypes.StatusExpired)
 			return id
 		}},
 		{"i7-assignment_ends_grants", func() string { return aliceReader }},
@@ -283,7 +284,7 @@ func TestRecordHistories(t *testing.T) {
 				t.Fatal(err)
 			}
 			id := active("10s")
-			waitStatus(id, workflows.StatusExpired)
+			waitStatus(id, apitypes.StatusExpired)
 			return id
 		}},
 		{"i8-assignment_reassigned", func() string { return aliceReader }},
@@ -293,7 +294,7 @@ func TestRecordHistories(t *testing.T) {
 			}
 			id := active("1h")
 			act("alice", id, "revoke")
-			waitStatus(id, workflows.StatusRevoked)
+			waitStatus(id, apitypes.StatusRevoked)
 			return id
 		}},
 		// Proofs (start-proof): a request whose start, decision, extension
@@ -304,7 +305,7 @@ func TestRecordHistories(t *testing.T) {
 			act("alice", id, "extend")
 			act("bob", id, "approve")
 			act("dave", id, "revoke")
-			waitStatus(id, workflows.StatusRevoked)
+			waitStatus(id, apitypes.StatusRevoked)
 			return id
 		}},
 		{"i8-forged_start_failed", func() string {
@@ -318,7 +319,7 @@ func TestRecordHistories(t *testing.T) {
 				t.Fatal(err)
 			}
 			var req workflows.Request
-			if err := run.Get(context.Background(), &req); err != nil || req.Status != workflows.StatusFailed {
+			if err := run.Get(context.Background(), &req); err != nil || req.Status != apitypes.StatusFailed {
 				t.Fatalf("forged start: %+v, %v", req, err)
 			}
 			return in.RequestID

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	apitypes "github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/workflows"
 )
@@ -107,7 +108,7 @@ func TestIdentityAndPolicyEndToEnd(t *testing.T) {
 	}
 	waitFor(t, 30*time.Second, "expired", func() bool {
 		api.do("GET", "/api/v1/requests/"+req.ID, api.token("erin"), "", &req)
-		return req.Status == workflows.StatusExpired
+		return req.Status == apitypes.StatusExpired
 	})
 	if req.ActivatedAt == nil || len(req.Decisions) != 0 {
 		t.Errorf("auto-approved request = %+v", req)
@@ -118,11 +119,11 @@ func TestIdentityAndPolicyEndToEnd(t *testing.T) {
 	api.do("GET", "/api/v1/requests/"+req.ID+"/audit", api.token("erin"), "", &audit)
 	var approved *workflows.AuditEvent
 	for i, ev := range audit.Events {
-		if ev.Type == workflows.EventApproved {
+		if ev.Type == apitypes.EventApproved {
 			approved = &audit.Events[i]
 		}
 	}
-	if approved == nil || approved.Actor != workflows.ActorSystem || !strings.Contains(approved.Detail, `"oncall-short"`) {
+	if approved == nil || approved.Actor != apitypes.ActorSystem || !strings.Contains(approved.Detail, `"oncall-short"`) {
 		t.Errorf("approved event = %+v in %+v", approved, audit.Events)
 	}
 	if holds(st, erin.ID, "5d6b6bb7-de71-4623-b4af-96380a352509") {
@@ -199,7 +200,7 @@ func TestRecordAutoApprovalHistory(t *testing.T) {
 	}
 	waitFor(t, 30*time.Second, "expired", func() bool {
 		api.do("GET", "/api/v1/requests/"+req.ID, api.token("erin"), "", &req)
-		return req.Status == workflows.StatusExpired
+		return req.Status == apitypes.StatusExpired
 	})
 	saveHistory(t, st, req.ID, filepath.Join("..", "..", "workflows", "testdata", "histories", "i5-auto_approved_expired.json"))
 }

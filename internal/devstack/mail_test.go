@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jitflow/jitflow/activities"
+	apitypes "github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/internal/outbox"
 	"github.com/jitflow/jitflow/internal/sendgridemu"
 	"github.com/jitflow/jitflow/policies"
@@ -121,7 +122,7 @@ func TestEscalationEmailReachesNextTier(t *testing.T) {
 		t.Fatalf("GET carol's link: status %d", resp.StatusCode)
 	}
 	api.do("GET", "/api/v1/requests/"+req.ID, api.token("alice"), "", &req)
-	if req.Status != workflows.StatusPending || len(req.Decisions) != 0 {
+	if req.Status != apitypes.StatusPending || len(req.Decisions) != 0 {
 		t.Fatalf("after GET of the link: %s with %d decisions, want pending with none", req.Status, len(req.Decisions))
 	}
 }
@@ -238,7 +239,7 @@ func TestRecordMailHistories(t *testing.T) {
 	}
 
 	timedOut := create()
-	waitStatus(timedOut, workflows.StatusTimedOut)
+	waitStatus(timedOut, apitypes.StatusTimedOut)
 	saveHistory(t, st, timedOut, filepath.Join(out, "i4-reminded_timed_out.json"))
 
 	approved := create()
@@ -248,7 +249,7 @@ func TestRecordMailHistories(t *testing.T) {
 	if status := api.do("POST", "/api/v1/requests/"+approved+"/approve", api.token("carol"), `{"comment":"recorded"}`, nil); status != http.StatusOK {
 		t.Fatalf("approve: %d", status)
 	}
-	waitStatus(approved, workflows.StatusExpired)
+	waitStatus(approved, apitypes.StatusExpired)
 	saveHistory(t, st, approved, filepath.Join(out, "i4-reminded_escalated_expired.json"))
 }
 

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	apitypes "github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/audit"
 	"github.com/jitflow/jitflow/workflows"
 )
@@ -57,7 +58,7 @@ func TestOperatorsView(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, "active", func() bool {
 		api.do("GET", "/api/v1/requests/"+req.ID, api.token("alice"), "", &req)
-		return req.Status == workflows.StatusActive
+		return req.Status == apitypes.StatusActive
 	})
 
 	checkMetrics(t, st)
@@ -101,7 +102,7 @@ func TestOperatorsView(t *testing.T) {
 		t.Errorf("schedule intervals = %+v, want every 2h", iv)
 	}
 	for typ, n := range exportedTypes(t, sinkPath) {
-		if n != 1 && typ != workflows.EventNotified {
+		if n != 1 && typ != apitypes.EventNotified {
 			t.Errorf("%d %q events exported, want 1", n, typ)
 		}
 	}
@@ -147,9 +148,9 @@ func checkAuditTrail(t *testing.T, api apiClient, id string) {
 	var approved, activated *audit.Event
 	for i, ev := range trail.Events {
 		switch ev.Type {
-		case workflows.EventApproved:
+		case apitypes.EventApproved:
 			approved = &trail.Events[i]
-		case workflows.EventActivated:
+		case apitypes.EventActivated:
 			activated = &trail.Events[i]
 		}
 	}
