@@ -85,6 +85,8 @@ func (r *reader) read(e *historypb.HistoryEvent) error {
 		r.activityCompleted(e)
 	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
 		r.updateAccepted(e)
+	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+		r.signaled(e)
 	case enumspb.EVENT_TYPE_MARKER_RECORDED:
 		if e.GetMarkerRecordedEventAttributes().GetMarkerName() == localActivityMarker {
 			r.localActivity(e)
@@ -154,6 +156,20 @@ func (r *reader) localActivity(e *historypb.HistoryEvent) {
 	}
 	if res, ok := details["result"]; ok {
 		r.graphResult(data.ActivityType, res)
+	}
+}
+
+// signaled keeps Graph's answer to a removal the assignment workflow made
+// when the grant ended: it tells the request in a removal-progress signal,
+// not in a ReleaseGrant result.
+func (r *reader) signaled(e *historypb.HistoryEvent) {
+	a := e.GetWorkflowExecutionSignaledEventAttributes()
+	if a.GetSignalName() != assignments.SignalRemoval {
+		return
+	}
+	var p assignments.RemovalProgress
+	if r.decode(a.GetInput(), &p) == nil && p.Ended != nil && p.Ended.Removal != nil {
+		r.graph[activityDeactivate] = graphAnswer{RequestID: p.Ended.Removal.GraphRequestID, Status: p.Ended.Removal.GraphStatus}
 	}
 }
 

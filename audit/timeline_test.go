@@ -192,7 +192,8 @@ func TestReadTemporalLevelActs(t *testing.T) {
 
 // TestGraphIDsThroughTheAssignmentWorkflow: a request that holds its role
 // through the assignment workflow still shows Graph's request ids on its
-// activation and removal, read from the HoldGrant and ReleaseGrant results.
+// activation and removal, read from the HoldGrant and ReleaseGrant results
+// or, when the grant reached its end, the removal-progress signal.
 func TestGraphIDsThroughTheAssignmentWorkflow(t *testing.T) {
 	trail, err := audit.Read(loadHistory(t, "i3-extended_expired.json"), nil)
 	if err != nil {
@@ -237,7 +238,7 @@ func TestReadProvenHistory(t *testing.T) {
 			t.Errorf("activated (by no person) = %+v; want no channel", ev)
 		}
 	}
-	old, err := audit.Read(loadHistory(t, "revoked.json"), nil)
+	old, err := audit.Read(loadHistory(t, "drained/revoked.json"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
