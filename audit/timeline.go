@@ -235,13 +235,21 @@ func (r *reader) updateAccepted(e *historypb.HistoryEvent) {
 func (r *reader) marker(e *historypb.HistoryEvent, ev workflows.AuditEvent) {
 	out := Event{Time: ev.Time, Type: ev.Type, Actor: ev.Actor, ActorID: ev.ActorID, Detail: ev.Detail, Stage: ev.Stage,
 		Channel: ev.Channel, LinkID: ev.LinkID, Via: ev.Via, KeyID: ev.KeyID}
+	// Records carry Graph's answer; for older ones it comes from the
+	// activity results (or removal signal) read before them.
+	var from string
 	switch ev.Type {
 	case api.EventActivated:
-		out.GraphRequestID, out.GraphStatus = r.graph[activityActivate].RequestID, r.graph[activityActivate].Status
-		delete(r.graph, activityActivate)
+		from = activityActivate
 	case api.EventDeactivated:
-		out.GraphRequestID, out.GraphStatus = r.graph[activityDeactivate].RequestID, r.graph[activityDeactivate].Status
-		delete(r.graph, activityDeactivate)
+		from = activityDeactivate
+	}
+	if from != "" {
+		out.GraphRequestID, out.GraphStatus = ev.GraphRequestID, ev.GraphStatus
+		if out.GraphRequestID == "" {
+			out.GraphRequestID, out.GraphStatus = r.graph[from].RequestID, r.graph[from].Status
+		}
+		delete(r.graph, from)
 	}
 	for i, u := range r.accepted {
 		if u.actorID == ev.ActorID && ev.ActorID != "" && slices.Contains(updateEvents[u.name], ev.Type) {

@@ -77,7 +77,7 @@ grep -q "$id" <<<"$list" || { echo "FAIL: the list does not show $id" >&2; exit 
 echo "temporal workflow show -w $id --detailed (the decision)"
 show=$(temporal workflow show -w "$id" --detailed)
 grep -A6 'WorkflowExecutionUpdateAccepted' <<<"$show"
-grep -q 'details.data\[0\].actor: bob@example.com' <<<"$show" || { echo "FAIL: no audit marker naming bob" >&2; exit 1; }
+grep -q 'details.data\[0\].event.actor: bob@example.com' <<<"$show" || { echo "FAIL: no audit marker naming bob" >&2; exit 1; }
 grep -q 'acceptedRequest.input.args\[0\].comment: approved for the CLI check' <<<"$show" || { echo "FAIL: no accepted decision" >&2; exit 1; }
 if grep -q 'forged through the CLI' <<<"$show"; then echo "FAIL: the forged approval is in the history" >&2; exit 1; fi
 echo "OK: the Temporal CLI lists $id and shows bob@example.com approving it; its forged approval was refused"

@@ -76,7 +76,11 @@ func (s *accessRequest) activate(ctx workflow.Context) error {
 	if h := res.AlreadyHeld; h != nil {
 		s.record(ctx, AuditEvent{Type: api.EventAlreadyHeld, Actor: api.ActorSystem, Detail: alreadyHeldDetail(*h)})
 	}
-	s.record(ctx, AuditEvent{Type: api.EventActivated, Actor: api.ActorSystem, Detail: heldDetail(res)})
+	ev := AuditEvent{Type: api.EventActivated, Actor: api.ActorSystem, Detail: heldDetail(res)}
+	if a := res.Activation; a != nil {
+		ev.GraphRequestID, ev.GraphStatus = a.GraphRequestID, a.GraphStatus
+	}
+	s.record(ctx, ev)
 	s.emailRequester(ctx, activities.MailActive, "", "")
 	return nil
 }
@@ -204,7 +208,7 @@ func (s *accessRequest) released(ctx workflow.Context, res assignments.ReleaseRe
 		s.fail(ctx, fmt.Sprintf("removing the role failed: %s; Entra ends the assignment by itself at %s", res.Failure, s.entraEndText()))
 		return
 	}
-	s.record(ctx, AuditEvent{Type: api.EventDeactivated, Actor: api.ActorSystem, Detail: releasedDetail(res)})
+	s.record(ctx, removedEvent(res, releasedDetail(res)))
 	s.ended(ctx)
 }
 
@@ -230,7 +234,17 @@ func (s *accessRequest) releaseAfterFailure(ctx workflow.Context) {
 			Detail: "removing any assignment left by the failed activation also failed: " + activities.FailureText(err)})
 		return
 	}
-	s.record(ctx, AuditEvent{Type: api.EventDeactivated, Actor: api.ActorSystem, Detail: "cleanup after the failed activation: " + releasedDetail(res)})
+	s.record(ctx, removedEvent(res, "cleanup after the failed activation: "+releasedDetail(res)))
+}
+
+// removedEvent is the deactivated event of a release, with Graph's answer
+// when the role was removed.
+func removedEvent(res assignments.ReleaseResult, detail string) AuditEvent {
+	ev := AuditEvent{Type: api.EventDeactivated, Actor: api.ActorSystem, Detail: detail}
+	if r := res.Removal; r != nil {
+		ev.GraphRequestID, ev.GraphStatus = r.GraphRequestID, r.GraphStatus
+	}
+	return ev
 }
 
 // receiveRemovalProgress records what the assignment workflow says about a

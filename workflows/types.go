@@ -224,4 +224,10 @@ type AuditEvent struct {
 	LinkID  string `json:"link_id,omitempty"`
 	Via     string `json:"via,omitempty"`
 	KeyID   string `json:"key_id,omitempty"`
+	// GraphRequestID and GraphStatus are Graph's answer to the activation
+	// or removal an activated or deactivated event reports, when Graph was
+	// called for it. Older records lack them; readers then take them from
+	// the activity results in the history.
+	GraphRequestID string `json:"graph_request_id,omitempty"`
+	GraphStatus    string `json:"graph_status,omitempty"`
 }
