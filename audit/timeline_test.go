@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 
@@ -100,8 +101,9 @@ func TestReadEveryPath(t *testing.T) {
 		t.Fatalf("no histories: %v", err)
 	}
 	for _, file := range files {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			events := loadHistory(t, filepath.Base(file))
+		rel, _ := filepath.Rel(histories, file)
+		t.Run(rel, func(t *testing.T) {
+			events := loadHistory(t, rel)
 			trail, err := audit.Read(events, nil)
 			if typ := events[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowType().GetName(); typ != workflows.WorkflowName {
 				// An assignment workflow's history holds no request's trail.
@@ -125,12 +127,13 @@ func TestReadEveryPath(t *testing.T) {
 					fromMarkers = append(fromMarkers, ev)
 				}
 			}
-			// A request refused at its start (no server's proof) records
-			// only its failure.
-			first := trail.Events[0]
+			// The workflow's first record is requested (Temporal-level
+			// acts, a cancel, may come before it); a request refused at
+			// its start (no server's proof) records only its failure.
+			first := fromMarkers[0]
 			refused := first.Type == api.EventFailed && strings.Contains(first.Detail, workflows.NotIssued)
 			if len(fromMarkers) != len(markers) || (first.Type != api.EventRequested && !refused) {
-				t.Fatalf("trail has %d workflow events (first %q), markers %d", len(fromMarkers), trail.Events[0].Type, len(markers))
+				t.Fatalf("trail has %d workflow events (first %q), markers %d", len(fromMarkers), first.Type, len(markers))
 			}
 			for i, m := range markers {
 				ev := fromMarkers[i]
@@ -203,6 +206,29 @@ func TestGraphIDsThroughTheAssignmentWorkflow(t *testing.T) {
 		evs := byType(trail, typ)
 		if len(evs) != 1 || evs[0].GraphRequestID == "" || evs[0].GraphStatus == "" {
 			t.Errorf("%s events = %+v, want one with Graph's request id and status", typ, evs)
+		}
+	}
+}
+
+// TestGraphIDsFromTheRecord: the activated and deactivated records carry
+// Graph's answer themselves, so the trail shows it from the workflow's own
+// records, without the activity results and signals older records need.
+func TestGraphIDsFromTheRecord(t *testing.T) {
+	var records []*historypb.HistoryEvent
+	for _, e := range loadHistory(t, "i3-extended_expired.json") {
+		if e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED ||
+			e.GetMarkerRecordedEventAttributes().GetMarkerName() == "SideEffect" {
+			records = append(records, e)
+		}
+	}
+	trail, err := audit.Read(records, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []string{api.EventActivated, api.EventDeactivated} {
+		evs := byType(trail, typ)
+		if len(evs) != 1 || evs[0].GraphRequestID == "" || evs[0].GraphStatus == "" {
+			t.Errorf("%s events = %+v, want one with Graph's request id and status from its record", typ, evs)
 		}
 	}
 }
