@@ -16,7 +16,7 @@ import (
 // Activities are the activity implementations a worker registers. Their
 // clients are injected once, in the worker's wiring.
 type Activities struct {
-	PIM    PIM
+	PIM    graph.PIM
 	Mailer Mailer
 	// Links, when set, puts a personal approval link into each approver's
 	// email; without it approvers are told to decide through the API.
@@ -30,27 +30,27 @@ const RemovalAlertAttempts = 5
 
 // Activate assigns the role through PIM with Entra's own expiration set to
 // the granted duration, so Entra removes it even if every worker is down.
-func (a *Activities) Activate(ctx context.Context, in ActivateInput) (ActivateResult, error) {
+func (a *Activities) Activate(ctx context.Context, in graph.ActivateInput) (graph.ActivateResult, error) {
 	if in.Duration <= 0 {
-		return ActivateResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("activate %s: duration must be positive, got %s", in.TargetString(), in.Duration), ErrGraphRejected, nil)
+		return graph.ActivateResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("activate %s: duration must be positive, got %s", in.TargetString(), in.Duration), graph.ErrRejected, nil)
 	}
 	res, err := a.PIM.Assign(ctx, in)
 	if err != nil {
-		return ActivateResult{}, withContext(err, "activate %s for %s", in.TargetString(), in.PrincipalID)
+		return graph.ActivateResult{}, withContext(err, "activate %s for %s", in.TargetString(), in.PrincipalID)
 	}
 	return res, nil
 }
 
 // Extend moves the end of an assignment jitflow made.
-func (a *Activities) Extend(ctx context.Context, in ExtendInput) (ExtendResult, error) {
+func (a *Activities) Extend(ctx context.Context, in graph.ExtendInput) (graph.ExtendResult, error) {
 	if in.EndDateTime.IsZero() {
-		return ExtendResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("extend %s: end_date_time is required", in.TargetString()), ErrGraphRejected, nil)
+		return graph.ExtendResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("extend %s: end_date_time is required", in.TargetString()), graph.ErrRejected, nil)
 	}
 	res, err := a.PIM.Extend(ctx, in)
 	if err != nil {
-		return ExtendResult{}, withContext(err, "extend %s for %s to %s", in.TargetString(), in.PrincipalID, in.EndDateTime.UTC().Format(time.RFC3339))
+		return graph.ExtendResult{}, withContext(err, "extend %s for %s to %s", in.TargetString(), in.PrincipalID, in.EndDateTime.UTC().Format(time.RFC3339))
 	}
 	return res, nil
 }
@@ -58,7 +58,7 @@ func (a *Activities) Extend(ctx context.Context, in ExtendInput) (ExtendResult, 
 // Deactivate removes the role. Removing what is already gone counts as done.
 // Entra's refusal to remove a young assignment comes back as ErrRemovalTooSoon
 // with the next retry set to when removal is allowed.
-func (a *Activities) Deactivate(ctx context.Context, in DeactivateInput) (DeactivateResult, error) {
+func (a *Activities) Deactivate(ctx context.Context, in graph.DeactivateInput) (graph.DeactivateResult, error) {
 	res, err := a.PIM.Remove(ctx, in)
 	if err == nil {
 		return res, nil
@@ -69,14 +69,14 @@ func (a *Activities) Deactivate(ctx context.Context, in DeactivateInput) (Deacti
 	}
 	var tooSoon *graph.RemovalTooSoonError
 	if errors.As(err, &tooSoon) {
-		return DeactivateResult{}, removalTooSoon(in, tooSoon)
+		return graph.DeactivateResult{}, removalTooSoon(in, tooSoon)
 	}
-	return DeactivateResult{}, withContext(err, "deactivate %s for %s", in.TargetString(), in.PrincipalID)
+	return graph.DeactivateResult{}, withContext(err, "deactivate %s for %s", in.TargetString(), in.PrincipalID)
 }
 
 // removalTooSoon is a retryable error whose next retry is when Entra allows
 // the removal, instead of the retry policy's backoff.
-func removalTooSoon(in DeactivateInput, e *graph.RemovalTooSoonError) error {
+func removalTooSoon(in graph.DeactivateInput, e *graph.RemovalTooSoonError) error {
 	wait := max(time.Until(e.AllowedAt), time.Second)
 	return temporal.NewApplicationErrorWithOptions(
 		fmt.Sprintf("deactivate %s for %s: %s", in.TargetString(), in.PrincipalID, e.Error()),
@@ -86,10 +86,10 @@ func removalTooSoon(in DeactivateInput, e *graph.RemovalTooSoonError) error {
 
 // CheckEligibility asks Entra whether the principal holds a PIM eligibility
 // for the target.
-func (a *Activities) CheckEligibility(ctx context.Context, in EligibilityInput) (EligibilityResult, error) {
+func (a *Activities) CheckEligibility(ctx context.Context, in EligibilityInput) (graph.EligibilityResult, error) {
 	res, err := a.PIM.Eligible(ctx, in.Assignment)
 	if err != nil {
-		return EligibilityResult{}, withContext(err, "check %s's eligibility for %s", in.PrincipalID, in.TargetString())
+		return graph.EligibilityResult{}, withContext(err, "check %s's eligibility for %s", in.PrincipalID, in.TargetString())
 	}
 	return res, nil
 }

@@ -12,13 +12,6 @@ import (
 
 // Application error types the workflow branches on.
 const (
-	// ErrGraphRejected means Graph refused the request for good (policy,
-	// unknown role, bad principal): retrying cannot help.
-	ErrGraphRejected = graph.ErrRejected
-	// ErrAssignmentHeld means the principal already holds the target
-	// through an assignment jitflow did not make; its details hold the
-	// Instance found.
-	ErrAssignmentHeld = graph.ErrAssignmentHeld
 	// ErrBadEmail means the email could not be rendered (an unknown kind).
 	ErrBadEmail = "BadEmail"
 	// ErrMailRejected means the mail provider refused the message or the
@@ -34,35 +27,10 @@ const (
 	ErrRemovalTooSoon = "RemovalTooSoon"
 )
 
-// Access kinds of PIM for Groups.
-const (
-	AccessMember = graph.AccessMember
-	AccessOwner  = graph.AccessOwner
-)
-
-// The Graph activities hand their inputs to package graph as they are and
-// return its results: history holds exactly what Graph was asked and
-// answered. These are the names workflows and their histories know.
-type (
-	// PIM is the privileged-identity provider the activities call.
-	PIM              = graph.PIM
-	Assignment       = graph.Assignment
-	Instance         = graph.Instance
-	ActivateInput    = graph.ActivateInput
-	ActivateResult   = graph.ActivateResult
-	ExtendInput      = graph.ExtendInput
-	ExtendResult     = graph.ExtendResult
-	DeactivateInput  = graph.DeactivateInput
-	DeactivateResult = graph.DeactivateResult
-	// EligibilityResult says whether the principal holds a PIM
-	// eligibility for the target.
-	EligibilityResult = graph.EligibilityResult
-)
-
 // EligibilityInput asks whether the principal may hold the target.
 type EligibilityInput struct {
 	RequestID string `json:"request_id"`
-	Assignment
+	graph.Assignment
 }
 
 // RemovalTooSoonDetails are the details of an ErrRemovalTooSoon activity

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/graph"
 	"github.com/jitflow/jitflow/proof"
 )
 
@@ -158,16 +159,16 @@ const (
 )
 
 // activateLocally runs activities.Activities.Activate as a local activity.
-func activateLocally(ctx workflow.Context, in activities.ActivateInput) (activities.ActivateResult, error) {
-	var res activities.ActivateResult
+func activateLocally(ctx workflow.Context, in graph.ActivateInput) (graph.ActivateResult, error) {
+	var res graph.ActivateResult
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, activateLocalOptions()), activityActivate, in).Get(ctx, &res)
 	return res, err
 }
 
 // deactivateLocally runs activities.Activities.Deactivate as a local
 // activity, once.
-func deactivateLocally(ctx workflow.Context, in activities.DeactivateInput) (activities.DeactivateResult, error) {
-	var res activities.DeactivateResult
+func deactivateLocally(ctx workflow.Context, in graph.DeactivateInput) (graph.DeactivateResult, error) {
+	var res graph.DeactivateResult
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, removeLocalOptions()), activityDeactivate, in).Get(ctx, &res)
 	return res, err
 }

@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/graph"
 )
 
 // What a request workflow calls: its one way to the assignment workflow
@@ -50,8 +51,8 @@ func Release(ctx workflow.Context, in ReleaseInput) (ReleaseResult, error) {
 
 // CheckEligibility asks Entra, in a local activity, whether the principal
 // still holds the PIM eligibility a role requires before a hold.
-func CheckEligibility(ctx workflow.Context, in activities.EligibilityInput) (activities.EligibilityResult, error) {
-	var res activities.EligibilityResult
+func CheckEligibility(ctx workflow.Context, in activities.EligibilityInput) (graph.EligibilityResult, error) {
+	var res graph.EligibilityResult
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, checkOptions()), activityCheckEligibility, in).Get(ctx, &res)
 	return res, err
 }

@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/graph"
 )
 
 // activateOptions bound activation (and extension) to ten minutes of
@@ -24,7 +25,7 @@ func activateOptions() workflow.ActivityOptions {
 			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,
 			MaximumInterval:        30 * time.Second,
-			NonRetryableErrorTypes: []string{activities.ErrGraphRejected},
+			NonRetryableErrorTypes: []string{graph.ErrRejected},
 		},
 	}
 }
@@ -49,7 +50,7 @@ func deactivateOptions() workflow.ActivityOptions {
 // of leaving it to blind retries, and stops on Graph's outright refusal.
 func removeOptions() workflow.ActivityOptions {
 	o := deactivateOptions()
-	o.RetryPolicy.NonRetryableErrorTypes = []string{activities.ErrRemovalTooSoon, activities.ErrGraphRejected}
+	o.RetryPolicy.NonRetryableErrorTypes = []string{activities.ErrRemovalTooSoon, graph.ErrRejected}
 	return o
 }
 
@@ -76,7 +77,7 @@ func activateLocalOptions() workflow.LocalActivityOptions {
 			InitialInterval:        o.RetryPolicy.InitialInterval,
 			BackoffCoefficient:     o.RetryPolicy.BackoffCoefficient,
 			MaximumInterval:        o.RetryPolicy.MaximumInterval,
-			NonRetryableErrorTypes: []string{activities.ErrGraphRejected, activities.ErrAssignmentHeld},
+			NonRetryableErrorTypes: []string{graph.ErrRejected, graph.ErrAssignmentHeld},
 		},
 	}
 }
@@ -91,7 +92,7 @@ func checkOptions() workflow.LocalActivityOptions {
 			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,
 			MaximumInterval:        30 * time.Second,
-			NonRetryableErrorTypes: []string{activities.ErrGraphRejected},
+			NonRetryableErrorTypes: []string{graph.ErrRejected},
 		},
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/graph"
 )
 
 // TestActivityOptions pins the timeouts and retry policies: the test
@@ -25,7 +25,7 @@ func TestActivityOptions(t *testing.T) {
 			WaitForCancellation:    true,
 			RetryPolicy: &temporal.RetryPolicy{
 				InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
-				NonRetryableErrorTypes: []string{activities.ErrGraphRejected},
+				NonRetryableErrorTypes: []string{graph.ErrRejected},
 			},
 		}},
 		{"deactivate retries without limit or deadline", deactivateOptions(), workflow.ActivityOptions{

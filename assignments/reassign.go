@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/graph"
 )
 
 // changeReassignAfterOwnEnd is the GetVersion change id of the assignment
@@ -84,7 +85,7 @@ func (s *assignment) reassign(ctx workflow.Context) {
 	if r := d.Truncate(time.Second); r < d {
 		d = r + time.Second
 	}
-	in := activities.ActivateInput{
+	in := graph.ActivateInput{
 		RequestID:     by.RequestID,
 		Assignment:    s.target,
 		Duration:      d,
@@ -113,7 +114,7 @@ func (s *assignment) reassign(ctx workflow.Context) {
 		// As in activate: only Graph's outright refusal surely left
 		// nothing behind.
 		var app *temporal.ApplicationError
-		s.assigned = !errors.As(err, &app) || app.Type() != activities.ErrGraphRejected
+		s.assigned = !errors.As(err, &app) || app.Type() != graph.ErrRejected
 		s.releaseReason, s.releasedBy = "cleanup after assigning the role again failed", by.RequestID
 		return
 	}
@@ -170,7 +171,7 @@ func (s *assignment) settleWaiting(ctx workflow.Context, res HoldResult) {
 }
 
 // instanceID names an instance for people; Graph may not have told its id.
-func instanceID(inst activities.Instance) string {
+func instanceID(inst graph.Instance) string {
 	if inst.ID == "" {
 		return "(none)"
 	}

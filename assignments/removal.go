@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/graph"
 )
 
 // remove takes the role away once no grant holds it. Entra's refusal of a
@@ -20,13 +21,13 @@ import (
 func (s *assignment) remove(ctx workflow.Context) {
 	s.removing = true
 	defer func() { s.removing = false }()
-	in := activities.DeactivateInput{RequestID: s.releasedBy, Assignment: s.target, Reason: s.releaseReason}
+	in := graph.DeactivateInput{RequestID: s.releasedBy, Assignment: s.target, Reason: s.releaseReason}
 	if in.Reason == "" {
 		in.Reason = "no jitflow request holds it any more"
 	}
 	quick := workflow.GetVersion(ctx, changeQuickRemoval, workflow.DefaultVersion, 1) == 1
 	for {
-		var res activities.DeactivateResult
+		var res graph.DeactivateResult
 		var err error
 		if quick {
 			quick = false
@@ -67,12 +68,12 @@ func finalRemovalError(err error) bool {
 
 // removeOnce runs the Deactivate activity, raising the alert if it is still
 // failing after RemovalAlertAfter.
-func (s *assignment) removeOnce(ctx workflow.Context, in activities.DeactivateInput) (activities.DeactivateResult, error) {
+func (s *assignment) removeOnce(ctx workflow.Context, in graph.DeactivateInput) (graph.DeactivateResult, error) {
 	f := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, removeOptions()), acts.Deactivate, in)
 	tctx, stopTimer := workflow.WithCancel(ctx)
 	defer stopTimer()
 	alarm := workflow.NewTimer(tctx, RemovalAlertAfter)
-	var res activities.DeactivateResult
+	var res graph.DeactivateResult
 	var err error
 	done := false
 	sel := workflow.NewSelector(ctx)

@@ -9,7 +9,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/graph"
 	"github.com/jitflow/jitflow/proof"
 )
 
@@ -48,7 +48,7 @@ func invalid(format string, args ...any) error {
 
 // WorkflowID is the deterministic id of the assignment workflow
 // of one principal and target: assignment/<principal>/<target hash>.
-func WorkflowID(a activities.Assignment) string {
+func WorkflowID(a graph.Assignment) string {
 	var key string
 	if a.IsGroup() {
 		key = "group\n" + strings.ToLower(a.GroupID) + "\n" + a.AccessID
@@ -66,13 +66,13 @@ func WorkflowID(a activities.Assignment) string {
 // Input starts the assignment workflow, or continues it as new
 // with the state it carried.
 type Input struct {
-	Assignment activities.Assignment `json:"assignment"`
-	Grants     []Grant               `json:"grants,omitempty"`
+	Assignment graph.Assignment `json:"assignment"`
+	Grants     []Grant          `json:"grants,omitempty"`
 	// Assigned is set while jitflow's own assignment exists in Entra.
-	Assigned    bool                 `json:"assigned,omitempty"`
-	AlreadyHeld *activities.Instance `json:"already_held,omitempty"`
-	ActiveSince time.Time            `json:"active_since,omitempty"`
-	EntraEnd    time.Time            `json:"entra_end,omitempty"`
+	Assigned    bool            `json:"assigned,omitempty"`
+	AlreadyHeld *graph.Instance `json:"already_held,omitempty"`
+	ActiveSince time.Time       `json:"active_since,omitempty"`
+	EntraEnd    time.Time       `json:"entra_end,omitempty"`
 }
 
 // Grant is one request's hold on the assignment.
@@ -88,12 +88,12 @@ type Grant struct {
 // a new grant for Duration from activation, or (Until set) the request's
 // grant extended to Until.
 type HoldInput struct {
-	RequestID     string                `json:"request_id"`
-	Assignment    activities.Assignment `json:"assignment"`
-	Duration      time.Duration         `json:"duration"`
-	Until         time.Time             `json:"until,omitempty"`
-	Justification string                `json:"justification"`
-	Ticket        string                `json:"ticket,omitempty"`
+	RequestID     string           `json:"request_id"`
+	Assignment    graph.Assignment `json:"assignment"`
+	Duration      time.Duration    `json:"duration"`
+	Until         time.Time        `json:"until,omitempty"`
+	Justification string           `json:"justification"`
+	Ticket        string           `json:"ticket,omitempty"`
 	// Proof is the worker's signature of this input (proof.KindHold, for
 	// RequestID): only a jitflow worker may have a role held.
 	Proof *proof.Proof `json:"proof,omitempty"`
@@ -112,26 +112,26 @@ type HoldResult struct {
 	EntraEnd time.Time `json:"entra_end,omitempty"`
 	// AlreadyHeld is the standing or foreign assignment the principal held
 	// before jitflow: it is left alone and never removed.
-	AlreadyHeld *activities.Instance `json:"already_held,omitempty"`
+	AlreadyHeld *graph.Instance `json:"already_held,omitempty"`
 	// Activation is Graph's answer when this hold assigned the role;
 	// Extension when it moved the assignment's end.
-	Activation *activities.ActivateResult `json:"activation,omitempty"`
-	Extension  *activities.ExtendResult   `json:"extension,omitempty"`
+	Activation *graph.ActivateResult `json:"activation,omitempty"`
+	Extension  *graph.ExtendResult   `json:"extension,omitempty"`
 	// Shared counts the other requests holding the assignment.
 	Shared int `json:"shared,omitempty"`
 }
 
 // ReleaseInput gives up a request's hold.
 type ReleaseInput struct {
-	RequestID  string                `json:"request_id"`
-	Assignment activities.Assignment `json:"assignment"`
-	Reason     string                `json:"reason,omitempty"`
+	RequestID  string           `json:"request_id"`
+	Assignment graph.Assignment `json:"assignment"`
+	Reason     string           `json:"reason,omitempty"`
 }
 
 // ReleaseResult says what became of the assignment.
 type ReleaseResult struct {
 	// Removal is Graph's answer when the role was removed.
-	Removal *activities.DeactivateResult `json:"removal,omitempty"`
+	Removal *graph.DeactivateResult `json:"removal,omitempty"`
 	// Remaining counts the requests still holding the role, which stays.
 	Remaining int `json:"remaining,omitempty"`
 	// AlreadyHeld is set when the principal held the role before jitflow:
@@ -161,11 +161,11 @@ type RemovalProgress struct {
 // assignment ended before the grant (changeReassignAfterOwnEnd).
 type Reassignment struct {
 	// Previous is the principal's own assignment that ended.
-	Previous activities.Instance `json:"previous"`
+	Previous graph.Instance `json:"previous"`
 	// Activation is Graph's answer when jitflow assigned the role for the
 	// rest of the grant: from now on the assignment is jitflow's, and it
 	// is removed when the last grant ends.
-	Activation *activities.ActivateResult `json:"activation,omitempty"`
+	Activation *graph.ActivateResult `json:"activation,omitempty"`
 	// Failure says why the role could not be assigned again: the grant is
 	// dropped and the role is gone.
 	Failure string `json:"failure,omitempty"`
@@ -173,11 +173,11 @@ type Reassignment struct {
 
 // View is what QueryAssignment returns.
 type View struct {
-	Assignment  activities.Assignment `json:"assignment"`
-	Grants      []Grant               `json:"grants"`
-	Assigned    bool                  `json:"assigned"`
-	AlreadyHeld *activities.Instance  `json:"already_held,omitempty"`
-	EntraEnd    time.Time             `json:"entra_end,omitempty"`
+	Assignment  graph.Assignment `json:"assignment"`
+	Grants      []Grant          `json:"grants"`
+	Assigned    bool             `json:"assigned"`
+	AlreadyHeld *graph.Instance  `json:"already_held,omitempty"`
+	EntraEnd    time.Time        `json:"entra_end,omitempty"`
 }
 
 // Claim is what a hold's proof says: a worker's hold for the request.

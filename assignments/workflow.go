@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/graph"
 	"github.com/jitflow/jitflow/proof"
 )
 
@@ -64,7 +65,7 @@ type grant struct {
 }
 
 type assignment struct {
-	target activities.Assignment
+	target graph.Assignment
 	logger log.Logger
 	// keys check the holds' proofs; nonces are those of accepted holds
 	// (this run's: continue-as-new starts afresh, and a proof lives
@@ -76,7 +77,7 @@ type assignment struct {
 	assigned    bool
 	activating  bool
 	removing    bool
-	alreadyHeld *activities.Instance
+	alreadyHeld *graph.Instance
 	activeSince time.Time
 	entraEnd    time.Time
 
@@ -97,7 +98,7 @@ type assignment struct {
 	releaseReason  string
 	releasedBy     string
 	waiting        []string
-	lastRemoval    *activities.DeactivateResult
+	lastRemoval    *graph.DeactivateResult
 	removalFailure string
 }
 
@@ -369,7 +370,7 @@ func (s *assignment) activate(ctx workflow.Context) {
 	defer func() { s.activating = false }()
 	s.lastRemoval, s.removalFailure = nil, ""
 	first := s.firstUnsettled()
-	in := activities.ActivateInput{
+	in := graph.ActivateInput{
 		RequestID:     first.RequestID,
 		Assignment:    s.target,
 		Duration:      s.longestUnsettled(),
@@ -388,7 +389,7 @@ func (s *assignment) activate(ctx workflow.Context) {
 		// A failure other than Graph's outright refusal may have left an
 		// assignment behind (an attempt whose answer was lost): remove it.
 		var app *temporal.ApplicationError
-		s.assigned = !errors.As(err, &app) || app.Type() != activities.ErrGraphRejected
+		s.assigned = !errors.As(err, &app) || app.Type() != graph.ErrRejected
 		return
 	}
 	s.assigned, s.entraEnd, s.activeSince = true, res.EndDateTime, workflow.Now(ctx)
@@ -400,15 +401,15 @@ func (s *assignment) activate(ctx workflow.Context) {
 
 // heldBefore reads the assignment the principal held before jitflow from
 // the provider's ErrAssignmentHeld refusal.
-func heldBefore(err error) (activities.Instance, bool) {
+func heldBefore(err error) (graph.Instance, bool) {
 	var app *temporal.ApplicationError
-	if !errors.As(err, &app) || app.Type() != activities.ErrAssignmentHeld {
-		return activities.Instance{}, false
+	if !errors.As(err, &app) || app.Type() != graph.ErrAssignmentHeld {
+		return graph.Instance{}, false
 	}
-	var inst activities.Instance
+	var inst graph.Instance
 	if app.HasDetails() {
 		if derr := app.Details(&inst); derr != nil {
-			inst = activities.Instance{}
+			inst = graph.Instance{}
 		}
 	}
 	return inst, true
@@ -419,7 +420,7 @@ func heldBefore(err error) (activities.Instance, bool) {
 // assignment (Entra's clock started when the role was really there, a
 // moment before this one); one that outlasts it is left for the main loop
 // to extend.
-func (s *assignment) settleNew(ctx workflow.Context, res *activities.ActivateResult, activated time.Duration) {
+func (s *assignment) settleNew(ctx workflow.Context, res *graph.ActivateResult, activated time.Duration) {
 	now := workflow.Now(ctx)
 	for _, g := range s.grants {
 		if g.settled || !g.Until.IsZero() {
@@ -479,14 +480,14 @@ func (s *assignment) extend(ctx workflow.Context) {
 	if r := latest.Truncate(time.Second); r.Before(latest) {
 		latest = r.Add(time.Second)
 	}
-	in := activities.ExtendInput{
+	in := graph.ExtendInput{
 		RequestID:     by.RequestID,
 		Assignment:    s.target,
 		EndDateTime:   latest,
 		Justification: by.justification,
 		Ticket:        by.ticket,
 	}
-	var res activities.ExtendResult
+	var res graph.ExtendResult
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activateOptions()), acts.Extend, in).Get(ctx, &res)
 	if err != nil {
 		s.failExtension("extending the assignment failed: " + activities.FailureText(err))

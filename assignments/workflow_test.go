@@ -15,6 +15,7 @@ import (
 	"github.com/jitflow/jitflow/activities"
 	"github.com/jitflow/jitflow/approvals"
 	"github.com/jitflow/jitflow/assignments"
+	"github.com/jitflow/jitflow/graph"
 	"github.com/jitflow/jitflow/proof"
 )
 
@@ -35,7 +36,7 @@ var testProofs = func() *proof.Keys {
 	return proof.FromKeySet(ks)
 }()
 
-var aliceReader = activities.Assignment{PrincipalID: alice.ID, RoleDefinitionID: "f2ef992c-3afb-46b9-b7cf-a126ee74c451", DirectoryScopeID: "/"}
+var aliceReader = graph.Assignment{PrincipalID: alice.ID, RoleDefinitionID: "f2ef992c-3afb-46b9-b7cf-a126ee74c451", DirectoryScopeID: "/"}
 
 // assignmentHarness runs one Assignment workflow with Graph mocked, and
 // keeps every call it made.
@@ -43,17 +44,17 @@ type assignmentHarness struct {
 	t   *testing.T
 	env *testsuite.TestWorkflowEnvironment
 
-	activate   func(in activities.ActivateInput) (activities.ActivateResult, error)
-	deactivate func(n int) (activities.DeactivateResult, error)
+	activate   func(in graph.ActivateInput) (graph.ActivateResult, error)
+	deactivate func(n int) (graph.DeactivateResult, error)
 	// removalDelay is how long each Deactivate attempt takes.
 	removalDelay time.Duration
 	// carried, when set, starts the workflow as continued from an earlier run.
 	carried *assignments.Input
 
 	mu          sync.Mutex
-	activations []activities.ActivateInput
-	extensions  []activities.ExtendInput
-	removals    []activities.DeactivateInput
+	activations []graph.ActivateInput
+	extensions  []graph.ExtendInput
+	removals    []graph.DeactivateInput
 	removedAt   []time.Time
 	signals     []assignments.RemovalProgress
 }
@@ -67,11 +68,11 @@ func newAssignmentHarness(t *testing.T) *assignmentHarness {
 	return &assignmentHarness{
 		t:   t,
 		env: env,
-		activate: func(in activities.ActivateInput) (activities.ActivateResult, error) {
-			return activities.ActivateResult{GraphRequestID: "graph-assign", GraphStatus: "Provisioned", EndDateTime: env.Now().Add(in.Duration)}, nil
+		activate: func(in graph.ActivateInput) (graph.ActivateResult, error) {
+			return graph.ActivateResult{GraphRequestID: "graph-assign", GraphStatus: "Provisioned", EndDateTime: env.Now().Add(in.Duration)}, nil
 		},
-		deactivate: func(int) (activities.DeactivateResult, error) {
-			return activities.DeactivateResult{GraphRequestID: "graph-remove", GraphStatus: "Revoked"}, nil
+		deactivate: func(int) (graph.DeactivateResult, error) {
+			return graph.DeactivateResult{GraphRequestID: "graph-remove", GraphStatus: "Revoked"}, nil
 		},
 	}
 }
@@ -80,19 +81,19 @@ func (h *assignmentHarness) run() {
 	h.t.Helper()
 	a := &activities.Activities{}
 	h.env.RegisterActivity(a)
-	h.env.OnActivity(a.Activate, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ActivateInput) (activities.ActivateResult, error) {
+	h.env.OnActivity(a.Activate, mock.Anything, mock.Anything).Return(func(_ context.Context, in graph.ActivateInput) (graph.ActivateResult, error) {
 		h.mu.Lock()
 		h.activations = append(h.activations, in)
 		h.mu.Unlock()
 		return h.activate(in)
 	})
-	h.env.OnActivity(a.Extend, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ExtendInput) (activities.ExtendResult, error) {
+	h.env.OnActivity(a.Extend, mock.Anything, mock.Anything).Return(func(_ context.Context, in graph.ExtendInput) (graph.ExtendResult, error) {
 		h.mu.Lock()
 		h.extensions = append(h.extensions, in)
 		h.mu.Unlock()
-		return activities.ExtendResult{GraphRequestID: "graph-extend", EndDateTime: in.EndDateTime}, nil
+		return graph.ExtendResult{GraphRequestID: "graph-extend", EndDateTime: in.EndDateTime}, nil
 	})
-	removal := h.env.OnActivity(a.Deactivate, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.DeactivateInput) (activities.DeactivateResult, error) {
+	removal := h.env.OnActivity(a.Deactivate, mock.Anything, mock.Anything).Return(func(_ context.Context, in graph.DeactivateInput) (graph.DeactivateResult, error) {
 		h.mu.Lock()
 		h.removals = append(h.removals, in)
 		h.removedAt = append(h.removedAt, h.env.Now())
@@ -215,9 +216,9 @@ func TestAssignmentOverlappingGrants(t *testing.T) {
 // over and never removed.
 func TestAssignmentAlreadyHeld(t *testing.T) {
 	h := newAssignmentHarness(t)
-	standing := activities.Instance{ID: "standing-1", PrincipalID: alice.ID, RoleDefinitionID: aliceReader.RoleDefinitionID, DirectoryScopeID: "/", AssignmentType: "Assigned"}
-	h.activate = func(activities.ActivateInput) (activities.ActivateResult, error) {
-		return activities.ActivateResult{}, temporal.NewNonRetryableApplicationError("alice already holds the role", activities.ErrAssignmentHeld, nil, standing)
+	standing := graph.Instance{ID: "standing-1", PrincipalID: alice.ID, RoleDefinitionID: aliceReader.RoleDefinitionID, DirectoryScopeID: "/", AssignmentType: "Assigned"}
+	h.activate = func(graph.ActivateInput) (graph.ActivateResult, error) {
+		return graph.ActivateResult{}, temporal.NewNonRetryableApplicationError("alice already holds the role", graph.ErrAssignmentHeld, nil, standing)
 	}
 	hold := h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour})
 	extend := h.holdAt(20*time.Minute, assignments.HoldInput{RequestID: "req-1", Until: t0.Add(3 * time.Hour)})
@@ -242,12 +243,12 @@ func TestAssignmentAlreadyHeld(t *testing.T) {
 func TestAssignmentWaitsOutRemovalTooSoon(t *testing.T) {
 	h := newAssignmentHarness(t)
 	allowed := t0.Add(5 * time.Minute)
-	h.deactivate = func(n int) (activities.DeactivateResult, error) {
+	h.deactivate = func(n int) (graph.DeactivateResult, error) {
 		if n == 1 {
-			return activities.DeactivateResult{}, temporal.NewNonRetryableApplicationError("ActiveDurationTooShort", activities.ErrRemovalTooSoon, nil,
+			return graph.DeactivateResult{}, temporal.NewNonRetryableApplicationError("ActiveDurationTooShort", activities.ErrRemovalTooSoon, nil,
 				activities.RemovalTooSoonDetails{AllowedAt: allowed})
 		}
-		return activities.DeactivateResult{GraphStatus: "Revoked"}, nil
+		return graph.DeactivateResult{GraphStatus: "Revoked"}, nil
 	}
 	h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour})
 	rel := h.releaseAt(time.Minute, "req-1")
@@ -267,11 +268,11 @@ func TestAssignmentRemovalAlert(t *testing.T) {
 	h := newAssignmentHarness(t)
 	// Attempts that each hang for six minutes before failing.
 	h.removalDelay = 6 * time.Minute
-	h.deactivate = func(n int) (activities.DeactivateResult, error) {
+	h.deactivate = func(n int) (graph.DeactivateResult, error) {
 		if n < 3 {
-			return activities.DeactivateResult{}, temporal.NewApplicationError("HTTP 503", "GraphUnavailable")
+			return graph.DeactivateResult{}, temporal.NewApplicationError("HTTP 503", "GraphUnavailable")
 		}
-		return activities.DeactivateResult{GraphStatus: "Revoked"}, nil
+		return graph.DeactivateResult{GraphStatus: "Revoked"}, nil
 	}
 	h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour})
 	rel := h.releaseAt(time.Minute, "req-1")
@@ -288,8 +289,8 @@ func TestAssignmentRemovalAlert(t *testing.T) {
 // remove.
 func TestAssignmentActivationRefused(t *testing.T) {
 	h := newAssignmentHarness(t)
-	h.activate = func(activities.ActivateInput) (activities.ActivateResult, error) {
-		return activities.ActivateResult{}, temporal.NewNonRetryableApplicationError("RoleAssignmentRequestPolicyValidationFailed", activities.ErrGraphRejected, nil)
+	h.activate = func(graph.ActivateInput) (graph.ActivateResult, error) {
+		return graph.ActivateResult{}, temporal.NewNonRetryableApplicationError("RoleAssignmentRequestPolicyValidationFailed", graph.ErrRejected, nil)
 	}
 	hold := h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour})
 	h.run()
@@ -333,15 +334,15 @@ func TestAssignmentEndsOverlappingGrants(t *testing.T) {
 }
 
 func TestAssignmentWorkflowID(t *testing.T) {
-	group := activities.Assignment{PrincipalID: alice.ID, GroupID: "22222222-2222-4222-8222-000000000001", AccessID: activities.AccessMember}
+	group := graph.Assignment{PrincipalID: alice.ID, GroupID: "22222222-2222-4222-8222-000000000001", AccessID: graph.AccessMember}
 	owner := group
-	owner.AccessID = activities.AccessOwner
+	owner.AccessID = graph.AccessOwner
 	au := aliceReader
 	au.DirectoryScopeID = "/administrativeUnits/aaaaaaaa-1111-4111-8111-000000000001"
 	upper := aliceReader
 	upper.RoleDefinitionID = "F2EF992C-3AFB-46B9-B7CF-A126EE74C451"
 	ids := map[string]bool{}
-	for _, a := range []activities.Assignment{aliceReader, group, owner, au} {
+	for _, a := range []graph.Assignment{aliceReader, group, owner, au} {
 		ids[assignments.WorkflowID(a)] = true
 	}
 	require.Len(t, ids, 4, "each target has its own workflow")
@@ -405,11 +406,11 @@ func TestAssignmentReleaseOfUnknownGrant(t *testing.T) {
 // activity); when Graph fails it, the activity retries until it is done.
 func TestAssignmentQuickRemovalFallsBackToTheActivity(t *testing.T) {
 	h := newAssignmentHarness(t)
-	h.deactivate = func(n int) (activities.DeactivateResult, error) {
+	h.deactivate = func(n int) (graph.DeactivateResult, error) {
 		if n == 1 {
-			return activities.DeactivateResult{}, temporal.NewApplicationError("HTTP 503", "GraphUnavailable")
+			return graph.DeactivateResult{}, temporal.NewApplicationError("HTTP 503", "GraphUnavailable")
 		}
-		return activities.DeactivateResult{GraphRequestID: "graph-remove", GraphStatus: "Revoked"}, nil
+		return graph.DeactivateResult{GraphRequestID: "graph-remove", GraphStatus: "Revoked"}, nil
 	}
 	h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour})
 	rel := h.releaseAt(time.Minute, "req-1")
@@ -434,24 +435,24 @@ func TestAssignmentEndsAShorterLaterGrant(t *testing.T) {
 
 // ownActivation is alice's own time-bound PIM activation of the reader
 // role, made outside jitflow, ending at end.
-func ownActivation(end time.Time) activities.Instance {
-	return activities.Instance{ID: "own-1", PrincipalID: alice.ID, RoleDefinitionID: aliceReader.RoleDefinitionID, DirectoryScopeID: "/",
+func ownActivation(end time.Time) graph.Instance {
+	return graph.Instance{ID: "own-1", PrincipalID: alice.ID, RoleDefinitionID: aliceReader.RoleDefinitionID, DirectoryScopeID: "/",
 		AssignmentType: "Activated", StartDateTime: t0.Add(-time.Hour), EndDateTime: end}
 }
 
 // heldFirst answers the first activation with the principal's own
 // assignment, and later ones with then (nil: Graph assigns the role).
-func (h *assignmentHarness) heldFirst(own activities.Instance, then func(in activities.ActivateInput) (activities.ActivateResult, error)) *[]time.Time {
+func (h *assignmentHarness) heldFirst(own graph.Instance, then func(in graph.ActivateInput) (graph.ActivateResult, error)) *[]time.Time {
 	var at []time.Time
-	h.activate = func(in activities.ActivateInput) (activities.ActivateResult, error) {
+	h.activate = func(in graph.ActivateInput) (graph.ActivateResult, error) {
 		at = append(at, h.env.Now())
 		if len(at) == 1 {
-			return activities.ActivateResult{}, temporal.NewNonRetryableApplicationError("alice already holds the role", activities.ErrAssignmentHeld, nil, own)
+			return graph.ActivateResult{}, temporal.NewNonRetryableApplicationError("alice already holds the role", graph.ErrAssignmentHeld, nil, own)
 		}
 		if then != nil {
 			return then(in)
 		}
-		return activities.ActivateResult{GraphRequestID: "graph-reassign", GraphStatus: "Provisioned", EndDateTime: h.env.Now().Add(in.Duration)}, nil
+		return graph.ActivateResult{GraphRequestID: "graph-reassign", GraphStatus: "Provisioned", EndDateTime: h.env.Now().Add(in.Duration)}, nil
 	}
 	return &at
 }
@@ -529,8 +530,8 @@ func TestAssignmentOwnAssignmentOutlastsGrant(t *testing.T) {
 // grant is dropped, and nothing is left to remove.
 func TestAssignmentReassignRefused(t *testing.T) {
 	h := newAssignmentHarness(t)
-	h.heldFirst(ownActivation(t0.Add(30*time.Minute)), func(activities.ActivateInput) (activities.ActivateResult, error) {
-		return activities.ActivateResult{}, temporal.NewNonRetryableApplicationError("RoleAssignmentRequestPolicyValidationFailed", activities.ErrGraphRejected, nil)
+	h.heldFirst(ownActivation(t0.Add(30*time.Minute)), func(graph.ActivateInput) (graph.ActivateResult, error) {
+		return graph.ActivateResult{}, temporal.NewNonRetryableApplicationError("RoleAssignmentRequestPolicyValidationFailed", graph.ErrRejected, nil)
 	})
 	h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour})
 	h.run()
@@ -572,8 +573,8 @@ func TestAssignmentOwnAssignmentRenewed(t *testing.T) {
 	h := newAssignmentHarness(t)
 	renewed := ownActivation(t0.Add(2 * time.Hour))
 	renewed.ID = "own-2"
-	h.heldFirst(ownActivation(t0.Add(30*time.Minute)), func(activities.ActivateInput) (activities.ActivateResult, error) {
-		return activities.ActivateResult{}, temporal.NewNonRetryableApplicationError("alice already holds the role", activities.ErrAssignmentHeld, nil, renewed)
+	h.heldFirst(ownActivation(t0.Add(30*time.Minute)), func(graph.ActivateInput) (graph.ActivateResult, error) {
+		return graph.ActivateResult{}, temporal.NewNonRetryableApplicationError("alice already holds the role", graph.ErrAssignmentHeld, nil, renewed)
 	})
 	h.holdAt(0, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour})
 	h.run()

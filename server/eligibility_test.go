@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/graph"
 	"github.com/jitflow/jitflow/policies"
 )
 
@@ -17,17 +17,17 @@ type fakeEligibility struct {
 	mu    sync.Mutex
 	held  map[string]bool
 	err   error
-	asked []activities.Assignment
+	asked []graph.Assignment
 }
 
-func (f *fakeEligibility) Eligible(_ context.Context, a activities.Assignment) (activities.EligibilityResult, error) {
+func (f *fakeEligibility) Eligible(_ context.Context, a graph.Assignment) (graph.EligibilityResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.asked = append(f.asked, a)
 	if f.err != nil {
-		return activities.EligibilityResult{}, f.err
+		return graph.EligibilityResult{}, f.err
 	}
-	return activities.EligibilityResult{Eligible: f.held[a.PrincipalID+" "+a.TargetString()]}, nil
+	return graph.EligibilityResult{Eligible: f.held[a.PrincipalID+" "+a.TargetString()]}, nil
 }
 
 // requireEligibility makes the dev reader role a PIM for Groups membership

@@ -56,34 +56,34 @@ type flakyPIM struct {
 	now     func() time.Time // the workflow clock; t0 when nil
 }
 
-func (p *flakyPIM) Assign(_ context.Context, in activities.ActivateInput) (activities.ActivateResult, error) {
+func (p *flakyPIM) Assign(_ context.Context, in graph.ActivateInput) (graph.ActivateResult, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.assigns++
 	if p.assigns == 1 {
-		return activities.ActivateResult{}, &graph.Error{Op: "assign", Status: 429, Code: "TooManyRequests", Message: "slow down"}
+		return graph.ActivateResult{}, &graph.Error{Op: "assign", Status: 429, Code: "TooManyRequests", Message: "slow down"}
 	}
 	now := t0
 	if p.now != nil {
 		now = p.now()
 	}
-	return activities.ActivateResult{GraphRequestID: "graph-1", EndDateTime: now.Add(in.Duration)}, nil
+	return graph.ActivateResult{GraphRequestID: "graph-1", EndDateTime: now.Add(in.Duration)}, nil
 }
 
-func (p *flakyPIM) Remove(context.Context, activities.DeactivateInput) (activities.DeactivateResult, error) {
-	return activities.DeactivateResult{GraphRequestID: "graph-2"}, nil
+func (p *flakyPIM) Remove(context.Context, graph.DeactivateInput) (graph.DeactivateResult, error) {
+	return graph.DeactivateResult{GraphRequestID: "graph-2"}, nil
 }
 
-func (p *flakyPIM) Extend(_ context.Context, in activities.ExtendInput) (activities.ExtendResult, error) {
-	return activities.ExtendResult{EndDateTime: in.EndDateTime}, nil
+func (p *flakyPIM) Extend(_ context.Context, in graph.ExtendInput) (graph.ExtendResult, error) {
+	return graph.ExtendResult{EndDateTime: in.EndDateTime}, nil
 }
 
-func (p *flakyPIM) Instances(context.Context, activities.Assignment) ([]activities.Instance, error) {
+func (p *flakyPIM) Instances(context.Context, graph.Assignment) ([]graph.Instance, error) {
 	return nil, nil
 }
 
-func (p *flakyPIM) Eligible(context.Context, activities.Assignment) (activities.EligibilityResult, error) {
-	return activities.EligibilityResult{Eligible: true}, nil
+func (p *flakyPIM) Eligible(context.Context, graph.Assignment) (graph.EligibilityResult, error) {
+	return graph.EligibilityResult{Eligible: true}, nil
 }
 
 // registerGrants stands in for the assignment workflow, which holds the
@@ -92,10 +92,10 @@ func (p *flakyPIM) Eligible(context.Context, activities.Assignment) (activities.
 func registerGrants(env *testsuite.TestWorkflowEnvironment) {
 	env.RegisterActivityWithOptions(func(_ context.Context, in assignments.HoldInput) (assignments.HoldResult, error) {
 		until := env.Now().Add(in.Duration)
-		return assignments.HoldResult{Until: until, EntraEnd: until, Activation: &activities.ActivateResult{GraphRequestID: "graph-1", EndDateTime: until}}, nil
+		return assignments.HoldResult{Until: until, EntraEnd: until, Activation: &graph.ActivateResult{GraphRequestID: "graph-1", EndDateTime: until}}, nil
 	}, activity.RegisterOptions{Name: assignments.ActivityHoldGrant})
 	env.RegisterActivityWithOptions(func(context.Context, assignments.ReleaseInput) (assignments.ReleaseResult, error) {
-		return assignments.ReleaseResult{Removal: &activities.DeactivateResult{GraphRequestID: "graph-2"}}, nil
+		return assignments.ReleaseResult{Removal: &graph.DeactivateResult{GraphRequestID: "graph-2"}}, nil
 	}, activity.RegisterOptions{Name: assignments.ActivityReleaseGrant})
 }
 
@@ -196,7 +196,7 @@ func TestWorkerInterceptorCountsGraphErrors(t *testing.T) {
 	keys := testProofKeys(t)
 	env.RegisterWorkflowWithOptions(assignments.Workflow(keys), workflow.RegisterOptions{Name: assignments.WorkflowName})
 	env.RegisterActivity(&activities.Activities{PIM: &flakyPIM{now: env.Now}})
-	target := activities.Assignment{PrincipalID: alice.ID, RoleDefinitionID: "f2ef992c-3afb-46b9-b7cf-a126ee74c451", DirectoryScopeID: "/"}
+	target := graph.Assignment{PrincipalID: alice.ID, RoleDefinitionID: "f2ef992c-3afb-46b9-b7cf-a126ee74c451", DirectoryScopeID: "/"}
 	var held, released error = errors.New("hold not answered"), errors.New("release not answered")
 	env.RegisterDelayedCallback(func() {
 		in, err := assignments.HoldInput{RequestID: "req-metrics", Assignment: target, Duration: time.Hour}.

@@ -12,6 +12,7 @@ import (
 	"github.com/jitflow/jitflow/activities"
 	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/assignments"
+	"github.com/jitflow/jitflow/graph"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -35,9 +36,9 @@ func TestHappyPathOneStage(t *testing.T) {
 	require.Equal(t, t0.Add(5*time.Second+time.Hour), *r.ExpiresAt)
 	require.Equal(t, *r.ExpiresAt, *r.EndedAt)
 	require.Len(t, h.activations, 1)
-	require.Equal(t, activities.ActivateInput{
+	require.Equal(t, graph.ActivateInput{
 		RequestID:     "req-reader",
-		Assignment:    activities.Assignment{PrincipalID: alice.ID, RoleDefinitionID: h.in.Target.RoleDefinitionID, DirectoryScopeID: "/"},
+		Assignment:    graph.Assignment{PrincipalID: alice.ID, RoleDefinitionID: h.in.Target.RoleDefinitionID, DirectoryScopeID: "/"},
 		Duration:      time.Hour,
 		Justification: h.in.Justification,
 	}, h.activations[0])
@@ -204,7 +205,7 @@ func TestExpiryRemovesOnce(t *testing.T) {
 	r := h.run()
 	require.Equal(t, api.StatusExpired, r.Status)
 	require.Len(t, h.removals, 1)
-	require.Equal(t, activities.Assignment{PrincipalID: erin.ID, RoleDefinitionID: h.in.Target.RoleDefinitionID, DirectoryScopeID: "/"}, h.removals[0].Assignment)
+	require.Equal(t, graph.Assignment{PrincipalID: erin.ID, RoleDefinitionID: h.in.Target.RoleDefinitionID, DirectoryScopeID: "/"}, h.removals[0].Assignment)
 	deact := h.audit.ofType(api.EventDeactivated)
 	require.Len(t, deact, 1)
 	require.Equal(t, "role removed: Graph request graph-deactivate (status Revoked)", deact[0].Detail)
@@ -220,13 +221,13 @@ func TestActivationFailure(t *testing.T) {
 		// cleanup: an attempt may have assigned the role, so it is removed.
 		cleanup bool
 	}{
-		{"rejected by Graph", temporal.NewApplicationError("principal not eligible", activities.ErrGraphRejected), 1, "principal not eligible", false},
+		{"rejected by Graph", temporal.NewApplicationError("principal not eligible", graph.ErrRejected), 1, "principal not eligible", false},
 		{"retries run out", errors.New("graph unavailable"), 0, "graph unavailable", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, readerInput())
-			h.activate = func(int) (activities.ActivateResult, error) { return activities.ActivateResult{}, tc.err }
+			h.activate = func(int) (graph.ActivateResult, error) { return graph.ActivateResult{}, tc.err }
 			h.decideAt(5*time.Second, bob, approve, "")
 			r := h.run()
 
@@ -261,9 +262,9 @@ func TestDeactivation(t *testing.T) {
 		h := newHarness(t, breakGlassInput())
 		h.noEndNotice = true // the request releases the role itself
 		ok := h.deactivate
-		h.deactivate = func(n int) (activities.DeactivateResult, error) {
+		h.deactivate = func(n int) (graph.DeactivateResult, error) {
 			if n <= 8 {
-				return activities.DeactivateResult{}, errors.New("503 service unavailable")
+				return graph.DeactivateResult{}, errors.New("503 service unavailable")
 			}
 			return ok(n)
 		}
@@ -277,8 +278,8 @@ func TestDeactivation(t *testing.T) {
 	})
 	t.Run("already gone", func(t *testing.T) {
 		h := newHarness(t, breakGlassInput())
-		h.deactivate = func(int) (activities.DeactivateResult, error) {
-			return activities.DeactivateResult{AlreadyGone: true}, nil
+		h.deactivate = func(int) (graph.DeactivateResult, error) {
+			return graph.DeactivateResult{AlreadyGone: true}, nil
 		}
 		r := h.run()
 		require.Equal(t, api.StatusExpired, r.Status)
@@ -286,8 +287,8 @@ func TestDeactivation(t *testing.T) {
 	})
 	t.Run("refused by Graph", func(t *testing.T) {
 		h := newHarness(t, breakGlassInput())
-		h.deactivate = func(int) (activities.DeactivateResult, error) {
-			return activities.DeactivateResult{}, temporal.NewNonRetryableApplicationError("role not assigned to principal", activities.ErrGraphRejected, nil)
+		h.deactivate = func(int) (graph.DeactivateResult, error) {
+			return graph.DeactivateResult{}, temporal.NewNonRetryableApplicationError("role not assigned to principal", graph.ErrRejected, nil)
 		}
 		r := h.run()
 		require.Equal(t, api.StatusFailed, r.Status)
@@ -299,11 +300,11 @@ func TestDeactivation(t *testing.T) {
 
 func TestCleanupRemovalRefused(t *testing.T) {
 	h := newHarness(t, readerInput())
-	h.activate = func(int) (activities.ActivateResult, error) {
-		return activities.ActivateResult{}, errors.New("graph unavailable")
+	h.activate = func(int) (graph.ActivateResult, error) {
+		return graph.ActivateResult{}, errors.New("graph unavailable")
 	}
-	h.deactivate = func(int) (activities.DeactivateResult, error) {
-		return activities.DeactivateResult{}, temporal.NewNonRetryableApplicationError("no such assignment", activities.ErrGraphRejected, nil)
+	h.deactivate = func(int) (graph.DeactivateResult, error) {
+		return graph.DeactivateResult{}, temporal.NewNonRetryableApplicationError("no such assignment", graph.ErrRejected, nil)
 	}
 	h.decideAt(5*time.Second, bob, approve, "")
 	r := h.run()
@@ -318,9 +319,9 @@ func TestCleanupRemovalRefused(t *testing.T) {
 func TestActivationRetriedThenActive(t *testing.T) {
 	h := newHarness(t, readerInput())
 	ok := h.activate
-	h.activate = func(n int) (activities.ActivateResult, error) {
+	h.activate = func(n int) (graph.ActivateResult, error) {
 		if n < 3 {
-			return activities.ActivateResult{}, errors.New("429 too many requests")
+			return graph.ActivateResult{}, errors.New("429 too many requests")
 		}
 		return ok(n)
 	}
@@ -382,14 +383,14 @@ func TestApprovalAnswersWithActivation(t *testing.T) {
 		reason string
 	}{
 		{"quick activation", nil, false, api.StatusActive, ""},
-		{"Graph refuses", temporal.NewApplicationError("principal not eligible", activities.ErrGraphRejected), false, api.StatusFailed, "activation failed: principal not eligible"},
+		{"Graph refuses", temporal.NewApplicationError("principal not eligible", graph.ErrRejected), false, api.StatusFailed, "activation failed: principal not eligible"},
 		{"Graph is slow", nil, true, api.StatusActivating, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, readerInput())
 			if tc.err != nil {
-				h.activate = func(int) (activities.ActivateResult, error) { return activities.ActivateResult{}, tc.err }
+				h.activate = func(int) (graph.ActivateResult, error) { return graph.ActivateResult{}, tc.err }
 			}
 			holds := 0
 			if tc.slow {

@@ -11,6 +11,7 @@ import (
 	"github.com/jitflow/jitflow/activities"
 	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/assignments"
+	"github.com/jitflow/jitflow/graph"
 )
 
 // notifyBreakGlass tells the security list that a role is being activated
@@ -278,8 +279,8 @@ func (s *accessRequest) receiveRemovalProgress(ctx workflow.Context) {
 	}
 }
 
-func (s *accessRequest) assignment() activities.Assignment {
-	return activities.Assignment{
+func (s *accessRequest) assignment() graph.Assignment {
+	return graph.Assignment{
 		PrincipalID:      s.in.Requester.ID,
 		RoleDefinitionID: s.in.Target.RoleDefinitionID,
 		DirectoryScopeID: s.in.Target.DirectoryScopeID,
@@ -306,7 +307,7 @@ func (s *accessRequest) entraEndText() string {
 	return s.entraEnd.UTC().Format(time.RFC3339)
 }
 
-func activatedDetail(res activities.ActivateResult) string {
+func activatedDetail(res graph.ActivateResult) string {
 	d := fmt.Sprintf("role assigned: Graph request %s (status %s); Entra ends it at %s",
 		orNone(res.GraphRequestID), orNone(res.GraphStatus), res.EndDateTime.UTC().Format(time.RFC3339))
 	if res.AlreadyAssigned {
@@ -315,7 +316,7 @@ func activatedDetail(res activities.ActivateResult) string {
 	return d
 }
 
-func deactivatedDetail(res activities.DeactivateResult) string {
+func deactivatedDetail(res graph.DeactivateResult) string {
 	if res.AlreadyGone {
 		return "the role was already gone"
 	}
@@ -329,7 +330,7 @@ func orNone(s string) string {
 	return s
 }
 
-func alreadyHeldDetail(inst activities.Instance) string {
+func alreadyHeldDetail(inst graph.Instance) string {
 	end := "no end (standing)"
 	if !inst.Permanent() {
 		end = "Entra ends it at " + inst.EndDateTime.UTC().Format(time.RFC3339)

@@ -9,6 +9,7 @@ import (
 	"github.com/jitflow/jitflow/activities"
 	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/assignments"
+	"github.com/jitflow/jitflow/graph"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -87,7 +88,7 @@ func TestExtendRejections(t *testing.T) {
 // audit says so, and the release removes nothing.
 func TestAlreadyHeldIsRecorded(t *testing.T) {
 	h := newHarness(t, breakGlassInput())
-	standing := activities.Instance{ID: "standing-1", AssignmentType: "Assigned"}
+	standing := graph.Instance{ID: "standing-1", AssignmentType: "Assigned"}
 	h.hold = func(in assignments.HoldInput) (assignments.HoldResult, error) {
 		return assignments.HoldResult{Until: t0.Add(in.Duration), AlreadyHeld: &standing}, nil
 	}
@@ -110,7 +111,7 @@ func TestRevokeAnswersWhileRemovalWaits(t *testing.T) {
 	h := newHarness(t, breakGlassInput())
 	allowed := t0.Add(5 * time.Minute)
 	h.release = func(assignments.ReleaseInput) (assignments.ReleaseResult, error) {
-		return assignments.ReleaseResult{Removal: &activities.DeactivateResult{GraphStatus: "Revoked"}}, nil
+		return assignments.ReleaseResult{Removal: &graph.DeactivateResult{GraphStatus: "Revoked"}}, nil
 	}
 	h.env.RegisterDelayedCallback(func() {
 		h.env.SignalWorkflow(assignments.SignalRemoval, assignments.RemovalProgress{AllowedAt: allowed})
@@ -155,18 +156,18 @@ func TestEligibilityStillHeld(t *testing.T) {
 // reassignment, and its release at the end removes the role.
 func TestReassignedIsRecorded(t *testing.T) {
 	h := newHarness(t, breakGlassInput())
-	own := activities.Instance{ID: "own-1", AssignmentType: "Activated", EndDateTime: t0.Add(10 * time.Minute)}
+	own := graph.Instance{ID: "own-1", AssignmentType: "Activated", EndDateTime: t0.Add(10 * time.Minute)}
 	h.hold = func(in assignments.HoldInput) (assignments.HoldResult, error) {
 		return assignments.HoldResult{Until: t0.Add(in.Duration), EntraEnd: own.EndDateTime, AlreadyHeld: &own}, nil
 	}
 	var released []assignments.ReleaseInput
 	h.release = func(in assignments.ReleaseInput) (assignments.ReleaseResult, error) {
 		released = append(released, in)
-		return assignments.ReleaseResult{Removal: &activities.DeactivateResult{GraphRequestID: "graph-remove", GraphStatus: "Revoked"}}, nil
+		return assignments.ReleaseResult{Removal: &graph.DeactivateResult{GraphRequestID: "graph-remove", GraphStatus: "Revoked"}}, nil
 	}
 	h.env.RegisterDelayedCallback(func() {
 		h.env.SignalWorkflow(assignments.SignalRemoval, assignments.RemovalProgress{Reassigned: &assignments.Reassignment{Previous: own,
-			Activation: &activities.ActivateResult{GraphRequestID: "graph-reassign", GraphStatus: "Provisioned", EndDateTime: t0.Add(30 * time.Minute)}}})
+			Activation: &graph.ActivateResult{GraphRequestID: "graph-reassign", GraphStatus: "Provisioned", EndDateTime: t0.Add(30 * time.Minute)}}})
 	}, 10*time.Minute)
 	during := h.queryAt(11 * time.Minute)
 	r := h.run()
@@ -187,7 +188,7 @@ func TestReassignedIsRecorded(t *testing.T) {
 // active; it fails with the reason, and the requester is told.
 func TestRoleLostWhenReassignFails(t *testing.T) {
 	h := newHarness(t, breakGlassInput())
-	own := activities.Instance{ID: "own-1", AssignmentType: "Activated", EndDateTime: t0.Add(10 * time.Minute)}
+	own := graph.Instance{ID: "own-1", AssignmentType: "Activated", EndDateTime: t0.Add(10 * time.Minute)}
 	h.hold = func(in assignments.HoldInput) (assignments.HoldResult, error) {
 		return assignments.HoldResult{Until: t0.Add(in.Duration), EntraEnd: own.EndDateTime, AlreadyHeld: &own}, nil
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/approvals"
 	"github.com/jitflow/jitflow/assignments"
+	"github.com/jitflow/jitflow/graph"
 	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/workflows"
 )
@@ -113,10 +114,10 @@ type harness struct {
 
 	// activate answers attempt n (1-based) of Activate; activateDelay is
 	// how long each attempt takes on the workflow clock.
-	activate      func(n int) (activities.ActivateResult, error)
+	activate      func(n int) (graph.ActivateResult, error)
 	activateDelay time.Duration
 	// deactivate answers attempt n (1-based) of Deactivate.
-	deactivate func(n int) (activities.DeactivateResult, error)
+	deactivate func(n int) (graph.DeactivateResult, error)
 	// sendEmail fails an email by returning an error.
 	sendEmail func(in activities.EmailInput) error
 
@@ -139,8 +140,8 @@ type harness struct {
 	unsignedStart bool
 
 	mu          sync.Mutex
-	activations []activities.ActivateInput
-	removals    []activities.DeactivateInput
+	activations []graph.ActivateInput
+	removals    []graph.DeactivateInput
 	emails      []activities.EmailInput
 	holds       []assignments.HoldInput
 }
@@ -159,11 +160,11 @@ func newHarness(t *testing.T, in workflows.AccessRequestInput) *harness {
 		env:   env,
 		in:    in,
 		audit: rec,
-		activate: func(int) (activities.ActivateResult, error) {
-			return activities.ActivateResult{GraphRequestID: "graph-activate", GraphStatus: "Provisioned", EndDateTime: t0.Add(in.Duration)}, nil
+		activate: func(int) (graph.ActivateResult, error) {
+			return graph.ActivateResult{GraphRequestID: "graph-activate", GraphStatus: "Provisioned", EndDateTime: t0.Add(in.Duration)}, nil
 		},
-		deactivate: func(int) (activities.DeactivateResult, error) {
-			return activities.DeactivateResult{GraphRequestID: "graph-deactivate", GraphStatus: "Revoked"}, nil
+		deactivate: func(int) (graph.DeactivateResult, error) {
+			return graph.DeactivateResult{GraphRequestID: "graph-deactivate", GraphStatus: "Revoked"}, nil
 		},
 		sendEmail: func(activities.EmailInput) error { return nil },
 	}
@@ -177,11 +178,11 @@ func (h *harness) run() workflows.Request {
 	h.registerGrants()
 	h.mockGrants()
 	h.env.OnActivity(a.CheckEligibility, mock.Anything, mock.Anything).Return(
-		func(context.Context, activities.EligibilityInput) (activities.EligibilityResult, error) {
-			return activities.EligibilityResult{Eligible: h.eligible}, nil
+		func(context.Context, activities.EligibilityInput) (graph.EligibilityResult, error) {
+			return graph.EligibilityResult{Eligible: h.eligible}, nil
 		})
 	act := h.env.OnActivity(a.Activate, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ActivateInput) (activities.ActivateResult, error) {
+		func(_ context.Context, in graph.ActivateInput) (graph.ActivateResult, error) {
 			h.mu.Lock()
 			h.activations = append(h.activations, in)
 			n := len(h.activations)
@@ -192,7 +193,7 @@ func (h *harness) run() workflows.Request {
 		act.After(h.activateDelay)
 	}
 	h.env.OnActivity(a.Deactivate, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.DeactivateInput) (activities.DeactivateResult, error) {
+		func(_ context.Context, in graph.DeactivateInput) (graph.DeactivateResult, error) {
 			h.mu.Lock()
 			h.removals = append(h.removals, in)
 			n := len(h.removals)
@@ -430,10 +431,10 @@ func (h *harness) mockGrants() {
 		if !in.Until.IsZero() {
 			h.noticeEndAt(in.Until)
 			return assignments.HoldResult{Until: in.Until, EntraEnd: in.Until,
-				Extension: &activities.ExtendResult{GraphRequestID: "graph-extend", EndDateTime: in.Until}}, nil
+				Extension: &graph.ExtendResult{GraphRequestID: "graph-extend", EndDateTime: in.Until}}, nil
 		}
 		h.mu.Lock()
-		h.activations = append(h.activations, activities.ActivateInput{RequestID: in.RequestID, Assignment: in.Assignment,
+		h.activations = append(h.activations, graph.ActivateInput{RequestID: in.RequestID, Assignment: in.Assignment,
 			Duration: in.Duration, Justification: in.Justification, Ticket: in.Ticket})
 		n := len(h.activations)
 		h.mu.Unlock()
@@ -464,7 +465,7 @@ func (h *harness) releaseOnce(_ context.Context, in assignments.ReleaseInput) (a
 		return h.release(in)
 	}
 	h.mu.Lock()
-	h.removals = append(h.removals, activities.DeactivateInput{RequestID: in.RequestID, Assignment: in.Assignment, Reason: in.Reason})
+	h.removals = append(h.removals, graph.DeactivateInput{RequestID: in.RequestID, Assignment: in.Assignment, Reason: in.Reason})
 	n := len(h.removals)
 	h.mu.Unlock()
 	res, err := h.deactivate(n)
@@ -494,7 +495,7 @@ func (h *harness) noticeEndAt(until time.Time) {
 		if !current.Equal(until) {
 			return
 		}
-		in := assignments.ReleaseInput{RequestID: h.in.RequestID, Assignment: activities.Assignment{PrincipalID: h.in.Requester.ID,
+		in := assignments.ReleaseInput{RequestID: h.in.RequestID, Assignment: graph.Assignment{PrincipalID: h.in.Requester.ID,
 			RoleDefinitionID: h.in.Target.RoleDefinitionID, DirectoryScopeID: h.in.Target.DirectoryScopeID}, Reason: "the grant ran out"}
 		res, err := h.releaseOnce(context.Background(), in)
 		for err != nil {
@@ -508,7 +509,7 @@ func (h *harness) noticeEndAt(until time.Time) {
 // assignment workflow answers as a failure instead of retrying.
 func refused(err error) (*temporal.ApplicationError, bool) {
 	var app *temporal.ApplicationError
-	ok := errors.As(err, &app) && (app.NonRetryable() || app.Type() == activities.ErrGraphRejected)
+	ok := errors.As(err, &app) && (app.NonRetryable() || app.Type() == graph.ErrRejected)
 	return app, ok
 }
 

@@ -7,7 +7,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/jitflow/jitflow/activities"
+	"github.com/jitflow/jitflow/graph"
 )
 
 // maxTextLen bounds free text (comments, revoke reasons) kept in history.
@@ -61,8 +61,8 @@ func (in AccessRequestInput) Validate() error {
 	switch {
 	case t.GroupID != "" && (t.RoleDefinitionID != "" || t.DirectoryScopeID != ""):
 		add("target is either a directory role (role_definition_id, directory_scope_id) or a group (group_id, access_id), not both")
-	case t.GroupID != "" && t.AccessID != activities.AccessMember && t.AccessID != activities.AccessOwner:
-		add("target.access_id must be %q or %q for a group, got %q", activities.AccessMember, activities.AccessOwner, t.AccessID)
+	case t.GroupID != "" && t.AccessID != graph.AccessMember && t.AccessID != graph.AccessOwner:
+		add("target.access_id must be %q or %q for a group, got %q", graph.AccessMember, graph.AccessOwner, t.AccessID)
 	case t.GroupID == "" && t.RoleDefinitionID == "":
 		add("target.role_definition_id (or target.group_id) is required")
 	case t.GroupID == "" && t.DirectoryScopeID == "":

@@ -72,7 +72,7 @@ type Target struct {
 	RoleDefinitionID string `json:"role_definition_id"`
 	DirectoryScopeID string `json:"directory_scope_id"`
 	GroupID          string `json:"group_id,omitempty"`
-	AccessID         string `json:"access_id,omitempty"` // activities.AccessMember or AccessOwner
+	AccessID         string `json:"access_id,omitempty"` // graph.AccessMember or AccessOwner
 }
 
 // Extension rules of a request's role.

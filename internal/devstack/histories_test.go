@@ -16,9 +16,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/jitflow/jitflow/activities"
 	apitypes "github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/assignments"
+	"github.com/jitflow/jitflow/graph"
 	"github.com/jitflow/jitflow/internal/graphemu"
 	"github.com/jitflow/jitflow/internal/outbox"
 	"github.com/jitflow/jitflow/workflows"
@@ -177,7 +177,7 @@ func TestRecordHistories(t *testing.T) {
 		}},
 	}
 	alice, _ := pol.UserByName("alice")
-	aliceReader := assignments.WorkflowID(activities.Assignment{PrincipalID: alice.ID, RoleDefinitionID: reader.RoleDefinitionID, DirectoryScopeID: "/"})
+	aliceReader := assignments.WorkflowID(graph.Assignment{PrincipalID: alice.ID, RoleDefinitionID: reader.RoleDefinitionID, DirectoryScopeID: "/"})
 	active := func(duration string) string {
 		id := create("alice", `{"role":"reader","duration":"`+duration+`","justification":"recorded history"}`)
 		act("bob", id, "approve")
