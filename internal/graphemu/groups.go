@@ -97,63 +97,54 @@ func groupFilter(r *http.Request) ([]filterClause, *apiError) {
 		"The group endpoints need a $filter on groupId or principalId, e.g. groupId eq '00000000-0000-0000-0000-000000000000' and principalId eq '00000000-0000-0000-0000-000000000000'."}
 }
 
-// listGroupInstances serves GET .../privilegedAccess/group/assignmentScheduleInstances.
-func (e *Emulator) listGroupInstances(w http.ResponseWriter, r *http.Request, _ string) {
-	clauses, apiErr := groupFilter(r)
+// serveList answers a PIM list endpoint: the $filter as parse reads it,
+// the items list finds for it, each in Graph's shape (view), in a
+// collection whose @odata.context names path.
+func serveList[T, V any](e *Emulator, w http.ResponseWriter, r *http.Request, path string,
+	parse func(*http.Request) ([]filterClause, *apiError), list func([]filterClause) []T, view func(T) V) {
+	clauses, apiErr := parse(r)
 	if apiErr != nil {
 		e.writeError(w, apiErr)
 		return
 	}
-	out := []groupInstanceView{}
-	for _, inst := range e.listedInstances(clauses, true) {
-		out = append(out, groupInstanceOf(inst))
+	out := []V{}
+	for _, item := range list(clauses) {
+		out = append(out, view(item))
 	}
-	writeJSON(w, http.StatusOK, collection[groupInstanceView]{odataContext(r, "identityGovernance/privilegedAccess/group/assignmentScheduleInstances"), out})
+	writeJSON(w, http.StatusOK, collection[V]{odataContext(r, path), out})
+}
+
+// listGroupInstances serves GET .../privilegedAccess/group/assignmentScheduleInstances.
+func (e *Emulator) listGroupInstances(w http.ResponseWriter, r *http.Request, _ string) {
+	serveList(e, w, r, "identityGovernance/privilegedAccess/group/assignmentScheduleInstances", groupFilter,
+		func(c []filterClause) []Instance { return e.listedInstances(c, true) }, groupInstanceOf)
 }
 
 // listGroupScheduleRequests serves GET .../privilegedAccess/group/assignmentScheduleRequests.
 func (e *Emulator) listGroupScheduleRequests(w http.ResponseWriter, r *http.Request, _ string) {
-	clauses, apiErr := groupFilter(r)
-	if apiErr != nil {
-		e.writeError(w, apiErr)
-		return
-	}
-	out := []groupRequestView{}
-	for _, req := range e.listedRequests(clauses, true) {
-		out = append(out, groupRequestOf(req))
-	}
-	writeJSON(w, http.StatusOK, collection[groupRequestView]{odataContext(r, "identityGovernance/privilegedAccess/group/assignmentScheduleRequests"), out})
+	serveList(e, w, r, "identityGovernance/privilegedAccess/group/assignmentScheduleRequests", groupFilter,
+		func(c []filterClause) []ScheduleRequest { return e.listedRequests(c, true) }, groupRequestOf)
 }
 
 // listRoleEligibilities serves GET .../roleEligibilityScheduleInstances.
 func (e *Emulator) listRoleEligibilities(w http.ResponseWriter, r *http.Request, _ string) {
-	clauses, apiErr := queryFilter(r)
-	if apiErr != nil {
-		e.writeError(w, apiErr)
-		return
-	}
-	out := []roleEligibilityView{}
-	for _, el := range e.activeEligibilities(clauses, false) {
-		out = append(out, roleEligibilityView{ID: el.ID, PrincipalID: el.PrincipalID, RoleDefinitionID: el.RoleDefinitionID,
-			DirectoryScopeID: el.DirectoryScopeID, StartDateTime: el.StartDateTime, EndDateTime: el.EndDateTime,
-			MemberType: el.MemberType, RoleEligibilityScheduleID: el.ScheduleID})
-	}
-	writeJSON(w, http.StatusOK, collection[roleEligibilityView]{odataContext(r, "roleManagement/directory/roleEligibilityScheduleInstances"), out})
+	serveList(e, w, r, "roleManagement/directory/roleEligibilityScheduleInstances", queryFilter,
+		func(c []filterClause) []Eligibility { return e.activeEligibilities(c, false) },
+		func(el Eligibility) roleEligibilityView {
+			return roleEligibilityView{ID: el.ID, PrincipalID: el.PrincipalID, RoleDefinitionID: el.RoleDefinitionID,
+				DirectoryScopeID: el.DirectoryScopeID, StartDateTime: el.StartDateTime, EndDateTime: el.EndDateTime,
+				MemberType: el.MemberType, RoleEligibilityScheduleID: el.ScheduleID}
+		})
 }
 
 // listGroupEligibilities serves GET .../privilegedAccess/group/eligibilityScheduleInstances.
 func (e *Emulator) listGroupEligibilities(w http.ResponseWriter, r *http.Request, _ string) {
-	clauses, apiErr := groupFilter(r)
-	if apiErr != nil {
-		e.writeError(w, apiErr)
-		return
-	}
-	out := []groupEligibilityView{}
-	for _, el := range e.activeEligibilities(clauses, true) {
-		out = append(out, groupEligibilityView{ID: el.ID, AccessID: el.AccessID, PrincipalID: el.PrincipalID, GroupID: el.GroupID,
-			StartDateTime: el.StartDateTime, EndDateTime: el.EndDateTime, MemberType: strings.ToLower(el.MemberType), EligibilityScheduleID: el.ScheduleID})
-	}
-	writeJSON(w, http.StatusOK, collection[groupEligibilityView]{odataContext(r, "identityGovernance/privilegedAccess/group/eligibilityScheduleInstances"), out})
+	serveList(e, w, r, "identityGovernance/privilegedAccess/group/eligibilityScheduleInstances", groupFilter,
+		func(c []filterClause) []Eligibility { return e.activeEligibilities(c, true) },
+		func(el Eligibility) groupEligibilityView {
+			return groupEligibilityView{ID: el.ID, AccessID: el.AccessID, PrincipalID: el.PrincipalID, GroupID: el.GroupID,
+				StartDateTime: el.StartDateTime, EndDateTime: el.EndDateTime, MemberType: strings.ToLower(el.MemberType), EligibilityScheduleID: el.ScheduleID}
+		})
 }
 
 // activeEligibilities are the eligibilities of the kind that are in effect

@@ -32,13 +32,8 @@ func queryFilter(r *http.Request) ([]filterClause, *apiError) {
 // listInstances serves GET .../roleAssignmentScheduleInstances: the
 // assignments in effect now (started and not expired).
 func (e *Emulator) listInstances(w http.ResponseWriter, r *http.Request, _ string) {
-	clauses, apiErr := queryFilter(r)
-	if apiErr != nil {
-		e.writeError(w, apiErr)
-		return
-	}
-	out := append([]Instance{}, e.listedInstances(clauses, false)...)
-	writeJSON(w, http.StatusOK, collection[Instance]{odataContext(r, "roleManagement/directory/roleAssignmentScheduleInstances"), out})
+	serveList(e, w, r, "roleManagement/directory/roleAssignmentScheduleInstances", queryFilter,
+		func(c []filterClause) []Instance { return e.listedInstances(c, false) }, same[Instance])
 }
 
 // listedInstances are the instances of the kind (role or group) in effect
@@ -74,14 +69,12 @@ func (e *Emulator) listedFrom(inst Instance) time.Time {
 
 // listScheduleRequests serves GET .../roleAssignmentScheduleRequests.
 func (e *Emulator) listScheduleRequests(w http.ResponseWriter, r *http.Request, _ string) {
-	clauses, apiErr := queryFilter(r)
-	if apiErr != nil {
-		e.writeError(w, apiErr)
-		return
-	}
-	out := append([]ScheduleRequest{}, e.listedRequests(clauses, false)...)
-	writeJSON(w, http.StatusOK, collection[ScheduleRequest]{odataContext(r, "roleManagement/directory/roleAssignmentScheduleRequests"), out})
+	serveList(e, w, r, "roleManagement/directory/roleAssignmentScheduleRequests", queryFilter,
+		func(c []filterClause) []ScheduleRequest { return e.listedRequests(c, false) }, same[ScheduleRequest])
 }
+
+// same is the view of a role's items: Graph's shape is the model's.
+func same[T any](x T) T { return x }
 
 // listedRequests are the accepted schedule requests of the kind that match
 // the filter, oldest first.
