@@ -1,11 +1,16 @@
 package devstack
 
 import (
+	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
 
 	apitypes "github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/internal/graphemu"
@@ -426,5 +431,39 @@ func TestOwnActivationEndsMidGrant(t *testing.T) {
 	re, gone := slices.Index(types, apitypes.EventReassigned), slices.Index(types, apitypes.EventDeactivated)
 	if end.AlreadyHeld || re < 0 || gone < re || !slices.Contains(types, apitypes.EventExpired) {
 		t.Errorf("at the end (already_held %v) the audit is %v, want reassigned, then deactivated and expired", end.AlreadyHeld, types)
+	}
+}
+
+// TestDrainQuery: the query docs/workflow-changes.md gives operators, to
+// find running requests that the removed grant path activated, is accepted
+// by Temporal's visibility and lists no request activated by the current
+// path, while the same query without its version clause lists it.
+func TestDrainQuery(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "workflow-changes.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const running = "WorkflowType = 'AccessRequest' AND ExecutionStatus = 'Running' AND JitflowStatus IN ('activating', 'active', 'deactivating')"
+	const oldPath = "(TemporalChangeVersion IS NULL OR TemporalChangeVersion NOT IN ('assignment-workflow-1'))"
+	flat := strings.Join(strings.Fields(strings.ReplaceAll(string(doc), "\\\n", " ")), " ")
+	if !strings.Contains(flat, running+" AND "+oldPath) {
+		t.Fatalf("docs/workflow-changes.md no longer gives the query %q", running+" AND "+oldPath)
+	}
+	s := newSession(t, fastPolicy(t))
+	req := s.active("1h")
+	list := func(query string) []string {
+		resp, err := s.st.Client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Namespace: s.st.Namespace, Query: query})
+		if err != nil {
+			t.Fatalf("list %q: %v", query, err)
+		}
+		var ids []string
+		for _, e := range resp.GetExecutions() {
+			ids = append(ids, e.GetExecution().GetWorkflowId())
+		}
+		return ids
+	}
+	waitFor(t, 20*time.Second, "visibility lists the active request", func() bool { return slices.Contains(list(running), req.ID) })
+	if got := list(running + " AND " + oldPath); len(got) != 0 {
+		t.Fatalf("the drain query lists %v, activated by the current path", got)
 	}
 }
