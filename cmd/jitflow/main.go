@@ -26,7 +26,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := cli.NewRoot()
-	root.AddCommand(serverCommand(), workerCommand(), setupCommand(), keysCommand(), probeCommand())
+	root.AddCommand(serverCommand(), workerCommand(), setupCommand(), keysCommand(), policyCommand(), probeCommand())
 	root.AddCommand(devCommands()...)
 	addAuditExport(root)
 	if err := root.ExecuteContext(ctx); err != nil {

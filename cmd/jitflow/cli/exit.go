@@ -80,6 +80,10 @@ type usageError struct{ err error }
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
+// InvalidInput marks err as a mistake in what the command was given (a
+// flag, an argument, a file it names): the command exits with ExitUsage.
+func InvalidInput(err error) error { return &usageError{err} }
+
 func usagef(format string, args ...any) error {
 	return &usageError{fmt.Errorf(format, args...)}
 }
