@@ -43,21 +43,10 @@ func (p *Policy) MayStillDecide(roleName, approverID string) (*Role, error) {
 	if !ok {
 		return refuse("%s is no longer in the policy directory, so they may no longer decide requests for role %s", approverID, roleName)
 	}
-	if !slices.ContainsFunc(p.stageApproverIDs(role), func(id string) bool { return strings.EqualFold(id, u.ID) }) {
+	// Not RoleApproverIDs: the people a break-glass role notifies look and
+	// revoke, they do not decide.
+	if !slices.ContainsFunc(p.stageApprovers(role), func(a User) bool { return strings.EqualFold(a.ID, u.ID) }) {
 		return refuse("%s is not an approver of role %s under the current policy", u.UPN, roleName)
 	}
 	return role, nil
-}
-
-// stageApproverIDs lists everyone some tier of some stage of the role
-// names (unlike RoleApproverIDs, not the people a break-glass role
-// notifies: they look and revoke, they do not decide).
-func (p *Policy) stageApproverIDs(role *Role) []string {
-	var people []User
-	for _, s := range role.Stages {
-		for _, t := range s.Tiers {
-			people = append(people, p.expand(t.Approvers)...)
-		}
-	}
-	return ids(dedupe(people))
 }

@@ -194,12 +194,19 @@ func (p *Policy) RoleApproverIDs(role *Role) []string {
 	if role.BreakGlass {
 		people = p.expand(role.Notify)
 	}
+	return ids(dedupe(append(people, p.stageApprovers(role)...)))
+}
+
+// stageApprovers is everyone some tier of some stage of the role names, in
+// plan order (a person may appear more than once).
+func (p *Policy) stageApprovers(role *Role) []User {
+	var people []User
 	for _, s := range role.Stages {
 		for _, t := range s.Tiers {
 			people = append(people, p.expand(t.Approvers)...)
 		}
 	}
-	return ids(dedupe(people))
+	return people
 }
 
 // expand turns subjects into users: the named users in the order given,
