@@ -6,15 +6,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
-	"github.com/jitflow/jitflow/activities"
 	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/proof"
-	"github.com/jitflow/jitflow/telemetry"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -22,15 +17,7 @@ import (
 // request's creation: bob approves the request after 10s and, half an hour
 // later, its extension 40s after alice asked.
 func TestTimeToDecisionOfAnExtension(t *testing.T) {
-	m := telemetry.New()
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
-	env.SetStartTime(t0)
-	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{m.WorkerInterceptor()}})
-	keys := testProofKeys(t)
-	env.RegisterWorkflowWithOptions(workflows.NewTrust(keys).AccessRequest, workflow.RegisterOptions{Name: workflows.WorkflowName})
-	env.RegisterActivity(&activities.Activities{PIM: &flakyPIM{}, Mailer: &flakyMailer{seen: map[string]bool{}}})
-	registerGrants(env)
+	m, env, keys := meteredRequest(t)
 	st := proof.Statement{RequestID: readerInput().RequestID, Channel: proof.ChannelAPI}
 	update := func(at time.Duration, name string, sign func() (any, error)) {
 		env.RegisterDelayedCallback(func() {

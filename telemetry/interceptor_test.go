@@ -86,6 +86,23 @@ func (p *flakyPIM) Eligible(context.Context, graph.Assignment) (graph.Eligibilit
 	return graph.EligibilityResult{Eligible: true}, nil
 }
 
+// meteredRequest is a test environment whose worker feeds m: it runs the
+// real request workflow (accepting proofs signed with keys) with a
+// throttled Graph, a flaky mailer and grants held at once.
+func meteredRequest(t *testing.T) (*telemetry.Metrics, *testsuite.TestWorkflowEnvironment, *proof.Keys) {
+	t.Helper()
+	m := telemetry.New()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(t0)
+	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{m.WorkerInterceptor()}})
+	keys := testProofKeys(t)
+	env.RegisterWorkflowWithOptions(workflows.NewTrust(keys).AccessRequest, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	env.RegisterActivity(&activities.Activities{PIM: &flakyPIM{}, Mailer: &flakyMailer{seen: map[string]bool{}}})
+	registerGrants(env)
+	return m, env, keys
+}
+
 // registerGrants stands in for the assignment workflow, which holds the
 // role for the request (TestWorkerInterceptorCountsGraphErrors runs the
 // real one).
@@ -120,15 +137,7 @@ func (m *flakyMailer) Send(_ context.Context, msg activities.Message) error {
 // workflow and activities (with a throttled Graph and a flaky mailer) and
 // checks the series the interceptor fed.
 func TestWorkerInterceptorCountsARequest(t *testing.T) {
-	m := telemetry.New()
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
-	env.SetStartTime(t0)
-	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{m.WorkerInterceptor()}})
-	keys := testProofKeys(t)
-	env.RegisterWorkflowWithOptions(workflows.NewTrust(keys).AccessRequest, workflow.RegisterOptions{Name: workflows.WorkflowName})
-	env.RegisterActivity(&activities.Activities{PIM: &flakyPIM{}, Mailer: &flakyMailer{seen: map[string]bool{}}})
-	registerGrants(env)
+	m, env, keys := meteredRequest(t)
 	// Bob stays silent; carol approves after the escalation.
 	env.RegisterDelayedCallback(func() {
 		in, err := workflows.DecideInput{ApproverID: carol.ID, Decision: api.DecisionApprove, Comment: "ok"}.
