@@ -24,8 +24,8 @@ import (
 // workflow code has not.
 type Grants struct {
 	Client client.Client
-	// Keys sign every hold (proof.KindHold): the assignment workflow
-	// refuses holds no jitflow worker signed.
+	// Keys sign every hold and release (proof.KindHold, KindRelease): the
+	// assignment workflow refuses those no jitflow worker signed.
 	Keys *proof.Keys
 	// TaskQueue is where assignment workflows are started: the queue of
 	// the workers that run them.
@@ -78,7 +78,11 @@ func (g *Grants) HoldGrant(ctx context.Context, in HoldInput) (HoldResult, error
 // With no assignment workflow running there is nothing to release.
 func (g *Grants) ReleaseGrant(ctx context.Context, in ReleaseInput) (ReleaseResult, error) {
 	var res ReleaseResult
-	err := g.wait(ctx, func(ctx context.Context) (client.WorkflowUpdateHandle, error) {
+	var err error
+	if in.Proof, err = g.Keys.SignInput(in, proof.Statement{Channel: proof.ChannelWorker}, time.Now()); err != nil {
+		return res, err
+	}
+	err = g.wait(ctx, func(ctx context.Context) (client.WorkflowUpdateHandle, error) {
 		return g.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 			WorkflowID:   WorkflowID(in.Assignment),
 			UpdateID:     in.RequestID + "/release",

@@ -126,6 +126,10 @@ type ReleaseInput struct {
 	RequestID  string           `json:"request_id"`
 	Assignment graph.Assignment `json:"assignment"`
 	Reason     string           `json:"reason,omitempty"`
+	// Proof is the worker's signature of this input (proof.KindRelease,
+	// for RequestID): only a jitflow worker may give a request's hold up,
+	// which can remove the role before the grant ends.
+	Proof *proof.Proof `json:"proof,omitempty"`
 }
 
 // ReleaseResult says what became of the assignment.
@@ -188,6 +192,15 @@ func (in HoldInput) Claim() (proof.Statement, any) {
 
 // Carried is the hold's proof.
 func (in HoldInput) Carried() *proof.Proof { return in.Proof }
+
+// Claim is what a release's proof says: a worker's release for the request.
+func (in ReleaseInput) Claim() (proof.Statement, any) {
+	in.Proof = nil
+	return proof.Statement{Kind: proof.KindRelease, RequestID: in.RequestID}, in
+}
+
+// Carried is the release's proof.
+func (in ReleaseInput) Carried() *proof.Proof { return in.Proof }
 
 // Sign returns in carrying a proof of keys.
 func (in HoldInput) Sign(keys *proof.Keys, st proof.Statement, now time.Time) (HoldInput, error) {

@@ -242,12 +242,8 @@ func (s *assignment) hasUnsettled() bool {
 // validateHold refuses a hold that no jitflow worker signed, for another
 // target or without a length.
 func (s *assignment) validateHold(ctx workflow.Context, in HoldInput) error {
-	if err := s.keys.VerifyInput(in.RequestID, in, workflow.Now(ctx)); err != nil {
-		s.logger.Warn("Hold refused: no valid proof", "request_id", in.RequestID, "error", err)
-		return forbidden("hold refused: it was not issued by a jitflow worker")
-	}
-	if _, used := s.nonces[in.Proof.Nonce]; used {
-		return forbidden("hold refused: its proof was already used")
+	if err := s.checkProof(ctx, "hold", in.RequestID, in); err != nil {
+		return err
 	}
 	switch {
 	case in.RequestID == "":
@@ -264,12 +260,7 @@ func (s *assignment) validateHold(ctx workflow.Context, in HoldInput) error {
 // activate or extend the role, or for the answer at once when the role is
 // already there long enough.
 func (s *assignment) hold(ctx workflow.Context, in HoldInput) (HoldResult, error) {
-	if in.Proof != nil {
-		if s.nonces == nil {
-			s.nonces = map[string]struct{}{}
-		}
-		s.nonces[in.Proof.Nonce] = struct{}{}
-	}
+	s.useProof(in.Proof)
 	g := s.grant(in.RequestID)
 	switch {
 	case g == nil:
@@ -325,9 +316,37 @@ func (s *assignment) grant(id string) *grant {
 	return nil
 }
 
-func (s *assignment) validateRelease(_ workflow.Context, in ReleaseInput) error {
+func (s *assignment) validateRelease(ctx workflow.Context, in ReleaseInput) error {
+	if err := s.checkProof(ctx, "release", in.RequestID, in); err != nil {
+		return err
+	}
 	if in.RequestID == "" {
 		return invalid("request_id is required")
+	}
+	return nil
+}
+
+// useProof records the nonce of an accepted update's proof (none in
+// updates from before proofs), so a replay rebuilds them.
+func (s *assignment) useProof(p *proof.Proof) {
+	if p == nil {
+		return
+	}
+	if s.nonces == nil {
+		s.nonces = map[string]struct{}{}
+	}
+	s.nonces[p.Nonce] = struct{}{}
+}
+
+// checkProof refuses an update (what: "hold", "release") that no jitflow
+// worker signed for the request, or whose proof was used before.
+func (s *assignment) checkProof(ctx workflow.Context, what, requestID string, in proof.Input) error {
+	if err := s.keys.VerifyInput(requestID, in, workflow.Now(ctx)); err != nil {
+		s.logger.Warn("Update refused: no valid proof", "update", what, "request_id", requestID, "error", err)
+		return forbidden("%s refused: it was not issued by a jitflow worker", what)
+	}
+	if _, used := s.nonces[in.Carried().Nonce]; used {
+		return forbidden("%s refused: its proof was already used", what)
 	}
 	return nil
 }
@@ -336,6 +355,7 @@ func (s *assignment) validateRelease(_ workflow.Context, in ReleaseInput) error 
 // it was held before jitflow, it answers at once; otherwise it waits for
 // the main loop to remove the role.
 func (s *assignment) release(ctx workflow.Context, in ReleaseInput) (ReleaseResult, error) {
+	s.useProof(in.Proof)
 	before := len(s.grants)
 	s.grants = slices.DeleteFunc(s.grants, func(g *grant) bool { return g.RequestID == in.RequestID })
 	if len(s.grants) > 0 {

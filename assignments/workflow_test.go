@@ -156,6 +156,10 @@ type releaseOutcome struct {
 func (h *assignmentHarness) releaseAt(at time.Duration, id string) *releaseOutcome {
 	o := &releaseOutcome{}
 	h.env.RegisterDelayedCallback(func() {
+		in := assignments.ReleaseInput{RequestID: id, Assignment: aliceReader, Reason: "test"}
+		var err error
+		in.Proof, err = testProofs.SignInput(in, proof.Statement{Channel: proof.ChannelWorker}, h.env.Now())
+		require.NoError(h.t, err)
 		h.env.UpdateWorkflow(assignments.UpdateRelease, "", &testsuite.TestUpdateCallback{
 			OnAccept: func() {},
 			OnReject: func(err error) { o.done, o.err = true, err },
@@ -165,7 +169,7 @@ func (h *assignmentHarness) releaseAt(at time.Duration, id string) *releaseOutco
 					o.res = r
 				}
 			},
-		}, assignments.ReleaseInput{RequestID: id, Assignment: aliceReader, Reason: "test"})
+		}, in)
 	}, at)
 	return o
 }
@@ -621,4 +625,28 @@ func TestHoldWithoutProofIsRefused(t *testing.T) {
 	require.True(t, signed.done)
 	require.NoError(t, signed.err)
 	require.Len(t, h.activations, 1, "only the signed hold activated")
+}
+
+// A release that no jitflow worker signed is refused: someone who reaches
+// Temporal cannot have a request's role removed before its grant ends.
+func TestReleaseWithoutProofIsRefused(t *testing.T) {
+	h := newAssignmentHarness(t)
+	held := h.holdAt(time.Second, assignments.HoldInput{RequestID: "req-1", Duration: time.Hour})
+	var refused error
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(assignments.UpdateRelease, "", &testsuite.TestUpdateCallback{
+			OnAccept:   func() {},
+			OnReject:   func(err error) { refused = err },
+			OnComplete: func(any, error) {},
+		}, assignments.ReleaseInput{RequestID: "req-1", Assignment: aliceReader, Reason: "forged"})
+	}, time.Minute)
+	released := h.releaseAt(2*time.Minute, "req-1")
+	h.run()
+	completed(t, held)
+	var app *temporal.ApplicationError
+	require.ErrorAs(t, refused, &app)
+	require.Equal(t, assignments.ErrForbidden, app.Type())
+	completed(t, released)
+	require.Len(t, h.removedAt, 1, "only the signed release removed the role")
+	require.Equal(t, t0.Add(2*time.Minute), h.removedAt[0].UTC())
 }

@@ -35,12 +35,13 @@ type Kind string
 
 // The kinds of statements.
 const (
-	KindSubmit Kind = "submit" // start of an access-request workflow
-	KindDecide Kind = "decide"
-	KindCancel Kind = "cancel"
-	KindRevoke Kind = "revoke"
-	KindExtend Kind = "extend"
-	KindHold   Kind = "hold" // a worker's hold on an assignment workflow
+	KindSubmit  Kind = "submit" // start of an access-request workflow
+	KindDecide  Kind = "decide"
+	KindCancel  Kind = "cancel"
+	KindRevoke  Kind = "revoke"
+	KindExtend  Kind = "extend"
+	KindHold    Kind = "hold"    // a worker's hold on an assignment workflow
+	KindRelease Kind = "release" // a worker giving a hold up
 )
 
 // Channels: the door a caller came through, as the audit trail names it.

@@ -217,9 +217,13 @@ func TestWorkerInterceptorCountsGraphErrors(t *testing.T) {
 			OnReject: func(err error) { held = err }, OnComplete: func(_ any, err error) { held = err }}, in)
 	}, 0)
 	env.RegisterDelayedCallback(func() {
+		in := assignments.ReleaseInput{RequestID: "req-metrics", Assignment: target, Reason: "revoked"}
+		var err error
+		if in.Proof, err = keys.SignInput(in, proof.Statement{Channel: proof.ChannelWorker}, env.Now()); err != nil {
+			t.Fatal(err)
+		}
 		env.UpdateWorkflow(assignments.UpdateRelease, "release", &testsuite.TestUpdateCallback{OnAccept: func() {},
-			OnReject: func(err error) { released = err }, OnComplete: func(_ any, err error) { released = err }},
-			assignments.ReleaseInput{RequestID: "req-metrics", Assignment: target, Reason: "revoked"})
+			OnReject: func(err error) { released = err }, OnComplete: func(_ any, err error) { released = err }}, in)
 	}, 30*time.Minute)
 	env.ExecuteWorkflow(assignments.WorkflowName, assignments.Input{Assignment: target})
 	if held != nil || released != nil {
