@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/jitflow/jitflow/graph"
+	"github.com/jitflow/jitflow/policies"
 )
 
 // Activities are the activity implementations a worker registers. Their
@@ -21,6 +22,9 @@ type Activities struct {
 	// Links, when set, puts a personal approval link into each approver's
 	// email; without it approvers are told to decide through the API.
 	Links ApprovalLinks
+	// Directory resolves the approvers the policy names through Entra
+	// (groups, managers) when a stage starts; nil when no policy does.
+	Directory policies.Directory
 }
 
 // RemovalAlertAttempts is the attempt of the Deactivate activity from which

@@ -27,10 +27,29 @@ type User struct {
 	Groups []string // group names
 }
 
-// Subjects names people directly and through groups.
+// Subjects names people: through the policy's own users list (Users,
+// Groups) and through Entra (the rest), resolved by a Directory.
 type Subjects struct {
-	Users  []string // user names
-	Groups []string // group names
+	Users  []string // short names of the policy's users list
+	Groups []string // group names of the policy's users list
+
+	// UserIDs are Entra users named by object id (lower-case GUIDs) or by
+	// user principal name, as written; each is looked up once.
+	UserIDs []string
+	// GroupIDs are Entra groups by object id (lower-case GUIDs): their
+	// members, nested groups included.
+	GroupIDs []string
+	// Manager (tiers only) asks the requester's manager (1) or the
+	// manager's manager (2); 0 for neither.
+	Manager int
+	// Eligible (requesters only): anyone holding a PIM eligibility for the
+	// role's target in Entra may request it.
+	Eligible bool
+}
+
+// Entra reports whether the subjects name anyone through the directory.
+func (s Subjects) Entra() bool {
+	return len(s.UserIDs) > 0 || len(s.GroupIDs) > 0 || s.Manager > 0 || s.Eligible
 }
 
 // Tier is one step of an escalation chain.

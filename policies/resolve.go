@@ -62,7 +62,12 @@ type PlanStage struct {
 
 // PlanTier is a tier with its approvers resolved.
 type PlanTier struct {
+	// Approvers are the people resolved when the request is made: users of
+	// the policy's list and Entra users named by id or principal name.
 	Approvers []User
+	// Directory names the approvers resolved when the tier's stage starts
+	// (Entra groups, the requester's manager).
+	Directory ApproverRefs
 	Timeout   time.Duration
 	// RemindBefore is how long before the tier runs out its approvers who
 	// have not decided are reminded; 0 for no reminder.

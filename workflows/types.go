@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/jitflow/jitflow/api"
+	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/proof"
 )
 
@@ -94,6 +95,10 @@ type Tier struct {
 	// RemindBefore, when positive, reminds the approvers who may decide and
 	// have not this long before the tier runs out.
 	RemindBefore time.Duration `json:"remind_before,omitempty"`
+	// Directory names approvers that only Entra can list (groups, the
+	// requester's manager): the workflow resolves them when the tier's
+	// stage starts (activity ResolveApprovers) and adds them to Approvers.
+	Directory *policies.ApproverRefs `json:"directory,omitempty"`
 }
 
 // Stage needs Approvals approvals from distinct approvers of the tiers
