@@ -50,7 +50,7 @@ func (s *Server) decide(c echo.Context, decision string) error {
 	// The plan says who was asked; the policy as it stands now whether
 	// they still may, and the role's step-up applies to approvers as to
 	// requesters.
-	role, err := s.policy.MayStillDecide(d.role, me.person.ID)
+	role, err := s.policy(c).MayStillDecide(c.Request().Context(), s.directory, d.role, me.person.ID, d.requesterID)
 	if err != nil {
 		return noLongerMayDecide(id, err)
 	}
@@ -70,7 +70,8 @@ func (s *Server) decide(c echo.Context, decision string) error {
 func noLongerMayDecide(id string, err error) error {
 	var r *policies.DecideRefusal
 	if !errors.As(err, &r) {
-		return err
+		return &apiError{status: http.StatusServiceUnavailable, cause: err,
+			detail: fmt.Sprintf("whether you may still decide request %s could not be checked: the directory (Microsoft Graph) did not answer; try again shortly", id)}
 	}
 	return problemf(http.StatusForbidden, "you may not decide request %s now: %s", id, r.Reason)
 }
@@ -200,13 +201,14 @@ func (s *Server) extend(c echo.Context) error {
 	if err != nil {
 		return fieldError(http.StatusBadRequest, "duration", "field \"duration\": %v (for example \"30m\", \"1h\" or \"PT30M\")", err)
 	}
-	if err := s.policy.CheckExtension(d.role, more, body.Justification); err != nil {
+	pol := s.policy(c)
+	if err := pol.CheckExtension(d.role, more, body.Justification); err != nil {
 		return policyError(err)
 	}
 	me := currentIdentity(c)
 	// More time on a grant is as strong an ask as the grant: the role's
 	// step-up applies as it does to requesting.
-	if role, ok := s.policy.Role(d.role); ok {
+	if role, ok := pol.Role(d.role); ok {
 		if err := requireStepUp(me, role, "extending"); err != nil {
 			return err
 		}

@@ -68,8 +68,9 @@ func (s *Server) loadApproval(c echo.Context) (*approval, *page) {
 		return nil, s.failurePage(c, temporalFailure(err, "read the request"))
 	}
 	a := &approval{token: token, claims: claims, req: req, approver: s.displayName(claims.ApproverID, req)}
-	a.role, _ = s.policy.Role(req.Role)
-	if p := a.refusal(s.policy); p != nil {
+	pol := s.policy(c)
+	a.role, _ = pol.Role(req.Role)
+	if p := a.refusal(c.Request().Context(), pol, s.directory); p != nil {
 		p.Request = s.pageSummary(a)
 		return nil, p
 	}
@@ -77,10 +78,10 @@ func (s *Server) loadApproval(c echo.Context) (*approval, *page) {
 }
 
 // refusal says why the link cannot decide the request as it stands now.
-func (a *approval) refusal(pol *policies.Policy) *page {
+func (a *approval) refusal(ctx context.Context, pol *policies.Policy, dir policies.Directory) *page {
 	c, req := a.claims, a.req
 	if c.Extension > 0 {
-		return a.extensionRefusal(pol)
+		return a.extensionRefusal(ctx, pol, dir)
 	}
 	for _, d := range req.Decisions {
 		if d.ApproverID == c.ApproverID && d.Extension == 0 {
@@ -105,7 +106,7 @@ func (a *approval) refusal(pol *policies.Policy) *page {
 			fmt.Sprintf("This link is for stage %d, but the request is still at stage %d.", c.Stage, req.Stage))
 		return &p
 	}
-	if p := a.approverRefusal(pol); p != nil {
+	if p := a.approverRefusal(ctx, pol, dir); p != nil {
 		return p
 	}
 	if !isApprover(req.Approvers, c.ApproverID) {
@@ -118,13 +119,19 @@ func (a *approval) refusal(pol *policies.Policy) *page {
 
 // approverRefusal refuses a link whose approver the live policy no longer
 // lets decide (policies.Policy.MayStillDecide).
-func (a *approval) approverRefusal(pol *policies.Policy) *page {
-	if _, err := pol.MayStillDecide(a.req.Role, a.claims.ApproverID); err != nil {
-		p := failPage(http.StatusForbidden, "You are no longer an approver",
-			fmt.Sprintf("The current policy no longer lets %s decide: %v. This link cannot decide.", a.approver, err))
+func (a *approval) approverRefusal(ctx context.Context, pol *policies.Policy, dir policies.Directory) *page {
+	_, err := pol.MayStillDecide(ctx, dir, a.req.Role, a.claims.ApproverID, a.req.RequesterID)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, policies.ErrNoLongerApprover) {
+		p := failPage(http.StatusServiceUnavailable, "Try again shortly",
+			"Whether you may still decide could not be checked: the directory (Microsoft Graph) did not answer. Nothing was decided; reload this page in a moment.")
 		return &p
 	}
-	return nil
+	p := failPage(http.StatusForbidden, "You are no longer an approver",
+		fmt.Sprintf("The current policy no longer lets %s decide: %v. This link cannot decide.", a.approver, err))
+	return &p
 }
 
 func isApprover(approvers []workflows.Approver, id string) bool {
@@ -340,7 +347,7 @@ func (s *Server) displayName(id string, req workflows.Request) string {
 			return ap.Approver
 		}
 	}
-	if u, ok := s.policy.UserByID(id); ok {
+	if u, ok := s.policies.Current().UserByID(id); ok {
 		return u.UPN
 	}
 	return id

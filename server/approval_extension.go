@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -15,7 +16,7 @@ import (
 // extensionRefusal says why a link for an extension of an active grant
 // cannot decide it now. The extension must be the one waiting, at the
 // link's stage, and the approver among those who may decide it.
-func (a *approval) extensionRefusal(pol *policies.Policy) *page {
+func (a *approval) extensionRefusal(ctx context.Context, pol *policies.Policy, dir policies.Directory) *page {
 	c, req := a.claims, a.req
 	for _, d := range req.Decisions {
 		if d.ApproverID == c.ApproverID && d.Extension == c.Extension {
@@ -45,7 +46,7 @@ func (a *approval) extensionRefusal(pol *policies.Policy) *page {
 		return conflictPage("Stage not begun",
 			"This link is for stage %d of extension %d, but the extension is still at stage %d.", c.Stage, c.Extension, x.Stage)
 	}
-	if p := a.approverRefusal(pol); p != nil {
+	if p := a.approverRefusal(ctx, pol, dir); p != nil {
 		return p
 	}
 	if !isApprover(x.Approvers, c.ApproverID) {

@@ -43,12 +43,12 @@ func (s *Server) createRequest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	in, err := s.requestInput(body)
+	in, err := requestInput(s.policy(c), body)
 	if err != nil {
 		return err
 	}
 	in.Time = s.now()
-	plan, err := s.policy.Resolve(me.caller(), in)
+	plan, err := s.policy(c).Resolve(c.Request().Context(), s.directory, me.caller(), in)
 	if err != nil {
 		return policyError(err)
 	}
@@ -116,9 +116,9 @@ func (s *Server) answerReplay(c echo.Context, existing workflows.Request, err er
 	return c.JSON(http.StatusOK, existing)
 }
 
-func (s *Server) requestInput(body createBody) (policies.RequestInput, error) {
+func requestInput(pol *policies.Policy, body createBody) (policies.RequestInput, error) {
 	if strings.TrimSpace(body.Role) == "" {
-		return policies.RequestInput{}, fieldError(http.StatusBadRequest, "role", "field \"role\" is required; roles: %s", s.roleNames())
+		return policies.RequestInput{}, fieldError(http.StatusBadRequest, "role", "field \"role\" is required; roles: %s", roleNames(pol))
 	}
 	in := policies.RequestInput{Role: body.Role, Justification: body.Justification, Ticket: body.Ticket}
 	if strings.TrimSpace(body.Duration) != "" {
@@ -136,15 +136,16 @@ func (s *Server) requestInput(body createBody) (policies.RequestInput, error) {
 	return in, nil
 }
 
-func (s *Server) roleNames() string {
-	names := make([]string, len(s.policy.Roles))
-	for i, r := range s.policy.Roles {
-		names[i] = r.Name
-	}
-	return strings.Join(names, ", ")
+func roleNames(p *policies.Policy) string {
+	return strings.Join(p.RoleNames(), ", ")
 }
 
 func policyError(err error) error {
+	var de *policies.DirectoryError
+	if errors.As(err, &de) {
+		return &apiError{status: http.StatusServiceUnavailable, cause: err,
+			detail: "the directory (Microsoft Graph) that says who may request and approve could not be read; try again shortly"}
+	}
 	var re *policies.RequestError
 	if !errors.As(err, &re) {
 		return fmt.Errorf("resolve request: %w", err)

@@ -45,7 +45,7 @@ func FuzzDecodeStrict(f *testing.F) {
 			}
 			// ...and passes on to the policy's input or is refused with a
 			// field named.
-			if _, err := s.requestInput(dst); err != nil {
+			if _, err := requestInput(s.policies.Current(), dst); err != nil {
 				checkProblem(t, err, http.StatusBadRequest)
 			}
 			return

@@ -70,25 +70,31 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 		}
-		c.Set(ctxIdentity, s.identify(claims))
+		c.Set(ctxIdentity, s.identify(c, claims))
 		return next(c)
 	}
 }
 
 // identify merges the token with the policy directory: the directory knows
 // group names (Entra tokens carry group object ids) and email addresses.
-func (s *Server) identify(cl Claims) *identity {
+func (s *Server) identify(c echo.Context, cl Claims) *identity {
+	pol := s.policy(c)
+	operator, err := pol.IsOperator(c.Request().Context(), s.directory, cl.ObjectID)
+	if err != nil {
+		// Fail closed: the operator rights wait for the directory.
+		s.log.Warn("directory lookup failed; the caller is not treated as an operator", "caller_id", cl.ObjectID, "error", err)
+	}
 	id := &identity{
 		person:   workflows.Person{ID: cl.ObjectID, UPN: cl.UPN, Email: cl.UPN},
 		groups:   slices.Clone(cl.Groups),
 		roles:    slices.Clone(cl.Roles),
-		operator: slices.Contains(cl.Roles, OperatorRole) || s.policy.IsOperator(cl.ObjectID),
+		operator: slices.Contains(cl.Roles, OperatorRole) || operator,
 		auditor:  slices.Contains(cl.Roles, AuditorRole),
 		amr:      cl.AMR,
 		acrs:     cl.ACRS,
 		via:      fmt.Sprintf("bearer token of %s (oid %s, sub %s, iss %s)", cl.UPN, cl.ObjectID, cl.Subject, cl.Issuer),
 	}
-	if u, ok := s.policy.UserByID(cl.ObjectID); ok {
+	if u, ok := pol.UserByID(cl.ObjectID); ok {
 		if id.person.UPN == "" {
 			id.person.UPN = u.UPN
 		}

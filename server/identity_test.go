@@ -105,7 +105,10 @@ func TestVerifierKeyRotation(t *testing.T) {
 	}
 }
 
+// fakeDirectory answers only the overage lookup; the policy these tests
+// use names nobody through Entra, so nothing else is asked.
 type fakeDirectory struct {
+	policies.Directory
 	groups map[string][]string
 	err    error
 	calls  atomic.Int32

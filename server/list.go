@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -61,7 +62,7 @@ type listFilter struct {
 // Operators and auditors see every request; others their own and those
 // they may approve.
 func (s *Server) listRequests(c echo.Context) error {
-	f, err := s.listFilter(c.QueryParams())
+	f, err := s.listFilter(c, c.QueryParams())
 	if err != nil {
 		return err
 	}
@@ -124,7 +125,8 @@ func (s *Server) views(ctx context.Context, sums []Summary) []workflows.Request 
 	return out
 }
 
-func (s *Server) listFilter(params url.Values) (listFilter, error) {
+func (s *Server) listFilter(c echo.Context, params url.Values) (listFilter, error) {
+	pol := s.policy(c)
 	f := listFilter{limit: defaultListLimit}
 	for name, vals := range params {
 		if !slices.Contains(listParams, name) {
@@ -141,13 +143,13 @@ func (s *Server) listFilter(params url.Values) (listFilter, error) {
 		f.status = workflows.Status(v)
 	}
 	if v := params.Get("role"); v != "" {
-		if _, ok := s.policy.Role(v); !ok {
-			return f, fieldError(http.StatusBadRequest, "role", "unknown role %q; roles: %s", v, s.roleNames())
+		if _, ok := pol.Role(v); !ok {
+			return f, fieldError(http.StatusBadRequest, "role", "unknown role %q; roles: %s", v, roleNames(pol))
 		}
 		f.role = v
 	}
 	if v := params.Get("requester"); v != "" {
-		id, ok := s.lookupUser(v)
+		id, ok := s.lookupUser(c, v)
 		if !ok {
 			return f, fieldError(http.StatusBadRequest, "requester", "unknown requester %q; give a user principal name (alice@example.com) or object id from the directory", v)
 		}
@@ -188,17 +190,27 @@ func timeParam(params url.Values, name string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// lookupUser finds a directory user's object id by principal name, object
-// id or short name.
-func (s *Server) lookupUser(v string) (string, bool) {
-	if u, ok := s.policy.UserByUPN(v); ok {
+// lookupUser finds a user's object id by principal name, object id or short
+// name: in the policy's users list, else in the Entra directory (any object
+// id stands for itself there: filtering on one nobody has finds nothing).
+func (s *Server) lookupUser(c echo.Context, v string) (string, bool) {
+	pol := s.policy(c)
+	if u, ok := pol.UserByUPN(v); ok {
 		return u.ID, true
 	}
-	if u, ok := s.policy.UserByID(strings.ToLower(v)); ok {
+	if u, ok := pol.UserByID(strings.ToLower(v)); ok {
 		return u.ID, true
 	}
-	if u, ok := s.policy.UserByName(v); ok {
+	if u, ok := pol.UserByName(v); ok {
 		return u.ID, true
+	}
+	if _, err := uuid.Parse(v); err == nil && len(v) == 36 {
+		return strings.ToLower(v), true
+	}
+	if s.directory != nil && strings.Contains(v, "@") {
+		if u, err := s.directory.User(c.Request().Context(), v); err == nil {
+			return u.ID, true
+		}
 	}
 	return "", false
 }
@@ -285,7 +297,7 @@ func (s *Server) summary(ex *workflowpb.WorkflowExecutionInfo) Summary {
 		RequesterID: attrs.keyword(workflows.SearchRequesterID),
 		CreatedAt:   ex.GetStartTime().AsTime().UTC(),
 	}
-	if u, ok := s.policy.UserByID(sum.RequesterID); ok {
+	if u, ok := s.policies.Current().UserByID(sum.RequesterID); ok {
 		sum.Requester = u.UPN
 	}
 	if ex.GetCloseTime() != nil {

@@ -5,15 +5,6 @@ import (
 	"net/http"
 )
 
-// GroupDirectory reads a user's groups when Entra could not fit them in the
-// token (a group overage). The directory package implements it with
-// Microsoft Graph.
-type GroupDirectory interface {
-	// MemberGroups returns the object ids and display names of every group
-	// the user belongs to, directly or through other groups.
-	MemberGroups(ctx context.Context, userID string) ([]string, error)
-}
-
 // overageGroups reads the groups a token left out. Without a directory the
 // caller keeps only the groups the policy directory gives them: fewer
 // rights, never more.

@@ -57,30 +57,38 @@ func (s *Server) lookupRequest(c echo.Context, acting bool) (string, description
 		return "", description{}, temporalFailure(err, "look up the request")
 	}
 	me := currentIdentity(c)
-	if !s.mayView(me, d) {
+	if !s.mayView(c, me, d) {
 		return "", description{}, problemf(http.StatusForbidden, "you may not see request %s: only its requester, its approvers, operators and auditors may", id)
 	}
-	if acting && !me.operator && !s.involved(me, d) {
+	if acting && !me.operator && !s.involved(c, me, d) {
 		return "", description{}, problemf(http.StatusForbidden, "the %s role may read request %s but not act on it", AuditorRole, id)
 	}
 	return id, d, nil
 }
 
 // mayView: the requester, anyone who may approve it, operators and auditors.
-func (s *Server) mayView(me *identity, d description) bool {
-	return me.operator || me.auditor || s.involved(me, d)
+func (s *Server) mayView(c echo.Context, me *identity, d description) bool {
+	return me.operator || me.auditor || s.involved(c, me, d)
 }
 
 // involved: the requester and anyone who may approve it (as recorded when
 // it started, or as the policy says now).
-func (s *Server) involved(me *identity, d description) bool {
+func (s *Server) involved(c echo.Context, me *identity, d description) bool {
 	if d.requesterID == me.person.ID || slices.Contains(d.approverIDs, me.person.ID) {
 		return true
 	}
-	if role, ok := s.policy.Role(d.role); ok {
-		return slices.Contains(s.policy.RoleApproverIDs(role), me.person.ID)
+	pol := s.policy(c)
+	role, ok := pol.Role(d.role)
+	if !ok {
+		return false
 	}
-	return false
+	may, err := pol.IsRoleApprover(c.Request().Context(), s.directory, role, me.person.ID, d.requesterID)
+	if err != nil {
+		// Fail closed: someone the directory cannot place now sees what
+		// the request's own record lets them see, nothing more.
+		s.log.Warn("directory lookup failed; treating the caller as no approver of the role", "role", role.Name, "caller_id", me.person.ID, "error", err)
+	}
+	return may && err == nil
 }
 
 func (s *Server) getRequest(c echo.Context) error {

@@ -25,7 +25,11 @@ import (
 // Config holds what the API needs.
 type Config struct {
 	Temporal client.Client
+	// Policy is the policy in force; Policies, when set, supplies it
+	// instead, as it is reloaded (policies.Live): each HTTP request reads
+	// one snapshot.
 	Policy   *policies.Policy
+	Policies interface{ Current() *policies.Policy }
 	Verifier *TokenVerifier
 	// BaseURL is the public base URL, e.g. "https://jitflow.example.com", for
 	// Location headers and the links in emails.
@@ -47,9 +51,12 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics, when set, counts refused calls (jitflow_refusals_total).
 	Metrics *telemetry.Metrics
-	// Directory reads the groups of callers whose token has a group
-	// overage; nil leaves them with the policy directory's groups.
-	Directory GroupDirectory
+	// Directory answers what the policy's Entra references stand for
+	// (groups, managers, users by id or principal name, eligibilities) and
+	// reads the groups of callers whose token has a group overage. nil
+	// leaves overage callers with the policy's own groups, and New refuses
+	// a policy with Entra references without it.
+	Directory policies.Directory
 	// RateLimit bounds each caller's calls; zero means DefaultRateLimit.
 	RateLimit RateLimit
 	// AddressRateLimit bounds, per client address, the calls that carry no
@@ -72,7 +79,7 @@ type Config struct {
 // Server is the HTTP API.
 type Server struct {
 	temporal temporalClient
-	policy   *policies.Policy
+	policies interface{ Current() *policies.Policy }
 	verifier *TokenVerifier
 	baseURL  string
 	// approvalKeys and signIn serve the approval pages; nil without them.
@@ -85,7 +92,7 @@ type Server struct {
 	now          func() time.Time
 	metrics      *telemetry.Metrics
 	recent       recentStarts
-	directory    GroupDirectory
+	directory    policies.Directory
 	limits       *limiters
 	addrLimits   *limiters
 	pages        pageSigner
@@ -98,7 +105,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Temporal == nil {
 		missing = append(missing, "Temporal")
 	}
-	if cfg.Policy == nil {
+	if cfg.Policies == nil && cfg.Policy != nil {
+		cfg.Policies = staticPolicy{cfg.Policy}
+	}
+	if cfg.Policies == nil {
 		missing = append(missing, "Policy")
 	}
 	if cfg.Verifier == nil {
@@ -106,11 +116,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Proofs == nil {
 		missing = append(missing, "Proofs")
-	}
-	if cfg.Policy != nil && cfg.Eligibility == nil {
-		if r := eligibilityRole(cfg.Policy); r != "" {
-			missing = append(missing, fmt.Sprintf("Eligibility (role %q sets require_eligibility)", r))
-		}
 	}
 	if len(missing) > 0 {
 		return nil, errors.New("server: config needs " + strings.Join(missing, ", "))
@@ -120,12 +125,13 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSignIn(cfg.Policy, cfg.ApprovalKeys, si); err != nil {
+	s0 := &Server{approvalKeys: cfg.ApprovalKeys, signIn: si, directory: cfg.Directory, eligible: cfg.Eligibility}
+	if err := s0.CheckPolicy(cfg.Policies.Current()); err != nil {
 		return nil, err
 	}
 	s := &Server{
 		temporal:     cfg.Temporal,
-		policy:       cfg.Policy,
+		policies:     cfg.Policies,
 		verifier:     cfg.Verifier,
 		baseURL:      baseURL,
 		approvalKeys: cfg.ApprovalKeys,

@@ -254,7 +254,7 @@ func (s *Server) startSignIn(c echo.Context) error {
 		Token: a.token, Expires: s.now().Add(signInFlowTimeout)}
 	s.setCookie(c, signInCookie, "/signin", s.sealCookie(purposeSignIn, flow), signInFlowTimeout)
 	opts := []oauth2.AuthCodeOption{oidc.Nonce(flow.Nonce), oauth2.S256ChallengeOption(flow.Verifier)}
-	if u, ok := s.policy.UserByID(a.claims.ApproverID); ok {
+	if u, ok := s.policies.Current().UserByID(a.claims.ApproverID); ok {
 		opts = append(opts, oauth2.SetAuthURLParam("login_hint", u.UPN))
 	}
 	if claims := claimsRequest(a.role.StepUp); claims != "" {

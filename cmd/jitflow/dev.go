@@ -32,10 +32,12 @@ func devCommand() *cobra.Command {
 			}
 			opts.Logger = log
 			opts.Policy = policies.Dev()
+			var live *livePolicy
 			if policyFile != "" {
-				if opts.Policy, err = policies.Load(policyFile); err != nil {
+				if live, err = loadLivePolicy(policyFile, log); err != nil {
 					return err
 				}
+				opts.Policies = live
 			}
 			if opts.SendGrid, err = mf.sendGrid(log); err != nil {
 				return err
@@ -59,6 +61,9 @@ func devCommand() *cobra.Command {
 				return err
 			}
 			defer st.Stop()
+			if live != nil {
+				live.serve(cmd.Context(), st.Metrics, st.CheckPolicy)
+			}
 			printURLs(cmd, st, opts, time.Since(started))
 			<-cmd.Context().Done()
 			fmt.Fprintln(cmd.OutOrStdout(), "jitflow dev: stopping")
@@ -72,7 +77,7 @@ func devCommand() *cobra.Command {
 	f.IntVar(&opts.TemporalPort, "temporal-port", 7233, "port of the embedded Temporal frontend (gRPC)")
 	f.IntVar(&opts.UIPort, "ui-port", 8233, "port of the Temporal Web UI")
 	f.StringVar(&opts.GraphAddr, "graph-addr", "127.0.0.1:8091", "address of the Microsoft Graph PIM emulator")
-	f.StringVar(&policyFile, "policy", "", "policy file (default: the built-in policies/dev.yaml)")
+	f.StringVar(&policyFile, "policy", "", "policy file (default: the built-in policies/dev.yaml); reloaded when it changes and on SIGHUP")
 	f.StringVar(&opts.Namespace, "namespace", "default", "Temporal namespace")
 	f.DurationVar(&opts.Retention, "retention", 365*24*time.Hour, "how long Temporal keeps closed requests' history (the audit trail)")
 	f.BoolVar(&opts.NoUI, "no-ui", false, "do not start the Temporal Web UI")
@@ -89,9 +94,9 @@ func printURLs(cmd *cobra.Command, st *devstack.Stack, opts devstack.Options, to
 	fmt.Fprintf(out, "jitflow dev is up (%s)\n", took.Round(time.Millisecond))
 	fmt.Fprintf(out, "  API            %s/api/v1/requests\n", st.APIURL)
 	fmt.Fprintf(out, "  health         %s/healthz\n", st.APIURL)
-	names := make([]string, len(opts.Policy.Users))
-	for i, u := range opts.Policy.Users {
-		names[i] = u.Name
+	names := make([]string, 0, len(st.Users))
+	for _, u := range st.Users {
+		names = append(names, u.Name)
 	}
 	fmt.Fprintf(out, "  dev token      %s/dev/token?user=NAME   (users: %s)\n", st.APIURL, strings.Join(names, " "))
 	fmt.Fprintf(out, "  mail outbox    %s/dev/outbox\n", st.APIURL)

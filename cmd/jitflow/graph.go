@@ -11,6 +11,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/spf13/pflag"
 
+	"github.com/jitflow/jitflow/directory"
 	"github.com/jitflow/jitflow/graph"
 )
 
@@ -26,6 +27,9 @@ type graphFlags struct {
 	secretFile string
 	checkRole  string
 	retryWait  time.Duration
+	// cacheFor is how long directory lookups (groups, managers, users)
+	// are kept.
+	cacheFor time.Duration
 }
 
 // globalReader is the role definition the startup check reads by default:
@@ -45,6 +49,17 @@ func (g *graphFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&g.credential.FederatedTokenFile, "federated-token-file", "", "workload identity token file (default AZURE_FEDERATED_TOKEN_FILE)")
 	f.StringVar(&g.checkRole, "check-role", globalReader, "role definition id the Graph check reads (default: Global Reader)")
 	f.DurationVar(&g.retryWait, "graph-max-retry-wait", graph.DefaultMaxRetryWait, "longest one Graph call waits for Retry-After before Temporal retries the activity later")
+	f.DurationVar(&g.cacheFor, "directory-cache-for", time.Minute,
+		"how long answers from the Entra directory (group members, managers, a user's groups, users by name) are kept; changes in Entra reach jitflow at most this late")
+}
+
+// directory reads the policy's Entra references through c, caching each
+// answer for --directory-cache-for.
+func (g *graphFlags) directory(c *graph.Client) (*directory.Graph, error) {
+	if g.cacheFor <= 0 {
+		return nil, fmt.Errorf("--directory-cache-for %s: must be more than 0 (default 1m)", g.cacheFor)
+	}
+	return directory.NewGraph(directory.Config{Graph: c, CacheFor: g.cacheFor})
 }
 
 // graphEndpoint is Graph's URL and the credential for it: nil for a

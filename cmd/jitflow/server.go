@@ -63,10 +63,11 @@ server works on the others.`,
 			if policyFile == "" {
 				return errors.New("--policy is required: the policy file with your roles and approvers")
 			}
-			pol, err := policies.Load(policyFile)
+			live, err := loadLivePolicy(policyFile, log)
 			if err != nil {
 				return err
 			}
+			pol := live.Current()
 			if tenantID == "" {
 				tenantID = pol.TenantID
 			}
@@ -119,24 +120,27 @@ server works on the others.`,
 			if err != nil {
 				return fmt.Errorf("graph (%s): %w", ep.who, err)
 			}
-			dir, err := directory.NewGraph(directory.Config{Graph: gc})
+			dir, err := graph.directory(gc)
 			if err != nil {
 				return err
 			}
 			cfg := server.Config{
-				Temporal: c, Policy: pol, Verifier: verifier, BaseURL: baseURL,
+				Temporal: c, Policies: live, Verifier: verifier, BaseURL: baseURL,
 				ApprovalKeys: keys, Proofs: proof.FromKeySet(keys), SignIn: si,
 				Ready: pollersReady(c), Logger: log, Metrics: metrics,
 				Directory: dir, RateLimit: limit, TrustedProxies: proxies,
 				PageTokenKey: pageTokenKey(keys),
 			}
-			if needsEligibility(pol) {
-				cfg.Eligibility = gc
-			}
+			// Always set: a reloaded policy may add a role that requires
+			// an eligibility.
+			cfg.Eligibility = gc
 			api, err := server.New(cfg)
 			if err != nil {
 				return err
 			}
+			// From here on, a changed policy file (or SIGHUP) applies to
+			// the next request, once this server can serve it.
+			live.serve(ctx, metrics, api.CheckPolicy)
 			srv := &http.Server{Addr: httpAddr, Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 			go func() {
 				<-ctx.Done()
@@ -154,7 +158,7 @@ server works on the others.`,
 	f := cmd.Flags()
 	tf.register(f)
 	f.StringVar(&httpAddr, "http-addr", "127.0.0.1:8080", "address to serve the API on")
-	f.StringVar(&policyFile, "policy", envOr("JITFLOW_POLICY", ""), "policy file (env JITFLOW_POLICY)")
+	f.StringVar(&policyFile, "policy", envOr("JITFLOW_POLICY", ""), "policy file (env JITFLOW_POLICY); reloaded when it changes and on SIGHUP: a file with errors is refused and the previous policy stays in force")
 	f.StringVar(&baseURL, "base-url", envOr("JITFLOW_BASE_URL", ""), "public URL of this API, used in emails (default http://HTTP_ADDR)")
 	f.StringVar(&issuer, "oidc-issuer", envOr("JITFLOW_OIDC_ISSUER", ""), "token issuer (default Entra ID v2.0 of the tenant)")
 	f.StringVar(&audience, "audience", envOr("JITFLOW_AUDIENCE", ""), "token audience: the API's application (client) id, which Entra v2.0 tokens carry; add its app id URI after a comma to accept v1.0 tokens too")
@@ -173,29 +177,3 @@ server works on the others.`,
 	return cmd
 }
 
-// needsEligibility reports whether some role requires a PIM eligibility,
-// which the API then checks in Entra before starting a request.
-func needsEligibility(p *policies.Policy) bool {
-	for _, r := range p.Roles {
-		if r.RequireEligibility {
-			return true
-		}
-	}
-	return false
-}
-
-// pollersReady is ready when Temporal answers and some worker polls the
-// jitflow task queue: a server without workers would accept requests that
-// nothing processes.
-func pollersReady(c client.Client) func(context.Context) error {
-	return func(ctx context.Context) error {
-		resp, err := c.DescribeTaskQueue(ctx, workflows.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
-		if err != nil {
-			return fmt.Errorf("temporal: %w", err)
-		}
-		if len(resp.GetPollers()) == 0 {
-			return fmt.Errorf("no worker polls task queue %s", workflows.TaskQueue)
-		}
-		return nil
-	}
-}

@@ -63,7 +63,13 @@ func workerCommand() *cobra.Command {
 				return fmt.Errorf("connect to temporal at %s: %w", tf.address, err)
 			}
 			defer c.Close()
-			w := worker.New(c, &activities.Activities{PIM: pim, Mailer: mail, Links: approvalLinks}, proof.FromKeySet(keys))
+			// The directory resolves approvers the policy names through
+			// Entra (groups, managers) when a stage starts.
+			dir, err := graph.directory(pim)
+			if err != nil {
+				return err
+			}
+			w := worker.New(c, &activities.Activities{PIM: pim, Mailer: mail, Links: approvalLinks, Directory: dir}, proof.FromKeySet(keys))
 			if err := w.Start(); err != nil {
 				return err
 			}

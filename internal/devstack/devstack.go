@@ -28,6 +28,7 @@ import (
 	"github.com/jitflow/jitflow/activities"
 	"github.com/jitflow/jitflow/approvals"
 	"github.com/jitflow/jitflow/audit"
+	"github.com/jitflow/jitflow/directory"
 	"github.com/jitflow/jitflow/graph"
 	"github.com/jitflow/jitflow/internal/devauth"
 	"github.com/jitflow/jitflow/internal/devtemporal"
@@ -58,9 +59,15 @@ type Options struct {
 	NoUI            bool
 	GraphAddr       string
 	Policy          *policies.Policy
-	Namespace       string
-	Retention       time.Duration
-	Logger          *slog.Logger
+	// Policies, when set, supplies the policy as it is reloaded
+	// (policies.Live); Policy is then ignored.
+	Policies interface{ Current() *policies.Policy }
+	// DirectoryCacheFor is how long Entra lookups (groups, managers,
+	// users) are kept; 0 means directory's default.
+	DirectoryCacheFor time.Duration
+	Namespace         string
+	Retention         time.Duration
+	Logger            *slog.Logger
 	// SendGrid, when set, sends mail through SendGrid; the outbox keeps a
 	// copy. Its sent keys live in the data dir unless Sent is set.
 	SendGrid *activities.SendGridConfig
@@ -95,6 +102,9 @@ type Stack struct {
 	Client       client.Client
 	Graph        *graphemu.Emulator
 	Outbox       *outbox.Outbox
+	// Users are the people dev tokens can be had for (GET /dev/token?user=):
+	// the policy's users list and the dev tenant's people.
+	Users []policies.User
 	// Metrics is what GET /metrics serves: the worker's, the API's and the
 	// Temporal SDK's series.
 	Metrics *telemetry.Metrics
@@ -105,6 +115,9 @@ type Stack struct {
 	handler  atomic.Pointer[http.Handler] // starting, then the API
 	graphSrv *http.Server
 	pim      *graph.Client
+	// directory answers the policy's Entra references from the emulator.
+	directory *directory.Graph
+	apiServer *server.Server
 	// graphMinActive is the emulator's minimum active time (0: off).
 	graphMinActive time.Duration
 	stops          []func()
@@ -114,6 +127,9 @@ type Stack struct {
 func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Policies != nil {
+		opts.Policy = opts.Policies.Current()
 	}
 	if opts.Policy == nil {
 		opts.Policy = policies.Dev()
@@ -162,6 +178,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		return nil, err
 	}
 	st.pim = pim
+	if st.directory, err = st.newDirectory(opts.Policy, opts.DirectoryCacheFor); err != nil {
+		return nil, err
+	}
 	keys, links, err := approvalLinks(opts.DataDir, st.APIURL)
 	if err != nil {
 		return nil, err
@@ -188,7 +207,7 @@ func (st *Stack) startWorker(opts Options, mail *outbox.Outbox, keys *approvals.
 	if err != nil {
 		return nil, err
 	}
-	st.worker = worker.New(st.Client, &activities.Activities{PIM: st.pim, Mailer: send, Links: links}, proof.FromKeySet(keys))
+	st.worker = worker.New(st.Client, &activities.Activities{PIM: st.pim, Mailer: send, Links: links, Directory: st.directory}, proof.FromKeySet(keys))
 	if err := st.worker.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
@@ -344,7 +363,9 @@ func (st *Stack) dial(ctx context.Context, opts Options, what string) error {
 }
 
 func (st *Stack) startAPI(opts Options, mail *outbox.Outbox, keys *approvals.KeySet, workerUp *atomic.Bool) error {
-	issuer, err := devauth.New(filepath.Join(opts.DataDir, "dev-signing-key.pem"), st.APIURL+"/dev", Audience, opts.Policy)
+	tokens := tokenPolicy(opts.Policy)
+	st.Users = tokens.Users
+	issuer, err := devauth.New(filepath.Join(opts.DataDir, "dev-signing-key.pem"), st.APIURL+"/dev", Audience, tokens)
 	if err != nil {
 		return fmt.Errorf("dev token issuer: %w", err)
 	}
@@ -357,13 +378,10 @@ func (st *Stack) startAPI(opts Options, mail *outbox.Outbox, keys *approvals.Key
 	if err != nil {
 		return err
 	}
-	groups, err := st.groupDirectory(opts.Policy)
-	if err != nil {
-		return err
-	}
 	api, err := server.New(server.Config{
 		Temporal: st.Client,
 		Policy:   opts.Policy,
+		Policies: opts.Policies,
 		Verifier: verifier,
 		BaseURL:  st.APIURL,
 		// Approval pages, with sign-in against the dev issuer.
@@ -373,7 +391,7 @@ func (st *Stack) startAPI(opts Options, mail *outbox.Outbox, keys *approvals.Key
 		Ready:        readiness(st.Client, workerUp),
 		Logger:       opts.Logger,
 		Metrics:      st.Metrics,
-		Directory:    groups,
+		Directory:    st.directory,
 		RateLimit:    rateLimit(opts.RateLimit),
 		// The dev API asks the emulator, as production asks Entra.
 		Eligibility: st.pim,
@@ -381,6 +399,7 @@ func (st *Stack) startAPI(opts Options, mail *outbox.Outbox, keys *approvals.Key
 	if err != nil {
 		return err
 	}
+	st.apiServer = api
 	if err := st.Metrics.Register(telemetry.NewVisibilityCollector(st.Client, opts.Policy.RoleNames(), 5*time.Second)); err != nil {
 		return err
 	}
@@ -452,4 +471,13 @@ func FreeAddr() (string, error) {
 		return "", err
 	}
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(p)), nil
+}
+
+// CheckPolicy reports whether the dev API can serve p (see
+// server.Server.CheckPolicy); a reload is refused when it cannot.
+func (st *Stack) CheckPolicy(p *policies.Policy) error {
+	if st.apiServer == nil {
+		return errors.New("the dev API is not running")
+	}
+	return st.apiServer.CheckPolicy(p)
 }

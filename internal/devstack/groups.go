@@ -3,7 +3,6 @@ package devstack
 import (
 	"github.com/google/uuid"
 
-	"github.com/jitflow/jitflow/directory"
 	"github.com/jitflow/jitflow/internal/graphemu"
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/server"
@@ -34,11 +33,4 @@ func policyGroups(pol *policies.Policy) []graphemu.Group {
 		}
 	}
 	return out
-}
-
-// groupDirectory serves the API's group lookups (for tokens with a group
-// overage) from the Graph emulator, through the production Graph client.
-func (st *Stack) groupDirectory(pol *policies.Policy) (*directory.Graph, error) {
-	st.Graph.SetGroups(policyGroups(pol))
-	return directory.NewGraph(directory.Config{Graph: st.pim})
 }

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/jitflow/jitflow/policies"
+	"github.com/jitflow/jitflow/telemetry"
+)
+
+// livePolicy is the policy file a server keeps in force: reloaded when the
+// file changes and on SIGHUP. A file with errors is refused (every problem
+// logged), the old policy stays, and the metrics say so.
+type livePolicy struct {
+	*policies.Live
+	log     *slog.Logger
+	metrics atomic.Pointer[telemetry.Metrics]
+	// check refuses a policy the running server cannot serve (set once the
+	// server exists).
+	check atomic.Pointer[func(*policies.Policy) error]
+}
+
+func loadLivePolicy(path string, log *slog.Logger) (*livePolicy, error) {
+	lp := &livePolicy{log: log}
+	live, err := policies.NewLive(path, policies.LiveOptions{
+		OnReload: lp.reported,
+		Check: func(p *policies.Policy) error {
+			if f := lp.check.Load(); f != nil {
+				return (*f)(p)
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	lp.Live = live
+	return lp, nil
+}
+
+// serve keeps the policy current until ctx ends: it watches the file and
+// reloads on SIGHUP. m, when set, counts the reloads; check refuses a
+// policy the server cannot serve.
+func (lp *livePolicy) serve(ctx context.Context, m *telemetry.Metrics, check func(*policies.Policy) error) {
+	if m != nil {
+		lp.metrics.Store(m)
+		m.PolicyLoaded(lp.Generation())
+	}
+	if check != nil {
+		lp.check.Store(&check)
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				lp.log.Info("SIGHUP: reloading the policy", "path", lp.Path())
+				lp.Reload()
+			}
+		}
+	}()
+	go lp.Watch(ctx)
+}
+
+// reported logs and counts one reload.
+func (lp *livePolicy) reported(r policies.ReloadResult) {
+	if m := lp.metrics.Load(); m != nil {
+		m.PolicyReloaded(r)
+	}
+	switch r.Outcome {
+	case policies.ReloadApplied:
+		lp.log.Info("policy reloaded: the new policy applies to requests made from now on; running requests keep their plan",
+			"path", r.Path, "generation", r.Generation, "changes", r.Summary)
+	case policies.ReloadRefused:
+		lp.log.Error("policy reload refused: the file has errors, the previous policy stays in force",
+			"path", r.Path, "generation", r.Generation, "error", r.Err)
+	}
+}
