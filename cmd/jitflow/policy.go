@@ -3,10 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/jitflow/jitflow/cmd/jitflow/cli"
+	"github.com/jitflow/jitflow/durations"
 	"github.com/jitflow/jitflow/policies"
 )
 
@@ -37,6 +40,83 @@ FILE:LINE: field: what is wrong and what is accepted, and exits 2.`,
 			return err
 		},
 	})
+	cmd.AddCommand(policyExplainCommand())
+	return cmd
+}
+
+// policyExplainCommand answers "who would approve this?" before an
+// incident asks it.
+func policyExplainCommand() *cobra.Command {
+	var (
+		policyFile, user, role, duration string
+		graph                            graphFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "explain --policy FILE --user U --role R [--duration D]",
+		Short: "Say whether a user may request a role, what would auto-approve it, and who each stage would ask",
+		Long: `Explain how the policy treats one request, resolved against the directory
+as it stands now: whether the user may ask for the role (and why not), the
+duration that would be granted, the conditions and auto-approval rules that
+would apply, and for each stage and tier who would be asked.
+
+--user is a short name of the policy's users list, a user principal name or
+an Entra object id. A policy that names people through Entra (group ids,
+managers, users by id or principal name, pim_eligible) is resolved through
+Microsoft Graph with the same flags and credential as jitflow server
+(--graph-url, --credential, AZURE_* variables); one that names people only
+through its users list needs no Graph. Exit 0 once explained, 2 when the
+file, the user, the role or the duration is not valid.`,
+		Example: "  jitflow policy explain --policy policy.yaml --user alice@contoso.com --role reader --duration 2h",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, f := range []struct{ name, v string }{{"policy", policyFile}, {"user", user}, {"role", role}} {
+				if strings.TrimSpace(f.v) == "" {
+					return cli.InvalidInput(fmt.Errorf("--%s is required", f.name))
+				}
+			}
+			var d time.Duration
+			if duration != "" {
+				var err error
+				if d, err = durations.ParseWhole(duration); err != nil || d <= 0 {
+					return cli.InvalidInput(fmt.Errorf("--duration %q: give a positive duration such as \"30m\", \"2h\" or \"PT2H\"", duration))
+				}
+			}
+			p, err := policies.Load(policyFile)
+			if err != nil {
+				return policyProblems(cmd, policyFile, err)
+			}
+			var dir policies.Directory
+			if p.NamesEntra() {
+				ep, err := graph.endpoint()
+				if err != nil {
+					return err
+				}
+				gc, err := graph.client(ep)
+				if err != nil {
+					return fmt.Errorf("graph (%s): %w", ep.who, err)
+				}
+				if dir, err = graph.directory(gc); err != nil {
+					return err
+				}
+			}
+			ex, err := p.Explain(cmd.Context(), dir, user, role, d, time.Now())
+			var fe *policies.FieldError
+			var re *policies.RequestError
+			if errors.As(err, &fe) || errors.As(err, &re) {
+				return cli.InvalidInput(err)
+			}
+			if err != nil {
+				return err
+			}
+			return ex.WriteText(cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&policyFile, "policy", envOr("JITFLOW_POLICY", ""), "policy file (env JITFLOW_POLICY)")
+	f.StringVar(&user, "user", "", "who asks: a short name of the policy's users list, a user principal name or an Entra object id")
+	f.StringVar(&role, "role", "", "the role asked for")
+	f.StringVar(&duration, "duration", "", "how long (default: the role's default), such as \"2h\" or \"PT2H\"")
+	graph.register(f)
 	return cmd
 }
 
