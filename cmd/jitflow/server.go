@@ -176,4 +176,3 @@ server works on the others.`,
 	metf.register(f, "127.0.0.1:9464")
 	return cmd
 }
-
