@@ -112,14 +112,14 @@ func (r *round) stageName() string {
 	return fmt.Sprintf("stage %d (%s)", r.stage+1, r.stages[r.stage].Name)
 }
 
-// nobodyReason says why a stage cannot pass: how many it needs, how many
-// the plan and directory named, and what the directory could not name.
+// nobodyReason says why a stage cannot pass: how many people it has to
+// ask for how many approvals, and what the directory could not name.
 func nobodyReason(stage string, approvals, people int, problems []string) string {
 	what := "has nobody to ask"
 	if people > 0 {
-		what = fmt.Sprintf("has too few people to ask: it needs %d approvals and names %d people other than the requester", approvals, people)
+		what = fmt.Sprintf("has too few people to ask (%d besides the requester for %d approvals)", people, approvals)
 	}
-	why := "the directory names nobody but the requester"
+	why := "the directory names no one else"
 	if len(problems) > 0 {
 		why = strings.Join(problems, "; ")
 	}

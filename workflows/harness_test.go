@@ -138,12 +138,24 @@ type harness struct {
 	// unsignedStart starts the workflow with h.in as it is, without the
 	// server's proof run adds.
 	unsignedStart bool
+	// resolve answers attempt n (1-based, over the whole run) of
+	// ResolveApprovers; nil runs the real activity of a worker without a
+	// directory.
+	resolve func(n int, in activities.ResolveApproversInput) (activities.ResolveApproversResult, error)
+	// resolveDelay is how long each ResolveApprovers attempt takes on the
+	// workflow clock.
+	resolveDelay time.Duration
 
 	mu          sync.Mutex
 	activations []graph.ActivateInput
 	removals    []graph.DeactivateInput
 	emails      []activities.EmailInput
 	holds       []assignments.HoldInput
+	resolves    []activities.ResolveApproversInput
+	// resolvedAt is when each ResolveApprovers attempt ran, from t0.
+	resolvedAt []time.Duration
+	// approverIDs is what each upsert set SearchApproverIDs to.
+	approverIDs [][]string
 }
 
 func newHarness(t *testing.T, in workflows.AccessRequestInput) *harness {
@@ -210,6 +222,29 @@ func (h *harness) run() workflows.Request {
 			}
 			return activities.EmailResult{Subject: in.Kind}, nil
 		})
+
+	resolve := h.env.OnActivity(a.ResolveApprovers, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.ResolveApproversInput) (activities.ResolveApproversResult, error) {
+			h.mu.Lock()
+			h.resolves = append(h.resolves, in)
+			h.resolvedAt = append(h.resolvedAt, h.env.Now().Sub(t0))
+			n := len(h.resolves)
+			h.mu.Unlock()
+			if h.resolve == nil {
+				return a.ResolveApprovers(ctx, in)
+			}
+			return h.resolve(n, in)
+		})
+	if h.resolveDelay > 0 {
+		resolve.After(h.resolveDelay)
+	}
+	h.env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Run(func(args mock.Arguments) {
+		if ids, ok := args.Get(0).(temporal.SearchAttributes).GetKeywordList(workflows.SearchApproverIDs); ok {
+			h.mu.Lock()
+			h.approverIDs = append(h.approverIDs, ids)
+			h.mu.Unlock()
+		}
+	})
 
 	in := h.in
 	if !h.unsignedStart {
