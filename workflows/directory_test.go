@@ -184,6 +184,7 @@ func requireFailedLoudly(t *testing.T, h *harness, r workflows.Request, reason s
 	failed := h.audit.ofType(api.EventFailed)
 	require.Len(t, failed, 1)
 	require.Equal(t, reason, failed[0].Detail)
+	require.Len(t, h.logs.matching("level=ERROR", "a stage has nobody to ask", "request_id=req-reader"), 1, "operators are told")
 }
 
 // A stage whose directory references name nobody fails the request at
@@ -274,6 +275,7 @@ func TestDirectoryNobodyToAskForAnExtension(t *testing.T) {
 	require.Equal(t, "extension 1: stage 1 (team lead) has nobody to ask: group "+groupLeads+" does not exist in the directory", refused[0].Detail)
 	require.Len(t, h.resolves, 2)
 	require.Empty(t, h.emailsOf(activities.MailApprovalNeeded)[1:], "nobody asked to decide the extension")
+	require.Len(t, h.logs.matching("level=ERROR", "Extension refused: a stage has nobody to ask", "extension=1"), 1, "operators are told")
 }
 
 // While the directory is being read, nobody may decide the stage, not even

@@ -111,6 +111,8 @@ type harness struct {
 	env   *testsuite.TestWorkflowEnvironment
 	in    workflows.AccessRequestInput
 	audit *auditRecorder
+	// logs are the workflow's warnings and errors.
+	logs *logLines
 
 	// activate answers attempt n (1-based) of Activate; activateDelay is
 	// how long each attempt takes on the workflow clock.
@@ -161,7 +163,8 @@ type harness struct {
 func newHarness(t *testing.T, in workflows.AccessRequestInput) *harness {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
-	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	logs := &logLines{}
+	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(testWriter{t, logs}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(t0)
 	rec := &auditRecorder{}
@@ -172,6 +175,7 @@ func newHarness(t *testing.T, in workflows.AccessRequestInput) *harness {
 		env:   env,
 		in:    in,
 		audit: rec,
+		logs:  logs,
 		activate: func(int) (graph.ActivateResult, error) {
 			return graph.ActivateResult{GraphRequestID: "graph-activate", GraphStatus: "Provisioned", EndDateTime: t0.Add(in.Duration)}, nil
 		},
@@ -434,12 +438,42 @@ func (o *auditOutbound) SideEffect(ctx workflow.Context, f func(workflow.Context
 }
 
 // testWriter sends the workflow's warnings and errors to the test log, so
-// they show only when a test fails or runs verbose.
-type testWriter struct{ t *testing.T }
+// they show only when a test fails or runs verbose, and keeps them.
+type testWriter struct {
+	t    *testing.T
+	keep *logLines
+}
 
 func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
+	line := strings.TrimSpace(string(p))
+	w.t.Log(line)
+	w.keep.mu.Lock()
+	w.keep.lines = append(w.keep.lines, line)
+	w.keep.mu.Unlock()
 	return len(p), nil
+}
+
+// logLines are log lines as slog's text handler wrote them.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+// matching lists the lines that hold every one of parts.
+func (l *logLines) matching(parts ...string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, line := range l.lines {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 // grants names the methods the harness mocks; the real ones are never
