@@ -12,7 +12,8 @@ import (
 
 // approve runs the request's round. It leaves the request activating when
 // every stage passed, or in the terminal status that ended it (denied,
-// canceled, timed_out; failed when a stage had nobody to ask). An error means the workflow was cancelled.
+// canceled, timed_out; failed when a stage had nobody to ask). An error
+// means the workflow was cancelled.
 func (s *accessRequest) approve(ctx workflow.Context) error {
 	r := s.req
 	end, err := r.run(ctx)

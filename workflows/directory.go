@@ -53,8 +53,8 @@ func (st Stage) hasDirectory() bool {
 // resolve asks the directory who approves the current stage and makes
 // them its approvers for this round, beside the plan's own. It reports
 // false, with r.failure set, when the stage has fewer people to ask than
-// approvals it needs or the directory never answered. An error means the
-// workflow was cancelled.
+// approvals it needs or the directory never answered, and false when the
+// round was stopped meanwhile. An error means the workflow was cancelled.
 func (r *round) resolve(ctx workflow.Context) (bool, error) {
 	plan := r.stages[r.stage]
 	if workflow.GetVersion(ctx, ChangeDirectoryApprovers, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
@@ -79,8 +79,19 @@ func (r *round) resolve(ctx workflow.Context) (bool, error) {
 			in.Tiers = append(in.Tiers, policies.ApproverRefs{})
 		}
 	}
+	// A cancel (or, for an extension, the grant's end) does not wait for a
+	// directory that is slow to answer.
+	actx, stop := workflow.WithCancel(ctx)
+	f := workflow.ExecuteActivity(workflow.WithActivityOptions(actx, resolveOptions(plan)), acts.ResolveApprovers, in)
+	if err := workflow.Await(ctx, func() bool { return f.IsReady() || r.stopped() }); err != nil {
+		return false, err
+	}
+	if !f.IsReady() {
+		stop()
+		return false, nil
+	}
 	var res activities.ResolveApproversResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, resolveOptions(plan)), acts.ResolveApprovers, in).Get(ctx, &res)
+	err := f.Get(ctx, &res)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return false, err

@@ -319,3 +319,18 @@ func TestValidateDirectoryReferences(t *testing.T) {
 	static.Stages[0].Approvals = 3
 	require.ErrorContains(t, static.Validate(), "stages[0].approvals is 3 but only 2 distinct approvers other than the requester are listed")
 }
+
+// A requester who withdraws while the directory is slow to answer is not
+// kept waiting for it.
+func TestDirectoryCancelWhileReading(t *testing.T) {
+	h := newHarness(t, directoryInput())
+	h.resolve = entra(bob)
+	h.resolveDelay = 10 * time.Minute
+	cancel := h.updateAt(5*time.Second, workflows.UpdateCancel, workflows.CancelInput{ActorID: alice.ID})
+	r := h.run()
+
+	require.Equal(t, api.StatusCanceled, accepted(t, cancel).Status)
+	require.Equal(t, api.StatusCanceled, r.Status)
+	require.Equal(t, t0.Add(5*time.Second), *r.EndedAt)
+	require.Empty(t, h.emailsOf(activities.MailApprovalNeeded))
+}

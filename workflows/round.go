@@ -347,7 +347,8 @@ func (r *round) validate(in DecideInput) error {
 }
 
 // mayDecide says why id may not decide the current stage by the frozen
-// plan, if so. Whether the live policy still lets them is the server's
+// plan and the approvers the directory named when the stage started, if
+// so. Whether the live policy still lets them is the server's
 // question (policies.Policy.MayStillDecide).
 func (r *round) mayDecide(id string) error {
 	stages := r.stages
