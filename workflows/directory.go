@@ -104,12 +104,12 @@ func (r *round) resolve(ctx workflow.Context) (bool, error) {
 	}
 	asked := plan.withResolved(res.Tiers, r.s.in.Requester.ID)
 	r.stages[r.stage] = asked
-	if r.s.addAsked(asked) {
-		r.s.upsertApprovers(ctx)
-	}
 	if n := len(asked.people()); n < asked.Approvals {
 		r.failure = nobodyReason(r.stageName(), asked.Approvals, n, res.Problems)
 		return false, nil
+	}
+	if r.s.addAsked(asked) {
+		r.s.upsertApprovers(ctx)
 	}
 	if len(res.Problems) > 0 {
 		r.s.logger.Warn("Some approvers of the stage could not be read from the directory",

@@ -334,3 +334,18 @@ func TestDirectoryCancelWhileReading(t *testing.T) {
 	require.Equal(t, t0.Add(5*time.Second), *r.EndedAt)
 	require.Empty(t, h.emailsOf(activities.MailApprovalNeeded))
 }
+
+// People of a stage that fails for too few are never asked, so the search
+// attribute does not list them.
+func TestDirectoryTooFewAreNotListed(t *testing.T) {
+	in := directoryInput()
+	in.Stages[0].Approvals = 4
+	h := newHarness(t, in)
+	h.resolve = entra(bob)
+	r := h.run()
+
+	require.Equal(t, api.StatusFailed, r.Status)
+	for _, ids := range h.approverIDs {
+		require.Equal(t, []string{carol.ID}, ids)
+	}
+}
