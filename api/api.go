@@ -74,6 +74,10 @@ const (
 	EventDeactivating = "deactivating"
 	// EventAlert: the removal keeps failing; someone should look.
 	EventAlert = "alert"
+	// EventApproversResolved: the directory named the approvers of a
+	// stage when it started (groups' members, the requester's manager).
+	// The trail reads it from the ResolveApprovers activity in history.
+	EventApproversResolved = "approvers_resolved"
 	// EventExtensionRequested, EventExtended and EventExtensionRefused
 	// follow an extension from the ask to its outcome.
 	EventExtensionRequested = "extension_requested"

@@ -8,14 +8,17 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/jitflow/jitflow/activities"
 	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/assignments"
+	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -47,9 +50,12 @@ type acceptedUpdate struct {
 
 // reader walks one history.
 type reader struct {
-	dc        converter.DataConverter
-	trail     Trail
-	activity  map[int64]string // scheduled event id -> activity type
+	dc       converter.DataConverter
+	trail    Trail
+	activity map[int64]string // scheduled event id -> activity type
+	// resolving holds the inputs of ResolveApprovers activities, by
+	// scheduled event id, until their results are read.
+	resolving map[int64]activities.ResolveApproversInput
 	graph     map[string]graphAnswer
 	accepted  []acceptedUpdate
 	requestID string
@@ -66,7 +72,7 @@ func Read(history []*historypb.HistoryEvent, dc converter.DataConverter) (Trail,
 	if dc == nil {
 		dc = converter.GetDefaultDataConverter()
 	}
-	r := &reader{dc: dc, activity: map[int64]string{}, graph: map[string]graphAnswer{}, trail: Trail{Events: []Event{}}}
+	r := &reader{dc: dc, activity: map[int64]string{}, resolving: map[int64]activities.ResolveApproversInput{}, graph: map[string]graphAnswer{}, trail: Trail{Events: []Event{}}}
 	for _, e := range history {
 		if err := r.read(e); err != nil {
 			return Trail{}, err
@@ -80,7 +86,7 @@ func (r *reader) read(e *historypb.HistoryEvent) error {
 	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
 		return r.started(e)
 	case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-		r.activity[e.GetEventId()] = e.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
+		r.activityScheduled(e)
 	case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
 		r.activityCompleted(e)
 	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
@@ -139,11 +145,91 @@ func (r *reader) started(e *historypb.HistoryEvent) error {
 	return nil
 }
 
+// activityScheduled keeps the type of each activity, and the input of
+// those whose result makes an event of its own.
+func (r *reader) activityScheduled(e *historypb.HistoryEvent) {
+	a := e.GetActivityTaskScheduledEventAttributes()
+	typ := a.GetActivityType().GetName()
+	r.activity[e.GetEventId()] = typ
+	var in activities.ResolveApproversInput
+	if typ == activityResolveApprovers && r.decodeFirst(a.GetInput(), &in) {
+		r.resolving[e.GetEventId()] = in
+	}
+}
+
 // activityCompleted keeps what Graph answered an activation or removal,
-// for the audit event the workflow records next about it.
+// for the audit event the workflow records next about it, and adds the
+// approvers the directory named for a stage.
 func (r *reader) activityCompleted(e *historypb.HistoryEvent) {
 	a := e.GetActivityTaskCompletedEventAttributes()
+	if in, ok := r.resolving[a.GetScheduledEventId()]; ok {
+		delete(r.resolving, a.GetScheduledEventId())
+		var res activities.ResolveApproversResult
+		if r.decode(a.GetResult(), &res) == nil {
+			r.add(e, Event{Type: api.EventApproversResolved, Actor: api.ActorSystem, Detail: resolvedDetail(in, res), Stage: in.StageNumber})
+		}
+		return
+	}
 	r.graphResult(r.activity[a.GetScheduledEventId()], a.GetResult())
+}
+
+// resolvedDetail says who the directory named for each tier of a stage
+// that has references, and what it could not name:
+// "stage 1 (team lead), tier 1: bob@…, carol@… (group 6f1c…); tier 2:
+// erin@… (manager's manager)".
+func resolvedDetail(in activities.ResolveApproversInput, res activities.ResolveApproversResult) string {
+	var b strings.Builder
+	if in.Extension > 0 {
+		fmt.Fprintf(&b, "extension %d, ", in.Extension)
+	}
+	if in.StageNumber > 0 {
+		fmt.Fprintf(&b, "stage %d (%s)", in.StageNumber, in.Stage)
+	} else {
+		fmt.Fprintf(&b, "stage %s", in.Stage)
+	}
+	sep := ", "
+	for i, refs := range in.Tiers {
+		if refs.Empty() {
+			continue
+		}
+		names := "nobody"
+		if i < len(res.Tiers) && len(res.Tiers[i]) > 0 {
+			upns := make([]string, len(res.Tiers[i]))
+			for j, rc := range res.Tiers[i] {
+				upns[j] = rc.UPN
+			}
+			names = strings.Join(upns, ", ")
+		}
+		fmt.Fprintf(&b, "%stier %d: %s (%s)", sep, i+1, names, describeRefs(refs))
+		sep = "; "
+	}
+	if len(res.Problems) > 0 {
+		fmt.Fprintf(&b, "; problems: %s", strings.Join(res.Problems, "; "))
+	}
+	return b.String()
+}
+
+// describeRefs names a tier's directory references: "group 6f1c…",
+// "groups 6f1c…, 0b6c… and manager".
+func describeRefs(refs policies.ApproverRefs) string {
+	var parts []string
+	switch len(refs.GroupIDs) {
+	case 0:
+	case 1:
+		parts = append(parts, "group "+refs.GroupIDs[0])
+	default:
+		parts = append(parts, "groups "+strings.Join(refs.GroupIDs, ", "))
+	}
+	switch refs.Manager {
+	case 0:
+	case 1:
+		parts = append(parts, "manager")
+	case 2:
+		parts = append(parts, "manager's manager")
+	default:
+		parts = append(parts, fmt.Sprintf("level-%d manager", refs.Manager))
+	}
+	return strings.Join(parts, " and ")
 }
 
 // localActivity keeps what a local activity answered: requests hold their
@@ -200,6 +286,8 @@ func (r *reader) graphResult(typ string, result *commonpb.Payloads) {
 const (
 	activityActivate   = "Activate"
 	activityDeactivate = "Deactivate"
+	// activityResolveApprovers reads a stage's approvers from the directory.
+	activityResolveApprovers = "ResolveApprovers"
 	// localActivityMarker is the Temporal SDK's marker of a local activity.
 	localActivityMarker = "LocalActivity"
 )

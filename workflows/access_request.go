@@ -72,6 +72,9 @@ type accessRequest struct {
 	ext           *extension
 	extensions    int
 	extensionAsks int
+	// asked are the approvers the directory named for a stage, beyond the
+	// plan's own, each once, in the order they were first asked.
+	asked []Person
 }
 
 func newAccessRequest(in AccessRequestInput) *accessRequest {
@@ -159,7 +162,7 @@ func (s *accessRequest) setStatus(ctx workflow.Context, st Status) {
 	if st.Terminal() && s.endedAt.IsZero() {
 		s.endedAt = workflow.Now(ctx)
 	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchAttributes(s.in, st)...); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, s.searchAttributes(st)...); err != nil {
 		s.logger.Error("Search attributes not updated", "status", st, "error", err)
 	}
 }

@@ -12,7 +12,8 @@ import (
 
 // approve runs the request's round. It leaves the request activating when
 // every stage passed, or in the terminal status that ended it (denied,
-// canceled, timed_out). An error means the workflow was cancelled.
+// canceled, timed_out; failed when a stage had nobody to ask). An error
+// means the workflow was cancelled.
 func (s *accessRequest) approve(ctx workflow.Context) error {
 	r := s.req
 	end, err := r.run(ctx)
@@ -26,6 +27,10 @@ func (s *accessRequest) approve(ctx workflow.Context) error {
 		s.deny(ctx)
 	case roundTimedOut:
 		s.timeOut(ctx)
+	case roundNobody:
+		s.logger.Error("Request failed: a stage has nobody to ask", "stage", r.stage+1, "reason", r.failure)
+		r.escalatesAt = time.Time{}
+		s.fail(ctx, r.failure)
 	default:
 		s.setStatus(ctx, api.StatusActivating)
 		last := r.decisions[len(r.decisions)-1]

@@ -87,7 +87,7 @@ func (s *accessRequest) emailRequest(actor, reason string) activities.EmailReque
 		r.Approvers = append(r.Approvers, a.Approver)
 	}
 	if q := s.req; q.waiting() {
-		st := s.in.Stages[q.stage]
+		st := q.stages[q.stage]
 		r.StageName = st.Name
 		r.Approvals = st.Approvals
 		r.Approved = q.approvals()

@@ -95,8 +95,9 @@ func (e *extension) about() string {
 }
 
 // approveExtension runs the extension's round. It ends when every stage
-// approved, someone denied, the last tier of a stage stayed silent, or the
-// request ended. Extensions asked for before ChangeExtensionRound keep that
+// approved, someone denied, the last tier of a stage stayed silent, a
+// stage had nobody to ask (the grant runs on unchanged), or the request
+// ended. Extensions asked for before ChangeExtensionRound keep that
 // version's commands (see round.oldExtension).
 func (s *accessRequest) approveExtension(ctx workflow.Context, e *extension) {
 	r := e.round
@@ -108,6 +109,9 @@ func (s *accessRequest) approveExtension(ctx workflow.Context, e *extension) {
 		s.refuseExtension(ctx, r.denialReason())
 	case end == roundTimedOut:
 		s.refuseExtension(ctx, r.timeoutReason())
+	case end == roundNobody:
+		s.logger.Error("Extension refused: a stage has nobody to ask", "extension", e.number, "stage", r.stage+1, "reason", r.failure)
+		s.refuseExtension(ctx, r.failure)
 	default:
 		e.granted = true
 	}

@@ -111,6 +111,8 @@ type harness struct {
 	env   *testsuite.TestWorkflowEnvironment
 	in    workflows.AccessRequestInput
 	audit *auditRecorder
+	// logs are the workflow's warnings and errors.
+	logs *logLines
 
 	// activate answers attempt n (1-based) of Activate; activateDelay is
 	// how long each attempt takes on the workflow clock.
@@ -138,18 +140,31 @@ type harness struct {
 	// unsignedStart starts the workflow with h.in as it is, without the
 	// server's proof run adds.
 	unsignedStart bool
+	// resolve answers attempt n (1-based, over the whole run) of
+	// ResolveApprovers; nil runs the real activity of a worker without a
+	// directory.
+	resolve func(n int, in activities.ResolveApproversInput) (activities.ResolveApproversResult, error)
+	// resolveDelay is how long each ResolveApprovers attempt takes on the
+	// workflow clock.
+	resolveDelay time.Duration
 
 	mu          sync.Mutex
 	activations []graph.ActivateInput
 	removals    []graph.DeactivateInput
 	emails      []activities.EmailInput
 	holds       []assignments.HoldInput
+	resolves    []activities.ResolveApproversInput
+	// resolvedAt is when each ResolveApprovers attempt ran, from t0.
+	resolvedAt []time.Duration
+	// approverIDs is what each upsert set SearchApproverIDs to.
+	approverIDs [][]string
 }
 
 func newHarness(t *testing.T, in workflows.AccessRequestInput) *harness {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
-	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	logs := &logLines{}
+	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(testWriter{t, logs}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(t0)
 	rec := &auditRecorder{}
@@ -160,6 +175,7 @@ func newHarness(t *testing.T, in workflows.AccessRequestInput) *harness {
 		env:   env,
 		in:    in,
 		audit: rec,
+		logs:  logs,
 		activate: func(int) (graph.ActivateResult, error) {
 			return graph.ActivateResult{GraphRequestID: "graph-activate", GraphStatus: "Provisioned", EndDateTime: t0.Add(in.Duration)}, nil
 		},
@@ -210,6 +226,29 @@ func (h *harness) run() workflows.Request {
 			}
 			return activities.EmailResult{Subject: in.Kind}, nil
 		})
+
+	resolve := h.env.OnActivity(a.ResolveApprovers, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.ResolveApproversInput) (activities.ResolveApproversResult, error) {
+			h.mu.Lock()
+			h.resolves = append(h.resolves, in)
+			h.resolvedAt = append(h.resolvedAt, h.env.Now().Sub(t0))
+			n := len(h.resolves)
+			h.mu.Unlock()
+			if h.resolve == nil {
+				return a.ResolveApprovers(ctx, in)
+			}
+			return h.resolve(n, in)
+		})
+	if h.resolveDelay > 0 {
+		resolve.After(h.resolveDelay)
+	}
+	h.env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Run(func(args mock.Arguments) {
+		if ids, ok := args.Get(0).(temporal.SearchAttributes).GetKeywordList(workflows.SearchApproverIDs); ok {
+			h.mu.Lock()
+			h.approverIDs = append(h.approverIDs, ids)
+			h.mu.Unlock()
+		}
+	})
 
 	in := h.in
 	if !h.unsignedStart {
@@ -399,12 +438,42 @@ func (o *auditOutbound) SideEffect(ctx workflow.Context, f func(workflow.Context
 }
 
 // testWriter sends the workflow's warnings and errors to the test log, so
-// they show only when a test fails or runs verbose.
-type testWriter struct{ t *testing.T }
+// they show only when a test fails or runs verbose, and keeps them.
+type testWriter struct {
+	t    *testing.T
+	keep *logLines
+}
 
 func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
+	line := strings.TrimSpace(string(p))
+	w.t.Log(line)
+	w.keep.mu.Lock()
+	w.keep.lines = append(w.keep.lines, line)
+	w.keep.mu.Unlock()
 	return len(p), nil
+}
+
+// logLines are log lines as slog's text handler wrote them.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+// matching lists the lines that hold every one of parts.
+func (l *logLines) matching(parts ...string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, line := range l.lines {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 // grants names the methods the harness mocks; the real ones are never

@@ -3,19 +3,23 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/jitflow/jitflow/graph"
+	"github.com/jitflow/jitflow/policies"
 )
 
 // maxTextLen bounds free text (comments, revoke reasons) kept in history.
 const maxTextLen = 2000
 
-// ApproverIDs lists the object ids of every approver of every tier of every
-// stage, each once, in plan order. It is what SearchApproverIDs holds, so an
-// approver can find every request they may ever be asked to decide.
+// ApproverIDs lists the object ids of every approver the plan lists in
+// every tier of every stage, each once, in plan order. It is what
+// SearchApproverIDs holds at the start, so an approver can find every
+// request they may be asked to decide; the workflow adds the approvers it
+// reads from the directory when their stage starts.
 func (in AccessRequestInput) ApproverIDs() []string {
 	ids := []string{}
 	seen := map[string]bool{}
@@ -37,11 +41,18 @@ func (in AccessRequestInput) ApproverIDs() []string {
 // (temporal.NewSearchAttributes(SearchAttributes(in, NewRequest(in).Status)...))
 // and the workflow upserts them on every status change.
 func SearchAttributes(in AccessRequestInput, status Status) []temporal.SearchAttributeUpdate {
+	return searchAttributes(in, status, in.ApproverIDs())
+}
+
+// searchAttributes are the search attribute values of a request whose
+// approvers so far are approverIDs: the plan's, and once a stage read
+// them from the directory, those too.
+func searchAttributes(in AccessRequestInput, status Status, approverIDs []string) []temporal.SearchAttributeUpdate {
 	return []temporal.SearchAttributeUpdate{
 		SearchStatus.ValueSet(string(status)),
 		SearchRole.ValueSet(in.Target.Role),
 		SearchRequesterID.ValueSet(in.Requester.ID),
-		SearchApproverIDs.ValueSet(in.ApproverIDs()),
+		SearchApproverIDs.ValueSet(approverIDs),
 	}
 }
 
@@ -99,6 +110,7 @@ func (st Stage) validate(i int, requesterID string) []error {
 		add(".approvals must be at least 1, got %d", st.Approvals)
 	}
 	eligible := map[string]bool{}
+	directory := false
 	for j, t := range st.Tiers {
 		if t.Timeout <= 0 {
 			add(".tiers[%d].timeout must be positive, got %s", j, t.Timeout)
@@ -106,8 +118,13 @@ func (st Stage) validate(i int, requesterID string) []error {
 		if t.RemindBefore < 0 || t.Timeout > 0 && t.RemindBefore >= t.Timeout {
 			add(".tiers[%d].remind_before must be 0 (no reminder) or less than the tier's timeout %s, got %s", j, t.Timeout, t.RemindBefore)
 		}
-		if len(t.Approvers) == 0 {
-			add(".tiers[%d].approvers must name at least one approver", j)
+		refs := t.Directory != nil && !t.Directory.Empty()
+		if refs {
+			directory = true
+			errs = append(errs, validateRefs(*t.Directory, fmt.Sprintf("stages[%d].tiers[%d].directory", i, j))...)
+		}
+		if len(t.Approvers) == 0 && !refs {
+			add(".tiers[%d].approvers must name at least one approver, or directory the groups or manager level that do", j)
 		}
 		for k, p := range t.Approvers {
 			if p.ID == "" {
@@ -118,8 +135,29 @@ func (st Stage) validate(i int, requesterID string) []error {
 			}
 		}
 	}
-	if st.Approvals > 0 && len(st.Tiers) > 0 && st.Approvals > len(eligible) {
+	// A stage that reads approvers from the directory is counted when it
+	// starts: the directory may name more people then than it does now.
+	if st.Approvals > 0 && len(st.Tiers) > 0 && !directory && st.Approvals > len(eligible) {
 		add(".approvals is %d but only %d distinct approvers other than the requester are listed", st.Approvals, len(eligible))
+	}
+	return errs
+}
+
+// guidPattern is an Entra object id.
+var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// validateRefs checks a tier's directory references; at names them in
+// messages.
+func validateRefs(refs policies.ApproverRefs, at string) []error {
+	var errs []error
+	if refs.Manager < 0 || refs.Manager > policies.MaxManagerLevel {
+		errs = append(errs, fmt.Errorf("%s.manager must be 0 (none) to %d (1 the requester's manager, 2 the manager's manager), got %d",
+			at, policies.MaxManagerLevel, refs.Manager))
+	}
+	for k, g := range refs.GroupIDs {
+		if !guidPattern.MatchString(g) {
+			errs = append(errs, fmt.Errorf("%s.group_ids[%d] must be an Entra group object id (a GUID such as 0b6c2f4e-1d2a-4c3b-9e8f-7a6b5c4d3e2f), got %q", at, k, g))
+		}
 	}
 	return errs
 }

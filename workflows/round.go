@@ -50,6 +50,16 @@ type round struct {
 	oldExtension bool
 	// done is set once run returned: nobody is asked any more.
 	done bool
+	// stages are the plan's stages as this round asks them: a stage whose
+	// tiers name directory references holds, once it started, its static
+	// approvers and the people the directory named then. The plan's own
+	// lists stay as they were, so the next round resolves afresh.
+	stages []Stage
+	// resolving is set while the directory is asked who approves the
+	// current stage: nobody may decide it until the answer is in.
+	resolving bool
+	// failure says why the round ended roundNobody.
+	failure string
 }
 
 // roundEnd is how a round ended.
@@ -60,10 +70,13 @@ const (
 	roundDenied
 	roundTimedOut
 	roundStopped
+	// roundNobody: a stage has fewer people to ask than it needs approvals
+	// (failure says why).
+	roundNobody
 )
 
 func newRound(s *accessRequest, extension int, stopped func() bool) *round {
-	return &round{s: s, extension: extension, denial: -1, stopped: stopped}
+	return &round{s: s, extension: extension, denial: -1, stopped: stopped, stages: append([]Stage(nil), s.in.Stages...)}
 }
 
 // subject names what the round decides, for messages.
@@ -78,7 +91,7 @@ func (r *round) subject() string {
 // workflow was cancelled.
 func (r *round) run(ctx workflow.Context) (roundEnd, error) {
 	defer func() { r.done = true }()
-	stages := r.s.in.Stages
+	stages := r.stages
 	for r.stage = 0; r.stage < len(stages); r.stage++ {
 		end, err := r.runStage(ctx)
 		if err != nil || end != roundApproved {
@@ -93,8 +106,19 @@ func (r *round) run(ctx workflow.Context) (roundEnd, error) {
 // Decisions do not wake it until they settle the stage, so a partial N-of-M
 // approval does not restart the tier's timer.
 func (r *round) runStage(ctx workflow.Context) (roundEnd, error) {
-	st := r.s.in.Stages[r.stage]
 	r.tier = 0
+	if r.stages[r.stage].hasDirectory() {
+		ok, err := r.resolve(ctx)
+		switch {
+		case err != nil:
+			return roundStopped, err
+		case r.stopped():
+			return roundStopped, nil
+		case !ok:
+			return roundNobody, nil
+		}
+	}
+	st := r.stages[r.stage]
 	r.startTier(ctx)
 	for {
 		timeout := st.Tiers[r.tier].Timeout
@@ -120,7 +144,7 @@ func (r *round) runStage(ctx workflow.Context) (roundEnd, error) {
 // startTier starts the clock of the tier just reached. A stage's first tier
 // is asked for decisions here; later tiers are asked by escalate.
 func (r *round) startTier(ctx workflow.Context) {
-	st := r.s.in.Stages[r.stage]
+	st := r.stages[r.stage]
 	now := workflow.Now(ctx)
 	r.escalatesAt = now.Add(st.Tiers[r.tier].Timeout)
 	if r.tier == 0 {
@@ -149,7 +173,7 @@ func (r *round) awaitTier(ctx workflow.Context) error {
 // not reach GetVersion; the version keeps workers that predate reminders
 // from running a request that has them.
 func (r *round) reminderAt(ctx workflow.Context) (time.Time, bool) {
-	before := r.s.in.Stages[r.stage].Tiers[r.tier].RemindBefore
+	before := r.stages[r.stage].Tiers[r.tier].RemindBefore
 	if before <= 0 || r.oldExtension {
 		return time.Time{}, false
 	}
@@ -168,7 +192,7 @@ func (r *round) reminderAt(ctx workflow.Context) (time.Time, bool) {
 // newcomers and one to the requester.
 func (r *round) escalate(ctx workflow.Context, after time.Duration) {
 	r.startTier(ctx)
-	st := r.s.in.Stages[r.stage]
+	st := r.stages[r.stage]
 	newcomers := r.tierNewcomers()
 	silence := fmt.Sprintf("no decision within %s at tier %d", after, r.tier)
 	if n := r.approvals(); n > 0 {
@@ -201,7 +225,7 @@ func (r *round) prefix() string {
 // timeoutReason says why the round ended when the last tier of a stage
 // stayed silent.
 func (r *round) timeoutReason() string {
-	st := r.s.in.Stages[r.stage]
+	st := r.stages[r.stage]
 	return fmt.Sprintf("no decision in stage %d (%s) before its last tier ran out, %s after the stage began", r.stage+1, st.Name, st.totalTimeout())
 }
 
@@ -218,10 +242,10 @@ func (r *round) denialReason() string {
 // settled is true once the round's coroutine has something to act on
 // besides the tier's timer.
 func (r *round) settled() bool {
-	if r.stage >= len(r.s.in.Stages) {
+	if r.stage >= len(r.stages) {
 		return false
 	}
-	return r.stopped() || r.denial >= 0 || r.approvals() >= r.s.in.Stages[r.stage].Approvals
+	return r.stopped() || r.denial >= 0 || r.approvals() >= r.stages[r.stage].Approvals
 }
 
 // approvals counts the approvals of the current stage.
@@ -237,18 +261,18 @@ func (r *round) approvals() int {
 
 // waiting reports whether the round asks for decisions now.
 func (r *round) waiting() bool {
-	return !r.done && r.stage < len(r.s.in.Stages) && (r.extension > 0 || r.s.status == api.StatusPending)
+	return !r.done && r.stage < len(r.stages) && (r.extension > 0 || r.s.status == api.StatusPending)
 }
 
 // approvers are the people who may decide now: everyone of the tiers
 // reached in the current stage, except the requester and anyone who already
 // decided in this round.
 func (r *round) approvers() []Person {
-	if !r.waiting() {
+	if !r.waiting() || r.resolving {
 		return nil
 	}
 	var out []Person
-	for _, p := range r.s.in.Stages[r.stage].reached(r.tier) {
+	for _, p := range r.stages[r.stage].reached(r.tier) {
 		if p.ID != r.s.in.Requester.ID && r.decisionBy(p.ID) < 0 {
 			out = append(out, p)
 		}
@@ -259,7 +283,7 @@ func (r *round) approvers() []Person {
 // tierNewcomers are the approvers the current tier adds: those not in an
 // earlier tier, not the requester and not already decided.
 func (r *round) tierNewcomers() []Person {
-	st := r.s.in.Stages[r.stage]
+	st := r.stages[r.stage]
 	var out []Person
 	for _, p := range r.approvers() {
 		if st.tierOf(p.ID) == r.tier {
@@ -310,6 +334,9 @@ func (r *round) validate(in DecideInput) error {
 		}
 		return conflict("%s already decided (%s) in stage %d%s; each approver decides once per %s", d.Approver, d.Decision, d.Stage, of, noun)
 	}
+	if r.resolving {
+		return conflict("the approvers of stage %d of %s are being read from the directory; decide again in a moment", r.stage+1, r.subject())
+	}
 	if err := r.mayDecide(in.ApproverID); err != nil {
 		return err
 	}
@@ -320,13 +347,14 @@ func (r *round) validate(in DecideInput) error {
 }
 
 // mayDecide says why id may not decide the current stage by the frozen
-// plan, if so. Whether the live policy still lets them is the server's
+// plan and the approvers the directory named when the stage started, if
+// so. Whether the live policy still lets them is the server's
 // question (policies.Policy.MayStillDecide).
 func (r *round) mayDecide(id string) error {
-	stages := r.s.in.Stages
+	stages := r.stages
 	st := stages[r.stage]
 	name := id
-	if p, ok := r.s.in.person(id); ok {
+	if p, ok := r.s.person(id); ok {
 		name = displayName(p)
 	}
 	tier := st.tierOf(id)
@@ -347,7 +375,7 @@ func (r *round) mayDecide(id string) error {
 
 // decide records an accepted decision and its audit event.
 func (r *round) decide(ctx workflow.Context, in DecideInput) {
-	p, _ := r.s.in.person(in.ApproverID)
+	p, _ := r.s.person(in.ApproverID)
 	d := Decision{
 		Approver:   p.UPN,
 		ApproverID: p.ID,
@@ -364,7 +392,7 @@ func (r *round) decide(ctx workflow.Context, in DecideInput) {
 		event = api.EventDenied
 		r.denial = len(r.decisions) - 1
 	}
-	detail := fmt.Sprintf("%sstage %d of %d", r.prefix(), d.Stage, len(r.s.in.Stages))
+	detail := fmt.Sprintf("%sstage %d of %d", r.prefix(), d.Stage, len(r.stages))
 	if d.Comment != "" {
 		detail += ": " + d.Comment
 	}
@@ -397,7 +425,7 @@ func (r *round) describe(in *activities.EmailInput) {
 	if r.extension == 0 {
 		return
 	}
-	st := r.s.in.Stages[r.stage]
+	st := r.stages[r.stage]
 	e := &in.Request
 	e.Extension = r.extension
 	e.Stage, e.StageName = r.stage+1, st.Name

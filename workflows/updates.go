@@ -162,7 +162,7 @@ func (s *accessRequest) validateRevoke(ctx workflow.Context, in RevokeInput) err
 	if err := checkText("reason", in.Reason); err != nil {
 		return err
 	}
-	if _, known := s.in.person(in.Actor.ID); !known && !in.Operator {
+	if _, known := s.person(in.Actor.ID); !known && !in.Operator {
 		return forbidden("%s may not revoke request %s: only its requester, its approvers and operators may", displayName(in.Actor), s.in.RequestID)
 	}
 	return nil
