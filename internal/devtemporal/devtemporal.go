@@ -70,21 +70,57 @@ func Start(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	var err error
-	if opts.Port == 0 {
-		if opts.Port, err = FreePort(opts.IP); err != nil {
-			return nil, err
-		}
-	}
 	sqlConf, err := prepareDatabase(opts)
 	if err != nil {
 		return nil, err
 	}
+	// Ports picked here were free a moment ago, but another process (test
+	// packages run side by side) may bind one before the server does: the
+	// server then fails to start, and a few more tries with fresh ports
+	// get past it. A port the caller chose is tried once.
+	pickPort := opts.Port == 0
+	var srv temporal.Server
+	for attempt := 1; ; attempt++ {
+		if pickPort {
+			if opts.Port, err = FreePort(opts.IP); err != nil {
+				return nil, err
+			}
+		}
+		if srv, err = startServer(opts, sqlConf); err == nil {
+			break
+		}
+		if !pickPort || attempt == startAttempts {
+			return nil, err
+		}
+		opts.Logger.Warn("temporal server did not start; trying again with other ports", "attempt", attempt, "error", err)
+	}
+	s := &Server{FrontendAddress: net.JoinHostPort(opts.IP, strconv.Itoa(opts.Port)), server: srv}
+	if !opts.NoUI {
+		if err := s.startUI(opts); err != nil {
+			srv.Stop()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// startAttempts bounds the tries with fresh ports.
+const startAttempts = 4
+
+// startServer builds and starts the services. The server panics, rather
+// than failing, when a listener it needs could not be opened (a port taken
+// since it was picked): that is returned as an error.
+func startServer(opts Options, sqlConf *config.SQL) (srv temporal.Server, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			srv, err = nil, fmt.Errorf("start temporal server: %v", r)
+		}
+	}()
 	conf, err := serverConfig(opts, sqlConf)
 	if err != nil {
 		return nil, err
 	}
-	srv, err := temporal.NewServer(
+	srv, err = temporal.NewServer(
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithStaticHosts(staticHosts(conf)),
@@ -97,14 +133,7 @@ func Start(opts Options) (*Server, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start temporal server: %w", err)
 	}
-	s := &Server{FrontendAddress: net.JoinHostPort(opts.IP, strconv.Itoa(opts.Port)), server: srv}
-	if !opts.NoUI {
-		if err := s.startUI(opts); err != nil {
-			srv.Stop()
-			return nil, err
-		}
-	}
-	return s, nil
+	return srv, nil
 }
 
 // Stop stops the UI and the server.
