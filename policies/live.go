@@ -236,7 +236,9 @@ func problems(err error) []string {
 // writes a new file and renames it over the old one, and a Kubernetes
 // ConfigMap volume that swaps a symlink to a new directory, are both seen.
 // A refused file is reported once, not at every look; the next change is
-// tried again.
+// tried again. An editor that rewrites the file in place may be caught
+// halfway: that version is refused, and the whole file applied at the next
+// look.
 func (l *Live) Watch(ctx context.Context) {
 	t := time.NewTicker(l.opts.Interval)
 	defer t.Stop()

@@ -12,10 +12,9 @@ import (
 	"time"
 )
 
-// withRole is basePolicy with a second role, "admin".
-func withRole(t *testing.T) string {
-	t.Helper()
-	return basePolicy + `  - name: admin
+// adminRole is a second role; withAdmin is basePolicy with it.
+const (
+	adminRole = `  - name: admin
     role_definition_id: 194ae4cb-b126-40b2-bd5b-6091b380977d
     requesters: {groups: [engineers]}
     duration: {min: 10s, max: 2h}
@@ -25,7 +24,8 @@ func withRole(t *testing.T) string {
             - approvers: {users: [bob]}
               timeout: 20s
 `
-}
+	withAdmin = basePolicy + adminRole
+)
 
 func writeFile(t *testing.T, path, text string) {
 	t.Helper()
@@ -110,7 +110,7 @@ func TestLiveReloadApplies(t *testing.T) {
 	l, rec, path := newLive(t, basePolicy)
 	before := l.Current()
 
-	writeFile(t, path, strings.Replace(withRole(t), "max: 8h", "max: 4h", 1))
+	writeFile(t, path, strings.Replace(withAdmin, "max: 8h", "max: 4h", 1))
 	if err := l.Reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestLiveReloadRefusesBrokenFile(t *testing.T) {
 	l, rec, path := newLive(t, basePolicy)
 	before := l.Current()
 
-	broken := strings.Replace(strings.Replace(withRole(t), "max: 8h", "max: 2x", 1), "users: [bob]}\n              timeout: 20s\n  - name: admin", "users: [bobby]}\n              timeout: 20s\n  - name: admin", 1)
+	broken := strings.Replace(strings.Replace(withAdmin, "max: 8h", "max: 2x", 1), "users: [bob]}\n              timeout: 20s\n  - name: admin", "users: [bobby]}\n              timeout: 20s\n  - name: admin", 1)
 	writeFile(t, path, broken)
 	err := l.Reload()
 	if err == nil {
@@ -208,7 +208,7 @@ func TestLiveReloadUnchanged(t *testing.T) {
 // directory, and an update swaps ..data to a new directory in one rename.
 func TestLiveWatchSeesSymlinkSwap(t *testing.T) {
 	dir := t.TempDir()
-	for name, text := range map[string]string{"v1": basePolicy, "v2": withRole(t), "v3": strings.Replace(withRole(t), "max: 8h", "max: 2x", 1)} {
+	for name, text := range map[string]string{"v1": basePolicy, "v2": withAdmin, "v3": strings.Replace(withAdmin, "max: 8h", "max: 2x", 1)} {
 		if err := os.Mkdir(filepath.Join(dir, name), 0o700); err != nil {
 			t.Fatal(err)
 		}
@@ -320,7 +320,7 @@ func TestLiveConcurrentReloads(t *testing.T) {
 	}
 	text := basePolicy
 	for i := range 20 {
-		text += strings.Replace(strings.TrimPrefix(withRole(t), basePolicy), "name: admin", "name: extra-"+string(rune('a'+i)), 1)
+		text += strings.Replace(adminRole, "name: admin", "name: extra-"+string(rune('a'+i)), 1)
 		writeFile(t, path+".tmp", text)
 		if err := os.Rename(path+".tmp", path); err != nil {
 			t.Fatal(err)
