@@ -1,8 +1,10 @@
 package policies
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -350,5 +352,40 @@ func TestLiveConcurrentReloads(t *testing.T) {
 	}
 	if n := countOutcome(rec.all(), ReloadApplied); n != 21 {
 		t.Errorf("%d applied results, want 21 (the first load and one per file)", n)
+	}
+}
+
+// TestLiveLogs: a refused file is logged as an error with every problem;
+// an applied one with what changed.
+func TestLiveLogs(t *testing.T) {
+	var buf bytes.Buffer
+	path := filepath.Join(t.TempDir(), "policy.yaml")
+	writeFile(t, path, basePolicy)
+	l, err := NewLive(path, LiveOptions{Log: slog.New(slog.NewTextHandler(&buf, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, strings.Replace(strings.Replace(basePolicy, "max: 8h", "max: 2x", 1), "users: [bob]", "users: [bobby]", 1))
+	if err := l.Reload(); err == nil {
+		t.Fatal("a broken file was applied")
+	}
+	writeFile(t, path, withAdmin)
+	if err := l.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want 3 log lines (loaded, refused, reloaded), got:\n%s", buf.String())
+	}
+	for i, want := range [][]string{
+		{"level=INFO", `msg="policy loaded"`, "generation=1", `changes="roles added: reader"`},
+		{"level=ERROR", "outcome=refused", "generation=1", `roles[0].duration.max: \"2x\"`, `unknown user \"bobby\"`},
+		{"level=INFO", `msg="policy reloaded"`, "generation=2", `changes="roles added: admin"`},
+	} {
+		for _, w := range want {
+			if !strings.Contains(lines[i], w) {
+				t.Errorf("log line %d lacks %s:\n%s", i+1, w, lines[i])
+			}
+		}
 	}
 }
