@@ -42,6 +42,11 @@ type Metrics struct {
 	// Server side: what callers were refused. Refused updates leave no
 	// trace in workflow history, so this and the log are their record.
 	Refusals *prometheus.CounterVec
+
+	// Policy reloads (PolicyReloaded): what the server's policy file did.
+	PolicyReloads    *prometheus.CounterVec
+	PolicyGeneration prometheus.Gauge
+	PolicyLastReload *prometheus.GaugeVec
 }
 
 // New registers jitflow's series, the Go runtime and process collectors,
@@ -90,9 +95,22 @@ func New() *Metrics {
 		Namespace: Namespace, Name: "refusals_total",
 		Help: "Calls refused (401 bad token, 403 forbidden, 409 conflict), by method, route template and HTTP status.",
 	}, []string{"method", "route", "status"})
+	m.PolicyReloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "policy_reloads_total",
+		Help: "Reloads of a changed policy file, by outcome: applied (now in force) or refused (the file has errors; the old policy stays).",
+	}, []string{"outcome"})
+	m.PolicyGeneration = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: Namespace, Name: "policy_generation",
+		Help: "Generation of the policy in force: 1 for the one loaded at start, one more for each applied reload.",
+	})
+	m.PolicyLastReload = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: Namespace, Name: "policy_last_reload_timestamp_seconds",
+		Help: "When a policy file was last applied (the load at start included) or refused, by outcome, in Unix seconds.",
+	}, []string{"outcome"})
 	m.registry.MustRegister(
 		m.Transitions, m.Decisions, m.Escalations, m.RemovalAlerts, m.TimeToDecision, m.ApproveToActive,
 		m.GraphErrors, m.MailFailures, m.ExportedEvents, m.Refusals,
+		m.PolicyReloads, m.PolicyGeneration, m.PolicyLastReload,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.sdk,
 	)
