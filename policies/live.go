@@ -41,6 +41,11 @@ type LiveOptions struct {
 	// Log, when set, gets a line per reload: Info when a policy is applied,
 	// Error with every problem when a file is refused, Debug when unchanged.
 	Log *slog.Logger
+	// Check, when set, may refuse a new policy that parsed: the server
+	// refuses one it cannot serve (a role needing a sign-in or Graph it
+	// was not given). A refusal keeps the policy in force, like a file
+	// with errors. NewLive does not call it.
+	Check func(*Policy) error
 }
 
 // ReloadResult says what one load or reload of the policy file did.
@@ -183,6 +188,11 @@ func (l *Live) apply(data []byte, readErr error) error {
 			return nil
 		}
 		p, err = Parse(l.path, data)
+		if err == nil && l.opts.Check != nil {
+			if err = l.opts.Check(p); err != nil {
+				err = fmt.Errorf("%s: this server cannot serve the new policy: %w", l.path, err)
+			}
+		}
 	}
 	if err != nil {
 		res.Outcome, res.Err = ReloadRefused, err

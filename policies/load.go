@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -22,17 +21,9 @@ const maxFileSize = 4 << 20
 
 // Load reads and validates a policy file.
 func Load(path string) (*Policy, error) {
-	f, err := os.Open(path)
+	data, err := readPolicyFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read policy: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read policy %s: %w", path, err)
-	}
-	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("read policy %s: larger than %d MiB; a policy file is a few kilobytes", path, maxFileSize>>20)
+		return nil, err
 	}
 	return Parse(path, data)
 }

@@ -7,14 +7,16 @@ import (
 	"os/signal"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/telemetry"
 )
 
 // livePolicy is the policy file a server keeps in force: reloaded when the
-// file changes and on SIGHUP. A file with errors is refused (every problem
-// logged), the old policy stays, and the metrics say so.
+// file changes and on SIGHUP. A file with errors, or one the server cannot
+// serve, is refused (every problem logged), the old policy stays, and the
+// metrics say so.
 type livePolicy struct {
 	*policies.Live
 	log     *slog.Logger
@@ -27,7 +29,12 @@ type livePolicy struct {
 func loadLivePolicy(path string, log *slog.Logger) (*livePolicy, error) {
 	lp := &livePolicy{log: log}
 	live, err := policies.NewLive(path, policies.LiveOptions{
-		OnReload: lp.reported,
+		Log: log,
+		OnReload: func(r policies.ReloadResult) {
+			if m := lp.metrics.Load(); m != nil {
+				m.PolicyReloaded(r)
+			}
+		},
 		Check: func(p *policies.Policy) error {
 			if f := lp.check.Load(); f != nil {
 				return (*f)(p)
@@ -43,15 +50,13 @@ func loadLivePolicy(path string, log *slog.Logger) (*livePolicy, error) {
 }
 
 // serve keeps the policy current until ctx ends: it watches the file and
-// reloads on SIGHUP. m, when set, counts the reloads; check refuses a
-// policy the server cannot serve.
+// reloads on SIGHUP. m counts the reloads; check refuses a policy the
+// server cannot serve.
 func (lp *livePolicy) serve(ctx context.Context, m *telemetry.Metrics, check func(*policies.Policy) error) {
+	lp.check.Store(&check)
 	if m != nil {
 		lp.metrics.Store(m)
-		m.PolicyLoaded(lp.Generation())
-	}
-	if check != nil {
-		lp.check.Store(&check)
+		m.PolicyReloaded(policies.ReloadResult{Path: lp.Path(), Outcome: policies.ReloadApplied, Generation: lp.Generation(), Initial: true, At: time.Now()})
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -68,19 +73,4 @@ func (lp *livePolicy) serve(ctx context.Context, m *telemetry.Metrics, check fun
 		}
 	}()
 	go lp.Watch(ctx)
-}
-
-// reported logs and counts one reload.
-func (lp *livePolicy) reported(r policies.ReloadResult) {
-	if m := lp.metrics.Load(); m != nil {
-		m.PolicyReloaded(r)
-	}
-	switch r.Outcome {
-	case policies.ReloadApplied:
-		lp.log.Info("policy reloaded: the new policy applies to requests made from now on; running requests keep their plan",
-			"path", r.Path, "generation", r.Generation, "changes", r.Summary)
-	case policies.ReloadRefused:
-		lp.log.Error("policy reload refused: the file has errors, the previous policy stays in force",
-			"path", r.Path, "generation", r.Generation, "error", r.Err)
-	}
 }
