@@ -55,7 +55,7 @@ func (p *Policy) MayStillDecide(ctx context.Context, dir Directory, roleName, ap
 	tiers := stageSubjects(role)
 	u, listed := p.UserByID(approverID)
 	if !listed {
-		if !slices.ContainsFunc(tiers, Subjects.Entra) {
+		if len(tiers) > 0 && !slices.ContainsFunc(tiers, Subjects.Entra) {
 			return refuse("%s is no longer in the policy directory, so they may no longer decide requests for role %s", approverID, roleName)
 		}
 		u = User{ID: approverID}

@@ -75,6 +75,7 @@ func (p *Policy) refUser(ctx context.Context, dir Directory, ref string) (u User
 	if u.Email == "" {
 		u.Email = u.UPN
 	}
+	u = p.known(u)
 	if p.refs != nil {
 		p.refs.mu.Lock()
 		if p.refs.users == nil {
