@@ -124,7 +124,7 @@ func (d *decoder) operators(n *yaml.Node, path string, dir *Policy) Subjects {
 	return s
 }
 
-// knownUser reports a user name the directory lacks.
+// knownUser reports a name of operators' list form that the users list lacks.
 func (d *decoder) knownUser(u name, dir *Policy) bool {
 	if _, ok := dir.UserByName(u.value); ok {
 		return true

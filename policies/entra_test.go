@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -472,7 +473,7 @@ func TestExplainDev(t *testing.T) {
 Role: reader (role f2ef992c-3afb-46b9-b7cf-a126ee74c451 at /)
 May request: yes
 Duration: 1h would be granted
-Conditions: all hold
+Conditions: none
 Stage 1 "team-lead": needs 1 approval
   Tier 1, timeout 20s, would ask:
     - bob@example.com (bob, 11111111-1111-4111-8111-000000000002) (user bob)
@@ -520,20 +521,38 @@ Note: rules were evaluated as for a caller without multi-factor sign-in (caller.
 }
 
 func TestExplainRules(t *testing.T) {
-	p, err := Parse("rules.yaml", []byte(rulesPolicy))
-	if err != nil {
-		t.Fatal(err)
+	p := parseRules(t, rulesPolicy)
+	night := time.Date(2030, 1, 1, 23, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name, user string
+		d          time.Duration
+		at         time.Time
+		want       []string
+	}{
+		{"an on-call engineer asking briefly is auto-approved", "erin", 10 * time.Minute, explainNoon, []string{
+			"Conditions: all hold\nAuto-approval: rule \"oncall-short\" would approve at once",
+			"Note: requesters and approvers must sign in with multi-factor authentication (require_mfa)",
+			"Note: requesters and approvers must pass Entra authentication context c1 (auth_context)",
+		}},
+		{"longer, people decide", "erin", time.Hour, explainNoon, []string{"Auto-approval: no rule would approve; the stages below decide"}},
+		{"at night a condition refuses", "alice", time.Hour, night, []string{
+			"Conditions that would REFUSE the request:\n  - condition \"office-hours\" does not hold: outside 06:00-22:00 UTC, use the breakglass role",
+			"at 2030-01-01T23:00:00Z",
+		}},
 	}
-	e, err := p.Explain(t.Context(), nil, "alice", "reader", 0, explainNoon)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.Refusals != nil && e.AutoApprovedBy == "" && len(e.Role.AutoApprove) == 0 {
-		t.Fatalf("rulesPolicy changed: %+v", e)
-	}
-	text := explainText(t, e)
-	if !strings.Contains(text, "Auto-approval:") || !strings.Contains(text, "caller.mfa false") {
-		t.Errorf("explanation lacks the auto-approval verdict or its assumptions:\n%s", text)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := p.Explain(t.Context(), nil, tt.user, "reader", tt.d, tt.at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := explainText(t, e)
+			for _, want := range tt.want {
+				if !strings.Contains(text, want) {
+					t.Errorf("explanation lacks %q:\n%s", want, text)
+				}
+			}
+		})
 	}
 }
 
@@ -550,7 +569,7 @@ func TestExplainEntra(t *testing.T) {
 Role: reader (role f2ef992c-3afb-46b9-b7cf-a126ee74c451 at /)
 May request: yes
 Duration: 1h would be granted
-Conditions: all hold
+Conditions: none
 Stage 1 "lead": needs 1 approval
   Tier 1, timeout 10m, would ask:
     - lee@example.com (` + uLee + `) (manager)
@@ -616,5 +635,25 @@ Stage 1 "lead": needs 1 approval
 	}
 	if !slices.Contains(p.RoleNames(), "two-up") {
 		t.Error("entraPolicy lost a role")
+	}
+}
+
+// One loaded policy serves every API request at once.
+func TestResolveEntraConcurrently(t *testing.T) {
+	p, dir := parseEntra(t), entraDirectory()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if _, err := p.Resolve(t.Context(), dir, Caller{ID: uAnn}, RequestInput{Role: "admin"}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	// Requests racing on an empty cache may each look up; once it is
+	// filled, nobody does.
+	before := dir.count("User")
+	if _, err := p.Resolve(t.Context(), dir, Caller{ID: uAnn}, RequestInput{Role: "admin"}); err != nil || dir.count("User") != before {
+		t.Errorf("after the cache filled: %v, %d lookups then %d", err, before, dir.count("User"))
 	}
 }

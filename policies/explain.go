@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -104,6 +105,12 @@ func (p *Policy) Explain(ctx context.Context, dir Directory, user, role string, 
 		m.person, m.groups, m.groupsRead = requester, groups, true
 	}
 	e := Explanation{User: requester, Listed: listed, Role: r}
+	if r.StepUp.MFA {
+		e.Notes = append(e.Notes, "requesters and approvers must sign in with multi-factor authentication (require_mfa)")
+	}
+	if r.StepUp.AuthContext != "" {
+		e.Notes = append(e.Notes, fmt.Sprintf("requesters and approvers must pass Entra authentication context %s (auth_context)", r.StepUp.AuthContext))
+	}
 
 	if e.MayRequest, err = m.in(r.Requesters, r); err != nil {
 		return Explanation{}, err
@@ -170,14 +177,7 @@ func (p *Policy) explainUser(ctx context.Context, dir Directory, user string) (U
 	if listed, ok := p.UserByID(u.ID); ok {
 		return listed, true, nil
 	}
-	return User{ID: strings.ToLower(u.ID), UPN: u.UPN, Email: cmpOr(u.Email, u.UPN)}, false, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
+	return User{ID: strings.ToLower(u.ID), UPN: u.UPN, Email: cmp.Or(u.Email, u.UPN)}, false, nil
 }
 
 func (p *Policy) userNames() []string {
@@ -326,7 +326,7 @@ func (p *Policy) explainSubjects(ctx context.Context, dir Directory, s Subjects,
 		}
 		add("Entra user "+ref, p.known(u))
 	}
-	refs := []ApproverRefs{}
+	var refs []ApproverRefs
 	for _, g := range s.GroupIDs {
 		refs = append(refs, ApproverRefs{GroupIDs: []string{g}})
 	}
@@ -414,6 +414,8 @@ func (e Explanation) WriteText(w io.Writer) error {
 		for _, r := range e.Refusals {
 			say("  - %s", r)
 		}
+	case len(e.Role.Conditions) == 0:
+		say("Conditions: none")
 	default:
 		say("Conditions: all hold")
 	}
