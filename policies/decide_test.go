@@ -29,7 +29,7 @@ func TestMayStillDecide(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			role, err := p.MayStillDecide(tc.role, tc.approver)
+			role, err := p.MayStillDecide(t.Context(), nil, tc.role, tc.approver, devID(1))
 			if tc.refusal == "" {
 				if err != nil || role == nil || role.Name != tc.role {
 					t.Fatalf("MayStillDecide(%s, %s) = %v, %v; want the role", tc.role, tc.approver, role, err)

@@ -36,21 +36,22 @@ var (
 	approvalKeys = []string{"remind_before", "stages"}
 	stageKeys    = []string{"name", "approvals", "tiers"}
 	tierKeys     = []string{"approvers", "timeout"}
-	subjectKeys  = []string{"users", "groups"}
+	subjectKeys  = []string{"users", "groups", "manager", "pim_eligible"}
 )
 
 // policy decodes the whole document. The directory (users) is read first,
 // whatever its place in the file, because everything else refers to it.
+// It is optional: a policy may name everyone through Entra.
 func (d *decoder) policy(root *yaml.Node) *Policy {
 	f, ok := d.mapping(root, "", policyKeys...)
 	if !ok {
 		return nil
 	}
-	p := &Policy{}
+	p := &Policy{refs: &refCache{}}
 	if n := d.need(f, "tenant_id", "give the Entra tenant id, a GUID"); n != nil {
 		p.TenantID = d.guid(n, "tenant_id")
 	}
-	if n := d.need(f, "users", "list the people this policy names (name, id, upn)"); n != nil {
+	if n := f.get("users"); n != nil {
 		p.Users = d.users(n, "users")
 	}
 	if n := f.get("operators"); n != nil {
@@ -107,17 +108,23 @@ func (d *decoder) text(n *yaml.Node, path string, limit int) string {
 	return s
 }
 
-func (d *decoder) operators(n *yaml.Node, path string, dir *Policy) []string {
-	var out []string
-	for _, op := range d.names(n, path, "[dave]") {
+// operators reads a list of user names, or a subjects mapping that may also
+// name Entra users and groups.
+func (d *decoder) operators(n *yaml.Node, path string, dir *Policy) Subjects {
+	if deref(n).Kind == yaml.MappingNode {
+		s, _, _ := d.subjectsAt(n, path, dir, atOperators)
+		return s
+	}
+	var s Subjects
+	for _, op := range d.names(n, path, "[dave] (or a mapping {users: [...], groups: [...]})") {
 		if d.knownUser(op, dir) {
-			out = append(out, op.value)
+			s.Users = append(s.Users, op.value)
 		}
 	}
-	return out
+	return s
 }
 
-// knownUser reports a user name the directory lacks.
+// knownUser reports a name of operators' list form that the users list lacks.
 func (d *decoder) knownUser(u name, dir *Policy) bool {
 	if _, ok := dir.UserByName(u.value); ok {
 		return true
@@ -126,15 +133,7 @@ func (d *decoder) knownUser(u name, dir *Policy) bool {
 	for i, x := range dir.Users {
 		users[i] = x.Name
 	}
-	d.errorf(u.node, u.path, "unknown user %q; users of this file: %s", u.value, orNone(users))
-	return false
-}
-
-func (d *decoder) knownGroup(g name, dir *Policy) bool {
-	if inGroups(dir.groupNames(), g.value) {
-		return true
-	}
-	d.errorf(g.node, g.path, "unknown group %q; a group exists when some user lists it under groups; groups of this file: %s", g.value, orNone(dir.groupNames()))
+	d.errorf(u.node, u.path, "unknown user %q; users of this file: %s; to name Entra users or groups, write operators: {users: [...], groups: [...]}", u.value, orNone(users))
 	return false
 }
 
@@ -145,38 +144,139 @@ func orNone(names []string) string {
 	return strings.Join(names, ", ")
 }
 
-// subjects reads {users: [...], groups: [...]}, checking every name against
-// the directory: in a file that owns the directory an unknown name is a typo.
-func (d *decoder) subjects(n *yaml.Node, path string, dir *Policy) Subjects {
-	users, groups := d.subjectNames(n, path, dir)
-	return Subjects{Users: values(users), Groups: values(groups)}
+// subjectsWhere says where a subjects mapping is written, which decides
+// the keys it may use.
+type subjectsWhere int
+
+const (
+	atRequesters subjectsWhere = iota
+	atTier
+	atNotify
+	atOperators
+)
+
+// namesNoOne is the hint when a subjects mapping names nobody.
+func (w subjectsWhere) namesNoOne() string {
+	switch w {
+	case atRequesters:
+		return "give users: [...], groups: [...] and/or pim_eligible: true"
+	case atTier:
+		return "give users: [...], groups: [...] and/or manager: 1"
+	}
+	return "give users: [...] and/or groups: [...]"
 }
 
-// subjectNames is subjects keeping where each known name was written, for
-// checks that must point at one entry.
-func (d *decoder) subjectNames(n *yaml.Node, path string, dir *Policy) (users, groups []name) {
+// subjects reads a subjects mapping, checking every entry: a name must be
+// one of this file's users or groups (an unknown one is a typo), anything
+// else an Entra object id or a user principal name.
+func (d *decoder) subjects(n *yaml.Node, path string, dir *Policy, where subjectsWhere) Subjects {
+	s, _, _ := d.subjectsAt(n, path, dir, where)
+	return s
+}
+
+// subjectsAt is subjects also returning where each entry that names the
+// file's own users and groups was written, for checks that must point at
+// one entry. An Entra id or principal name that belongs to a user of the
+// file stands for that user.
+func (d *decoder) subjectsAt(n *yaml.Node, path string, dir *Policy, where subjectsWhere) (s Subjects, users, groups []name) {
 	f, ok := d.mapping(n, path, subjectKeys...)
 	if !ok {
-		return nil, nil
+		return Subjects{}, nil, nil
 	}
 	if v := f.get("users"); v != nil {
-		for _, u := range d.names(v, field(path, "users"), "[bob, carol]") {
-			if d.knownUser(u, dir) {
-				users = append(users, u)
+		for _, u := range d.names(v, field(path, "users"), "[bob, carol@example.com, 5f1c0e8a-0000-4000-8000-000000000001]") {
+			listed, ref, ok := d.userEntry(u, dir)
+			switch {
+			case !ok:
+			case listed != "":
+				if i := slices.IndexFunc(users, func(x name) bool { return x.value == listed }); i >= 0 {
+					d.errorf(u.node, u.path, "%q is user %q, already listed as %s; keep one", u.value, listed, users[i].path)
+					continue
+				}
+				users = append(users, name{value: listed, node: u.node, path: u.path})
+			default:
+				s.UserIDs = append(s.UserIDs, ref)
 			}
 		}
 	}
 	if v := f.get("groups"); v != nil {
-		for _, g := range d.names(v, field(path, "groups"), "[engineers]") {
-			if d.knownGroup(g, dir) {
+		for _, g := range d.names(v, field(path, "groups"), "[engineers, 5f1c0e8a-0000-4000-8000-000000000001]") {
+			switch {
+			case inGroups(dir.groupNames(), g.value):
 				groups = append(groups, g)
+			case guidPattern.MatchString(g.value):
+				s.GroupIDs = append(s.GroupIDs, strings.ToLower(g.value))
+			default:
+				d.errorf(g.node, g.path, "unknown group %q; a group exists when some user lists it under groups; groups of this file: %s; or give an Entra group's object id (a GUID)", g.value, orNone(dir.groupNames()))
 			}
 		}
 	}
-	if f.get("users") == nil && f.get("groups") == nil {
-		d.errorf(f.node, path, "names no one; give users: [...] and/or groups: [...]")
+	named := f.get("users") != nil || f.get("groups") != nil
+	if v := f.get("manager"); v != nil {
+		named = true
+		if where != atTier {
+			d.errorf(f.keys["manager"], field(path, "manager"), "is accepted only in an approval tier (approval.stages[].tiers[].approvers), where it asks the requester's manager; remove it here")
+		} else {
+			s.Manager = d.managerLevel(v, field(path, "manager"))
+		}
 	}
-	return users, groups
+	if v := f.get("pim_eligible"); v != nil {
+		if where != atRequesters {
+			named = true
+			d.errorf(f.keys["pim_eligible"], field(path, "pim_eligible"), "is accepted only under a role's requesters, where it lets anyone with a PIM eligibility for the role request it; remove it here")
+		} else {
+			s.Eligible = d.boolean(v, field(path, "pim_eligible"))
+			named = named || s.Eligible || deref(v).Tag != "!!bool"
+		}
+	}
+	if !named {
+		d.errorf(f.node, path, "names no one; %s", where.namesNoOne())
+	}
+	s.Users, s.Groups = values(users), values(groups)
+	return s, users, groups
+}
+
+// userEntry reads one entry of a users list: a user of this file by name,
+// object id or principal name (listed), or an Entra user by object id
+// (lower-cased) or principal name (as written) (ref).
+func (d *decoder) userEntry(u name, dir *Policy) (listed, ref string, ok bool) {
+	if x, found := dir.UserByName(u.value); found {
+		return x.Name, "", true
+	}
+	switch {
+	case guidPattern.MatchString(u.value):
+		if x, found := dir.UserByID(u.value); found {
+			return x.Name, "", true
+		}
+		return "", strings.ToLower(u.value), true
+	case strings.Contains(u.value, "@"):
+		if !upnPattern.MatchString(u.value) {
+			d.errorf(u.node, u.path, "%q is not a user principal name; expected name@domain such as \"alice@example.com\"", u.value)
+			return "", "", false
+		}
+		if x, found := dir.UserByUPN(u.value); found {
+			return x.Name, "", true
+		}
+		return "", u.value, true
+	}
+	names := make([]string, len(dir.Users))
+	for i, x := range dir.Users {
+		names[i] = x.Name
+	}
+	d.errorf(u.node, u.path, "unknown user %q; users of this file: %s; or give an Entra user's object id (a GUID) or user principal name (name@domain)", u.value, orNone(names))
+	return "", "", false
+}
+
+// managerLevel reads manager: 1 (the requester's manager) or 2 (the
+// manager's manager).
+func (d *decoder) managerLevel(n *yaml.Node, path string) int {
+	n = deref(n)
+	var level int
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&level) != nil || level < 1 || level > MaxManagerLevel {
+		d.errorf(n, path, "expected 1 (the requester's manager) or 2 (the manager's manager); got %s", describe(n))
+		return 0
+	}
+	return level
 }
 
 func values(names []name) []string {
@@ -261,6 +361,11 @@ func distinctNames(dir *Policy, tiers []Tier) []string {
 		}
 	}
 	return names
+}
+
+// namesEntra reports whether some tier names approvers through Entra.
+func namesEntra(tiers []Tier) bool {
+	return slices.ContainsFunc(tiers, func(t Tier) bool { return t.Approvers.Entra() })
 }
 
 func plural(n int, one, many string) string {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func FuzzParse(f *testing.F) {
@@ -21,6 +22,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(strings.Replace(basePolicy, "    approval:", "    break_glass: true\n    notify: {users: [bob]}\n    approvel:", 1)))
 	f.Add([]byte(strings.Replace(basePolicy, "- tiers:", "- approvals: 9\n          tiers:", 1)))
 	f.Add([]byte(basePolicy + "        - tiers: [{approvers: {groups: [leads]}, timeout: 1m}]\n"))
+	f.Add([]byte(strings.Replace(basePolicy, "{users: [bob]}", "{users: [bob, 5f1c0e8a-0000-4000-8000-000000000009, zoe@example.com], groups: [5f1c0e8a-0000-4000-8000-000000000001], manager: 2}", 1)))
+	f.Add([]byte(strings.Replace(basePolicy, "{groups: [engineers]}", "{pim_eligible: true}", 1)))
+	f.Add([]byte(entraPolicy))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := Parse("fuzz.yaml", data)
 		if err != nil {
@@ -32,6 +36,19 @@ func FuzzParse(f *testing.F) {
 		}
 		checkInvariants(t, p)
 	})
+}
+
+// fuzzDirectory is a directory holding the policy's users, each in a
+// group, the first the manager of the others.
+func fuzzDirectory(p *Policy) *fakeDirectory {
+	dir := &fakeDirectory{users: slices.Clone(p.Users), members: map[string][]string{}, managers: map[string]string{}}
+	for i, u := range p.Users {
+		dir.members["5f1c0e8a-0000-4000-8000-000000000001"] = append(dir.members["5f1c0e8a-0000-4000-8000-000000000001"], u.ID)
+		if i > 0 {
+			dir.managers[u.ID] = p.Users[0].ID
+		}
+	}
+	return dir
 }
 
 // checkInvariants holds for every policy Parse accepts, and Resolve must
@@ -63,12 +80,22 @@ func checkInvariants(t *testing.T, p *Policy) {
 			earlier = append(earlier, here...)
 		}
 		p.RoleApproverIDs(r)
+		dir := fuzzDirectory(p)
 		for _, u := range p.Users {
-			_, err := p.Resolve(Caller{ID: u.ID, UPN: u.UPN, Groups: []string{"x"}}, RequestInput{Role: r.Name, Justification: "j", Ticket: "t"})
+			_, err := p.Resolve(t.Context(), dir, Caller{ID: u.ID, UPN: u.UPN, Groups: []string{"x"}}, RequestInput{Role: r.Name, Justification: "j", Ticket: "t"})
 			var re *RequestError
 			if err != nil && !errors.As(err, &re) {
 				t.Fatalf("Resolve error is not a *RequestError: %v", err)
 			}
+			if _, err := p.MayStillDecide(t.Context(), dir, r.Name, u.ID, u.ID); err != nil && !errors.Is(err, ErrNoLongerApprover) {
+				t.Fatalf("MayStillDecide error is not a refusal: %v", err)
+			}
+			if _, err := p.Explain(t.Context(), dir, u.Name, r.Name, 0, time.Time{}); err != nil {
+				t.Fatalf("Explain: %v", err)
+			}
+		}
+		if _, err := p.Resolve(t.Context(), nil, Caller{ID: "x"}, RequestInput{Role: r.Name}); p.UsesDirectory() != errors.Is(err, ErrNoDirectory) {
+			t.Fatalf("policy uses a directory: %v; Resolve without one: %v", p.UsesDirectory(), err)
 		}
 	}
 }

@@ -55,7 +55,7 @@ func parseYAML(name string, data []byte) (*yaml.Node, error) {
 	var doc yaml.Node
 	err := dec.Decode(&doc)
 	if errors.Is(err, io.EOF) || (err == nil && isEmptyDocument(&doc)) {
-		return nil, &FieldError{File: name, Msg: "the policy is empty; it needs tenant_id, users and roles (see policies/dev.yaml)"}
+		return nil, &FieldError{File: name, Msg: "the policy is empty; it needs tenant_id and roles, and users unless it names everyone through Entra (see policies/dev.yaml)"}
 	}
 	if err != nil {
 		return nil, syntaxError(name, err)

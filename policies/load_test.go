@@ -342,7 +342,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "operators not a list",
 			yaml: func(t *testing.T) string { return edit(t, "roles:\n", "operators: bob\nroles:\n") },
-			want: []string{`t.yaml:5: operators: must be a list such as [dave]; got "bob"`},
+			want: []string{`t.yaml:5: operators: must be a list such as [dave] (or a mapping {users: [...], groups: [...]}); got "bob"`},
 		},
 		{
 			name: "no roles",

@@ -1,9 +1,12 @@
 // Package policies decides who may request which Entra role, for how long,
 // and who must approve. A policy is one YAML file (see dev.yaml, the
-// commented example) that also holds the directory of users it speaks of.
+// commented example) that names people through its own users list, through
+// Entra (users, groups, managers, PIM eligibilities, read by a Directory),
+// or both.
 package policies
 
 import (
+	"context"
 	"regexp"
 	"slices"
 	"strings"
@@ -13,9 +16,14 @@ import (
 // Policy is a parsed and validated policy file.
 type Policy struct {
 	TenantID  string   // Entra tenant id
-	Users     []User   // the directory, in file order
-	Operators []string // user names with the operator role (may see and revoke everything)
+	Users     []User   // the policy's own users list, in file order; may be empty
+	Operators Subjects // who holds the operator role (may see and revoke everything)
 	Roles     []Role   // in file order
+
+	// refs keeps the Entra users the policy names by object id or principal
+	// name, as the directory first answered: each is looked up once per
+	// loaded policy. nil (a Policy not made by Parse) looks up every time.
+	refs *refCache
 }
 
 // User is one person of the directory.
@@ -192,28 +200,99 @@ func (p *Policy) findUser(match func(User) bool) (User, bool) {
 	return User{}, false
 }
 
-// IsOperator reports whether the user with this object id holds the operator role.
-func (p *Policy) IsOperator(id string) bool {
+// IsOperator reports whether the user with this object id holds the
+// operator role: named by the policy's users list, by an Entra user
+// reference, or as a member (nested groups included) of an Entra group.
+// Errors are ErrNoDirectory or *DirectoryError, never a "no".
+func (p *Policy) IsOperator(ctx context.Context, dir Directory, id string) (bool, error) {
+	if err := p.needDirectory(dir); err != nil {
+		return false, err
+	}
 	u, ok := p.UserByID(id)
-	return ok && slices.Contains(p.Operators, u.Name)
+	if !ok {
+		u = User{ID: id}
+	}
+	return p.member(ctx, dir, u, "").in(p.Operators, nil)
 }
 
-// RequesterIDs returns the object id of everyone who may request the role,
-// in directory order (the dev stack seeds their PIM eligibilities).
+// RequesterIDs returns the object id of everyone the policy's own users
+// list lets request the role, in list order (the dev stack seeds their PIM
+// eligibilities). People the role names through Entra are not listed.
 func (p *Policy) RequesterIDs(role *Role) []string {
 	return ids(p.expand(role.Requesters))
 }
 
-// RoleApproverIDs returns the object id of everyone who may approve some
-// stage of the role (all tiers), in file order, for access checks. A
-// break-glass role has no approvers; the people it notifies stand in for
-// them (they are told so that they can look and revoke), so they are listed.
+// RoleApproverIDs returns the object id of everyone of the policy's own
+// users list who may approve some stage of the role (all tiers), in file
+// order. A break-glass role has no approvers; the people it notifies stand
+// in for them (they are told so that they can look and revoke), so they
+// are listed. People the role names through Entra are not listed: access
+// checks use IsRoleApprover, which asks the directory about them too.
 func (p *Policy) RoleApproverIDs(role *Role) []string {
 	var people []User
 	if role.BreakGlass {
 		people = p.expand(role.Notify)
 	}
 	return ids(dedupe(append(people, p.stageApprovers(role)...)))
+}
+
+// IsRoleApprover reports whether the user may act on the role's requests as
+// an approver does (see them, follow them): someone some tier of some stage
+// of the role names, or for a break-glass role someone it notifies. A tier
+// naming the manager counts the manager of requesterID. Errors are
+// ErrNoDirectory or *DirectoryError, never a "no".
+func (p *Policy) IsRoleApprover(ctx context.Context, dir Directory, role *Role, userID, requesterID string) (bool, error) {
+	if err := p.needDirectory(dir); err != nil {
+		return false, err
+	}
+	u, ok := p.UserByID(userID)
+	if !ok {
+		u = User{ID: userID}
+	}
+	m := p.member(ctx, dir, u, requesterID)
+	if role.BreakGlass {
+		if ok, err := m.in(role.Notify, role); ok || err != nil {
+			return ok, err
+		}
+	}
+	for _, s := range stageSubjects(role) {
+		if ok, err := m.in(s, role); ok || err != nil {
+			return ok, err
+		}
+	}
+	return false, nil
+}
+
+// UsesDirectory reports whether the policy names anyone through Entra, so
+// that it cannot be used without a Directory.
+func (p *Policy) UsesDirectory() bool {
+	if p.Operators.Entra() {
+		return true
+	}
+	for i := range p.Roles {
+		r := &p.Roles[i]
+		if r.Requesters.Entra() || r.Notify.Entra() {
+			return true
+		}
+		for _, s := range stageSubjects(r) {
+			if s.Entra() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// stageSubjects lists the approvers of every tier of every stage of the
+// role, in plan order.
+func stageSubjects(role *Role) []Subjects {
+	var out []Subjects
+	for _, s := range role.Stages {
+		for _, t := range s.Tiers {
+			out = append(out, t.Approvers)
+		}
+	}
+	return out
 }
 
 // stageApprovers is everyone some tier of some stage of the role names, in

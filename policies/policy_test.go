@@ -33,7 +33,7 @@ func TestDevPolicyFollowsTheContract(t *testing.T) {
 			t.Errorf("user %d = %+v, want %s with groups %v", i, u, want.name, want.groups)
 		}
 	}
-	if !slices.Equal(p.Operators, []string{"dave"}) {
+	if !slices.Equal(p.Operators.Users, []string{"dave"}) || p.Operators.Entra() || len(p.Operators.Groups) > 0 {
 		t.Errorf("operators = %v, want [dave]", p.Operators)
 	}
 	tier := func(user string, timeout time.Duration) Tier {
@@ -139,8 +139,8 @@ func TestLookups(t *testing.T) {
 func TestIsOperator(t *testing.T) {
 	p := Dev()
 	for id, want := range map[string]bool{devID(4): true, devID(1): false, "": false, "00000000-0000-4000-8000-000000000009": false} {
-		if got := p.IsOperator(id); got != want {
-			t.Errorf("IsOperator(%q) = %v, want %v", id, got, want)
+		if got, err := p.IsOperator(t.Context(), nil, id); got != want || err != nil {
+			t.Errorf("IsOperator(%q) = %v, %v; want %v", id, got, err, want)
 		}
 	}
 }

@@ -77,7 +77,7 @@ func TestResolvePlansReminders(t *testing.T) {
 		t.Fatal(err)
 	}
 	alice, _ := p.UserByName("alice")
-	plan, err := p.Resolve(Caller{ID: alice.ID, UPN: alice.UPN}, RequestInput{Role: "reader"})
+	plan, err := p.Resolve(t.Context(), nil, Caller{ID: alice.ID, UPN: alice.UPN}, RequestInput{Role: "reader"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -37,8 +38,10 @@ type RequestInput struct {
 }
 
 // Plan is a request resolved against the policy: approvers are concrete
-// users (groups expanded through the directory, in file order, duplicates
-// removed, the requester never among them).
+// users (the users list's groups expanded, Entra user references looked
+// up, in file order, duplicates removed, the requester never among them),
+// and each tier's Entra groups and managers are named for the workflow to
+// resolve when the tier's stage starts.
 type Plan struct {
 	Role      *Role
 	Requester User          // from the directory when known, else built from Caller (Name empty)
@@ -74,18 +77,28 @@ type PlanTier struct {
 	RemindBefore time.Duration
 }
 
-// Resolve checks a request against the policy. Errors are *RequestError.
-// Eligibility is checked before the request's fields, so someone who may
-// not request the role learns nothing else about it.
-func (p *Policy) Resolve(c Caller, in RequestInput) (Plan, error) {
+// Resolve checks a request against the policy, and the directory as it
+// stands now for what the policy names through Entra. Errors are
+// *RequestError for a request the policy refuses, *DirectoryError when the
+// directory could not answer (never read as "not eligible": the caller may
+// try again), and ErrNoDirectory when the policy names Entra and dir is
+// nil. Eligibility is checked before the request's fields, so someone who
+// may not request the role learns nothing else about it.
+func (p *Policy) Resolve(ctx context.Context, dir Directory, c Caller, in RequestInput) (Plan, error) {
 	role, err := p.lookupRole(in.Role)
 	if err != nil {
 		return Plan{}, err
 	}
+	if err := p.needDirectory(dir); err != nil {
+		return Plan{}, err
+	}
 	requester := p.requester(c)
-	if !p.eligible(role, requester) {
-		return Plan{}, &RequestError{Kind: NotEligible, Field: "role", Detail: fmt.Sprintf(
-			"%s may not request role %q; it is for %s", who(requester), role.Name, describeSubjects(role.Requesters))}
+	ok, err := p.member(ctx, dir, requester, requester.ID).in(role.Requesters, role)
+	if err != nil {
+		return Plan{}, err
+	}
+	if !ok {
+		return Plan{}, notEligible(role, requester)
 	}
 	duration, err := checkDuration(role, in.Duration)
 	if err != nil {
@@ -100,11 +113,13 @@ func (p *Policy) Resolve(c Caller, in RequestInput) (Plan, error) {
 	}
 	plan := Plan{Role: role, Requester: requester, Duration: duration}
 	if role.BreakGlass {
-		plan.Notify = p.expand(role.Notify)
+		if plan.Notify, err = p.notifyList(ctx, dir, role.Notify); err != nil {
+			return Plan{}, err
+		}
 		return plan, nil
 	}
 	for _, s := range role.Stages {
-		ps, err := p.planStage(role, s, requester)
+		ps, err := p.planStage(ctx, dir, role, s, requester)
 		if err != nil {
 			return Plan{}, err
 		}
@@ -112,6 +127,12 @@ func (p *Policy) Resolve(c Caller, in RequestInput) (Plan, error) {
 	}
 	plan.AutoApprovedBy, plan.RuleErrors = autoApproval(role, vars)
 	return plan, nil
+}
+
+// notEligible is Resolve's refusal of someone the role's requesters do not name.
+func notEligible(role *Role, requester User) *RequestError {
+	return &RequestError{Kind: NotEligible, Field: "role", Detail: fmt.Sprintf(
+		"%s may not request role %q; it is for %s", who(requester), role.Name, describeSubjects(role.Requesters))}
 }
 
 func (p *Policy) lookupRole(name string) (*Role, error) {
@@ -144,17 +165,6 @@ func mergeGroups(dir, token []string) []string {
 		}
 	}
 	return out
-}
-
-// eligible: by user name when the directory knows the caller, or by any group.
-func (p *Policy) eligible(role *Role, u User) bool {
-	if u.ID == "" {
-		return false
-	}
-	if u.Name != "" && slices.Contains(role.Requesters.Users, u.Name) {
-		return true
-	}
-	return slices.ContainsFunc(role.Requesters.Groups, func(g string) bool { return inGroups(u.Groups, g) })
 }
 
 func checkDuration(role *Role, d time.Duration) (time.Duration, error) {
@@ -212,20 +222,31 @@ func checkText(role *Role, in RequestInput) error {
 	return nil
 }
 
-// planStage expands a stage's tiers without the requester: tiers left empty
-// are dropped, and a stage left with too few approvers cannot be decided.
-func (p *Policy) planStage(role *Role, s Stage, requester User) (PlanStage, error) {
+// planStage resolves a stage's tiers without the requester: the users
+// list's people and Entra users now, Entra groups and managers when the
+// stage starts (PlanTier.Directory). Tiers left with no one are dropped. A
+// stage left with too few people cannot be decided; with directory
+// references only the workflow can count them.
+func (p *Policy) planStage(ctx context.Context, dir Directory, role *Role, s Stage, requester User) (PlanStage, error) {
 	ps := PlanStage{Name: s.Name, Approvals: s.Approvals}
 	var distinct []User
+	later := false // some tier is resolved when the stage starts
 	for _, t := range s.Tiers {
-		approvers := slices.DeleteFunc(p.expand(t.Approvers), func(u User) bool { return strings.EqualFold(u.ID, requester.ID) })
-		if len(approvers) == 0 {
+		people, err := p.people(ctx, dir, t.Approvers)
+		if err != nil {
+			return PlanStage{}, err
+		}
+		approvers := slices.DeleteFunc(people, func(u User) bool { return strings.EqualFold(u.ID, requester.ID) })
+		refs := ApproverRefs{GroupIDs: slices.Clone(t.Approvers.GroupIDs), Manager: t.Approvers.Manager}
+		if len(approvers) == 0 && refs.Empty() {
 			continue
 		}
-		ps.Tiers = append(ps.Tiers, PlanTier{Approvers: approvers, Timeout: t.Timeout, RemindBefore: role.Remind.For(t.Timeout)})
+		ps.Tiers = append(ps.Tiers, PlanTier{Approvers: approvers, Directory: refs, Timeout: t.Timeout, RemindBefore: role.Remind.For(t.Timeout)})
 		distinct = dedupe(append(distinct, approvers...))
+		later = later || !refs.Empty()
 	}
 	switch {
+	case later:
 	case len(distinct) == 0:
 		return PlanStage{}, invalid("role", "no one but you can approve stage %q of role %q; ask an administrator to add another approver", s.Name, role.Name)
 	case len(distinct) < s.Approvals:
@@ -245,7 +266,8 @@ func who(u User) string {
 	return "a caller without an object id"
 }
 
-// describeSubjects reads "users bob, carol and groups engineers".
+// describeSubjects reads "users bob, carol and groups engineers", naming
+// Entra references by object id or principal name.
 func describeSubjects(s Subjects) string {
 	var parts []string
 	if len(s.Users) > 0 {
@@ -253,6 +275,21 @@ func describeSubjects(s Subjects) string {
 	}
 	if len(s.Groups) > 0 {
 		parts = append(parts, "groups "+strings.Join(s.Groups, ", "))
+	}
+	if len(s.UserIDs) > 0 {
+		parts = append(parts, "Entra users "+strings.Join(s.UserIDs, ", "))
+	}
+	if len(s.GroupIDs) > 0 {
+		parts = append(parts, "members of Entra groups "+strings.Join(s.GroupIDs, ", "))
+	}
+	switch s.Manager {
+	case 1:
+		parts = append(parts, "the requester's manager")
+	case 2:
+		parts = append(parts, "the requester's manager's manager")
+	}
+	if s.Eligible {
+		parts = append(parts, "holders of a PIM eligibility for it in Entra")
 	}
 	if len(parts) == 0 {
 		return "no one"

@@ -160,7 +160,7 @@ func TestResolveDev(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plan, err := p.Resolve(tt.who(t), tt.in)
+			plan, err := p.Resolve(t.Context(), nil, tt.who(t), tt.in)
 			if tt.wantField != "" {
 				checkRequestError(t, err, tt.wantKind, tt.wantField, tt.wantDetail)
 				return
@@ -204,7 +204,7 @@ func checkRequestError(t *testing.T, err error, kind ErrorKind, field, detail st
 
 func TestResolveRequester(t *testing.T) {
 	p := Dev()
-	plan, err := p.Resolve(caller(t, p, "alice"), RequestInput{Role: "reader", Justification: "x"})
+	plan, err := p.Resolve(t.Context(), nil, caller(t, p, "alice"), RequestInput{Role: "reader", Justification: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestResolveRequester(t *testing.T) {
 		t.Errorf("requester from the directory expected, got %+v", plan.Requester)
 	}
 	stranger := Caller{ID: "22222222-2222-4222-8222-000000000001", UPN: "zoe@example.com", Groups: []string{"engineers"}}
-	plan, err = p.Resolve(stranger, RequestInput{Role: "reader", Justification: "x"})
+	plan, err = p.Resolve(t.Context(), nil, stranger, RequestInput{Role: "reader", Justification: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +295,7 @@ func TestResolveApprovers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plan, err := p.Resolve(caller(t, p, tt.who), RequestInput{Role: tt.role, Duration: time.Minute})
+			plan, err := p.Resolve(t.Context(), nil, caller(t, p, tt.who), RequestInput{Role: tt.role, Duration: time.Minute})
 			if tt.wantDetail != "" {
 				checkRequestError(t, err, Invalid, "role", tt.wantDetail)
 				return
@@ -319,11 +319,11 @@ func TestResolveDoesNotChangeThePolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 {
-		if _, err := p.Resolve(caller(t, p, "bob"), RequestInput{Role: "expand"}); err != nil {
+		if _, err := p.Resolve(t.Context(), nil, caller(t, p, "bob"), RequestInput{Role: "expand"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	plan, err := p.Resolve(caller(t, p, "alice"), RequestInput{Role: "expand"})
+	plan, err := p.Resolve(t.Context(), nil, caller(t, p, "alice"), RequestInput{Role: "expand"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,8 +53,8 @@ func (d *decoder) role(n *yaml.Node, path string, dir *Policy) (Role, fields, bo
 	if v := f.get("require_eligibility"); v != nil {
 		r.RequireEligibility = d.boolean(v, field(path, "require_eligibility"))
 	}
-	if v := d.need(f, "requesters", "say who may request it: {users: [...], groups: [...]}"); v != nil {
-		r.Requesters = d.subjects(v, field(path, "requesters"), dir)
+	if v := d.need(f, "requesters", "say who may request it: {users: [...], groups: [...]} or {pim_eligible: true}"); v != nil {
+		r.Requesters = d.subjects(v, field(path, "requesters"), dir, atRequesters)
 	}
 	if v := d.need(f, "duration", `give {min: "10s", max: "8h", default: "1h"}`); v != nil {
 		d.durations(v, field(path, "duration"), &r)
@@ -196,7 +196,7 @@ func (d *decoder) breakGlass(f fields, path string, dir *Policy, r *Role) {
 	}
 	v := d.need(f, "notify", "a break-glass role must tell someone: give notify: {users: [...], groups: [...]}")
 	if v != nil {
-		r.Notify = d.subjects(v, field(path, "notify"), dir)
+		r.Notify = d.subjects(v, field(path, "notify"), dir, atNotify)
 	}
 }
 
@@ -276,8 +276,11 @@ func (d *decoder) stage(n *yaml.Node, path string, i int, dir *Policy) (Stage, f
 			refs = append(refs, tierRefs...)
 		}
 	}
-	// A tier with a bad name already has its error; counting what is left would only repeat it.
-	if people := distinctNames(dir, s.Tiers); approvalsOK && len(d.errs) == before && len(items) > 0 && s.Approvals > len(people) {
+	// A tier with a bad name already has its error; counting what is left
+	// would only repeat it. A stage naming Entra groups, users or managers
+	// has as many people as the directory gives it when it starts, so only
+	// the workflow can count them.
+	if people := distinctNames(dir, s.Tiers); approvalsOK && len(d.errs) == before && len(items) > 0 && !namesEntra(s.Tiers) && s.Approvals > len(people) {
 		at := f.get("approvals")
 		if at == nil {
 			at = f.node
@@ -297,9 +300,9 @@ func (d *decoder) tier(n *yaml.Node, path string, dir *Policy) (Tier, []approver
 	}
 	var t Tier
 	var refs []approverRef
-	if v := d.need(f, "approvers", "say who approves: {users: [...], groups: [...]}"); v != nil {
-		users, groups := d.subjectNames(v, field(path, "approvers"), dir)
-		t.Approvers = Subjects{Users: values(users), Groups: values(groups)}
+	if v := d.need(f, "approvers", "say who approves: {users: [...], groups: [...], manager: 1}"); v != nil {
+		var users, groups []name
+		t.Approvers, users, groups = d.subjectsAt(v, field(path, "approvers"), dir, atTier)
 		refs = approverRefs(dir, users, groups)
 	}
 	if v := d.need(f, "timeout", `give how long this tier waits, such as "20s" or "PT10M"`); v != nil {

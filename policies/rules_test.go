@@ -81,7 +81,7 @@ func TestRulesAutoApprove(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plan, err := p.Resolve(tt.caller, RequestInput{Role: "reader", Duration: tt.duration, Justification: "incident", Time: noon})
+			plan, err := p.Resolve(t.Context(), nil, tt.caller, RequestInput{Role: "reader", Duration: tt.duration, Justification: "incident", Time: noon})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,7 +123,7 @@ func TestRulesConditionsAndLimits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.in.Role = "reader"
-			_, err := p.Resolve(as(p, "alice")(t), tt.in)
+			_, err := p.Resolve(t.Context(), nil, as(p, "alice")(t), tt.in)
 			if tt.field == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -215,7 +215,7 @@ func BenchmarkResolveWithRules(b *testing.B) {
 	u, _ := p.UserByName("alice")
 	in := RequestInput{Role: "reader", Duration: time.Hour, Justification: "incident", Time: time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)}
 	for b.Loop() {
-		if _, err := p.Resolve(Caller{ID: u.ID, UPN: u.UPN}, in); err != nil {
+		if _, err := p.Resolve(b.Context(), nil, Caller{ID: u.ID, UPN: u.UPN}, in); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -228,14 +228,14 @@ func TestRuleEvaluationErrors(t *testing.T) {
 	src := strings.Replace(rulesPolicy, `now.getHours("UTC") >= 6 && now.getHours("UTC") < 22`, `now.getHours("Mars/Olympus") >= 0`, 1)
 	p := parseRules(t, src)
 	noon := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-	_, err := p.Resolve(as(p, "alice")(t), RequestInput{Role: "reader", Justification: "x", Time: noon})
+	_, err := p.Resolve(t.Context(), nil, as(p, "alice")(t), RequestInput{Role: "reader", Justification: "x", Time: noon})
 	var re *RequestError
 	if !errors.As(err, &re) || !strings.Contains(re.Detail, `condition "office-hours" of role "reader" could not be checked`) {
 		t.Fatalf("err = %v", err)
 	}
 	src = strings.Replace(rulesPolicy, `'oncall' in caller.groups && request.duration < duration('30m')`, `now.getHours('Mars/Olympus') >= 0`, 1)
 	p = parseRules(t, src)
-	plan, err := p.Resolve(as(p, "erin")(t), RequestInput{Role: "reader", Duration: time.Minute, Justification: "x", Time: noon})
+	plan, err := p.Resolve(t.Context(), nil, as(p, "erin")(t), RequestInput{Role: "reader", Duration: time.Minute, Justification: "x", Time: noon})
 	if err != nil {
 		t.Fatal(err)
 	}
