@@ -27,7 +27,7 @@ func FuzzDecodeStrict(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	e := echo.New()
-	s := &Server{policy: policies.Dev()}
+	s := &Server{policies: staticPolicy{policies.Dev()}}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req := httptest.NewRequest(http.MethodPost, "/api/v1/requests", strings.NewReader(string(body)))
 		c := e.NewContext(req, httptest.NewRecorder())

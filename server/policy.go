@@ -38,10 +38,10 @@ func (s *Server) CheckPolicy(p *policies.Policy) error {
 	var errs []error
 	if s.eligible == nil {
 		if r := eligibilityRole(p); r != "" {
-			errs = append(errs, fmt.Errorf("role %q sets require_eligibility, and the server has no Microsoft Graph client to check eligibilities", r))
+			errs = append(errs, fmt.Errorf("server: config needs Eligibility (role %q sets require_eligibility): there is no Microsoft Graph client to check PIM eligibilities with", r))
 		}
 	}
-	if s.directory == nil && p.NamesEntra() {
+	if s.directory == nil && p.UsesDirectory() {
 		errs = append(errs, policies.ErrNoDirectory)
 	}
 	if err := checkSignIn(p, s.approvalKeys, s.signIn); err != nil {

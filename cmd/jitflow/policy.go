@@ -36,7 +36,7 @@ FILE:LINE: field: what is wrong and what is accepted, and exits 2.`,
 				return policyProblems(cmd, args[0], err)
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (roles: %d, users: %d, operators: %d)\n",
-				args[0], len(p.Roles), len(p.Users), len(p.Operators))
+				args[0], len(p.Roles), len(p.Users), len(p.Operators.Users)+len(p.Operators.UserIDs)+len(p.Operators.Groups)+len(p.Operators.GroupIDs))
 			return err
 		},
 	})
@@ -86,7 +86,7 @@ file, the user, the role or the duration is not valid.`,
 				return policyProblems(cmd, policyFile, err)
 			}
 			var dir policies.Directory
-			if p.NamesEntra() {
+			if p.UsesDirectory() {
 				ep, err := graph.endpoint()
 				if err != nil {
 					return err

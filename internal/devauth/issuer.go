@@ -186,7 +186,7 @@ func amr(mfa bool) []string {
 }
 
 func (i *Issuer) isOperator(name string) bool {
-	for _, op := range i.pol.Operators {
+	for _, op := range i.pol.Operators.Users {
 		if op == name {
 			return true
 		}

@@ -34,7 +34,7 @@ func testPolicy() *policies.Policy {
 			{Name: "alice", ID: aliceID, UPN: "alice@example.com", Email: "alice@example.com", Groups: []string{"engineers"}},
 			{Name: "olga", ID: opID, UPN: "olga@example.com", Email: "olga@example.com"},
 		},
-		Operators: []string{"olga"},
+		Operators: policies.Subjects{Users: []string{"olga"}},
 	}
 }
 
