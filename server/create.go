@@ -250,7 +250,13 @@ func (s *Server) workflowInput(id string, plan policies.Plan, caller workflows.P
 	for _, st := range plan.Stages {
 		ws := workflows.Stage{Name: st.Name, Approvals: st.Approvals}
 		for _, t := range st.Tiers {
-			ws.Tiers = append(ws.Tiers, workflows.Tier{Approvers: people(t.Approvers), Timeout: t.Timeout, RemindBefore: t.RemindBefore})
+			wt := workflows.Tier{Approvers: people(t.Approvers), Timeout: t.Timeout, RemindBefore: t.RemindBefore}
+			if !t.Directory.Empty() {
+				// Resolved by the workflow when the stage starts.
+				refs := t.Directory
+				wt.Directory = &refs
+			}
+			ws.Tiers = append(ws.Tiers, wt)
 		}
 		out.Stages = append(out.Stages, ws)
 	}

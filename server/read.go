@@ -57,38 +57,50 @@ func (s *Server) lookupRequest(c echo.Context, acting bool) (string, description
 		return "", description{}, temporalFailure(err, "look up the request")
 	}
 	me := currentIdentity(c)
-	if !s.mayView(c, me, d) {
+	may, err := s.mayView(c, me, d)
+	if err != nil {
+		return "", description{}, err
+	}
+	if !may {
 		return "", description{}, problemf(http.StatusForbidden, "you may not see request %s: only its requester, its approvers, operators and auditors may", id)
 	}
-	if acting && !me.operator && !s.involved(c, me, d) {
-		return "", description{}, problemf(http.StatusForbidden, "the %s role may read request %s but not act on it", AuditorRole, id)
+	if acting && !me.operator {
+		if part, err := s.involved(c, me, d); err != nil || !part {
+			if err != nil {
+				return "", description{}, err
+			}
+			return "", description{}, problemf(http.StatusForbidden, "the %s role may read request %s but not act on it", AuditorRole, id)
+		}
 	}
 	return id, d, nil
 }
 
 // mayView: the requester, anyone who may approve it, operators and auditors.
-func (s *Server) mayView(c echo.Context, me *identity, d description) bool {
-	return me.operator || me.auditor || s.involved(c, me, d)
+func (s *Server) mayView(c echo.Context, me *identity, d description) (bool, error) {
+	if me.operator || me.auditor {
+		return true, nil
+	}
+	return s.involved(c, me, d)
 }
 
-// involved: the requester and anyone who may approve it (as recorded when
-// it started, or as the policy says now).
-func (s *Server) involved(c echo.Context, me *identity, d description) bool {
+// involved: the requester and anyone who may approve it (as recorded in
+// the request, or as the policy and the directory say now). When the
+// directory cannot say, the answer is a 503, never a guess.
+func (s *Server) involved(c echo.Context, me *identity, d description) (bool, error) {
 	if d.requesterID == me.person.ID || slices.Contains(d.approverIDs, me.person.ID) {
-		return true
+		return true, nil
 	}
 	pol := s.policy(c)
 	role, ok := pol.Role(d.role)
 	if !ok {
-		return false
+		return false, nil
 	}
 	may, err := pol.IsRoleApprover(c.Request().Context(), s.directory, role, me.person.ID, d.requesterID)
 	if err != nil {
-		// Fail closed: someone the directory cannot place now sees what
-		// the request's own record lets them see, nothing more.
-		s.log.Warn("directory lookup failed; treating the caller as no approver of the role", "role", role.Name, "caller_id", me.person.ID, "error", err)
+		return false, &apiError{status: http.StatusServiceUnavailable, cause: err,
+			detail: "whether you approve this role could not be checked: the directory (Microsoft Graph) did not answer; try again shortly"}
 	}
-	return may && err == nil
+	return may, nil
 }
 
 func (s *Server) getRequest(c echo.Context) error {
