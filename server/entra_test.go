@@ -91,7 +91,9 @@ func entraReader(t *testing.T) *policies.Policy {
 }
 
 // swappable is a policy source a test replaces, as a reload would.
-type swappable struct{ p atomic.Pointer[policies.Policy] }
+type swappable struct {
+	p atomic.Pointer[policies.Policy]
+}
 
 func (s *swappable) Current() *policies.Policy { return s.p.Load() }
 
