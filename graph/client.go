@@ -2,7 +2,8 @@
 // the base URL (a national cloud or the dev emulator), the SDK's middleware
 // with a bounded retry and without request compression, Graph's errors
 // with their request ids, and what jitflow asks of Graph: PIM assignments
-// and eligibilities of directory roles and groups, and a user's groups.
+// and eligibilities of directory roles and groups, and the directory's
+// users, group members, managers and a user's groups.
 // The worker's activities, the API's eligibility check and the group
 // directory all use it.
 package graph
@@ -25,6 +26,7 @@ import (
 	textser "github.com/microsoft/kiota-serialization-text-go"
 	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	az "github.com/microsoftgraph/msgraph-sdk-go-core/authentication"
+	msgroups "github.com/microsoftgraph/msgraph-sdk-go/groups"
 	"github.com/microsoftgraph/msgraph-sdk-go/identitygovernance"
 	"github.com/microsoftgraph/msgraph-sdk-go/rolemanagement"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
@@ -101,22 +103,25 @@ func (c *Config) defaults() {
 // have.
 type Client struct {
 	cfg Config
-	// roleDefinitions and users are read outside PIM: by Check and
-	// MemberGroups.
+	// roleDefinitions, users and directoryGroups are read outside PIM: by
+	// Check and by the directory reads (users.go).
 	roleDefinitions *rolemanagement.DirectoryRoleDefinitionsRequestBuilder
 	users           *users.UsersRequestBuilder
+	directoryGroups *msgroups.GroupsRequestBuilder
 	// roles and groups are the two kinds of PIM target; kindOf picks one.
 	roles  kind
 	groups kind
-	// groupPageSize is the page size asked for a user's groups.
+	// groupPageSize is the page size asked for a user's groups and a
+	// group's members.
 	groupPageSize int32
 }
 
 var _ PIM = (*Client)(nil)
 
 // New checks the configuration and builds the Graph client. It uses
-// only the SDK's role-management, identity-governance and users packages,
-// not the root package's client, which pulls all of Graph into the build.
+// only the SDK's role-management, identity-governance, users and groups
+// packages, not the root package's client, which pulls all of Graph into
+// the build.
 func New(cfg Config) (*Client, error) {
 	cfg.defaults()
 	base, err := url.Parse(strings.TrimSuffix(cfg.BaseURL, "/"))
@@ -152,6 +157,7 @@ func New(cfg Config) (*Client, error) {
 		cfg:             cfg,
 		roleDefinitions: directory.RoleDefinitions(),
 		users:           users.NewUsersRequestBuilderInternal(params, adapter),
+		directoryGroups: msgroups.NewGroupsRequestBuilderInternal(params, adapter),
 		roles:           roles{directory},
 		groups:          groups{identitygovernance.NewIdentityGovernanceRequestBuilderInternal(params, adapter).PrivilegedAccess().Group()},
 		groupPageSize:   maxGroupPageSize,

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -122,9 +123,9 @@ func emulatorContract(t *testing.T, s setup) contract {
 // JITFLOW_TEST_CLIENT_ID and JITFLOW_TEST_CLIENT_SECRET (or
 // JITFLOW_TEST_CLIENT_CERTIFICATE_PATH) of an app registration with the
 // Graph application permissions RoleManagement.ReadWrite.Directory,
-// PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup and
-// PrivilegedEligibilitySchedule.Read.AzureADGroup; JITFLOW_TEST_PRINCIPAL_ID,
-// a test user's object id; JITFLOW_TEST_ROLE_ID, a harmless role to assign
+// PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup,
+// PrivilegedEligibilitySchedule.Read.AzureADGroup, User.Read.All and
+// GroupMember.Read.All; JITFLOW_TEST_PRINCIPAL_ID, a test user's object id; JITFLOW_TEST_ROLE_ID, a harmless role to assign
 // to it (e.g. Message Center Reader); optionally JITFLOW_TEST_GROUP_ID,
 // JITFLOW_TEST_UNIT_ID (an administrative unit) and JITFLOW_TEST_CLOUD.
 func realTenant(t *testing.T) contract {
@@ -190,6 +191,9 @@ var contractBehaviours = []behaviour{
 	{name: "group member and owner", run: groupAccess},
 	{name: "eligibility", run: eligibilityLookups},
 	{name: "check reads a role definition", run: checkReadsRole},
+	{name: "directory users, managers and groups", run: directoryReads},
+	{name: "directory reads page through a group", run: directoryPages},
+	{name: "throttled and failing directory reads say so", setup: setup{cfg: Config{MaxRetryWait: time.Second}}, run: directoryFaults},
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -658,5 +662,157 @@ func checkReadsRole(t *testing.T, c contract) {
 	_, err = c.pim.Check(ctxT(t), "test credential", "00000000-0000-0000-0000-0000000000aa")
 	if err == nil || !strings.Contains(err.Error(), "Request_ResourceNotFound") || !strings.Contains(err.Error(), "test credential") {
 		t.Errorf("Check of an unknown role: %v; want Graph's 404 and the credential named", err)
+	}
+}
+
+// The directory of the emulator's runs: the principal is in the test
+// group and managed by testManager, who is in a group nested in it and has
+// no manager.
+const (
+	testManager     = "11111111-1111-1111-1111-2222222222aa"
+	testNestedGroup = "33333333-3333-4333-8333-3333333333bb"
+	// testNobody is an object id no tenant holds.
+	testNobody = "00000000-0000-4000-8000-00000000dead"
+)
+
+func seedDirectory(t *testing.T, c contract) {
+	t.Helper()
+	if c.emu == nil {
+		return
+	}
+	err := c.emu.SetUsers([]graphemu.User{
+		{ID: c.principal, DisplayName: "Test Principal", UPN: "principal@contract.example", ManagerID: testManager},
+		{ID: testManager, DisplayName: "Test Manager", UPN: "manager@contract.example", Mail: "manager@mail.contract.example"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.emu.SetGroups([]graphemu.Group{
+		{ID: c.group, DisplayName: "contract group", Members: []string{c.principal, testNestedGroup}},
+		{ID: testNestedGroup, DisplayName: "contract nested group", Members: []string{testManager}},
+	})
+}
+
+func wantNotFound(t *testing.T, what string, err error) {
+	t.Helper()
+	var ge *Error
+	if !IsNotFound(err) || !errors.As(err, &ge) || ge.Code != "Request_ResourceNotFound" {
+		t.Errorf("%s: %v; want Graph's 404 Request_ResourceNotFound", what, err)
+	}
+}
+
+func directoryReads(t *testing.T, c contract) {
+	seedDirectory(t, c)
+	ctx := ctxT(t)
+	u, err := c.pim.User(ctx, c.principal)
+	if err != nil {
+		t.Fatalf("User by id: %v", err)
+	}
+	if !strings.EqualFold(u.ID, c.principal) || u.UPN == "" || u.DisplayName == "" {
+		t.Errorf("User %s = %+v", c.principal, u)
+	}
+	byUPN, err := c.pim.User(ctx, u.UPN)
+	if err != nil || byUPN != u {
+		t.Errorf("User by principal name %q = %+v, %v; want %+v", u.UPN, byUPN, err, u)
+	}
+	_, err = c.pim.User(ctx, testNobody)
+	wantNotFound(t, "User of an unknown id", err)
+
+	m, err := c.pim.Manager(ctx, c.principal)
+	switch {
+	case c.emu != nil:
+		want := DirectoryUser{ID: testManager, DisplayName: "Test Manager", UPN: "manager@contract.example", Mail: "manager@mail.contract.example"}
+		if err != nil || m != want {
+			t.Errorf("Manager = %+v, %v; want %+v", m, err, want)
+		}
+		_, err = c.pim.Manager(ctx, testManager)
+		wantNotFound(t, "Manager of a user without one", err)
+	case err != nil && !IsNotFound(err):
+		t.Errorf("Manager: %v; want a user or Graph's 404 for none", err)
+	}
+	_, err = c.pim.Manager(ctx, testNobody)
+	wantNotFound(t, "Manager of an unknown user", err)
+
+	groups, err := c.pim.MemberGroups(ctx, c.principal)
+	if err != nil {
+		t.Fatalf("MemberGroups: %v", err)
+	}
+	_, err = c.pim.MemberGroups(ctx, testNobody)
+	wantNotFound(t, "MemberGroups of an unknown user", err)
+	_, err = c.pim.GroupMembers(ctx, testNobody)
+	wantNotFound(t, "GroupMembers of an unknown group", err)
+	if c.group == "" {
+		t.Skip("set JITFLOW_TEST_GROUP_ID to read a group's members from the tenant")
+	}
+	members, err := c.pim.GroupMembers(ctx, c.group)
+	if err != nil {
+		t.Fatalf("GroupMembers: %v", err)
+	}
+	if c.emu == nil {
+		return
+	}
+	if want := []string{c.group, "contract group"}; !slices.Equal(groups, want) {
+		t.Errorf("MemberGroups = %v, want %v", groups, want)
+	}
+	if mgr, _ := c.pim.MemberGroups(ctx, testManager); !slices.Equal(mgr, []string{c.group, "contract group", testNestedGroup, "contract nested group"}) {
+		t.Errorf("MemberGroups of the manager = %v, want the nested group and the group holding it", mgr)
+	}
+	if want := []DirectoryUser{u, m}; !slices.Equal(members, want) {
+		t.Errorf("GroupMembers = %+v, want the principal and, through the nested group, the manager: %+v", members, want)
+	}
+}
+
+func directoryPages(t *testing.T, c contract) {
+	if c.group == "" {
+		t.Skip("set JITFLOW_TEST_GROUP_ID to page through a group's members in the tenant")
+	}
+	seedDirectory(t, c)
+	ctx := ctxT(t)
+	whole, err := c.pim.GroupMembers(ctx, c.group)
+	if err != nil {
+		t.Fatalf("GroupMembers: %v", err)
+	}
+	pim := *c.pim
+	pim.groupPageSize = 1
+	paged, err := pim.GroupMembers(ctx, c.group)
+	if err != nil {
+		t.Fatalf("GroupMembers one per page: %v", err)
+	}
+	if !slices.Equal(paged, whole) || (c.emu != nil && len(paged) != 2) {
+		t.Errorf("one per page: %+v; in one page: %+v", paged, whole)
+	}
+}
+
+func directoryFaults(t *testing.T, c contract) {
+	c.emulatorOnly(t, "it injects 429s and 503s")
+	seedDirectory(t, c)
+	ctx := ctxT(t)
+	zero, long := 0, 120
+	faults := []graphemu.Fault{
+		{Status: http.StatusTooManyRequests, Count: 2, RetryAfterSeconds: &zero, Path: "/users/"},
+		{Status: http.StatusTooManyRequests, Count: 1, RetryAfterSeconds: &long, Path: "/transitiveMembers/"},
+		{Status: http.StatusServiceUnavailable, Count: maxRetriesPerAttempt + 1, RetryAfterSeconds: &zero, Path: "/manager"},
+	}
+	for _, f := range faults {
+		if err := c.emu.InjectFault(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Short throttling is waited out within the call.
+	if _, err := c.pim.User(ctx, c.principal); err != nil {
+		t.Errorf("User through two 429s of Retry-After 0: %v", err)
+	}
+	_, err := c.pim.GroupMembers(ctx, c.group)
+	var ge *Error
+	if !errors.As(err, &ge) || ge.Status != http.StatusTooManyRequests || ge.RetryAfter != 120*time.Second || IsNotFound(err) ||
+		!strings.Contains(err.Error(), "read the members of group "+c.group) {
+		t.Errorf("GroupMembers through a long Retry-After: %v; want Graph's 429 with its 120s, naming the group", err)
+	}
+	_, err = c.pim.Manager(ctx, c.principal)
+	if !errors.As(err, &ge) || ge.Status != http.StatusServiceUnavailable || !ge.Retryable() || IsNotFound(err) {
+		t.Errorf("Manager through 503s: %v; want a retryable 503", err)
+	}
+	if _, err := c.pim.GroupMembers(ctx, c.group); err != nil {
+		t.Errorf("GroupMembers after the faults: %v", err)
 	}
 }

@@ -156,12 +156,22 @@ type page[T any] interface {
 }
 
 // collect reads every page, starting from the first's answer, up to limit
-// pages.
+// pages. A refusal comes back classified for Temporal (see classify).
 func collect[T any, P page[T]](op string, limit int, resp P, err error, next func(link string) (P, error)) ([]T, error) {
+	rows, err := readPages(op, limit, resp, err, next)
+	if ge, ok := err.(*Error); ok {
+		return nil, ge.classify()
+	}
+	return rows, err
+}
+
+// readPages is collect for the directory reads: a failed call comes back
+// as the *Error itself, so a caller can tell a 404 from throttling.
+func readPages[T any, P page[T]](op string, limit int, resp P, err error, next func(link string) (P, error)) ([]T, error) {
 	var out []T
 	for n := 0; ; n++ {
 		if err != nil {
-			return nil, newError(op, err).classify()
+			return nil, newError(op, err)
 		}
 		if any(resp) == nil {
 			return out, nil

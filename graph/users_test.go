@@ -2,6 +2,8 @@ package graph
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -80,5 +82,59 @@ func TestMemberGroupsPages(t *testing.T) {
 	want := []string{gEng, "engineers", gOncall, "oncall", gSRE, "sre"}
 	if !slices.Equal(got, want) || hits.Load() != 2 {
 		t.Errorf("groups %v in %d calls, want %v in 2 pages", got, hits.Load(), want)
+	}
+}
+
+// answering is a client of a server that always answers status and body.
+func answering(t *testing.T, status int, body string) *Client {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := New(Config{BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestManagerMustBeAUser(t *testing.T) {
+	c := answering(t, http.StatusOK, `{"@odata.type":"#microsoft.graph.orgContact","id":"`+erin+`","displayName":"Contractor"}`)
+	_, err := c.Manager(context.Background(), alice)
+	if err == nil || !strings.Contains(err.Error(), "#microsoft.graph.orgContact, not a user") || IsNotFound(err) {
+		t.Errorf("a contact as manager: %v; want an error saying it is not a user", err)
+	}
+}
+
+func TestDirectoryReadsNeedAnID(t *testing.T) {
+	c := answering(t, http.StatusOK, `{}`)
+	ctx := context.Background()
+	if _, err := c.User(ctx, ""); err == nil || !strings.Contains(err.Error(), "object id or principal name is required") {
+		t.Errorf("User(\"\"): %v", err)
+	}
+	if _, err := c.GroupMembers(ctx, ""); err == nil || !strings.Contains(err.Error(), "group object id is required") {
+		t.Errorf("GroupMembers(\"\"): %v", err)
+	}
+	if _, err := c.Manager(ctx, ""); err == nil || !strings.Contains(err.Error(), "user object id is required") {
+		t.Errorf("Manager(\"\"): %v", err)
+	}
+}
+
+func TestIsNotFound(t *testing.T) {
+	c := answering(t, http.StatusNotFound, `{"error":{"code":"Request_ResourceNotFound","message":"Resource 'x' does not exist or one of its queried reference-property objects are not present."}}`)
+	_, err := c.User(context.Background(), "x@example.com")
+	if !IsNotFound(err) || !IsNotFound(fmt.Errorf("wrapped: %w", err)) {
+		t.Errorf("IsNotFound(%v) = false", err)
+	}
+	if !strings.Contains(err.Error(), "graph read user x@example.com: HTTP 404 Request_ResourceNotFound") {
+		t.Errorf("error %q does not say what was read and what Graph answered", err)
+	}
+	for _, other := range []error{&Error{Status: http.StatusForbidden}, errors.New("HTTP 404"), nil} {
+		if IsNotFound(other) {
+			t.Errorf("IsNotFound(%v) = true", other)
+		}
 	}
 }

@@ -1,7 +1,8 @@
 // Package graphemu emulates the part of Microsoft Graph that jitflow uses:
 // Entra ID PIM assignment schedule requests, instances and eligibility
 // instances for directory roles and for PIM for Groups, the built-in role
-// definitions, Entra's own removal of an assignment when its expiration
+// definitions, the directory's users, managers and (nested) groups,
+// Entra's own removal of an assignment when its expiration
 // passes, and, as options, Entra's rules: the minimum active time before
 // removal, policy rules, and the delay before a new assignment is listed. It answers in Graph's JSON shapes and
 // errors, so the real msgraph-sdk-go client runs against it unchanged. It
@@ -75,6 +76,11 @@ type Emulator struct {
 	eligibilities []Eligibility
 	faults        []Fault
 	madeAt        map[string]time.Time // instance id -> when made, while ListDelay matters
+
+	// dirMu guards the directory, which is not persisted (members.go).
+	dirMu     sync.RWMutex
+	dirUsers  []User
+	dirGroups []Group
 
 	stop      chan struct{}
 	done      chan struct{}

@@ -16,7 +16,8 @@ import (
 // RetryAfterSeconds is set (0 included), the answers carry Retry-After.
 // Method, Path and Action narrow which calls it fails: the HTTP method, a
 // piece of the URL path (case-insensitive, e.g.
-// "roleAssignmentScheduleRequests"), and a schedule request's action (e.g.
+// "roleAssignmentScheduleRequests", or "transitiveMembers/" for the
+// members of groups), and a schedule request's action (e.g.
 // "adminRemove"); calls that do not match pass through untouched.
 type Fault struct {
 	Status            int    `json:"status"`
