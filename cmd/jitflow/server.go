@@ -12,8 +12,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/jitflow/jitflow/directory"
-	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/proof"
 	"github.com/jitflow/jitflow/server"
 	"github.com/jitflow/jitflow/telemetry"
@@ -175,4 +173,20 @@ server works on the others.`,
 	logs.register(f, "json", "info")
 	metf.register(f, "127.0.0.1:9464")
 	return cmd
+}
+
+// pollersReady is ready when Temporal answers and some worker polls the
+// jitflow task queue: a server without workers would accept requests that
+// nothing processes.
+func pollersReady(c client.Client) func(context.Context) error {
+	return func(ctx context.Context) error {
+		resp, err := c.DescribeTaskQueue(ctx, workflows.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+		if err != nil {
+			return fmt.Errorf("temporal: %w", err)
+		}
+		if len(resp.GetPollers()) == 0 {
+			return fmt.Errorf("no worker polls task queue %s", workflows.TaskQueue)
+		}
+		return nil
+	}
 }

@@ -1,6 +1,7 @@
 package devstack
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -35,15 +36,18 @@ var devGroups = []graphemu.Group{
 // seedDirectory gives the Graph emulator the dev tenant: its people and
 // groups, plus the people of the policy's users list and the groups they
 // list by name (each name gets a stable object id).
-func seedDirectory(emu *graphemu.Emulator, pol *policies.Policy) {
+func seedDirectory(emu *graphemu.Emulator, pol *policies.Policy) error {
 	users := slices.Clone(devUsers)
 	for _, u := range pol.Users {
 		if !slices.ContainsFunc(users, func(x graphemu.User) bool { return strings.EqualFold(x.ID, u.ID) }) {
 			users = append(users, graphemu.User{ID: u.ID, DisplayName: u.Name, UPN: u.UPN, Mail: u.Email})
 		}
 	}
-	emu.SetUsers(users)
+	if err := emu.SetUsers(users); err != nil {
+		return fmt.Errorf("graph emulator users: %w", err)
+	}
 	emu.SetGroups(append(slices.Clone(devGroups), policyGroups(pol)...))
+	return nil
 }
 
 // tokenPolicy is the policy the dev token issuer knows people by: the
@@ -68,6 +72,8 @@ func tokenPolicy(pol *policies.Policy) *policies.Policy {
 // newDirectory is the directory the dev API and worker read, through the
 // production Graph client against the emulator.
 func (st *Stack) newDirectory(pol *policies.Policy, cacheFor time.Duration) (*directory.Graph, error) {
-	seedDirectory(st.Graph, pol)
+	if err := seedDirectory(st.Graph, pol); err != nil {
+		return nil, err
+	}
 	return directory.NewGraph(directory.Config{Graph: st.pim, CacheFor: cacheFor})
 }
