@@ -43,7 +43,7 @@ func emulateGraphCommand() *cobra.Command {
 	var addr, dataDir string
 	cmd := &cobra.Command{
 		Use:   "graph",
-		Short: "Serve the Microsoft Graph PIM emulator (state kept in --data-dir)",
+		Short: "Serve the Microsoft Graph emulator: PIM (state kept in --data-dir) and the dev tenant's users, managers and groups",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dataDir == "" {
@@ -57,6 +57,11 @@ func emulateGraphCommand() *cobra.Command {
 				return err
 			}
 			defer emu.Close()
+			// The dev tenant's people, managers and groups, so policies
+			// that name people through Entra run against it.
+			if err := emu.SeedDevTenant(); err != nil {
+				return err
+			}
 			return serveUntilDone(cmd, "graph emulator", addr, emu.Handler())
 		},
 	}

@@ -100,13 +100,12 @@ file, the user, the role or the duration is not valid.`,
 				}
 			}
 			ex, err := p.Explain(cmd.Context(), dir, user, role, d, time.Now())
-			var fe *policies.FieldError
-			var re *policies.RequestError
-			if errors.As(err, &fe) || errors.As(err, &re) {
-				return cli.InvalidInput(err)
-			}
-			if err != nil {
-				return err
+			var de *policies.DirectoryError
+			switch {
+			case errors.As(err, &de):
+				return err // Graph did not answer: nothing was wrong with the question
+			case err != nil:
+				return cli.InvalidInput(err) // an unknown user or role
 			}
 			return ex.WriteText(cmd.OutOrStdout())
 		},
