@@ -178,3 +178,49 @@ func asks(r workflows.Request, upn string) bool {
 	}
 	return false
 }
+
+// TestRecordDirectoryHistories records the histories of requests whose
+// approvers the directory names (see TestRecordHistories):
+//
+//	JITFLOW_RECORD_HISTORIES=i18- go test -run TestRecordDirectoryHistories ./internal/devstack/
+func TestRecordDirectoryHistories(t *testing.T) {
+	only := os.Getenv("JITFLOW_RECORD_HISTORIES")
+	if only == "" {
+		t.Skip("set JITFLOW_RECORD_HISTORIES=1 (or i18-) to record new histories")
+	}
+	if only != "1" && !strings.HasPrefix("i18-", only) {
+		t.Skip("not asked for")
+	}
+	file := filepath.Join(t.TempDir(), "policy.yaml")
+	pol := strings.ReplaceAll(entraPolicy(engineersGroup), "min: 10s", "min: 1s")
+	if err := os.WriteFile(file, []byte(pol), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	live, err := policies.NewLive(file, policies.LiveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSession(t, nil, func(o *Options) { o.Policies = live })
+	out := filepath.Join("..", "..", "workflows", "testdata", "histories")
+	asked := func(id, upn string) {
+		waitFor(t, 30*time.Second, upn+" asked", func() bool { return asks(s.get(id), upn) })
+	}
+	// Stage 1 by the nested group, then (admin) two stages by the manager chain.
+	reader := s.create("alice", `{"role":"reader","duration":"1s","justification":"recorded history"}`).ID
+	asked(reader, "carol@example.com")
+	s.act("carol", reader, "approve", `{"comment":"recorded"}`)
+	s.wait(reader, apitypes.StatusExpired, 30*time.Second)
+	saveHistory(t, s.st, reader, filepath.Join(out, "i18-group_approvers_expired.json"))
+
+	admin := s.create("alice", `{"role":"admin","duration":"1s","justification":"recorded history"}`).ID
+	asked(admin, "bob@example.com")
+	s.act("bob", admin, "approve", `{"comment":"recorded"}`)
+	asked(admin, "carol@example.com")
+	s.act("carol", admin, "approve", `{"comment":"recorded"}`)
+	s.wait(admin, apitypes.StatusExpired, 30*time.Second)
+	saveHistory(t, s.st, admin, filepath.Join(out, "i18-manager_chain_expired.json"))
+
+	orphan := s.create("alice", `{"role":"orphan","duration":"1s","justification":"recorded history"}`).ID
+	s.wait(orphan, apitypes.StatusFailed, 30*time.Second)
+	saveHistory(t, s.st, orphan, filepath.Join(out, "i18-nobody_to_ask_failed.json"))
+}
