@@ -15,10 +15,24 @@ import (
 // groups, plus the people of the policy's users list and the groups they
 // list by name (each name gets a stable object id).
 func seedDirectory(emu *graphemu.Emulator, pol *policies.Policy) error {
-	users := graphemu.DevUsers()
+	var users []graphemu.User
 	for _, u := range pol.Users {
-		if !slices.ContainsFunc(users, func(x graphemu.User) bool { return strings.EqualFold(x.ID, u.ID) }) {
-			users = append(users, graphemu.User{ID: u.ID, DisplayName: u.Name, UPN: u.UPN, Mail: u.Email})
+		users = append(users, graphemu.User{ID: u.ID, DisplayName: u.Name, UPN: u.UPN, Mail: u.Email})
+	}
+	// The policy's people come first: a dev tenant person who shares an
+	// object id or principal name with one of them is left out.
+	for _, d := range graphemu.DevUsers() {
+		if !slices.ContainsFunc(users, func(x graphemu.User) bool {
+			return strings.EqualFold(x.ID, d.ID) || strings.EqualFold(x.UPN, d.UPN)
+		}) {
+			users = append(users, d)
+		}
+	}
+	for i, u := range users { // the dev tenant's manager chain, by object id
+		for _, d := range graphemu.DevUsers() {
+			if strings.EqualFold(d.ID, u.ID) && u.ManagerID == "" {
+				users[i].ManagerID = d.ManagerID
+			}
 		}
 	}
 	if err := emu.SetUsers(users); err != nil {
@@ -40,6 +54,9 @@ func tokenPolicy(pol *policies.Policy) *policies.Policy {
 			continue
 		}
 		if _, ok := pol.UserByID(u.ID); ok {
+			continue
+		}
+		if _, ok := pol.UserByUPN(u.UPN); ok {
 			continue
 		}
 		p.Users = append(p.Users, policies.User{Name: name, ID: u.ID, UPN: u.UPN, Email: u.Mail})
