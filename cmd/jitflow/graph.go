@@ -62,6 +62,18 @@ func (g *graphFlags) directory(c *graph.Client) (*directory.Graph, error) {
 	return directory.NewGraph(directory.Config{Graph: c, CacheFor: g.cacheFor})
 }
 
+// withDirectory builds the Graph client and the directory over it: one
+// credential serves the API's eligibility checks, group lookups and the
+// policy's Entra references.
+func (g *graphFlags) withDirectory() (*graph.Client, *directory.Graph, error) {
+	c, who, err := g.provider()
+	if err != nil {
+		return nil, nil, fmt.Errorf("graph (%s): %w", who, err)
+	}
+	dir, err := g.directory(c)
+	return c, dir, err
+}
+
 // graphEndpoint is Graph's URL and the credential for it: nil for a
 // loopback emulator. who says, without secrets, which credential it is.
 type graphEndpoint struct {

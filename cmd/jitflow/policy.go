@@ -87,17 +87,11 @@ file, the user, the role or the duration is not valid.`,
 			}
 			var dir policies.Directory
 			if p.UsesDirectory() {
-				ep, err := graph.endpoint()
+				_, gd, err := graph.withDirectory()
 				if err != nil {
 					return err
 				}
-				gc, err := graph.client(ep)
-				if err != nil {
-					return fmt.Errorf("graph (%s): %w", ep.who, err)
-				}
-				if dir, err = graph.directory(gc); err != nil {
-					return err
-				}
+				dir = gd
 			}
 			ex, err := p.Explain(cmd.Context(), dir, user, role, d, time.Now())
 			var de *policies.DirectoryError

@@ -108,17 +108,7 @@ server works on the others.`,
 			if err != nil {
 				return err
 			}
-			// One credential serves the group lookups and the eligibility
-			// checks.
-			ep, err := graph.endpoint()
-			if err != nil {
-				return err
-			}
-			gc, err := graph.client(ep)
-			if err != nil {
-				return fmt.Errorf("graph (%s): %w", ep.who, err)
-			}
-			dir, err := graph.directory(gc)
+			gc, dir, err := graph.withDirectory()
 			if err != nil {
 				return err
 			}

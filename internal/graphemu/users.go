@@ -182,15 +182,8 @@ func nullable(s string) any {
 
 // getUser serves GET /users/{id or userPrincipalName}.
 func (e *Emulator) getUser(w http.ResponseWriter, r *http.Request, id string) {
-	_, users := e.directory()
-	u, ok := findUser(users, id)
+	u, _, fields, ok := e.userRequest(w, r, id)
 	if !ok {
-		e.writeError(w, notFound(id))
-		return
-	}
-	fields, apiErr := selectedUserFields(r)
-	if apiErr != nil {
-		e.writeError(w, apiErr)
 		return
 	}
 	body := userJSON(u, fields, false)
@@ -198,19 +191,29 @@ func (e *Emulator) getUser(w http.ResponseWriter, r *http.Request, id string) {
 	writeJSON(w, http.StatusOK, body)
 }
 
-// getManager serves GET /users/{id or userPrincipalName}/manager: a
-// directoryObject that is a user. A user without a manager is a 404 on
-// "manager", as in Graph.
-func (e *Emulator) getManager(w http.ResponseWriter, r *http.Request, id string) {
+// userRequest finds the user a /users/{id} call names and the fields it
+// selects; otherwise it answers the error and reports false.
+func (e *Emulator) userRequest(w http.ResponseWriter, r *http.Request, id string) (User, []User, []string, bool) {
 	_, users := e.directory()
 	u, ok := findUser(users, id)
 	if !ok {
 		e.writeError(w, notFound(id))
-		return
+		return User{}, nil, nil, false
 	}
 	fields, apiErr := selectedUserFields(r)
 	if apiErr != nil {
 		e.writeError(w, apiErr)
+		return User{}, nil, nil, false
+	}
+	return u, users, fields, true
+}
+
+// getManager serves GET /users/{id or userPrincipalName}/manager: a
+// directoryObject that is a user. A user without a manager is a 404 on
+// "manager", as in Graph.
+func (e *Emulator) getManager(w http.ResponseWriter, r *http.Request, id string) {
+	u, users, fields, ok := e.userRequest(w, r, id)
+	if !ok {
 		return
 	}
 	m, ok := findUser(users, u.ManagerID)
