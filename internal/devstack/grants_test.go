@@ -74,9 +74,20 @@ func (s *session) wait(id string, want workflows.Status, limit time.Duration) wo
 }
 
 // active approves a reader request by alice and waits until it is active.
+// bob approves once his email asked him to, as a person would: a decision
+// that reached the workflow before it first ran would leave him out of the
+// email (tests read links from it).
 func (s *session) active(duration string) workflows.Request {
 	s.t.Helper()
 	req := s.create("alice", `{"role":"reader","duration":"`+duration+`","justification":"end-to-end"}`)
+	waitFor(s.t, 30*time.Second, "bob asked by email", func() bool {
+		for _, e := range s.st.Outbox.Emails() {
+			if slices.Contains(e.To, "bob@example.com") && strings.Contains(e.Text, req.ID) {
+				return true
+			}
+		}
+		return false
+	})
 	s.act("bob", req.ID, "approve", `{}`)
 	return s.wait(req.ID, apitypes.StatusActive, 30*time.Second)
 }
