@@ -92,8 +92,9 @@ func (p *Policy) Resolve(ctx context.Context, dir Directory, c Caller, in Reques
 	if err := p.needDirectory(dir); err != nil {
 		return Plan{}, err
 	}
-	requester := p.requester(c)
-	ok, err := p.member(ctx, dir, requester, requester.ID).in(role.Requesters, role)
+	m := p.asRequester(ctx, dir, c)
+	requester := m.person
+	ok, err := m.mayRequest(role)
 	if err != nil {
 		return Plan{}, err
 	}
