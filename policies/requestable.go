@@ -49,7 +49,7 @@ func (p *Policy) Requestable(ctx context.Context, dir Directory, c Caller, now t
 		for j := range role.AutoApprove {
 			rule := &role.AutoApprove[j]
 			holds, err := rule.eval(vars)
-			r.AutoApprove = append(r.AutoApprove, RuleCheck{Name: rule.Name, Holds: holds && err == nil, Err: err})
+			r.AutoApprove = append(r.AutoApprove, RuleCheck{Name: rule.Name, Holds: holds, Err: err})
 		}
 		out = append(out, r)
 	}
@@ -85,4 +85,13 @@ func (r *Role) TicketPatternText() string {
 		return ""
 	}
 	return strings.TrimSuffix(strings.TrimPrefix(r.TicketPattern.String(), "^(?:"), ")$")
+}
+
+// JustificationLimit is the longest justification the role accepts, in
+// characters: its justification_max, else MaxJustification.
+func (r *Role) JustificationLimit() int {
+	if r.JustificationMax > 0 {
+		return r.JustificationMax
+	}
+	return MaxJustification
 }

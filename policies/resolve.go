@@ -201,10 +201,7 @@ func (p *Policy) CheckExtension(roleName string, d time.Duration, justification 
 }
 
 func checkText(role *Role, in RequestInput) error {
-	limit := role.JustificationMax
-	if limit <= 0 {
-		limit = MaxJustification
-	}
+	limit := role.JustificationLimit()
 	if role.RequireJustification && strings.TrimSpace(in.Justification) == "" {
 		return invalid("justification", "role %q needs a justification: say why you need it (up to %d characters)", role.Name, limit)
 	}

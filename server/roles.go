@@ -55,7 +55,7 @@ func roleView(pol *policies.Policy, o policies.Requestable, caller workflows.Per
 			Max:     r.MaxDuration.String(),
 			Default: r.DefaultDuration.String(),
 		},
-		Justification:      api.JustificationRule{Required: r.RequireJustification, Max: justificationMax(r)},
+		Justification:      api.JustificationRule{Required: r.RequireJustification, Max: r.JustificationLimit()},
 		Ticket:             api.TicketRule{Required: r.RequireTicket, Pattern: r.TicketPatternText(), Max: policies.MaxTicket},
 		BreakGlass:         r.BreakGlass,
 		RequireEligibility: r.RequireEligibility,
@@ -82,15 +82,6 @@ func roleView(pol *policies.Policy, o policies.Requestable, caller workflows.Per
 		v.AutoApprove = append(v.AutoApprove, ar)
 	}
 	return v
-}
-
-// justificationMax is the longest justification the role accepts, as
-// Resolve bounds it.
-func justificationMax(r *policies.Role) int {
-	if r.JustificationMax > 0 {
-		return r.JustificationMax
-	}
-	return policies.MaxJustification
 }
 
 // approverView names a tier's approvers as the policy does: the people of
