@@ -32,6 +32,18 @@ var documented = map[string]any{
 	"CancelBody":    api.CancelBody{},
 	"RevokeBody":    api.RevokeBody{},
 	"ExtendBody":    api.ExtendBody{},
+
+	"RoleList":          api.RoleList{},
+	"Role":              api.Role{},
+	"RoleDuration":      api.RoleDuration{},
+	"JustificationRule": api.JustificationRule{},
+	"TicketRule":        api.TicketRule{},
+	"StepUpRule":        api.StepUpRule{},
+	"ExtensionRule":     api.ExtensionRule{},
+	"RoleStage":         api.RoleStage{},
+	"RoleTier":          api.RoleTier{},
+	"RoleApprover":      api.RoleApprover{},
+	"AutoApproveRule":   api.AutoApproveRule{},
 }
 
 // inline are the operations whose answers are not API objects: readiness,

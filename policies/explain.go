@@ -112,7 +112,7 @@ func (p *Policy) Explain(ctx context.Context, dir Directory, user, role string, 
 		e.Notes = append(e.Notes, fmt.Sprintf("requesters and approvers must pass Entra authentication context %s (auth_context)", r.StepUp.AuthContext))
 	}
 
-	if e.MayRequest, err = m.in(r.Requesters, r); err != nil {
+	if e.MayRequest, err = m.mayRequest(r); err != nil {
 		return Explanation{}, err
 	}
 	if !e.MayRequest {

@@ -3,7 +3,6 @@ package policies
 import (
 	"fmt"
 	"regexp"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -71,6 +70,5 @@ func describeTicket(r *Role) string {
 	if r.TicketPattern == nil {
 		return fmt.Sprintf("up to %d characters", MaxTicket)
 	}
-	src := strings.TrimSuffix(strings.TrimPrefix(r.TicketPattern.String(), "^(?:"), ")$")
-	return fmt.Sprintf("matching the pattern %s, up to %d characters", src, MaxTicket)
+	return fmt.Sprintf("matching the pattern %s, up to %d characters", r.TicketPatternText(), MaxTicket)
 }

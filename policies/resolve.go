@@ -92,8 +92,9 @@ func (p *Policy) Resolve(ctx context.Context, dir Directory, c Caller, in Reques
 	if err := p.needDirectory(dir); err != nil {
 		return Plan{}, err
 	}
-	requester := p.requester(c)
-	ok, err := p.member(ctx, dir, requester, requester.ID).in(role.Requesters, role)
+	m := p.asRequester(ctx, dir, c)
+	requester := m.person
+	ok, err := m.mayRequest(role)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -200,10 +201,7 @@ func (p *Policy) CheckExtension(roleName string, d time.Duration, justification 
 }
 
 func checkText(role *Role, in RequestInput) error {
-	limit := role.JustificationMax
-	if limit <= 0 {
-		limit = MaxJustification
-	}
+	limit := role.JustificationLimit()
 	if role.RequireJustification && strings.TrimSpace(in.Justification) == "" {
 		return invalid("justification", "role %q needs a justification: say why you need it (up to %d characters)", role.Name, limit)
 	}

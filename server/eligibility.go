@@ -36,16 +36,26 @@ func (s *Server) checkEligibility(ctx context.Context, plan policies.Plan, calle
 	if plan.Requester.ID != "" {
 		principal = plan.Requester.ID
 	}
-	t := target(plan.Role)
-	a := graph.Assignment{PrincipalID: principal, RoleDefinitionID: t.RoleDefinitionID, DirectoryScopeID: t.DirectoryScopeID, GroupID: t.GroupID, AccessID: t.AccessID}
-	res, err := s.eligible.Eligible(ctx, a)
+	held, a, err := s.holdsEligibility(ctx, plan.Role, principal)
 	if err != nil {
-		return &apiError{status: http.StatusServiceUnavailable, cause: err,
-			detail: fmt.Sprintf("could not check your PIM eligibility for %s in Entra; try again shortly", a.TargetString())}
+		return err
 	}
-	if !res.Eligible {
+	if !held {
 		return &apiError{status: http.StatusForbidden, field: "role",
 			detail: fmt.Sprintf("role %q requires a PIM eligibility in Entra and you hold none for %s; ask an administrator to make you eligible", plan.Role.Name, a.TargetString())}
 	}
 	return nil
+}
+
+// holdsEligibility asks Entra whether principal holds a PIM eligibility
+// for what the role grants. An Entra that cannot answer is a 503.
+func (s *Server) holdsEligibility(ctx context.Context, role *policies.Role, principal string) (bool, graph.Assignment, error) {
+	t := target(role)
+	a := graph.Assignment{PrincipalID: principal, RoleDefinitionID: t.RoleDefinitionID, DirectoryScopeID: t.DirectoryScopeID, GroupID: t.GroupID, AccessID: t.AccessID}
+	res, err := s.eligible.Eligible(ctx, a)
+	if err != nil {
+		return false, a, &apiError{status: http.StatusServiceUnavailable, cause: err,
+			detail: fmt.Sprintf("could not check your PIM eligibility for %s in Entra; try again shortly", a.TargetString())}
+	}
+	return res.Eligible, a, nil
 }

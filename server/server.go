@@ -176,6 +176,7 @@ func (s *Server) routes() {
 	e.POST("/api/v1/requests", s.createRequest, auth)
 	e.GET("/api/v1/requests", s.listRequests, auth)
 	e.GET("/api/v1/requests/:id", s.getRequest, auth)
+	e.GET("/api/v1/roles", s.listRoles, auth)
 	e.GET("/api/v1/requests/:id/audit", s.getAudit, auth)
 	e.POST("/api/v1/requests/:id/approve", s.approve, auth)
 	e.POST("/api/v1/requests/:id/deny", s.deny, auth)

@@ -1,6 +1,6 @@
-// Package cli is jitflow's command line for people and scripts: request,
-// approve, deny, cancel, revoke, list, show and audit, talking to the HTTP
-// API through package client.
+// Package cli is jitflow's command line for people and scripts: roles,
+// request, approve, deny, cancel, revoke, extend, list, show and audit,
+// talking to the HTTP API through package client.
 package cli
 
 import (
@@ -22,6 +22,7 @@ func NewRoot() *cobra.Command {
 		Long: `Just-in-time access to Microsoft Entra ID privileged roles.
 
 Against a local "jitflow dev", sign in as a dev user with --as:
+  jitflow roles --as alice
   jitflow request reader --duration 1h --justification "why" --as alice
   jitflow approve ID --as bob
 
@@ -44,7 +45,7 @@ token with --token or JITFLOW_TOKEN.
 		return usagef("%s: %w (see jitflow help %s)", cmd.CommandPath(), err, cmd.Name())
 	})
 	for _, cmd := range []*cobra.Command{
-		requestCommand(), approveCommand(), denyCommand(), cancelCommand(), revokeCommand(), extendCommand(),
+		rolesCommand(), requestCommand(), approveCommand(), denyCommand(), cancelCommand(), revokeCommand(), extendCommand(),
 		listCommand(), showCommand(), auditCommand(),
 	} {
 		cmd.RunE = withHint(cmd.RunE)
