@@ -1,6 +1,8 @@
 package workflows_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,17 +43,7 @@ func requireEndingSoon(t *testing.T, h *harness, ends ...time.Duration) {
 		require.True(t, e.LinkExpires.IsZero(), "nobody is asked to decide")
 		at = append(at, ends[i]-10*time.Minute)
 	}
-	require.Equal(t, at, notified(h, activities.MailEndingSoon), "each notice goes 10 minutes before its end")
-}
-
-// notified is when the audit trail recorded an email of kind as sent; nil
-// for none.
-func notified(h *harness, kind string) []time.Duration {
-	at := h.notifiedAt(kind)
-	if len(at) == 0 {
-		return nil
-	}
-	return at
+	require.Equal(t, at, h.notifiedAt(activities.MailEndingSoon), "each notice goes 10 minutes before its end")
 }
 
 func TestEndingSoonNotice(t *testing.T) {
@@ -67,6 +59,31 @@ func TestEndingSoonNotice(t *testing.T) {
 		activities.MailApprovalNeeded, activities.MailApproved, activities.MailActive,
 		activities.MailEndingSoon, activities.MailExpired,
 	}, h.kinds())
+}
+
+// A notice the mailer keeps failing costs an audit entry, not the grant's
+// end: the role is removed on time.
+func TestEndingSoonFailingDoesNotDelayTheEnd(t *testing.T) {
+	h := newHarness(t, noticedReaderInput())
+	h.sendEmail = func(in activities.EmailInput) error {
+		if in.Kind == activities.MailEndingSoon {
+			return errors.New("mailer down")
+		}
+		return nil
+	}
+	h.decideAt(approvedAt, bob, approve, "")
+	r := h.run()
+
+	require.Equal(t, api.StatusExpired, r.Status)
+	require.Equal(t, t0.Add(approvedAt+time.Hour), r.EndedAt.UTC())
+	require.Len(t, h.emailsOf(activities.MailEndingSoon), 5, "the activity's attempts")
+	var failed []string
+	for _, e := range h.audit.ofType(api.EventNotified) {
+		if strings.HasPrefix(e.Detail, activities.MailEndingSoon+" email to alice@example.com failed") {
+			failed = append(failed, e.Detail)
+		}
+	}
+	require.Len(t, failed, 1, "the trail says the notice failed")
 }
 
 // An extension before the notice moves it to the new end; one after it
@@ -200,7 +217,7 @@ func TestEndingSoonBreakGlass(t *testing.T) {
 	sent := h.emailsOf(activities.MailEndingSoon)
 	require.Len(t, sent, 1)
 	require.Equal(t, []string{erin.UPN}, recipientsOf(sent[0]), "the requester, not the security list")
-	require.Equal(t, []time.Duration{20 * time.Minute}, notified(h, activities.MailEndingSoon))
+	require.Equal(t, []time.Duration{20 * time.Minute}, h.notifiedAt(activities.MailEndingSoon))
 }
 
 // A grant too short for its notice gets one once an extension makes it
@@ -218,7 +235,7 @@ func TestEndingSoonOnceTheGrantIsLongEnough(t *testing.T) {
 	sent := h.emailsOf(activities.MailEndingSoon)
 	require.Len(t, sent, 1)
 	require.Equal(t, time.Hour, sent[0].Request.EndsIn)
-	require.Equal(t, []time.Duration{end - time.Hour}, notified(h, activities.MailEndingSoon))
+	require.Equal(t, []time.Duration{end - time.Hour}, h.notifiedAt(activities.MailEndingSoon))
 }
 
 // A hold begun before ChangeEndingSoon keeps its commands: no timer, no
@@ -272,7 +289,7 @@ func TestExtensionOutcomeEmails(t *testing.T) {
 		h.decideAt(11*time.Minute, bob, approve, "ok")
 		h.run()
 		requireExtensionEmail(t, h, activities.MailExtensionGranted, end+30*time.Minute, "", "")
-		require.Equal(t, []time.Duration{11 * time.Minute}, notified(h, activities.MailExtensionGranted))
+		require.Equal(t, []time.Duration{11 * time.Minute}, h.notifiedAt(activities.MailExtensionGranted))
 	})
 	t.Run("granted without approval", func(t *testing.T) {
 		h := newHarness(t, noticedReaderInput())
@@ -297,7 +314,7 @@ func TestExtensionOutcomeEmails(t *testing.T) {
 		h.run()
 		requireExtensionEmail(t, h, activities.MailExtensionTimedOut, end, "",
 			"no decision in stage 1 (team lead) before its last tier ran out, 1m20s after the stage began")
-		require.Equal(t, []time.Duration{10*time.Minute + 80*time.Second}, notified(h, activities.MailExtensionTimedOut))
+		require.Equal(t, []time.Duration{10*time.Minute + 80*time.Second}, h.notifiedAt(activities.MailExtensionTimedOut))
 	})
 	t.Run("nobody to ask", func(t *testing.T) {
 		in := directoryInput()
