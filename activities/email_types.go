@@ -21,6 +21,12 @@ const (
 	MailExpired            = "expired"
 	MailRevoked            = "revoked"
 	MailFailed             = "failed"
+	// To the requester, about the end of an active grant and its extensions.
+	MailEndingSoon        = "ending_soon"         // the grant ends soon; how to extend it
+	MailExtensionGranted  = "extension_granted"   // the grant now ends later
+	MailExtensionDenied   = "extension_denied"    // an approver denied the extension
+	MailExtensionTimedOut = "extension_timed_out" // nobody decided before the last tier ran out
+	MailExtensionRefused  = "extension_refused"   // nobody could be asked, or Entra's end could not be moved
 	// To the security list.
 	MailBreakGlass = "break_glass"
 )
@@ -56,10 +62,15 @@ type EmailRequest struct {
 	// runs out the request times out instead of escalating.
 	FinalTier bool       `json:"final_tier,omitempty"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-	// Extension, in an email asking to decide an extension of an active
-	// grant, is its 1-based number; Stage and the fields after it then
-	// describe the extension's approval, not the request's.
+	// Extension, in an email about an extension of an active grant, is its
+	// 1-based number; in one asking to decide it, Stage and the fields
+	// after it describe the extension's approval, not the request's.
 	Extension int `json:"extension,omitempty"`
+	// ExtensionDuration is how much more time the extension asked for.
+	ExtensionDuration time.Duration `json:"extension_duration,omitempty"`
+	// EndsIn, in an ending_soon email, is how long the grant had left when
+	// the notice was due; ExpiresAt is its end.
+	EndsIn time.Duration `json:"ends_in,omitempty"`
 	// Actor is who caused the event (a decision, a revoke), by principal name.
 	Actor  string `json:"actor,omitempty"`
 	Reason string `json:"reason,omitempty"`

@@ -29,7 +29,7 @@ const maxNameLen = 64
 var (
 	policyKeys   = []string{"tenant_id", "users", "operators", "roles"}
 	userKeys     = []string{"name", "id", "upn", "email", "groups"}
-	roleKeys     = []string{"name", "description", "role_definition_id", "directory_scope_id", "group", "requesters", "duration", "require_justification", "require_ticket", "require_eligibility", "extension", "approver_sign_in", "justification_max", "ticket_pattern", "require_mfa", "auth_context", "conditions", "auto_approve", "approval", "break_glass", "notify"}
+	roleKeys     = []string{"name", "description", "role_definition_id", "directory_scope_id", "group", "requesters", "duration", "require_justification", "require_ticket", "require_eligibility", "extension", "end_notice_before", "approver_sign_in", "justification_max", "ticket_pattern", "require_mfa", "auth_context", "conditions", "auto_approve", "approval", "break_glass", "notify"}
 	groupKeys    = []string{"id", "access"}
 	extendKeys   = []string{"without_approval_up_to", "max"}
 	durationKeys = []string{"min", "max", "default"}
@@ -325,6 +325,30 @@ func (d *decoder) durations(n *yaml.Node, path string, r *Role) {
 		def = v
 	}
 	r.MinDuration, r.MaxDuration, r.DefaultDuration = lo, hi, def
+}
+
+const endNoticeHint = `give a duration such as "10m" or "PT10M", or false (or 0) for no notice`
+
+// endNotice reads end_notice_before: how long before a grant ends its
+// requester is told, or false (or 0) for never.
+func (d *decoder) endNotice(n *yaml.Node, path string) time.Duration {
+	n = deref(n)
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!bool" {
+		if d.boolean(n, path) {
+			d.errorf(n, path, "true is not a lead time; %s", endNoticeHint)
+		}
+		return 0
+	}
+	if n.Kind != yaml.ScalarNode {
+		d.errorf(n, path, "must be a single value; got %s; %s", describe(n), endNoticeHint)
+		return 0
+	}
+	v, err := durations.Parse(n.Value)
+	if err != nil {
+		d.errorf(n, path, "%v; or false (or 0) for no notice", err)
+		return 0
+	}
+	return v
 }
 
 // seen remembers values that must be unique (case-insensitively), by the

@@ -94,6 +94,12 @@ type Role struct {
 	// ExtendMax bounds one extension; it defaults to MaxDuration.
 	ExtendWithoutApprovalUpTo, ExtendMax time.Duration
 
+	// EndNoticeBefore is how long before a grant ends its requester is
+	// emailed that it ends soon and how to extend it; 0 for no notice.
+	// A grant no longer than it gets none. Parse defaults it to
+	// DefaultEndNoticeBefore.
+	EndNoticeBefore time.Duration
+
 	Requesters Subjects
 
 	MinDuration, MaxDuration, DefaultDuration time.Duration
@@ -126,6 +132,10 @@ type Role struct {
 	BreakGlass bool // activates without approval; Notify is told
 	Notify     Subjects
 }
+
+// DefaultEndNoticeBefore is a role's end_notice_before when the policy
+// does not say.
+const DefaultEndNoticeBefore = 10 * time.Minute
 
 // StepUp is the strength of sign-in a role demands of its requesters and
 // approvers. Entra reports it in the token: "amr" lists the methods used

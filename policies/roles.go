@@ -86,6 +86,10 @@ func (d *decoder) role(n *yaml.Node, path string, dir *Policy) (Role, fields, bo
 	if v := f.get("extension"); v != nil {
 		d.extension(v, field(path, "extension"), &r)
 	}
+	r.EndNoticeBefore = DefaultEndNoticeBefore
+	if v := f.get("end_notice_before"); v != nil {
+		r.EndNoticeBefore = d.endNotice(v, field(path, "end_notice_before"))
+	}
 	if r.BreakGlass {
 		d.breakGlass(f, path, dir, &r)
 	} else {

@@ -236,6 +236,7 @@ func (s *Server) workflowInput(id string, plan policies.Plan, caller workflows.P
 		Requester:          requester,
 		Target:             target(plan.Role),
 		RequireEligibility: plan.Role.RequireEligibility,
+		EndNoticeBefore:    plan.Role.EndNoticeBefore,
 		Extension: workflows.Extension{
 			WithoutApprovalUpTo: plan.Role.ExtendWithoutApprovalUpTo,
 			MaxDuration:         plan.Role.ExtendMax,

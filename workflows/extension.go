@@ -106,12 +106,16 @@ func (s *accessRequest) approveExtension(ctx workflow.Context, e *extension) {
 	switch {
 	case err != nil || end == roundStopped:
 	case end == roundDenied:
+		d := r.decisions[r.denial]
 		s.refuseExtension(ctx, r.denialReason())
+		s.emailExtension(ctx, activities.MailExtensionDenied, e, d.Approver, d.Comment)
 	case end == roundTimedOut:
 		s.refuseExtension(ctx, r.timeoutReason())
+		s.emailExtension(ctx, activities.MailExtensionTimedOut, e, "", r.timeoutReason())
 	case end == roundNobody:
 		s.logger.Error("Extension refused: a stage has nobody to ask", "extension", e.number, "stage", r.stage+1, "reason", r.failure)
 		s.refuseExtension(ctx, r.failure)
+		s.emailExtension(ctx, activities.MailExtensionRefused, e, "", r.failure)
 	default:
 		e.granted = true
 	}
@@ -130,10 +134,13 @@ func (s *accessRequest) applyExtension(ctx workflow.Context) error {
 	case err != nil && ctx.Err() != nil:
 		return err
 	case err != nil:
-		s.refuseExtension(ctx, "extending the assignment failed: "+activities.FailureText(err))
+		reason := "extending the assignment failed: " + activities.FailureText(err)
+		s.refuseExtension(ctx, reason)
+		s.emailExtension(ctx, activities.MailExtensionRefused, e, "", reason)
 		return nil
 	case res.Failure != "":
 		s.refuseExtension(ctx, res.Failure)
+		s.emailExtension(ctx, activities.MailExtensionRefused, e, "", res.Failure)
 		return nil
 	}
 	s.expiresAt, s.entraEnd = res.Until, res.EntraEnd
@@ -147,16 +154,31 @@ func (s *accessRequest) applyExtension(ctx workflow.Context) error {
 		detail += "; the requester's own assignment (held before jitflow) carries it"
 	}
 	s.record(ctx, AuditEvent{Type: api.EventExtended, Actor: api.ActorSystem, Detail: detail})
+	s.emailExtension(ctx, activities.MailExtensionGranted, e, "", "")
 	return nil
 }
 
 // refuseExtension ends the extension without changing the grant. The
 // requester sees it in the request (no extension in progress, the same
-// expires_at) and its audit trail.
+// expires_at), its audit trail and the email its caller sends.
 func (s *accessRequest) refuseExtension(ctx workflow.Context, reason string) {
 	e := s.ext
 	s.ext = nil
 	s.record(ctx, AuditEvent{Type: api.EventExtensionRefused, Actor: api.ActorSystem, Detail: fmt.Sprintf("extension %d: %s", e.number, reason)})
+}
+
+// emailExtension tells the requester how extension e ended (kind), with
+// who decided and why when that matters, and the grant's end as it stands.
+// Extensions settled before ChangeExtensionOutcomeEmails told nobody; the
+// trail kept their outcome.
+func (s *accessRequest) emailExtension(ctx workflow.Context, kind string, e *extension, actor, reason string) {
+	if workflow.GetVersion(ctx, ChangeExtensionOutcomeEmails, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	to := []Person{s.in.Requester}
+	in := s.emailInput(kind, to, fmt.Sprintf("%s/%s/x%d", s.in.RequestID, kind, e.number), actor, reason)
+	in.Request.Extension, in.Request.ExtensionDuration = e.number, e.in.Duration
+	s.startEmail(ctx, in, to)
 }
 
 // dropExtension forgets an extension the end of the grant overtook.

@@ -130,8 +130,14 @@ func (s *accessRequest) stillEligible(ctx workflow.Context) (bool, error) {
 // request waits EndNoticeWait past its end for that notice before it
 // releases the role itself (an assignment workflow started before the
 // change never tells).
+//
+// The requester's ending_soon notice (ChangeEndingSoon) has a timer of its
+// own, ahead of the end: when it fires the loop sends the email and waits
+// again for the same end, so the notice never moves the removal.
 func (s *accessRequest) hold(ctx workflow.Context) error {
 	notice := workflow.GetVersion(ctx, assignments.ChangeGrantEndNotice, workflow.DefaultVersion, 1) == 1
+	soon := s.newEndingSoon(ctx)
+	defer soon.stop()
 	for {
 		left := s.expiresAt.Sub(workflow.Now(ctx))
 		if notice {
@@ -140,11 +146,19 @@ func (s *accessRequest) hold(ctx workflow.Context) error {
 		if left <= 0 {
 			return nil
 		}
+		soon.arm(ctx, s)
 		more, err := workflow.AwaitWithTimeout(ctx, left, func() bool {
-			return s.revocation != nil || s.extensionGranted() || s.grantEnded()
+			return s.revocation != nil || s.extensionGranted() || s.grantEnded() || soon.due()
 		})
-		if err != nil || !more || s.revocation != nil || s.grantEnded() {
+		if err != nil || s.revocation != nil || s.grantEnded() {
 			return err
+		}
+		if soon.due() {
+			soon.send(ctx, s)
+			continue
+		}
+		if !more {
+			return nil
 		}
 		if err := s.applyExtension(ctx); err != nil {
 			return err

@@ -82,6 +82,9 @@ func (in AccessRequestInput) Validate() error {
 	if in.Duration <= 0 {
 		add("duration must be positive, got %s", in.Duration)
 	}
+	if in.EndNoticeBefore < 0 {
+		add("end_notice_before must be 0 (no notice) or positive, got %s", in.EndNoticeBefore)
+	}
 	switch {
 	case in.BreakGlass && len(in.Stages) > 0:
 		add("stages must be empty for a break-glass request, got %d", len(in.Stages))

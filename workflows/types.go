@@ -35,6 +35,13 @@ const (
 	// ChangeReminders adds a reminder timer and email to tiers whose plan
 	// asks for one.
 	ChangeReminders = "tier-reminders"
+	// ChangeEndingSoon adds, to the hold of a grant whose plan asks for an
+	// end notice, a timer EndNoticeBefore ahead of each end and the
+	// ending_soon email when it fires.
+	ChangeEndingSoon = "ending-soon-notice"
+	// ChangeExtensionOutcomeEmails emails the requester how each extension
+	// ended: extension_granted, _denied, _timed_out or _refused.
+	ChangeExtensionOutcomeEmails = "extension-outcome-emails"
 )
 
 // Application error types carried by rejected updates, so the API can map
@@ -139,6 +146,11 @@ type AccessRequestInput struct {
 	// the requester as actor): a workflow started without one ends
 	// failed at once (ChangeStartProof).
 	Proof *proof.Proof `json:"proof,omitempty"`
+	// EndNoticeBefore, when positive, is how long before the grant ends
+	// the requester is emailed that it ends soon and how to extend it
+	// (ending_soon), once for each end an extension sets. A grant no
+	// longer than it gets no notice; 0 sends none.
+	EndNoticeBefore time.Duration `json:"end_notice_before,omitempty"`
 }
 
 // AutoApproval names the policy rule that approved a request, and the
