@@ -41,7 +41,17 @@ type Request struct {
 	Extension *ExtensionView `json:"extension,omitempty"`
 	// Extensions counts the extensions granted.
 	Extensions int `json:"extensions,omitempty"`
+	// View is ViewSubmitted when the workflow did not answer in time (its
+	// first task has not run yet, or its worker is busy) and the request is
+	// shown as it was submitted, with the status the workflow last
+	// recorded; empty for the workflow's own current view.
+	View string `json:"view,omitempty"`
 }
+
+// ViewSubmitted marks a request shown as submitted: decisions, approvers
+// and times the workflow recorded since are not in it yet.
+const ViewSubmitted = "submitted"
+
 
 // GrantDuration is how long the role is (or was to be) held.
 func (r Request) GrantDuration() time.Duration {

@@ -54,7 +54,11 @@ type fakeTemporal struct {
 	visibilityLag bool
 	// queryErr, when set, is every query's answer (no worker).
 	queryErr error
-	history  []*historypb.HistoryEvent
+	// history, when not nil, is every workflow's history; otherwise a
+	// workflow's history is its start event.
+	history []*historypb.HistoryEvent
+	// historyErr, when set, is the answer of every history read.
+	historyErr error
 	// update scripts the answer to an update; nil means "return the view".
 	update func(opts client.UpdateWorkflowOptions) (workflows.Request, error)
 	// calls counts the calls to Temporal, by method.
@@ -93,6 +97,15 @@ type fakeWorkflow struct {
 	status     enumspb.WorkflowExecutionStatus
 	started    time.Time
 	closed     *time.Time
+	// queryErr, when set, is this workflow's answer to queries.
+	queryErr error
+	// queryGate, when set, holds this workflow's queries until it is
+	// closed or the caller gives up, as a worker that has not run the
+	// workflow's task yet would.
+	queryGate chan struct{}
+	// historyLength is what describing the workflow says of its history;
+	// 0 leaves it unsaid.
+	historyLength int
 }
 
 func newFakeTemporal() *fakeTemporal {
@@ -167,6 +180,7 @@ func (f *fakeTemporal) DescribeWorkflow(_ context.Context, id, _ string) (*clien
 		TypedSearchAttributes: typedAttrs(w.attrs),
 		WorkflowStartTime:     w.started,
 		WorkflowCloseTime:     w.closed,
+		HistoryLength:         w.historyLength,
 	}}, nil
 }
 
@@ -183,7 +197,7 @@ func typedAttrs(attrs map[string]any) temporal.SearchAttributes {
 	return temporal.NewSearchAttributes(ups...)
 }
 
-func (f *fakeTemporal) QueryWorkflow(_ context.Context, id, _, queryType string, _ ...any) (converter.EncodedValue, error) {
+func (f *fakeTemporal) QueryWorkflow(ctx context.Context, id, _, queryType string, _ ...any) (converter.EncodedValue, error) {
 	f.count("QueryWorkflow")
 	if f.queryErr != nil {
 		return nil, f.queryErr
@@ -194,6 +208,19 @@ func (f *fakeTemporal) QueryWorkflow(_ context.Context, id, _, queryType string,
 	w, err := f.get(id)
 	if err != nil {
 		return nil, err
+	}
+	f.mu.Lock()
+	gate, qerr := w.queryGate, w.queryErr
+	f.mu.Unlock()
+	if qerr != nil {
+		return nil, qerr
+	}
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, serviceerror.NewDeadlineExceeded("context deadline exceeded")
+		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -433,10 +460,28 @@ func (f *fakeTemporal) GetWorkflowHistory(_ context.Context, id, _ string, _ boo
 	f.count("GetWorkflowHistory")
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, ok := f.wfs[id]; !ok {
+	if f.historyErr != nil {
+		return &fakeHistory{err: f.historyErr}
+	}
+	w, ok := f.wfs[id]
+	if !ok {
 		return &fakeHistory{err: serviceerror.NewNotFoundf("workflow %s not found", id)}
 	}
-	return &fakeHistory{events: slices.Clone(f.history)}
+	if f.history != nil {
+		return &fakeHistory{events: slices.Clone(f.history)}
+	}
+	input, err := converter.GetDefaultDataConverter().ToPayloads(w.input)
+	if err != nil {
+		panic(err)
+	}
+	return &fakeHistory{events: []*historypb.HistoryEvent{{
+		EventId:   1,
+		EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+		Attributes: &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{WorkflowExecutionStartedEventAttributes: &historypb.WorkflowExecutionStartedEventAttributes{
+			WorkflowType: &commonpb.WorkflowType{Name: w.typ},
+			Input:        input,
+		}},
+	}}}
 }
 
 type fakeHistory struct {

@@ -98,13 +98,15 @@ func (s *Server) listRequests(c echo.Context) error {
 }
 
 // views reads the full request object of each listed request from its
-// workflow, a few at a time. A request whose workflow does not answer (no
-// worker, a slow replay) is listed with what visibility knows of it.
+// workflow, a few at a time. The queries of a listing share one short
+// deadline, listWait: a request whose workflow has not answered by then (its
+// first task still to run, a busy worker, a slow replay) is listed as
+// submitted, from its start, with the status visibility knows.
 func (s *Server) views(ctx context.Context, sums []Summary) []workflows.Request {
-	// One deadline for the whole listing: without a worker every query
-	// would wait out its own.
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
+	queryCtx, cancelQueries := context.WithTimeout(ctx, listWait)
+	defer cancelQueries()
 	out := make([]workflows.Request, len(sums))
 	sem := make(chan struct{}, listQueries)
 	var wg sync.WaitGroup
@@ -113,10 +115,11 @@ func (s *Server) views(ctx context.Context, sums []Summary) []workflows.Request 
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			req, err := s.queryRequest(ctx, sum.ID)
+			req, err := s.currentOrSubmitted(ctx, queryCtx, sum.ID, recorded{status: sum.Status, endedAt: sum.EndedAt})
 			if err != nil {
-				s.log.Warn("list: request view not read; listing what visibility knows", "access_request_id", sum.ID, "error", err)
+				s.log.Warn("list: request neither read from its workflow nor from its start; listing what visibility knows", "access_request_id", sum.ID, "error", err)
 				req = sum.request()
+				req.View = api.ViewSubmitted
 			}
 			out[i] = req
 		}()

@@ -103,17 +103,30 @@ func (s *Server) involved(c echo.Context, me *identity, d description) (bool, er
 	return may, nil
 }
 
+// HeaderView says the body of GET /api/v1/requests/{id} is the request as
+// submitted (api.ViewSubmitted), not yet its workflow's current view.
+const HeaderView = "X-Jitflow-View"
+
+// getRequest answers with the workflow's current view of the request, or,
+// when the workflow does not answer within readWait, at once with the
+// request as submitted: a request that was accepted is always readable.
 func (s *Server) getRequest(c echo.Context) error {
-	id, err := s.visibleRequest(c)
+	id, d, err := s.lookupRequest(c, false)
 	if err != nil {
 		return err
 	}
-	req, err := s.queryRequest(c.Request().Context(), id)
+	ctx := c.Request().Context()
+	queryCtx, cancel := context.WithTimeout(ctx, readWait)
+	defer cancel()
+	req, err := s.currentOrSubmitted(ctx, queryCtx, id, d.recorded())
 	if isNotFound(err) {
 		return requestNotFound(id)
 	}
 	if err != nil {
 		return temporalFailure(err, "read the request")
+	}
+	if req.View != "" {
+		c.Response().Header().Set(HeaderView, req.View)
 	}
 	return c.JSON(http.StatusOK, req)
 }

@@ -112,7 +112,7 @@ func TestAudit(t *testing.T) {
 	wantStatus(t, e.call(http.MethodGet, "/api/v1/requests/"+id+"/audit", "erin", ""), http.StatusForbidden)
 	wantStatus(t, e.call(http.MethodGet, "/api/v1/requests/req-00000000/audit", "alice", ""), http.StatusNotFound)
 
-	e.temporal.history = nil
+	e.temporal.history = []*historypb.HistoryEvent{}
 	r = e.call(http.MethodGet, "/api/v1/requests/"+id+"/audit", "alice", "")
 	wantStatus(t, r, http.StatusOK)
 	if got := string(r.body); got != "{\"events\":[]}\n" {

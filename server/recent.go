@@ -11,7 +11,8 @@ import (
 // recentStarts remembers the requests this server started in the last
 // minute. Visibility, which listings read, learns of a new workflow a moment
 // after its start (longer on a busy server): without this, a requester who
-// lists right after asking would not see the request they just made.
+// lists right after asking would not see the request they just made. Reads
+// take a request's submitted view from here before reading its history.
 type recentStarts struct {
 	mu     sync.Mutex
 	starts []recentStart
@@ -21,6 +22,7 @@ type recentStarts struct {
 type recentStart struct {
 	sum         Summary
 	approverIDs []string
+	submitted   workflows.Request
 }
 
 // recentWindow is far longer than visibility ever lags.
@@ -29,11 +31,35 @@ const recentWindow = time.Minute
 func (r *recentStarts) add(in workflows.AccessRequestInput) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	view := workflows.NewRequest(in)
 	r.starts = append(r.fresh(), recentStart{
-		sum: Summary{ID: in.RequestID, Status: workflows.NewRequest(in).Status, Role: in.Target.Role,
+		sum: Summary{ID: in.RequestID, Status: view.Status, Role: in.Target.Role,
 			Requester: in.Requester.UPN, RequesterID: in.Requester.ID, CreatedAt: in.CreatedAt},
 		approverIDs: in.ApproverIDs(),
+		submitted:   view,
 	})
+}
+
+// request is the view of recent start id as submitted. Newest first: a
+// read is most often of a request just made.
+func (r *recentStarts) request(id string) (workflows.Request, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.starts = r.fresh()
+	for i := len(r.starts) - 1; i >= 0; i-- {
+		if r.starts[i].sum.ID == id {
+			return copyView(r.starts[i].submitted), true
+		}
+	}
+	return workflows.Request{}, false
+}
+
+// copyView copies the slices a caller may change, so the kept view stays
+// as submitted.
+func copyView(req workflows.Request) workflows.Request {
+	req.Approvers = slices.Clone(req.Approvers)
+	req.Decisions = slices.Clone(req.Decisions)
+	return req
 }
 
 // matching lists, newest first, the recent starts that f selects and me may

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -37,6 +38,17 @@ const (
 	// must wait longer, or a slow removal would answer 503 although the
 	// revoke was recorded.
 	updateTimeout = workflows.RevokeWait + 15*time.Second
+)
+
+// Waits for a workflow's own view of its request before a read answers
+// with the request as submitted instead. During a burst of submissions a
+// workflow's first task may not run for minutes, and a busy worker answers
+// queries late: an accepted request must still read at once.
+const (
+	// readWait bounds the query of GET /api/v1/requests/{id}.
+	readWait = 2 * time.Second
+	// listWait bounds the queries of one listing, all rows together.
+	listWait = time.Second
 )
 
 // temporalFailure maps an error from Temporal to an answer. NotFound is the
@@ -116,7 +128,15 @@ type description struct {
 	role        string
 	status      workflows.Status
 	running     bool
+	endedAt     *time.Time
+	// unready: no workflow task has completed yet, so a query could only
+	// wait and fail.
+	unready bool
 }
+
+// firstTaskEvents is the length of a history whose first workflow task
+// has not completed: started, task scheduled, task started.
+const firstTaskEvents = 3
 
 // describe finds request id. A workflow of another type with the same id
 // is not a request: NotFound.
@@ -136,6 +156,11 @@ func (s *Server) describe(ctx context.Context, id string) (description, error) {
 	recorded, _ := sa.GetKeyword(workflows.SearchStatus)
 	out.status = statusOf(recorded, d.Status)
 	out.running = d.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	if d.WorkflowCloseTime != nil {
+		t := d.WorkflowCloseTime.UTC()
+		out.endedAt = &t
+	}
+	out.unready = out.running && d.HistoryLength > 0 && d.HistoryLength <= firstTaskEvents
 	return out, nil
 }
 
@@ -152,4 +177,84 @@ func (s *Server) queryRequest(ctx context.Context, id string) (workflows.Request
 		return workflows.Request{}, err
 	}
 	return req, nil
+}
+
+// currentOrSubmitted is request id as its workflow shows it now or, when
+// the workflow does not answer before queryCtx ends, as submitted (see
+// submittedView). Only the history read failing is an error, and NotFound
+// from the query: the request is gone.
+func (s *Server) currentOrSubmitted(ctx, queryCtx context.Context, id string, rec recorded) (workflows.Request, error) {
+	if !rec.unready {
+		req, err := s.queryRequest(queryCtx, id)
+		if err == nil || isNotFound(err) {
+			return req, err
+		}
+		s.log.Debug("request view not read from its workflow; answering as submitted", "access_request_id", id, "error", err)
+	}
+	return s.submittedView(ctx, id, rec)
+}
+
+// recorded is what Temporal holds of a request without asking its worker:
+// the status the workflow last wrote to its search attributes, when it
+// ended, and whether its first task is still to run.
+type recorded struct {
+	status  workflows.Status
+	endedAt *time.Time
+	unready bool
+}
+
+func (d description) recorded() recorded {
+	return recorded{status: d.status, endedAt: d.endedAt, unready: d.unready}
+}
+
+// submittedView is the request as submitted, from this server's recent
+// starts or else from the first event of its history, with the status the
+// workflow recorded since. Nothing the workflow has not recorded is made
+// up: decisions, escalations and grant times are left out, and approvers
+// too once approval is no longer pending.
+func (s *Server) submittedView(ctx context.Context, id string, rec recorded) (workflows.Request, error) {
+	req, ok := s.recent.request(id)
+	if !ok {
+		in, err := s.startInput(ctx, id)
+		if err != nil {
+			return workflows.Request{}, err
+		}
+		req = workflows.NewRequest(in)
+	}
+	req.View = api.ViewSubmitted
+	if rec.status != "" && rec.status != req.Status {
+		req.Status = rec.status
+		if rec.status != api.StatusPending {
+			req.Approvers, req.EscalatesAt = []workflows.Approver{}, nil
+		}
+	}
+	if rec.endedAt != nil {
+		req.EndedAt = rec.endedAt
+	}
+	return req, nil
+}
+
+// startInput reads what the request was started with from the first event
+// of its history, which Temporal holds and serves without a worker.
+func (s *Server) startInput(ctx context.Context, id string) (workflows.AccessRequestInput, error) {
+	it := s.temporal.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !it.HasNext() {
+		return workflows.AccessRequestInput{}, fmt.Errorf("read the start of request %s: its history is empty", id)
+	}
+	ev, err := it.Next()
+	if err != nil {
+		return workflows.AccessRequestInput{}, err
+	}
+	a := ev.GetWorkflowExecutionStartedEventAttributes()
+	if a == nil {
+		return workflows.AccessRequestInput{}, fmt.Errorf("read the start of request %s: its first history event is %s, not the start", id, ev.GetEventType())
+	}
+	var in workflows.AccessRequestInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &in); err != nil {
+		return workflows.AccessRequestInput{}, fmt.Errorf("read the start of request %s: %w", id, err)
+	}
+	if in.RequestID != id {
+		return workflows.AccessRequestInput{}, fmt.Errorf("read the start of request %s: its input names request %q", id, in.RequestID)
+	}
+	return in, nil
 }
