@@ -46,6 +46,8 @@ type fakeTemporal struct {
 	healthErr error
 	// listHook runs at the start of every ListWorkflow call.
 	listHook func()
+	// describeErr, when set, is every describe's answer.
+	describeErr error
 	// missDescribes makes the next describes miss, as a server racing
 	// this one would see before the other's start lands.
 	missDescribes int
@@ -166,6 +168,9 @@ func (f *fakeTemporal) DescribeWorkflow(_ context.Context, id, _ string) (*clien
 	f.mu.Unlock()
 	if miss {
 		return nil, serviceerror.NewNotFoundf("workflow %s not found", id)
+	}
+	if err := f.describeErr; err != nil {
+		return nil, err
 	}
 	w, err := f.get(id)
 	if err != nil {

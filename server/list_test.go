@@ -2,13 +2,15 @@ package server
 
 import (
 	"encoding/json"
-	"go.temporal.io/api/serviceerror"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/workflows"
@@ -128,8 +130,8 @@ func TestListFullRequests(t *testing.T) {
 	}
 }
 
-// Without a worker to answer, a listing still lists, with what visibility
-// knows of each request.
+// Without a worker to answer, a listing still lists each request as
+// submitted, with the status and end visibility knows.
 func TestListWithoutWorker(t *testing.T) {
 	e := newEnv(t)
 	id := e.create("alice", readerBody)
@@ -137,9 +139,70 @@ func TestListWithoutWorker(t *testing.T) {
 	e.temporal.queryErr = serviceerror.NewDeadlineExceeded("no worker")
 	got := list(t, e, "alice", "")
 	if len(got) != 1 || got[0].ID != id || got[0].Status != api.StatusDenied || got[0].Requester != "alice@example.com" ||
-		got[0].EndedAt == nil || got[0].Decisions == nil {
+		got[0].EndedAt == nil || got[0].Decisions == nil || got[0].View != api.ViewSubmitted || got[0].Justification != "investigate incident 42" {
 		t.Errorf("listed = %+v", got)
 	}
+}
+
+// The approver's list answers within listWait although one row's workflow
+// does not answer at all: that row is listed as submitted, from its start
+// (the recent starts, or its history once they forgot it), the others as
+// their workflows show them.
+func TestListWithSlowRow(t *testing.T) {
+	for _, forget := range []bool{false, true} {
+		t.Run(fmt.Sprintf("history=%v", forget), func(t *testing.T) {
+			e := newEnv(t)
+			slow := e.create("alice", readerBody)
+			var fast []string
+			for range 3 {
+				id := e.create("alice", readerBody)
+				e.temporal.wfs[id].view.Tier = 2
+				fast = append(fast, id)
+			}
+			gate := make(chan struct{})
+			defer close(gate)
+			e.temporal.wfs[slow].queryGate = gate
+			if forget {
+				e.server.recent.starts = nil
+			}
+			start := time.Now()
+			got := list(t, e, "bob", "status=pending_approval")
+			if waited := time.Since(start); waited >= queryTimeout {
+				t.Errorf("listed after %s, not within the listing's wait (%s)", waited, listWait)
+			}
+			if len(got) != 4 {
+				t.Fatalf("listed %d requests, want 4", len(got))
+			}
+			for _, req := range got {
+				switch {
+				case req.ID == slow:
+					if req.View != api.ViewSubmitted || req.Status != api.StatusPending || req.Justification != "investigate incident 42" || len(req.Approvers) == 0 {
+						t.Errorf("slow row = %+v, want it as submitted", req)
+					}
+				case slices.Contains(fast, req.ID):
+					if req.View != "" || req.Tier != 2 {
+						t.Errorf("answered row = %+v, want the workflow's view", req)
+					}
+				default:
+					t.Errorf("unexpected row %s", req.ID)
+				}
+			}
+			_, calls := e.temporal.callCount()
+			if wantHistory := map[bool]int{false: 0, true: 1}[forget]; calls["GetWorkflowHistory"] != wantHistory {
+				t.Errorf("history read %d times, want %d", calls["GetWorkflowHistory"], wantHistory)
+			}
+		})
+	}
+}
+
+// Temporal out of reach fails the listing with a 503.
+func TestListTemporalUnreachable(t *testing.T) {
+	e := newEnv(t)
+	e.create("alice", readerBody)
+	e.temporal.listErr = serviceerror.NewUnavailable("connection refused")
+	r := e.call(http.MethodGet, "/api/v1/requests?status=pending_approval", "bob", "")
+	wantStatus(t, r, http.StatusServiceUnavailable)
+	r.problem(t)
 }
 
 func TestQuoteValue(t *testing.T) {

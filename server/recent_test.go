@@ -27,3 +27,27 @@ func TestRecentStartsFillOnePageAtMost(t *testing.T) {
 		t.Fatalf("not the newest first: %s .. %s", got[0].ID, got[49].ID)
 	}
 }
+
+// A recent start's submitted view is a copy, and is forgotten with the
+// start after the window.
+func TestRecentStartsSubmittedView(t *testing.T) {
+	now := time.Date(2036, 1, 1, 9, 0, 0, 0, time.UTC)
+	r := &recentStarts{now: func() time.Time { return now }}
+	r.add(workflows.AccessRequestInput{RequestID: "req-00000001", CreatedAt: now, Justification: "incident 7",
+		Requester: workflows.Person{ID: "alice-id", UPN: "alice@example.com"}, Target: workflows.Target{Role: "reader"}})
+	got, ok := r.request("req-00000001")
+	if !ok || got.ID != "req-00000001" || got.Justification != "incident 7" || got.Role != "reader" {
+		t.Fatalf("request = %+v, %v", got, ok)
+	}
+	got.Decisions = append(got.Decisions, workflows.Decision{Decision: "approve"})
+	if again, _ := r.request("req-00000001"); len(again.Decisions) != 0 {
+		t.Errorf("a caller's change reached the kept view: %+v", again.Decisions)
+	}
+	if _, ok := r.request("req-00000002"); ok {
+		t.Error("found a request never started")
+	}
+	now = now.Add(recentWindow)
+	if _, ok := r.request("req-00000001"); ok {
+		t.Error("still known after the window")
+	}
+}
