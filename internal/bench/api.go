@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	apitypes "github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/internal/graphemu"
 	"github.com/jitflow/jitflow/workflows"
 )
@@ -151,13 +152,20 @@ func (a *api) get(ctx context.Context, token, id string) (workflows.Request, err
 	return req, err
 }
 
-// list gets one page of requests with the status.
-func (a *api) list(ctx context.Context, token string, status workflows.Status) (int, error) {
+// list gets one page of requests with the status: how many it holds, and
+// how many of them are shown as submitted because their workflow did not
+// answer in time.
+func (a *api) list(ctx context.Context, token string, status workflows.Status) (n, submitted int, err error) {
 	var out struct {
 		Requests []workflows.Request `json:"requests"`
 	}
-	err := a.do(ctx, http.MethodGet, "/api/v1/requests?status="+url.QueryEscape(string(status)), token, "", http.StatusOK, &out)
-	return len(out.Requests), err
+	err = a.do(ctx, http.MethodGet, "/api/v1/requests?status="+url.QueryEscape(string(status)), token, "", http.StatusOK, &out)
+	for _, req := range out.Requests {
+		if req.View == apitypes.ViewSubmitted {
+			submitted++
+		}
+	}
+	return len(out.Requests), submitted, err
 }
 
 // awaitStatus polls the request every interval (0: back to back) until it

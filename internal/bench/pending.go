@@ -46,19 +46,26 @@ func RunPending(ctx context.Context, cfg Config, tgt Target) (*PendingResult, er
 	}
 	out.SubmitPerSec = perSecond(cfg.Pending, time.Since(start))
 	cfg.progress("pending: %d submitted (%.1f/s); waiting until the system has worked off the burst", cfg.Pending, out.SubmitPerSec)
-	settled, err := settle(ctx, a, tok.approver, last.Load().ID)
+	unavailable := a.unavailable.Load()
+	read, settled, err := settle(ctx, a, tok.approver, last.Load().ID)
 	if err != nil {
 		return nil, fmt.Errorf("pending: %w", err)
 	}
-	out.Notes = append(out.Notes, fmt.Sprintf("the last request submitted answered GET %s after the last submit; lists are timed from then", settled.Round(time.Second)))
+	out.Notes = append(out.Notes,
+		fmt.Sprintf("the last request submitted answered its first GET %s after the last submit, and showed its workflow's own view (not the view as submitted) after %s; lists are timed from then",
+			read.Round(time.Millisecond), settled.Round(time.Second)),
+		fmt.Sprintf("reads answered 503 while the burst was worked off: %d", a.unavailable.Load()-unavailable))
 	cfg.progress("pending: settled after %s; listing", settled.Round(time.Second))
-	if out.ListApprover, err = listLatency(ctx, a, tok.approver, cfg); err != nil {
+	var note string
+	if out.ListApprover, note, err = listLatency(ctx, a, tok.approver, cfg); err != nil {
 		return nil, fmt.Errorf("pending: list as %s: %w", cfg.Approver, err)
 	}
+	out.Notes = append(out.Notes, "list as "+cfg.Approver+": "+note)
 	if tok.operator != "" {
-		if out.ListOperator, err = listLatency(ctx, a, tok.operator, cfg); err != nil {
+		if out.ListOperator, note, err = listLatency(ctx, a, tok.operator, cfg); err != nil {
 			return nil, fmt.Errorf("pending: list as %s: %w", cfg.Operator, err)
 		}
+		out.Notes = append(out.Notes, "list as "+cfg.Operator+": "+note)
 	} else {
 		out.Notes = append(out.Notes, "list as operator skipped: no --operator")
 	}
@@ -105,51 +112,63 @@ func pendingFootprint(tgt Target, out *PendingResult) error {
 // settleWait bounds the wait for the last request to answer.
 const settleWait = 5 * time.Minute
 
-// settle waits until request id answers GET: submitting outpaces the
-// workflows' first tasks, and until they are done, reading the newest
-// requests waits on them. It says how long that took.
-func settle(ctx context.Context, a *api, token, id string) (time.Duration, error) {
+// settle waits until request id answers GET with its workflow's own view:
+// submitting outpaces the workflows' first tasks, and until they are done
+// the newest requests read as submitted. It says when GET first answered
+// and when the workflow's view came.
+func settle(ctx context.Context, a *api, token, id string) (read, settled time.Duration, err error) {
 	start := time.Now()
 	for {
-		if _, err := a.get(ctx, token, id); err == nil {
-			return time.Since(start), nil
+		req, err := a.get(ctx, token, id)
+		if err == nil && read == 0 {
+			read = time.Since(start)
+		}
+		if err == nil && req.View == "" {
+			return read, time.Since(start), nil
 		}
 		if time.Since(start) > settleWait {
-			return 0, fmt.Errorf("request %s did not answer GET within %s of the last submit", id, settleWait)
+			if err != nil {
+				return 0, 0, fmt.Errorf("request %s did not answer GET within %s of the last submit: %w", id, settleWait, err)
+			}
+			return 0, 0, fmt.Errorf("request %s was still read as submitted %s after the last submit", id, settleWait)
 		}
 		if err := sleep(ctx, 100*time.Millisecond); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 }
 
 // listLatency waits until the listing shows pending requests, then times
-// cfg.ListCalls listings one after another.
-func listLatency(ctx context.Context, a *api, token string, cfg Config) (Dist, error) {
+// cfg.ListCalls listings one after another. Its note says how many of the
+// rows listed came as submitted, their workflow not answering in time.
+func listLatency(ctx context.Context, a *api, token string, cfg Config) (Dist, string, error) {
 	want := min(cfg.Pending, 50) // the API's default page
 	deadline := time.Now().Add(listVisibleWait)
 	for {
-		n, err := a.list(ctx, token, apitypes.StatusPending)
+		n, _, err := a.list(ctx, token, apitypes.StatusPending)
 		if err != nil {
-			return Dist{}, err
+			return Dist{}, "", err
 		}
 		if n >= want {
 			break
 		}
 		if time.Now().After(deadline) {
-			return Dist{}, fmt.Errorf("the listing shows %d pending requests after %s, want at least %d", n, listVisibleWait, want)
+			return Dist{}, "", fmt.Errorf("the listing shows %d pending requests after %s, want at least %d", n, listVisibleWait, want)
 		}
 		if err := sleep(ctx, 100*time.Millisecond); err != nil {
-			return Dist{}, err
+			return Dist{}, "", err
 		}
 	}
 	lat := make([]time.Duration, 0, cfg.ListCalls)
+	rows, submitted := 0, 0
 	for range cfg.ListCalls {
 		start := time.Now()
-		if _, err := a.list(ctx, token, apitypes.StatusPending); err != nil {
-			return Dist{}, err
+		n, sub, err := a.list(ctx, token, apitypes.StatusPending)
+		if err != nil {
+			return Dist{}, "", err
 		}
 		lat = append(lat, time.Since(start))
+		rows, submitted = rows+n, submitted+sub
 	}
-	return Summarize(lat), nil
+	return Summarize(lat), fmt.Sprintf("%d of the %d rows listed came as submitted", submitted, rows), nil
 }
