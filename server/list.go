@@ -125,6 +125,15 @@ func (s *Server) views(ctx context.Context, sums []Summary) []workflows.Request 
 		}()
 	}
 	wg.Wait()
+	submitted := 0
+	for _, req := range out {
+		if req.View != "" {
+			submitted++
+		}
+	}
+	if submitted > 0 {
+		s.log.Info("list: requests listed as submitted, their workflows not answering in time", "submitted", submitted, "listed", len(out), "wait", listWait)
+	}
 	return out
 }
 
