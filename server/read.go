@@ -115,9 +115,10 @@ func (s *Server) getRequest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	queryCtx, cancel := context.WithTimeout(ctx, readWait)
+	ctx, cancel := context.WithTimeout(c.Request().Context(), queryTimeout)
 	defer cancel()
+	queryCtx, cancelQuery := context.WithTimeout(ctx, readWait)
+	defer cancelQuery()
 	req, err := s.currentOrSubmitted(ctx, queryCtx, id, d.recorded())
 	if isNotFound(err) {
 		return requestNotFound(id)
