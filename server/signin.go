@@ -172,11 +172,13 @@ func claimsRequest(up policies.StepUp) string {
 // signInFlow is kept in a signed cookie between the redirect to the issuer
 // and the way back.
 type signInFlow struct {
-	State    string    `json:"state"`
-	Nonce    string    `json:"nonce"`
-	Verifier string    `json:"verifier"`
-	Token    string    `json:"token"` // the approval link to return to
-	Expires  time.Time `json:"exp"`
+	State    string `json:"state"`
+	Nonce    string `json:"nonce"`
+	Verifier string `json:"verifier"`
+	Token    string `json:"token"` // the approval link to return to
+	// Portal is the portal page to return to, for a portal sign-in.
+	Portal  string    `json:"portal,omitempty"`
+	Expires time.Time `json:"exp"`
 }
 
 // approverSession is who signed in, and how (the ID token's amr and
@@ -286,6 +288,9 @@ func (s *Server) finishSignIn(c echo.Context) error {
 	if err != nil {
 		s.log.Warn("sign-in failed", "request_id", httpRequestID(c), "error", err)
 		return s.render(c, failPage(http.StatusForbidden, "Sign-in failed", "The sign-in could not be confirmed. Open the approval link again and sign in."))
+	}
+	if flow.Portal != "" {
+		return s.openPortalSession(c, sess, flow.Portal)
 	}
 	s.setCookie(c, sessionCookie, strings.TrimSuffix(approvals.PathPrefix, "/"), s.sealCookie(purposeSession, sess), SessionLifetime)
 	return c.Redirect(http.StatusSeeOther, approvals.PathPrefix+flow.Token)
