@@ -45,7 +45,7 @@ func (s *Server) requestForm(c echo.Context, body createBody) (*requestForm, err
 	for _, o := range offered {
 		v := roleView(pol, o, me.person)
 		opt := roleOption{Name: v.Name, Description: v.Description, Selected: v.Name == body.Role,
-			Duration: fmt.Sprintf("%s to %s, default %s", durations.Format(o.Role.MinDuration), durations.Format(o.Role.MaxDuration), durations.Format(o.Role.DefaultDuration)),
+			Duration:      fmt.Sprintf("%s to %s, default %s", durations.Format(o.Role.MinDuration), durations.Format(o.Role.MaxDuration), durations.Format(o.Role.DefaultDuration)),
 			Justification: "optional", Ticket: "none needed", Approval: approvalWords(v), StepUp: "your sign-in"}
 		if v.Justification.Required {
 			opt.Justification = "required"

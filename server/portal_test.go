@@ -404,3 +404,31 @@ func TestPortalLiveStatus(t *testing.T) {
 	}
 	wantStatus(t, e.page(nil, http.MethodGet, "/requests/"+id+"/status", nil), http.StatusSeeOther)
 }
+
+// TestPortalCSPAllowsItsOwnStyleAndScript: the page's one stylesheet and
+// one script are what the CSP's hashes allow, and nothing else may load.
+func TestPortalCSPAllowsItsOwnStyleAndScript(t *testing.T) {
+	e := newPageEnv(t, nil)
+	e.create("alice", readerBody)
+	body := e.page(e.portalUser("alice"), http.MethodGet, "/", nil).body
+	for tag, re := range map[string]*regexp.Regexp{
+		"style":  regexp.MustCompile(`(?s)<style>(.*?)</style>`),
+		"script": regexp.MustCompile(`(?s)<script>(.*?)</script>`),
+	} {
+		all := re.FindAllSubmatch(body, -1)
+		if len(all) != 1 {
+			t.Fatalf("the page has %d <%s> elements, want 1", len(all), tag)
+		}
+		if want := cspHash(string(all[0][1])); !strings.Contains(portalCSP, tag+"-src "+want) {
+			t.Errorf("CSP %q does not allow the page's own %s (%s)", portalCSP, tag, want)
+		}
+	}
+	for _, d := range []string{"default-src 'none'", "connect-src 'self'", "form-action 'self'", "frame-ancestors 'none'", "base-uri 'none'"} {
+		if !strings.Contains(portalCSP, d) {
+			t.Errorf("CSP %q lacks %s", portalCSP, d)
+		}
+	}
+	if strings.Contains(portalCSP, "unsafe") {
+		t.Errorf("CSP %q allows unsafe sources", portalCSP)
+	}
+}
