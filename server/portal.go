@@ -38,6 +38,8 @@ const (
 	portalSignIn    = "/signin"
 	portalSignOut   = "/signout"
 	portalRequestAt = "/requests/"
+	// portalStatusPath answers the status cells of portal pages.
+	portalStatusPath = portalRequestAt + ":id/status"
 )
 
 // portalSession is who signed in to the portal and how, until Expires.
@@ -65,7 +67,7 @@ func (s *Server) portalRoutes() {
 	e.POST(portalNew, s.submitRequestForm, mw...)
 	e.GET(portalQueue, s.showQueue, mw...)
 	e.GET(portalRequestAt+":id", s.showPortalRequest, mw...)
-	e.GET(portalRequestAt+":id/status", s.portalStatus, mw...)
+	e.GET(portalStatusPath, s.portalStatus, mw...)
 	e.POST(portalRequestAt+":id/:action", s.portalAction, mw...)
 	e.POST(portalSignOut, s.portalSignOut, mw...)
 	e.GET(portalSignIn, s.startPortalSignIn, securityHeaders(portalCSP), s.limitAddress)
@@ -80,6 +82,10 @@ func (s *Server) portalAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		sess, ok := s.portalSessionOf(c)
 		r := c.Request()
 		if !ok {
+			if c.Path() == portalStatusPath {
+				// The page's script, not a person: nothing to redirect.
+				return c.JSON(http.StatusUnauthorized, map[string]string{"error": "the portal session has ended; sign in again"})
+			}
 			if r.Method == http.MethodGet {
 				return c.Redirect(http.StatusSeeOther, portalSignIn+"?return="+url.QueryEscape(r.URL.RequestURI()))
 			}
@@ -217,6 +223,6 @@ func (s *Server) openPortalSession(c echo.Context, signedIn approverSession, bac
 // portalSignOut clears the session; the next page asks to sign in again.
 func (s *Server) portalSignOut(c echo.Context) error {
 	s.setCookie(c, portalCookie, "/", "", -1)
-	return s.renderPortal(c, portalPage{status: http.StatusOK, Title: "Signed out",
+	return s.renderPortal(c, portalPage{status: http.StatusOK, signedOut: true, Title: "Signed out",
 		Message: "You are signed out of jitflow. Sign in again to request or approve access."})
 }

@@ -402,7 +402,7 @@ func TestPortalLiveStatus(t *testing.T) {
 			t.Errorf("%s learns the status %q of another's request", user, v.Status)
 		}
 	}
-	wantStatus(t, e.page(nil, http.MethodGet, "/requests/"+id+"/status", nil), http.StatusSeeOther)
+	wantStatus(t, e.page(nil, http.MethodGet, "/requests/"+id+"/status", nil), http.StatusUnauthorized)
 }
 
 // TestPortalCSPAllowsItsOwnStyleAndScript: the page's one stylesheet and

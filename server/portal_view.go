@@ -88,6 +88,7 @@ func cspHash(s string) string {
 // portalPage is what one portal page shows.
 type portalPage struct {
 	status      int
+	signedOut   bool   // the session just ended: no navigation
 	Kind        string // pageOK, pageError or pageDone: the page's colour
 	Title       string
 	Message     string
@@ -159,7 +160,7 @@ func (s *Server) renderPortal(c echo.Context, p portalPage) error {
 			p.Kind = pageError
 		}
 	}
-	if sess, ok := c.Get(ctxPortalSession).(portalSession); ok && p.User == "" && p.Title != "Signed out" {
+	if sess, ok := c.Get(ctxPortalSession).(portalSession); ok && !p.signedOut {
 		p.User, p.CSRF = sess.UPN, sess.CSRF
 	}
 	p.Refresh = durations.Format(portalRefresh)
