@@ -35,15 +35,13 @@ func (s *Server) showRequestForm(c echo.Context) error {
 
 // requestForm is the form with the roles on offer and the values kept.
 func (s *Server) requestForm(c echo.Context, body createBody) (*requestForm, error) {
-	me := currentIdentity(c)
-	pol := s.policy(c)
-	offered, err := pol.Requestable(c.Request().Context(), s.directory, me.caller(), s.now())
+	offered, views, err := s.offeredRoles(c)
 	if err != nil {
-		return nil, policyError(err)
+		return nil, err
 	}
 	f := &requestForm{Role: body.Role, Duration: body.Duration, Justification: body.Justification, Ticket: body.Ticket, Errors: map[string]string{}}
-	for _, o := range offered {
-		v := roleView(pol, o, me.person)
+	for i, o := range offered {
+		v := views[i]
 		opt := roleOption{Name: v.Name, Description: v.Description, Selected: v.Name == body.Role,
 			Duration:      fmt.Sprintf("%s to %s, default %s", durations.Format(o.Role.MinDuration), durations.Format(o.Role.MaxDuration), durations.Format(o.Role.DefaultDuration)),
 			Justification: "optional", Ticket: "none needed", Approval: approvalWords(v), StepUp: "your sign-in"}
@@ -58,6 +56,14 @@ func (s *Server) requestForm(c echo.Context, body createBody) (*requestForm, err
 		}
 		if o.Role.StepUp.Required() {
 			opt.StepUp = stepUpWords(o.Role.StepUp)
+		}
+		if held := v.EligibilityHeld; held != nil {
+			opt.Eligibility = "required, and you hold it"
+			if !*held {
+				opt.Eligibility = "required, and you do not hold it: ask for it in Entra first"
+			}
+		} else if v.RequireEligibility {
+			opt.Eligibility = "required"
 		}
 		if opt.Selected {
 			f.Limit = fmt.Sprintf("Role %s: %s.", v.Name, opt.Duration)

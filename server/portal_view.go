@@ -125,6 +125,7 @@ type requestForm struct {
 // roleOption is a role the person may request, with its limits in words.
 type roleOption struct {
 	Name, Description, Duration, Justification, Ticket, Approval, StepUp string
+	Eligibility                                                          string // of a role that needs a PIM eligibility
 	Selected                                                             bool
 }
 
