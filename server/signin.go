@@ -172,13 +172,12 @@ func claimsRequest(up policies.StepUp) string {
 // signInFlow is kept in a signed cookie between the redirect to the issuer
 // and the way back.
 type signInFlow struct {
-	State    string `json:"state"`
-	Nonce    string `json:"nonce"`
-	Verifier string `json:"verifier"`
-	Token    string `json:"token"` // the approval link to return to
-	// Portal is the portal page to return to, for a portal sign-in.
-	Portal  string    `json:"portal,omitempty"`
-	Expires time.Time `json:"exp"`
+	State    string    `json:"state"`
+	Nonce    string    `json:"nonce"`
+	Verifier string    `json:"verifier"`
+	Token    string    `json:"token"`            // the approval link to return to
+	Portal   string    `json:"portal,omitempty"` // or the portal page, for a portal sign-in
+	Expires  time.Time `json:"exp"`
 }
 
 // approverSession is who signed in, and how (the ID token's amr and
