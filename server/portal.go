@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/labstack/echo/v4"
@@ -203,9 +204,13 @@ func (s *Server) startPortalSignIn(c echo.Context) error {
 }
 
 // portalReturn keeps a return path only when it is a path of this server:
-// "/x", never "//host/x" or "https://host/x".
+// "/x", never "//host/x", "https://host/x", or anything with a backslash,
+// space or control character a browser might read as another host.
 func portalReturn(v string) string {
-	if !strings.HasPrefix(v, "/") || strings.HasPrefix(v, "//") || strings.HasPrefix(v, "/\\") || strings.HasPrefix(v, portalSignIn) {
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme != "" || u.Host != "" || !strings.HasPrefix(v, "/") || strings.HasPrefix(v, "//") ||
+		strings.ContainsFunc(v, func(r rune) bool { return r == '\\' || unicode.IsSpace(r) || unicode.IsControl(r) }) ||
+		strings.HasPrefix(v, portalSignIn) {
 		return portalHome
 	}
 	return v

@@ -101,7 +101,7 @@ func TestPortalSignedOut(t *testing.T) {
 		t.Errorf("%d starts or updates without a session", n)
 	}
 	// Only paths of this server are places to come back to.
-	for _, v := range []string{"//evil.example/x", "https://evil.example/", "/\\evil.example", "/signin?return=/"} {
+	for _, v := range []string{"//evil.example/x", "https://evil.example/", "/\\evil.example", "/\t/evil.example", "/ /evil.example", "/signin?return=/", "approve"} {
 		if got := portalReturn(v); got != "/" {
 			t.Errorf("portalReturn(%q) = %q, want /", v, got)
 		}
@@ -170,8 +170,7 @@ func TestPortalCSRF(t *testing.T) {
 		"cross-site":     e.page(alice, http.MethodPost, "/request", form(token), "Sec-Fetch-Site: cross-site"),
 		"cancel, no tok": e.page(alice, http.MethodPost, "/requests/"+id+"/cancel", url.Values{}),
 	} {
-		wantPortalPage(t, r, http.StatusForbidden, "Nothing was done")
-		_ = name
+		t.Run(name, func(t *testing.T) { wantPortalPage(t, r, http.StatusForbidden, "Nothing was done") })
 	}
 	// Another session's token does not pass either.
 	bob := e.portalUser("bob")
