@@ -431,3 +431,51 @@ func TestPortalCSPAllowsItsOwnStyleAndScript(t *testing.T) {
 		t.Errorf("CSP %q allows unsafe sources", portalCSP)
 	}
 }
+
+// TestPortalGetsChangeNothing: loading every page, with any query,
+// neither starts nor updates a workflow.
+func TestPortalGetsChangeNothing(t *testing.T) {
+	e := newPageEnv(t, nil)
+	id := e.create("alice", readerBody)
+	before := e.portalCalls()
+	alice, bob := e.portalUser("alice"), e.portalUser("bob")
+	for _, hc := range []*http.Client{alice, bob} {
+		for _, path := range []string{"/", "/request?role=reader&duration=1h&justification=x", "/approve", "/requests/" + id,
+			"/requests/" + id + "/status", "/requests/" + id + "/cancel", "/requests/" + id + "/decide?decision=approve", "/signout"} {
+			e.page(hc, http.MethodGet, path, nil)
+		}
+	}
+	if n := e.portalCalls() - before; n != 0 {
+		t.Fatalf("GETs started or updated %d workflows", n)
+	}
+}
+
+func TestQueueEntry(t *testing.T) {
+	bob := []workflows.Approver{{Approver: "bob@example.com", ApproverID: bobID}}
+	ext := &api.ExtensionView{Number: 1, Status: api.StatusPending, DurationSecs: 1800, Justification: "more", Stage: 1, Approvers: bob}
+	for _, tc := range []struct {
+		name  string
+		req   workflows.Request
+		waits bool
+		words string
+	}{
+		{"pending, bob asked", workflows.Request{Status: api.StatusPending, Stage: 1, Stages: 1, Approvers: bob}, true, ""},
+		{"pending, bob decided", workflows.Request{Status: api.StatusPending, Stage: 1, Stages: 1, Approvers: bob,
+			Decisions: []workflows.Decision{{ApproverID: bobID, Stage: 1}}}, false, ""},
+		{"pending, others asked", workflows.Request{Status: api.StatusPending, Stage: 1, Stages: 1,
+			Approvers: []workflows.Approver{{ApproverID: carolID}}}, false, ""},
+		{"active, extension asks bob", workflows.Request{Status: api.StatusActive, Stages: 1, Extension: ext,
+			Decisions: []workflows.Decision{{ApproverID: bobID, Stage: 1}}}, true, "extension 1: 30m more"},
+		{"active, extension bob decided", workflows.Request{Status: api.StatusActive, Stages: 1, Extension: ext,
+			Decisions: []workflows.Decision{{ApproverID: bobID, Stage: 1, Extension: 1}}}, false, ""},
+		{"active, nothing asked", workflows.Request{Status: api.StatusActive, Stages: 1}, false, ""},
+		{"denied", workflows.Request{Status: api.StatusDenied, Approvers: bob}, false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			row, waits := queueEntry(tc.req, bobID)
+			if waits != tc.waits || (waits && (row.Extension != tc.words || row.Stage != "1 of 1")) {
+				t.Errorf("queueEntry = %+v, %v; want waits %v, extension %q", row, waits, tc.waits, tc.words)
+			}
+		})
+	}
+}
