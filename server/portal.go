@@ -90,7 +90,9 @@ func (s *Server) portalAuth(next echo.HandlerFunc) echo.HandlerFunc {
 			if r.Method == http.MethodGet {
 				return c.Redirect(http.StatusSeeOther, portalSignIn+"?return="+url.QueryEscape(r.URL.RequestURI()))
 			}
-			return s.portalFail(c, http.StatusForbidden, "Signed out", "Your portal session has ended, so nothing was done. Sign in again and retry.")
+			return s.renderPortal(c, portalPage{status: http.StatusForbidden, Kind: pageError, Title: "Signed out",
+				Message:   "Your portal session has ended, so nothing was done. Sign in again and retry.",
+				SignInURL: portalSignIn, SignInLabel: "Sign in"})
 		}
 		if r.Method == http.MethodPost {
 			if why := s.foreignPost(c, sess); why != "" {
@@ -229,5 +231,6 @@ func (s *Server) openPortalSession(c echo.Context, signedIn approverSession, bac
 func (s *Server) portalSignOut(c echo.Context) error {
 	s.setCookie(c, portalCookie, "/", "", -1)
 	return s.renderPortal(c, portalPage{status: http.StatusOK, signedOut: true, Title: "Signed out",
-		Message: "You are signed out of jitflow. Sign in again to request or approve access."})
+		Message:   "You are signed out of jitflow. Sign in again to request or approve access.",
+		SignInURL: portalSignIn, SignInLabel: "Sign in"})
 }

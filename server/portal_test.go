@@ -143,7 +143,7 @@ func TestPortalSessionCookie(t *testing.T) {
 	e.server.now = time.Now
 
 	out := e.page(hc, http.MethodPost, "/signout", url.Values{"csrf": {e.csrf(hc)}})
-	wantPortalPage(t, out, http.StatusOK, "You are signed out")
+	wantPortalPage(t, out, http.StatusOK, "You are signed out", `<a id="signin" class="button" href="/signin">Sign in</a>`)
 	if strings.Contains(string(out.body), "Signed in as") {
 		t.Error("the signed-out page still names the user")
 	}
