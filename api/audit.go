@@ -28,7 +28,7 @@ type AuditEvent struct {
 	GraphRequestID string `json:"graph_request_id,omitempty"`
 	GraphStatus    string `json:"graph_status,omitempty"`
 	// Channel is the door an action came through ("api", "email-link"
-	// with LinkID, "operator"; "temporal-cancel" for a cancellation in
+	// with LinkID, "operator", "portal"; "temporal-cancel" for a cancellation in
 	// Temporal itself), Via the identity the jitflow server authenticated
 	// behind it, KeyID the key that signed the server's proof of it.
 	Channel string `json:"channel,omitempty"`

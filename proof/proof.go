@@ -50,6 +50,7 @@ const (
 	ChannelEmailLink = "email-link" // an approval link from an email
 	ChannelOperator  = "operator"   // the HTTP API, by a caller holding the operator role
 	ChannelWorker    = "worker"     // a jitflow worker acting for a request
+	ChannelPortal    = "portal"     // the web portal, in a signed-in browser session
 )
 
 // Statement is what a proof vouches for.

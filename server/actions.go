@@ -46,24 +46,30 @@ func (s *Server) decide(c echo.Context, decision string) error {
 	if err := decodeStrict(c, &body, true); err != nil {
 		return err
 	}
+	return s.answer(c)(s.decideAs(c, id, d, decision, body.Comment))
+}
+
+// decideAs sends the authenticated caller's decision on request id
+// (found by actionRequest), from the API or the portal.
+func (s *Server) decideAs(c echo.Context, id string, d description, decision, comment string) (workflows.Request, error) {
 	me := currentIdentity(c)
 	// The plan says who was asked; the policy as it stands now whether
 	// they still may, and the role's step-up applies to approvers as to
 	// requesters.
 	role, err := s.policy(c).MayStillDecide(c.Request().Context(), s.directory, d.role, me.person.ID, d.requesterID)
 	if err != nil {
-		return noLongerMayDecide(id, err)
+		return workflows.Request{}, noLongerMayDecide(id, err)
 	}
 	if err := requireStepUp(me, role, "deciding on"); err != nil {
-		return err
+		return workflows.Request{}, err
 	}
 	in, err := workflows.DecideInput{
-		ApproverID: me.person.ID, Decision: decision, Comment: body.Comment,
+		ApproverID: me.person.ID, Decision: decision, Comment: comment,
 	}.Sign(s.proofs, s.attest(c, id), s.now())
 	if err != nil {
-		return err
+		return workflows.Request{}, err
 	}
-	return s.update(c, id, workflows.UpdateDecide, in)
+	return s.apply(c, id, workflows.UpdateDecide, in)
 }
 
 // noLongerMayDecide is the 403 for a decision the live policy refuses.
@@ -84,11 +90,16 @@ func (s *Server) cancel(c echo.Context) error {
 	if err := decodeStrict(c, &cancelBody{}, true); err != nil {
 		return err
 	}
+	return s.answer(c)(s.cancelAs(c, id))
+}
+
+// cancelAs cancels request id for the authenticated caller.
+func (s *Server) cancelAs(c echo.Context, id string) (workflows.Request, error) {
 	in, err := workflows.CancelInput{ActorID: currentIdentity(c).person.ID}.Sign(s.proofs, s.attest(c, id), s.now())
 	if err != nil {
-		return err
+		return workflows.Request{}, err
 	}
-	return s.update(c, id, workflows.UpdateCancel, in)
+	return s.apply(c, id, workflows.UpdateCancel, in)
 }
 
 // revoke passes on whether the caller is an operator: only the API can
@@ -103,38 +114,53 @@ func (s *Server) revoke(c echo.Context) error {
 	if err := decodeStrict(c, &body, true); err != nil {
 		return err
 	}
+	return s.answer(c)(s.revokeAs(c, id, body.Reason))
+}
+
+// revokeAs revokes request id for the authenticated caller.
+func (s *Server) revokeAs(c echo.Context, id, reason string) (workflows.Request, error) {
 	me := currentIdentity(c)
 	in, err := workflows.RevokeInput{
-		Actor: me.person, Operator: me.operator, Reason: body.Reason,
+		Actor: me.person, Operator: me.operator, Reason: reason,
 	}.Sign(s.proofs, s.attest(c, id), s.now())
 	if err != nil {
-		return err
+		return workflows.Request{}, err
 	}
-	return s.update(c, id, workflows.UpdateRevoke, in)
+	return s.apply(c, id, workflows.UpdateRevoke, in)
 }
 
 // attest is what the server vouches for when it acts on request id for
-// the authenticated caller: the channel (the API, or the operator's
-// door for an operator) and the token it checked.
+// the authenticated caller: the channel (the API, the operator's door for
+// an operator, or the portal) and the token or session it checked.
 func (s *Server) attest(c echo.Context, id string) proof.Statement {
 	me := currentIdentity(c)
 	channel := proof.ChannelAPI
 	if me.operator {
 		channel = proof.ChannelOperator
 	}
-	return proof.Statement{RequestID: id, Channel: channel, Via: me.via}
+	return proof.Statement{RequestID: id, Channel: me.door(channel), Via: me.via}
 }
 
-// update runs one workflow update to completion and answers with the
-// request as the update left it.
-func (s *Server) update(c echo.Context, id, name string, arg any) error {
+// apply runs one workflow update to completion and returns the request
+// as the update left it.
+func (s *Server) apply(c echo.Context, id, name string, arg any) (workflows.Request, error) {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), updateTimeout)
 	defer cancel()
 	var req workflows.Request
 	if err := s.runUpdate(ctx, id, name, arg, &req); err != nil {
-		return s.updateFailure(c.Request().Context(), id, name, err)
+		return workflows.Request{}, s.updateFailure(c.Request().Context(), id, name, err)
 	}
-	return c.JSON(http.StatusOK, req)
+	return req, nil
+}
+
+// answer answers an action call with the request as the action left it.
+func (s *Server) answer(c echo.Context) func(workflows.Request, error) error {
+	return func(req workflows.Request, err error) error {
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, req)
+	}
 }
 
 // runUpdate sends one update and waits for its result.
@@ -194,30 +220,35 @@ func (s *Server) extend(c echo.Context) error {
 	if err := decodeStrict(c, &body, false); err != nil {
 		return err
 	}
+	return s.answer(c)(s.extendAs(c, id, d, body))
+}
+
+// extendAs asks for more time on request id for the authenticated caller.
+func (s *Server) extendAs(c echo.Context, id string, d description, body extendBody) (workflows.Request, error) {
 	if strings.TrimSpace(body.Duration) == "" {
-		return fieldError(http.StatusBadRequest, "duration", "field \"duration\" is required: how much longer, such as \"30m\" or \"PT30M\"")
+		return workflows.Request{}, fieldError(http.StatusBadRequest, "duration", "field \"duration\" is required: how much longer, such as \"30m\" or \"PT30M\"")
 	}
 	more, err := durations.ParseWhole(body.Duration)
 	if err != nil {
-		return fieldError(http.StatusBadRequest, "duration", "field \"duration\": %v (for example \"30m\", \"1h\" or \"PT30M\")", err)
+		return workflows.Request{}, fieldError(http.StatusBadRequest, "duration", "field \"duration\": %v (for example \"30m\", \"1h\" or \"PT30M\")", err)
 	}
 	pol := s.policy(c)
 	if err := pol.CheckExtension(d.role, more, body.Justification); err != nil {
-		return policyError(err)
+		return workflows.Request{}, policyError(err)
 	}
 	me := currentIdentity(c)
 	// More time on a grant is as strong an ask as the grant: the role's
 	// step-up applies as it does to requesting.
 	if role, ok := pol.Role(d.role); ok {
 		if err := requireStepUp(me, role, "extending"); err != nil {
-			return err
+			return workflows.Request{}, err
 		}
 	}
 	in, err := workflows.ExtendInput{
 		Actor: me.person, Duration: more, Justification: body.Justification,
 	}.Sign(s.proofs, s.attest(c, id), s.now())
 	if err != nil {
-		return err
+		return workflows.Request{}, err
 	}
-	return s.update(c, id, workflows.UpdateExtend, in)
+	return s.apply(c, id, workflows.UpdateExtend, in)
 }

@@ -34,7 +34,6 @@ type createBody = api.CreateBody
 // createRequest checks a submission against the policy and starts its
 // workflow.
 func (s *Server) createRequest(c echo.Context) error {
-	me := currentIdentity(c)
 	var body createBody
 	if err := decodeStrict(c, &body, false); err != nil {
 		return err
@@ -43,29 +42,46 @@ func (s *Server) createRequest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	in, err := requestInput(s.policy(c), body)
+	req, created, err := s.submit(c, body, key)
 	if err != nil {
 		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, s.requestURL(req.ID))
+	if created {
+		return c.JSON(http.StatusCreated, req)
+	}
+	return c.JSON(http.StatusOK, req)
+}
+
+// submit checks a submission by the authenticated caller against the
+// policy and starts its workflow: the one way a request is made, from the
+// API and the portal alike. created is false when an idempotent repeat
+// found the request it made before.
+func (s *Server) submit(c echo.Context, body createBody, key string) (req workflows.Request, created bool, err error) {
+	me := currentIdentity(c)
+	in, err := requestInput(s.policy(c), body)
+	if err != nil {
+		return req, false, err
 	}
 	in.Time = s.now()
 	plan, err := s.policy(c).Resolve(c.Request().Context(), s.directory, me.caller(), in)
 	if err != nil {
-		return policyError(err)
+		return req, false, policyError(err)
 	}
 	if err := requireStepUp(me, plan.Role, "requesting"); err != nil {
-		return err
+		return req, false, err
 	}
 	if plan.RuleErrors != nil {
 		s.log.Warn("auto-approval rule failed; the request waits for approvers", "role", plan.Role.Name, "error", plan.RuleErrors, "request_id", httpRequestID(c))
 	}
 	if err := s.checkEligibility(c.Request().Context(), plan, me.person); err != nil {
-		return err
+		return req, false, err
 	}
 	input := s.workflowInput(newRequestID(me.person.ID, key), plan, me.person, in)
 	if err := input.Validate(); err != nil {
 		// Resolve admitted a plan the workflow cannot run: the policy and
 		// the workflow disagree, which no caller can fix.
-		return &apiError{status: http.StatusInternalServerError, cause: err,
+		return req, false, &apiError{status: http.StatusInternalServerError, cause: err,
 			detail: fmt.Sprintf("role %q resolves to an approval plan that cannot run: %v", plan.Role.Name, err)}
 	}
 	return s.start(c, input, key != "")
@@ -75,19 +91,20 @@ func (s *Server) createRequest(c echo.Context) error {
 // otherwise starts the workflow. A second request for a role the requester
 // already holds or asked for is allowed: the grants overlap, and the role
 // stays until the later one ends.
-func (s *Server) start(c echo.Context, input workflows.AccessRequestInput, idempotent bool) error {
+func (s *Server) start(c echo.Context, input workflows.AccessRequestInput, idempotent bool) (workflows.Request, bool, error) {
 	ctx := c.Request().Context()
 	if idempotent {
 		existing, found, err := s.existingRequest(ctx, input)
 		if found || err != nil {
-			return s.answerReplay(c, existing, err)
+			return existing, false, err
 		}
 	}
 	// The workflow runs only a plan the server signed: one started
 	// straight through Temporal fails at once.
-	signed, err := input.Sign(s.proofs, proof.Statement{Channel: proof.ChannelAPI, Via: currentIdentity(c).via}, s.now())
+	me := currentIdentity(c)
+	signed, err := input.Sign(s.proofs, proof.Statement{Channel: me.door(proof.ChannelAPI), Via: me.via}, s.now())
 	if err != nil {
-		return err
+		return workflows.Request{}, false, err
 	}
 	_, err = s.temporal.ExecuteWorkflow(ctx, startOptions(signed), workflows.WorkflowName, signed)
 	if err != nil && isAlreadyStarted(err) && idempotent {
@@ -96,24 +113,15 @@ func (s *Server) start(c echo.Context, input workflows.AccessRequestInput, idemp
 		if !found && err == nil {
 			err = problemf(http.StatusConflict, "request id %s is taken by another workflow", input.RequestID)
 		}
-		return s.answerReplay(c, existing, err)
+		return existing, false, err
 	}
 	if err != nil {
-		return temporalFailure(err, "start the request")
+		return workflows.Request{}, false, temporalFailure(err, "start the request")
 	}
 	s.recent.add(input)
 	s.log.Info("access request started", "access_request_id", input.RequestID, "role", input.Target.Role,
 		"requester_id", input.Requester.ID, "request_id", httpRequestID(c))
-	c.Response().Header().Set(echo.HeaderLocation, s.requestURL(input.RequestID))
-	return c.JSON(http.StatusCreated, workflows.NewRequest(input))
-}
-
-func (s *Server) answerReplay(c echo.Context, existing workflows.Request, err error) error {
-	if err != nil {
-		return err
-	}
-	c.Response().Header().Set(echo.HeaderLocation, s.requestURL(existing.ID))
-	return c.JSON(http.StatusOK, existing)
+	return workflows.NewRequest(input), true, nil
 }
 
 func requestInput(pol *policies.Policy, body createBody) (policies.RequestInput, error) {

@@ -36,6 +36,18 @@ type identity struct {
 	// via names the token the caller was authenticated by, for the
 	// proofs of their actions and so the audit trail.
 	via string
+	// channel is the door the caller came through when it is not the
+	// API's (proof.ChannelPortal for a portal session).
+	channel string
+}
+
+// door is the proof channel of the caller's actions: their own door if
+// they came through one, else api (the API's for that action).
+func (id *identity) door(api string) string {
+	if id.channel != "" {
+		return id.channel
+	}
+	return api
 }
 
 func (id *identity) caller() policies.Caller {

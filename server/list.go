@@ -74,13 +74,23 @@ func (s *Server) listRequests(c echo.Context) error {
 			return err
 		}
 	}
-	ctx := c.Request().Context()
+	requests, next, err := s.listed(c.Request().Context(), f, me, q, token)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listBody{Requests: requests, NextPageToken: s.pages.wrap(me.person.ID, q, next)})
+}
+
+// listed reads one page of the listing q (listQuery of f for me) from
+// token, as full request objects, and visibility's token for the rest:
+// for the API's list and the portal's.
+func (s *Server) listed(ctx context.Context, f listFilter, me *identity, q string, token []byte) ([]workflows.Request, []byte, error) {
 	out, next, err := s.list(ctx, q, f.limit, token)
 	if err != nil {
 		if isInvalidArgument(err) && len(token) > 0 {
-			return fieldError(http.StatusBadRequest, "page_token", "page_token has expired; start the listing again without it")
+			return nil, nil, fieldError(http.StatusBadRequest, "page_token", "page_token has expired; start the listing again without it")
 		}
-		return temporalFailure(err, "list requests")
+		return nil, nil, temporalFailure(err, "list requests")
 	}
 	var recent []Summary
 	if len(token) == 0 {
@@ -93,8 +103,7 @@ func (s *Server) listRequests(c echo.Context) error {
 	requests := slices.DeleteFunc(all[:len(recent):len(recent)], func(r workflows.Request) bool {
 		return f.status != "" && r.Status != f.status
 	})
-	requests = append(requests, all[len(recent):]...)
-	return c.JSON(http.StatusOK, listBody{Requests: requests, NextPageToken: s.pages.wrap(me.person.ID, q, next)})
+	return append(requests, all[len(recent):]...), next, nil
 }
 
 // views reads the full request object of each listed request from its

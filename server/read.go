@@ -143,16 +143,9 @@ func (s *Server) getAudit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	events, err := s.history(c.Request().Context(), id)
-	if isNotFound(err) {
-		return requestNotFound(id)
-	}
+	trail, err := s.trail(c.Request().Context(), id)
 	if err != nil {
-		return temporalFailure(err, "read the request history")
-	}
-	trail, err := audit.Read(events, converter.GetDefaultDataConverter())
-	if err != nil {
-		return &apiError{status: http.StatusInternalServerError, detail: "cannot read the audit trail of " + id, cause: err}
+		return err
 	}
 	if prefersHTML(c.Request().Header.Get(echo.HeaderAccept)) {
 		return renderAuditPage(c, trail)
@@ -162,6 +155,23 @@ func (s *Server) getAudit(c echo.Context) error {
 		body.Request = &trail.Request
 	}
 	return c.JSON(http.StatusOK, body)
+}
+
+// trail reads request id's audit trail from its workflow history, for
+// the API and the portal.
+func (s *Server) trail(ctx context.Context, id string) (audit.Trail, error) {
+	events, err := s.history(ctx, id)
+	if isNotFound(err) {
+		return audit.Trail{}, requestNotFound(id)
+	}
+	if err != nil {
+		return audit.Trail{}, temporalFailure(err, "read the request history")
+	}
+	trail, err := audit.Read(events, converter.GetDefaultDataConverter())
+	if err != nil {
+		return audit.Trail{}, &apiError{status: http.StatusInternalServerError, detail: "cannot read the audit trail of " + id, cause: err}
+	}
+	return trail, nil
 }
 
 func (s *Server) history(ctx context.Context, id string) ([]*historypb.HistoryEvent, error) {

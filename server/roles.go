@@ -16,26 +16,37 @@ import (
 // and Resolve share the check), each with its limits and who would be
 // asked. A directory that cannot say who may request is a 503.
 func (s *Server) listRoles(c echo.Context) error {
+	_, roles, err := s.offeredRoles(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, api.RoleList{Roles: roles})
+}
+
+// offeredRoles is what the caller may request, as the policy has it and
+// as GET /api/v1/roles shows it (one entry each, in the same order): for
+// the API's list and the portal's request form.
+func (s *Server) offeredRoles(c echo.Context) ([]policies.Requestable, []api.Role, error) {
 	me := currentIdentity(c)
 	pol := s.policy(c)
 	ctx := c.Request().Context()
 	offered, err := pol.Requestable(ctx, s.directory, me.caller(), s.now())
 	if err != nil {
-		return policyError(err)
+		return nil, nil, policyError(err)
 	}
-	out := api.RoleList{Roles: make([]api.Role, 0, len(offered))}
+	roles := make([]api.Role, 0, len(offered))
 	for _, o := range offered {
 		r := roleView(pol, o, me.person)
 		if o.Role.RequireEligibility && s.eligible != nil {
 			held, _, err := s.holdsEligibility(ctx, o.Role, me.person.ID)
 			if err != nil {
-				return err
+				return nil, nil, err
 			}
 			r.EligibilityHeld = &held
 		}
-		out.Roles = append(out.Roles, r)
+		roles = append(roles, r)
 	}
-	return c.JSON(http.StatusOK, out)
+	return offered, roles, nil
 }
 
 // roleView is a role as the caller may request it; the caller is left out

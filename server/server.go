@@ -73,6 +73,10 @@ type Config struct {
 	// Eligibility answers whether a requester holds a PIM eligibility in
 	// Entra; required when a role of the policy sets require_eligibility.
 	Eligibility Eligibility
+	// TemporalUIURL, when set, links each request's portal page to its
+	// workflow in the Temporal Web UI, for operators: the UI's address
+	// with the namespace, e.g. "http://localhost:8233/namespaces/default".
+	TemporalUIURL string
 }
 
 // Server is the HTTP API.
@@ -96,6 +100,7 @@ type Server struct {
 	addrLimits   *limiters
 	pages        pageSigner
 	eligible     Eligibility
+	temporalUI   string
 }
 
 // New builds the API and its routes.
@@ -143,6 +148,7 @@ func New(cfg Config) (*Server, error) {
 		metrics:      cfg.Metrics,
 		directory:    cfg.Directory,
 		eligible:     cfg.Eligibility,
+		temporalUI:   strings.TrimSuffix(cfg.TemporalUIURL, "/"),
 	}
 	s.recent.now = func() time.Time { return s.now() }
 	s.limits = newLimiters(cfg.RateLimit, "user", func() time.Time { return s.now() })
@@ -184,6 +190,7 @@ func (s *Server) routes() {
 	e.POST("/api/v1/requests/:id/revoke", s.revoke, auth)
 	s.approvalRoutes()
 	e.POST("/api/v1/requests/:id/extend", s.extend, auth)
+	s.portalRoutes()
 }
 
 // Echo returns the router, so the binary can mount more routes (dev

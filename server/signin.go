@@ -175,7 +175,8 @@ type signInFlow struct {
 	State    string    `json:"state"`
 	Nonce    string    `json:"nonce"`
 	Verifier string    `json:"verifier"`
-	Token    string    `json:"token"` // the approval link to return to
+	Token    string    `json:"token"`            // the approval link to return to
+	Portal   string    `json:"portal,omitempty"` // or the portal page, for a portal sign-in
 	Expires  time.Time `json:"exp"`
 }
 
@@ -286,6 +287,9 @@ func (s *Server) finishSignIn(c echo.Context) error {
 	if err != nil {
 		s.log.Warn("sign-in failed", "request_id", httpRequestID(c), "error", err)
 		return s.render(c, failPage(http.StatusForbidden, "Sign-in failed", "The sign-in could not be confirmed. Open the approval link again and sign in."))
+	}
+	if flow.Portal != "" {
+		return s.openPortalSession(c, sess, flow.Portal)
 	}
 	s.setCookie(c, sessionCookie, strings.TrimSuffix(approvals.PathPrefix, "/"), s.sealCookie(purposeSession, sess), SessionLifetime)
 	return c.Redirect(http.StatusSeeOther, approvals.PathPrefix+flow.Token)

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -395,6 +396,8 @@ func (st *Stack) startAPI(opts Options, mail *outbox.Outbox, keys *approvals.Key
 		RateLimit:    rateLimit(opts.RateLimit),
 		// The dev API asks the emulator, as production asks Entra.
 		Eligibility: st.pim,
+		// Operators' link from a request's portal page to its workflow.
+		TemporalUIURL: namespaceUI(st.UIURL, opts.Namespace),
 	})
 	if err != nil {
 		return err
@@ -480,4 +483,12 @@ func (st *Stack) CheckPolicy(p *policies.Policy) error {
 		return errors.New("the dev API is not running")
 	}
 	return st.apiServer.CheckPolicy(p)
+}
+
+// namespaceUI is the Temporal Web UI's page of namespace, "" without a UI.
+func namespaceUI(ui, namespace string) string {
+	if ui == "" {
+		return ""
+	}
+	return ui + "/namespaces/" + url.PathEscape(namespace)
 }
