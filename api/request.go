@@ -52,7 +52,6 @@ type Request struct {
 // and times the workflow recorded since are not in it yet.
 const ViewSubmitted = "submitted"
 
-
 // GrantDuration is how long the role is (or was to be) held.
 func (r Request) GrantDuration() time.Duration {
 	return time.Duration(r.DurationSeconds) * time.Second
