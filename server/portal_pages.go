@@ -272,12 +272,9 @@ func (s *Server) showPortalRequest(c echo.Context) error {
 		return s.portalError(c, err)
 	}
 	ctx := c.Request().Context()
-	req, err := s.queryRequest(ctx, id)
+	req, err := s.readRequest(ctx, id, d)
 	if err != nil {
-		// A request whose workflow does not answer is shown as
-		// visibility knows it.
-		s.log.Warn("portal: request view not read", "access_request_id", id, "error", err)
-		req = workflows.Request{ID: id, Status: d.status, Role: d.role, RequesterID: d.requesterID, Decisions: []workflows.Decision{}}
+		return s.portalError(c, temporalFailure(err, "read the request"))
 	}
 	trail, err := s.trail(ctx, id)
 	if err != nil {
@@ -312,12 +309,12 @@ type statusView struct {
 // portalStatus answers the status cells of a portal page, for a request
 // the person may see (the API's rule).
 func (s *Server) portalStatus(c echo.Context) error {
-	id, _, err := s.lookupRequest(c, false)
+	id, d, err := s.lookupRequest(c, false)
 	if err != nil {
 		ae := s.toAPIError(err, c)
 		return c.JSON(ae.status, map[string]string{"error": ae.detail})
 	}
-	req, err := s.queryRequest(c.Request().Context(), id)
+	req, err := s.readRequest(c.Request().Context(), id, d)
 	if err != nil {
 		ae := temporalFailure(err, "read the request")
 		return c.JSON(ae.status, map[string]string{"error": ae.detail})

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/jitflow/jitflow/api"
+	"github.com/jitflow/jitflow/workflows"
 	"github.com/jitflow/jitflow/audit"
 )
 
@@ -110,16 +111,23 @@ const HeaderView = "X-Jitflow-View"
 // getRequest answers with the workflow's current view of the request, or,
 // when the workflow does not answer within readWait, at once with the
 // request as submitted: a request that was accepted is always readable.
+// readRequest reads an accepted request for a person who may see it: as
+// the workflow answers within readWait, else as submitted (never a 503
+// while Temporal itself answers).
+func (s *Server) readRequest(ctx context.Context, id string, d description) (workflows.Request, error) {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	queryCtx, cancelQuery := context.WithTimeout(ctx, readWait)
+	defer cancelQuery()
+	return s.currentOrSubmitted(ctx, queryCtx, id, d.recorded())
+}
+
 func (s *Server) getRequest(c echo.Context) error {
 	id, d, err := s.lookupRequest(c, false)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(c.Request().Context(), queryTimeout)
-	defer cancel()
-	queryCtx, cancelQuery := context.WithTimeout(ctx, readWait)
-	defer cancelQuery()
-	req, err := s.currentOrSubmitted(ctx, queryCtx, id, d.recorded())
+	req, err := s.readRequest(c.Request().Context(), id, d)
 	if isNotFound(err) {
 		return requestNotFound(id)
 	}
