@@ -132,7 +132,13 @@ func (s *Server) foreignPost(c echo.Context, sess portalSession) string {
 	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
 		return "The form was sent from another site."
 	}
-	if o := r.Header.Get(echo.HeaderOrigin); o != "" && o != s.origin() {
+	// Pages go out with Referrer-Policy no-referrer, so a browser names
+	// their own forms' origin "null"; it then says same-origin in
+	// Sec-Fetch-Site, and the session's token decides either way.
+	switch o := r.Header.Get(echo.HeaderOrigin); {
+	case o == "null" && r.Header.Get("Sec-Fetch-Site") != "" && r.Header.Get("Sec-Fetch-Site") != "same-origin":
+		return "The form was sent from a page that is not this portal's."
+	case o != "" && o != "null" && o != s.origin():
 		return fmt.Sprintf("The form was sent from %s, not from this portal.", o)
 	}
 	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxFormBytes)

@@ -41,10 +41,17 @@ dl.facts{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dl.f
 
 // portalJS keeps the status cells of a portal page current: every few
 // seconds it asks the server for the status of each request still
-// moving, and says in a live region when one changed. Without it the
-// page shows the status as loaded.
+// moving. When one changed, the page reloads, so its actions follow the
+// new status, unless the person has started typing in a form: then a live
+// region says what changed. Without it the page shows the status as
+// loaded.
 const portalJS = `(function(){
 var note=document.getElementById('live-note');
+function untouched(){
+var a=document.activeElement;
+if(a&&(a.tagName==='INPUT'||a.tagName==='TEXTAREA'||a.tagName==='SELECT')){return false;}
+return Array.prototype.every.call(document.querySelectorAll('input[type=text],textarea'),function(f){return f.value==='';});
+}
 function tick(){
 document.querySelectorAll('[data-live]').forEach(function(el){
 var id=el.getAttribute('data-live');
@@ -54,6 +61,7 @@ fetch('/requests/'+encodeURIComponent(id)+'/status',{credentials:'same-origin',h
 if(!v){return;}
 if(el.getAttribute('data-status')!==v.status){
 el.textContent=v.status_text;el.setAttribute('data-status',v.status);el.className='status st-'+v.status;
+if(untouched()){location.reload();return;}
 if(note){note.textContent='Request '+id+' is now '+v.status_text+'. Reload the page for what you can do next.';}
 }
 var left=document.getElementById('left-'+id);if(left){left.textContent=v.time_left;}

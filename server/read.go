@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/jitflow/jitflow/api"
-	"github.com/jitflow/jitflow/workflows"
 	"github.com/jitflow/jitflow/audit"
+	"github.com/jitflow/jitflow/workflows"
 )
 
 // idPattern is the shape of every request id this API makes; anything else
