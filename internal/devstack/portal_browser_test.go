@@ -48,6 +48,19 @@ func steps(t *testing.T, ctx context.Context, what string, actions ...chromedp.A
 	}
 }
 
+// pageWeight is the size of the page's HTML as it crossed the network (the
+// portal's pages carry their style and script inline and load nothing
+// else), for the log.
+func pageWeight(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`performance.getEntriesByType('navigation')[0].encodedBodySize`))
+	if err != nil {
+		t.Fatalf("page weight of %s: %v", name, err)
+	}
+	resources, _ := chromedp.Run(ctx, chromedp.Evaluate[float64](`performance.getEntriesByType('resource').length`))
+	t.Logf("page weight: %s %d bytes, %d more resources", name, int(n), int(resources))
+}
+
 // attr reads an attribute of the first element sel finds.
 func attr(t *testing.T, ctx context.Context, sel, name string) string {
 	t.Helper()
@@ -128,6 +141,7 @@ func TestPortalInBrowser(t *testing.T) {
 		}
 	}
 	screenshot(t, bob, "portal-to-approve.png")
+	pageWeight(t, bob, "To approve (one request waiting)")
 
 	// alice watches her requests while bob decides.
 	steps(t, alice, "alice opens My requests", chromedp.Click(chromedp.CSS("#nav-mine")), chromedp.WaitVisible(chromedp.CSS("#status-"+id)))
@@ -143,6 +157,12 @@ func TestPortalInBrowser(t *testing.T) {
 		t.Fatal("the emulator does not hold alice's reader assignment")
 	}
 	screenshot(t, alice, "portal-my-requests.png")
+	pageWeight(t, alice, "My requests (one active)")
+	steps(t, alice, "alice opens the request form", chromedp.Click(chromedp.CSS("#nav-request")), chromedp.WaitVisible(chromedp.CSS("#request-form")))
+	pageWeight(t, alice, "Request (form)")
+	steps(t, alice, "alice opens her request", chromedp.Navigate(st.APIURL+"/requests/"+id), chromedp.WaitVisible(chromedp.CSS("#timeline")))
+	pageWeight(t, alice, "A request (with its audit timeline)")
+	steps(t, alice, "alice goes back to My requests", chromedp.Click(chromedp.CSS("#nav-mine")), chromedp.WaitVisible(chromedp.CSS("#revoke-"+id)))
 
 	steps(t, alice, "alice revokes",
 		chromedp.SendKeys(chromedp.CSS("#reason-"+id), "done with it"),
