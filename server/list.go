@@ -124,7 +124,14 @@ func (s *Server) views(ctx context.Context, sums []Summary) []workflows.Request 
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			req, err := s.currentOrSubmitted(ctx, queryCtx, sum.ID, recorded{status: sum.Status, endedAt: sum.EndedAt})
+			// A describe (Temporal's database, no worker) says whether the
+			// workflow has run its first task and whether its history grew
+			// since its view was kept.
+			rec := recorded{status: sum.Status, endedAt: sum.EndedAt}
+			if d, err := s.describe(queryCtx, sum.ID); err == nil {
+				rec = d.recorded()
+			}
+			req, err := s.currentOrSubmitted(ctx, queryCtx, sum.ID, rec)
 			if err != nil {
 				s.log.Warn("list: request neither read from its workflow nor from its start; listing what visibility knows", "access_request_id", sum.ID, "error", err)
 				req = sum.request()

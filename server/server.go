@@ -95,6 +95,7 @@ type Server struct {
 	now          func() time.Time
 	metrics      *telemetry.Metrics
 	recent       recentStarts
+	viewCache    viewCache
 	directory    policies.Directory
 	limits       *limiters
 	addrLimits   *limiters

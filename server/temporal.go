@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -132,6 +133,10 @@ type description struct {
 	// unready: no workflow task has completed yet, so a query could only
 	// wait and fail.
 	unready bool
+	// run and length name the history as it stood when described: the
+	// key of the view cache.
+	run    string
+	length int64
 }
 
 // firstTaskEvents is the length of a history whose first workflow task
@@ -161,21 +166,38 @@ func (s *Server) describe(ctx context.Context, id string) (description, error) {
 		out.endedAt = &t
 	}
 	out.unready = out.running && d.HistoryLength > 0 && d.HistoryLength <= firstTaskEvents
+	out.run, out.length = d.WorkflowExecution.RunID, int64(d.HistoryLength)
 	return out, nil
 }
 
 // queryRequest asks the workflow for its current view.
 func (s *Server) queryRequest(ctx context.Context, id string) (workflows.Request, error) {
+	return s.cachedQuery(ctx, id, recorded{})
+}
+
+// cachedQuery is queryRequest through the view cache: a history that did
+// not grow since the view was kept answers without the workflow.
+func (s *Server) cachedQuery(ctx context.Context, id string, rec recorded) (workflows.Request, error) {
+	var req workflows.Request
+	if data, ok := s.viewCache.get(id, rec.run, rec.length); ok {
+		if err := json.Unmarshal(data, &req); err == nil {
+			return req, nil
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	v, err := s.temporal.QueryWorkflow(ctx, id, "", workflows.QueryRequest)
+	v, err := s.temporal.QueryWorkflow(ctx, id, rec.run, workflows.QueryRequest)
 	if err != nil {
 		return workflows.Request{}, err
 	}
-	var req workflows.Request
-	if err := v.Get(&req); err != nil {
+	var data json.RawMessage
+	if err := v.Get(&data); err != nil {
 		return workflows.Request{}, err
 	}
+	if err := json.Unmarshal(data, &req); err != nil {
+		return workflows.Request{}, err
+	}
+	s.viewCache.put(id, rec.run, rec.length, data)
 	return req, nil
 }
 
@@ -185,7 +207,7 @@ func (s *Server) queryRequest(ctx context.Context, id string) (workflows.Request
 // from the query: the request is gone.
 func (s *Server) currentOrSubmitted(ctx, queryCtx context.Context, id string, rec recorded) (workflows.Request, error) {
 	if !rec.unready {
-		req, err := s.queryRequest(queryCtx, id)
+		req, err := s.cachedQuery(queryCtx, id, rec)
 		if err == nil || isNotFound(err) {
 			return req, err
 		}
@@ -201,10 +223,13 @@ type recorded struct {
 	status  workflows.Status
 	endedAt *time.Time
 	unready bool
+	// run and length, when known, let the view cache answer.
+	run    string
+	length int64
 }
 
 func (d description) recorded() recorded {
-	return recorded{status: d.status, endedAt: d.endedAt, unready: d.unready}
+	return recorded{status: d.status, endedAt: d.endedAt, unready: d.unready, run: d.run, length: d.length}
 }
 
 // submittedView is the request as submitted, from this server's recent
