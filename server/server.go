@@ -96,6 +96,7 @@ type Server struct {
 	metrics      *telemetry.Metrics
 	recent       recentStarts
 	viewCache    viewCache
+	warming      chan struct{}
 	directory    policies.Directory
 	limits       *limiters
 	addrLimits   *limiters
@@ -145,6 +146,7 @@ func New(cfg Config) (*Server, error) {
 		ready:        cfg.Ready,
 		log:          newLogger(cfg.Logger),
 		echo:         echo.New(),
+		warming:      make(chan struct{}, warmers),
 		now:          time.Now,
 		metrics:      cfg.Metrics,
 		directory:    cfg.Directory,

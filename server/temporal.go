@@ -211,9 +211,39 @@ func (s *Server) currentOrSubmitted(ctx, queryCtx context.Context, id string, re
 		if err == nil || isNotFound(err) {
 			return req, err
 		}
+		if queryCtx.Err() != nil {
+			s.warm(id, rec)
+		}
 		s.log.Debug("request view not read from its workflow; answering as submitted", "access_request_id", id, "error", err)
 	}
 	return s.submittedView(ctx, id, rec)
+}
+
+// warmers bounds the queries that go on after their reader stopped
+// waiting.
+const warmers = 4
+
+// warm lets the query a reader stopped waiting for go on in the background
+// (a few at a time), so that the view is kept for the next read: a list of
+// requests whose workflows had to be replayed answers from the cache the
+// next time instead of as submitted again.
+func (s *Server) warm(id string, rec recorded) {
+	if rec.length <= 0 {
+		return
+	}
+	select {
+	case s.warming <- struct{}{}:
+	default:
+		return // enough under way; a later read tries again
+	}
+	go func() {
+		defer func() { <-s.warming }()
+		ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
+		defer cancel()
+		if _, err := s.cachedQuery(ctx, id, rec); err != nil {
+			s.log.Debug("request view not kept: its workflow did not answer", "access_request_id", id, "error", err)
+		}
+	}()
 }
 
 // recorded is what Temporal holds of a request without asking its worker:

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"testing"
+	"time"
 )
 
 // A request whose history has not grown is read from the view kept when
@@ -66,5 +67,40 @@ func TestViewCacheBounds(t *testing.T) {
 	}
 	if data, ok := c.get("x", "run-1", 7); !ok || string(data) != `{"id":"x"}` {
 		t.Errorf("get = %q, %v", data, ok)
+	}
+}
+
+// A query the reader stopped waiting for goes on in the background: once
+// the workflow answers, its view is kept, and the next read shows it
+// without asking the workflow again.
+func TestSlowViewKeptForTheNextRead(t *testing.T) {
+	e := newEnv(t)
+	id := e.create("alice", readerBody)
+	gate := make(chan struct{})
+	e.temporal.mu.Lock()
+	e.temporal.wfs[id].queryGate = gate
+	e.temporal.wfs[id].historyLength = 9
+	e.temporal.mu.Unlock()
+	getAsSubmitted(t, e, "bob", id)
+	close(gate) // the workflow answers, after the reader stopped waiting
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, ok := e.server.viewCache.get(id, "run", 9); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the late answer was not kept")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_, calls := e.temporal.callCount()
+	before := calls["QueryWorkflow"]
+	r := e.call(http.MethodGet, "/api/v1/requests/"+id, "bob", "")
+	wantStatus(t, r, http.StatusOK)
+	if v := r.request(t).View; v != "" {
+		t.Errorf("the next read is still %q", v)
+	}
+	if _, calls := e.temporal.callCount(); calls["QueryWorkflow"] != before {
+		t.Errorf("the next read asked the workflow again")
 	}
 }
