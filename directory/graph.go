@@ -10,10 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/mail"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/jitflow/jitflow/freetext"
 	"github.com/jitflow/jitflow/graph"
 	"github.com/jitflow/jitflow/policies"
 )
@@ -81,7 +85,7 @@ func (g *Graph) User(ctx context.Context, idOrUPN string) (policies.User, error)
 		if err != nil {
 			return policies.User{}, lookupError(what, permUser, err, policies.ErrNotInDirectory)
 		}
-		return user(u), nil
+		return user(u)
 	})
 }
 
@@ -96,7 +100,11 @@ func (g *Graph) GroupMembers(ctx context.Context, groupID string) ([]policies.Us
 		}
 		out := make([]policies.User, 0, len(us))
 		for _, u := range us {
-			out = append(out, user(u))
+			// A member jitflow could not name safely is never asked: a
+			// group of only such members is a group with nobody to ask.
+			if p, err := user(u); err == nil {
+				out = append(out, p)
+			}
 		}
 		return out, nil
 	})
@@ -125,7 +133,7 @@ func (g *Graph) Manager(ctx context.Context, userID string) (policies.User, erro
 		if err != nil {
 			return policies.User{}, lookupError(what, permUser, err, policies.ErrNoManager)
 		}
-		return user(m), nil
+		return user(m)
 	})
 }
 
@@ -151,12 +159,27 @@ func (g *Graph) Eligible(ctx context.Context, userID string, role *policies.Role
 
 // user is a directory user as policies name people: the object id in
 // lower case, and mail going to the UPN when the user has no mailbox.
-func user(u graph.DirectoryUser) policies.User {
+// What Graph answers travels into workflow history, emails, pages and
+// terminals, so it is checked as the policy file's users are: an object
+// id that is a GUID, a principal name and a mail address without control
+// or bidi characters, each one bare address.
+func user(u graph.DirectoryUser) (policies.User, error) {
 	email := u.Mail
 	if email == "" {
 		email = u.UPN
 	}
-	return policies.User{ID: strings.ToLower(u.ID), UPN: u.UPN, Email: email}
+	if _, err := uuid.Parse(u.ID); err != nil || len(u.ID) != 36 {
+		return policies.User{}, fmt.Errorf("Microsoft Graph answered a user whose id %q is not an object id (a GUID)", freetext.EscapeLine(u.ID))
+	}
+	for _, f := range []struct{ name, v string }{{"userPrincipalName", u.UPN}, {"mail", email}} {
+		if err := freetext.Check(f.name, f.v, freetext.SingleLine); err != nil {
+			return policies.User{}, fmt.Errorf("Microsoft Graph answered user %s with a %s jitflow cannot show safely: %w", u.ID, f.name, err)
+		}
+		if a, err := mail.ParseAddress(f.v); err != nil || a.Address != f.v || a.Name != "" {
+			return policies.User{}, fmt.Errorf("Microsoft Graph answered user %s with a %s that is not one bare address: %q", u.ID, f.name, freetext.EscapeLine(f.v))
+		}
+	}
+	return policies.User{ID: strings.ToLower(u.ID), UPN: u.UPN, Email: email}, nil
 }
 
 // The Graph application permissions each lookup needs, named when Graph
