@@ -131,10 +131,6 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s0 := &Server{approvalKeys: cfg.ApprovalKeys, signIn: si, directory: cfg.Directory, eligible: cfg.Eligibility}
-	if err := s0.CheckPolicy(cfg.Policies.Current()); err != nil {
-		return nil, err
-	}
 	s := &Server{
 		temporal:     cfg.Temporal,
 		policies:     cfg.Policies,
@@ -152,6 +148,9 @@ func New(cfg Config) (*Server, error) {
 		directory:    cfg.Directory,
 		eligible:     cfg.Eligibility,
 		temporalUI:   strings.TrimSuffix(cfg.TemporalUIURL, "/"),
+	}
+	if err := s.CheckPolicy(cfg.Policies.Current()); err != nil {
+		return nil, err
 	}
 	s.recent.now = func() time.Time { return s.now() }
 	s.limits = newLimiters(cfg.RateLimit, "user", func() time.Time { return s.now() })
