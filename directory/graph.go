@@ -15,8 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/jitflow/jitflow/freetext"
 	"github.com/jitflow/jitflow/graph"
 	"github.com/jitflow/jitflow/policies"
@@ -168,7 +166,7 @@ func user(u graph.DirectoryUser) (policies.User, error) {
 	if email == "" {
 		email = u.UPN
 	}
-	if _, err := uuid.Parse(u.ID); err != nil || len(u.ID) != 36 {
+	if !policies.IsObjectID(u.ID) {
 		return policies.User{}, fmt.Errorf("Microsoft Graph answered a user whose id %q is not an object id (a GUID)", freetext.EscapeLine(u.ID))
 	}
 	for _, f := range []struct{ name, v string }{{"userPrincipalName", u.UPN}, {"mail", email}} {

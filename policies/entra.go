@@ -35,6 +35,10 @@ type Directory interface {
 	Eligible(ctx context.Context, userID string, role *Role) (bool, error)
 }
 
+// IsObjectID reports whether s is written as an Entra object id: a GUID,
+// 8-4-4-4-12 hex digits, as the policy file's ids must be.
+func IsObjectID(s string) bool { return guidPattern.MatchString(s) }
+
 // ErrNotInDirectory: the user or group does not exist in the directory.
 var ErrNotInDirectory = errors.New("not in the directory")
 

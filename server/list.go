@@ -11,12 +11,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/jitflow/jitflow/api"
+	"github.com/jitflow/jitflow/policies"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -232,7 +232,7 @@ func (s *Server) lookupUser(c echo.Context, v string) (string, bool) {
 	if u, ok := pol.UserByName(v); ok {
 		return u.ID, true
 	}
-	if _, err := uuid.Parse(v); err == nil && len(v) == 36 {
+	if policies.IsObjectID(v) {
 		return strings.ToLower(v), true
 	}
 	if s.directory != nil && strings.Contains(v, "@") {
