@@ -72,8 +72,8 @@ const MaxManagerLevel = 2
 // in the directory's order, then the requester's manager at the given
 // level. The requester is left out and each person appears once. A group
 // that no longer exists or a requester without a manager adds nobody and
-// a problem that says so; any other directory error is returned as is, so
-// the caller retries or fails loudly.
+// a problem that says so; any other directory error is a *DirectoryError,
+// so the caller retries or fails loudly.
 func ResolveApprovers(ctx context.Context, dir Directory, requesterID string, refs ApproverRefs) (people []User, problems []string, err error) {
 	if refs.Empty() {
 		return nil, nil, nil
@@ -88,7 +88,7 @@ func ResolveApprovers(ctx context.Context, dir Directory, requesterID string, re
 			problems = append(problems, fmt.Sprintf("group %s does not exist in the directory", g))
 			continue
 		case err != nil:
-			return nil, nil, fmt.Errorf("read the members of group %s: %w", g, err)
+			return nil, nil, directoryError("the members of group "+g, err)
 		}
 		if len(members) == 0 {
 			problems = append(problems, fmt.Sprintf("group %s has no members", g))
@@ -96,28 +96,37 @@ func ResolveApprovers(ctx context.Context, dir Directory, requesterID string, re
 		people = append(people, members...)
 	}
 	if refs.Manager > 0 {
-		id := requesterID
-		for level := 1; level <= refs.Manager; level++ {
-			m, err := dir.Manager(ctx, id)
-			switch {
-			case errors.Is(err, ErrNoManager), errors.Is(err, ErrNotInDirectory):
-				problems = append(problems, fmt.Sprintf("%s has no manager in the directory", managerChain(requesterID, level-1)))
-				id = ""
-			case err != nil:
-				return nil, nil, fmt.Errorf("read the manager of %s: %w", id, err)
-			default:
-				id = m.ID
-				if level == refs.Manager {
-					people = append(people, m)
-				}
-			}
-			if id == "" {
-				break
-			}
+		chain, err := managers(ctx, dir, requesterID, refs.Manager)
+		switch {
+		case err != nil:
+			return nil, nil, err
+		case len(chain) < refs.Manager:
+			problems = append(problems, fmt.Sprintf("%s has no manager in the directory", managerChain(requesterID, len(chain))))
+		default:
+			people = append(people, chain[refs.Manager-1])
 		}
 	}
 	people = slices.DeleteFunc(dedupe(people), func(u User) bool { return strings.EqualFold(u.ID, requesterID) })
 	return people, problems, nil
+}
+
+// managers reads the manager chain above userID, nearest first, up to
+// levels people; a chain that ends sooner is shorter. Errors other than
+// "no manager" are *DirectoryError.
+func managers(ctx context.Context, dir Directory, userID string, levels int) ([]User, error) {
+	var chain []User
+	for id := userID; len(chain) < levels; {
+		m, err := dir.Manager(ctx, id)
+		switch {
+		case errors.Is(err, ErrNoManager), errors.Is(err, ErrNotInDirectory):
+			return chain, nil
+		case err != nil:
+			return nil, directoryError("the manager of user "+id, err)
+		}
+		chain = append(chain, m)
+		id = m.ID
+	}
+	return chain, nil
 }
 
 // managerChain names the person level steps up from the requester.

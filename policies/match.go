@@ -99,8 +99,6 @@ type member struct {
 
 	groups     []string // the person's Entra groups, once read
 	groupsRead bool
-	chain      []string // the requester's managers' object ids, level 1 first, as far as read
-	chainEnd   bool     // the chain has no more managers
 }
 
 func (p *Policy) member(ctx context.Context, dir Directory, person User, requesterID string) *member {
@@ -182,25 +180,14 @@ func (m *member) isManager(level int) (bool, error) {
 	if m.requesterID == "" {
 		return false, nil
 	}
-	for len(m.chain) < level && !m.chainEnd {
-		if m.dir == nil {
-			return false, ErrNoDirectory
-		}
-		from := m.requesterID
-		if len(m.chain) > 0 {
-			from = m.chain[len(m.chain)-1]
-		}
-		mgr, err := m.dir.Manager(m.ctx, from)
-		switch {
-		case errors.Is(err, ErrNoManager), errors.Is(err, ErrNotInDirectory):
-			m.chainEnd = true
-		case err != nil:
-			return false, directoryError("the manager of user "+from, err)
-		default:
-			m.chain = append(m.chain, mgr.ID)
-		}
+	if m.dir == nil {
+		return false, ErrNoDirectory
 	}
-	return len(m.chain) >= level && strings.EqualFold(m.chain[level-1], m.person.ID), nil
+	chain, err := managers(m.ctx, m.dir, m.requesterID, level)
+	if err != nil {
+		return false, err
+	}
+	return len(chain) >= level && strings.EqualFold(chain[level-1].ID, m.person.ID), nil
 }
 
 // people resolves what can be resolved when a request is made: the users
@@ -227,18 +214,10 @@ func (p *Policy) notifyList(ctx context.Context, dir Directory, s Subjects) ([]U
 	if err != nil {
 		return nil, err
 	}
-	for _, g := range s.GroupIDs {
-		if dir == nil {
-			return nil, ErrNoDirectory
-		}
-		members, err := dir.GroupMembers(ctx, g)
-		switch {
-		case errors.Is(err, ErrNotInDirectory):
-			continue
-		case err != nil:
-			return nil, directoryError("the members of group "+g, err)
-		}
-		out = append(out, members...)
+	// Nobody is left out (no requester); a group gone or empty tells no one.
+	members, _, err := ResolveApprovers(ctx, dir, "", ApproverRefs{GroupIDs: s.GroupIDs})
+	if err != nil {
+		return nil, err
 	}
-	return dedupe(out), nil
+	return dedupe(append(out, members...)), nil
 }
