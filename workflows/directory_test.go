@@ -248,9 +248,11 @@ func TestDirectoryMissingOnTheWorker(t *testing.T) {
 	require.Contains(t, r.Reason, "this worker has no Graph directory configured")
 }
 
-// An extension whose stage has nobody to ask is refused the same loud
-// way; the grant runs on to its end.
-func TestDirectoryNobodyToAskForAnExtension(t *testing.T) {
+// groupGoneForExtensions is a request whose one-tier stage names the leads
+// group: bob is in it when the request is decided, and the group is gone
+// when any extension's stage starts.
+func groupGoneForExtensions(t *testing.T) *harness {
+	t.Helper()
 	in := directoryInput()
 	in.Stages[0].Tiers = in.Stages[0].Tiers[:1]
 	h := newHarness(t, in)
@@ -262,6 +264,13 @@ func TestDirectoryNobodyToAskForAnExtension(t *testing.T) {
 		}
 		return leads(n, in)
 	}
+	return h
+}
+
+// An extension whose stage has nobody to ask is refused the same loud
+// way; the grant runs on to its end.
+func TestDirectoryNobodyToAskForAnExtension(t *testing.T) {
+	h := groupGoneForExtensions(t)
 	h.decideAt(5*time.Second, bob, approve, "")
 	ask := extendAt(h, 10*time.Minute, alice, 30*time.Minute)
 	r := h.run()

@@ -317,17 +317,7 @@ func TestExtensionOutcomeEmails(t *testing.T) {
 		require.Equal(t, []time.Duration{10*time.Minute + 80*time.Second}, h.notifiedAt(activities.MailExtensionTimedOut))
 	})
 	t.Run("nobody to ask", func(t *testing.T) {
-		in := directoryInput()
-		in.Stages[0].Tiers = in.Stages[0].Tiers[:1]
-		h := newHarness(t, in)
-		leads := entra(bob)
-		h.resolve = func(n int, in activities.ResolveApproversInput) (activities.ResolveApproversResult, error) {
-			if n > 1 {
-				return activities.ResolveApproversResult{Tiers: [][]activities.Recipient{{}},
-					Problems: []string{"group " + groupLeads + " does not exist in the directory"}}, nil
-			}
-			return leads(n, in)
-		}
+		h := groupGoneForExtensions(t)
 		h.decideAt(approvedAt, bob, approve, "")
 		extendAt(h, 10*time.Minute, alice, 30*time.Minute)
 		h.run()
