@@ -20,6 +20,15 @@ import (
 // grants end together. Both workflows version on it.
 const ChangeGrantEndNotice = "grant-end-notice"
 
+// grantEndNoticeLean is the version of ChangeGrantEndNotice that
+// assignment runs started by this code record: grants end at their end as
+// in version 1, and the run knows from its first command that
+// changeReassignAfterOwnEnd and changeQuickRemoval apply, so it asks
+// GetVersion for neither (each ask costs a marker event and a
+// TemporalChangeVersion upsert, in every run after a continue-as-new too).
+// The request workflow asks only whether the change applies (>= 1).
+const grantEndNoticeLean = 2
+
 // Hold asks the assignment workflow to hold the role for in.RequestID (a
 // new grant for in.Duration, or with in.Until its grant extended). Usually
 // it answers at once, and a local activity gets the answer without a round

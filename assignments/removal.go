@@ -25,7 +25,7 @@ func (s *assignment) remove(ctx workflow.Context) {
 	if in.Reason == "" {
 		in.Reason = "no jitflow request holds it any more"
 	}
-	quick := workflow.GetVersion(ctx, changeQuickRemoval, workflow.DefaultVersion, 1) == 1
+	quick := s.lean || workflow.GetVersion(ctx, changeQuickRemoval, workflow.DefaultVersion, 1) == 1
 	for {
 		var res graph.DeactivateResult
 		var err error

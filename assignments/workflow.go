@@ -91,6 +91,9 @@ type assignment struct {
 	// ends before a grant, jitflow assigns the role itself for the rest
 	// (changeReassignAfterOwnEnd); before, grants outlived the role.
 	reassigns bool
+	// lean: the run recorded grantEndNoticeLean, so the changes it implies
+	// apply without asking GetVersion.
+	lean bool
 	// reassignNotBefore holds off the next attempt while Graph still
 	// lists the principal's own assignment past its end.
 	reassignNotBefore time.Time
@@ -137,8 +140,9 @@ func (s *assignment) setup(ctx workflow.Context) error {
 // run does the Graph work the handlers ask for, one thing at a time, and
 // ends when nothing is held and nothing is assigned.
 func (s *assignment) run(ctx workflow.Context) error {
-	s.endsGrants = workflow.GetVersion(ctx, ChangeGrantEndNotice, workflow.DefaultVersion, 1) == 1
-	s.reassigns = workflow.GetVersion(ctx, changeReassignAfterOwnEnd, workflow.DefaultVersion, 1) == 1
+	v := workflow.GetVersion(ctx, ChangeGrantEndNotice, workflow.DefaultVersion, grantEndNoticeLean)
+	s.endsGrants, s.lean = v >= 1, v == grantEndNoticeLean
+	s.reassigns = s.lean || workflow.GetVersion(ctx, changeReassignAfterOwnEnd, workflow.DefaultVersion, 1) == 1
 	for {
 		if err := s.awaitWork(ctx); err != nil {
 			return err

@@ -108,6 +108,9 @@ type fakeWorkflow struct {
 	// historyLength is what describing the workflow says of its history;
 	// 0 leaves it unsaid.
 	historyLength int
+	// memo, when set, is the view the workflow kept in its memo
+	// (workflows.MemoRequest), which visibility returns with its row.
+	memo *workflows.Request
 }
 
 func newFakeTemporal() *fakeTemporal {
@@ -412,6 +415,13 @@ func (w *fakeWorkflow) info(id string) *workflowpb.WorkflowExecutionInfo {
 	}
 	if w.closed != nil {
 		info.CloseTime = timestamppb.New(*w.closed)
+	}
+	if w.memo != nil {
+		p, err := dc.ToPayload(*w.memo)
+		if err != nil {
+			panic(err)
+		}
+		info.Memo = &commonpb.Memo{Fields: map[string]*commonpb.Payload{workflows.MemoRequest: p}}
 	}
 	return info
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/policies"
@@ -39,6 +40,10 @@ type Summary struct {
 	RequesterID string           `json:"requester_id"`
 	CreatedAt   time.Time        `json:"created_at"`
 	EndedAt     *time.Time       `json:"ended_at"`
+	// view is the request's view its workflow kept in its memo
+	// (workflows.MemoRequest) as of its last change; nil for requests
+	// started before it kept one.
+	view *workflows.Request
 }
 
 // listBody is the answer of GET /api/v1/requests: full request objects,
@@ -106,8 +111,11 @@ func (s *Server) listed(ctx context.Context, f listFilter, me *identity, q strin
 	return append(requests, all[len(recent):]...), next, nil
 }
 
-// views reads the full request object of each listed request from its
-// workflow, a few at a time. The queries of a listing share one short
+// views reads the full request object of each listed request: the view
+// its workflow keeps in its memo, which visibility returned with the row
+// (as of the workflow's last change: a moment behind it at most), or, for
+// requests started before workflows kept one, a query to the workflow, a
+// few at a time. The queries of a listing share one short
 // deadline, listWait: a request whose workflow has not answered by then (its
 // first task still to run, a busy worker, a slow replay) is listed as
 // submitted, from its start, with the status visibility knows.
@@ -120,6 +128,10 @@ func (s *Server) views(ctx context.Context, sums []Summary) []workflows.Request 
 	sem := make(chan struct{}, listQueries)
 	var wg sync.WaitGroup
 	for i, sum := range sums {
+		if v := sum.memoView(); v != nil {
+			out[i] = *v
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -308,6 +320,18 @@ func (s *Server) list(ctx context.Context, query string, limit int, token []byte
 	return out, token, nil
 }
 
+// memoView is the view the request's workflow kept in its memo, when it
+// is as new as the status visibility holds (both come from the same
+// visibility record, so they differ only for a workflow that was ended
+// from outside, which never wrote its last view).
+func (sum Summary) memoView() *workflows.Request {
+	if sum.view == nil || sum.view.Status != sum.Status || sum.view.ID != sum.ID {
+		return nil
+	}
+	v := *sum.view
+	return &v
+}
+
 // request is the request object as far as visibility knows it.
 func (sum Summary) request() workflows.Request {
 	return workflows.Request{
@@ -331,6 +355,14 @@ func (s *Server) summary(ex *workflowpb.WorkflowExecutionInfo) Summary {
 	if ex.GetCloseTime() != nil {
 		t := ex.GetCloseTime().AsTime().UTC()
 		sum.EndedAt = &t
+	}
+	if p := ex.GetMemo().GetFields()[workflows.MemoRequest]; p != nil {
+		var v workflows.Request
+		if err := converter.GetDefaultDataConverter().FromPayload(p, &v); err == nil {
+			sum.view = &v
+		} else {
+			s.log.Warn("list: request's memo not read; asking its workflow", "access_request_id", sum.ID, "error", err)
+		}
 	}
 	return sum
 }

@@ -130,6 +130,49 @@ func TestListFullRequests(t *testing.T) {
 	}
 }
 
+// A request whose workflow keeps its view in its memo is listed from
+// visibility alone: no describe, no query, even when its worker does not
+// answer. A memo behind the status visibility holds (a workflow ended from
+// outside) is not trusted: that row asks its workflow.
+func TestListReadsMemoViews(t *testing.T) {
+	e := newEnv(t)
+	kept := e.create("alice", readerBody)
+	behind := e.create("alice", readerBody)
+	escalates := time.Date(2030, 1, 1, 1, 0, 0, 0, time.UTC)
+	e.temporal.mu.Lock()
+	w := e.temporal.wfs[kept]
+	memo := w.view
+	memo.EscalatesAt, memo.Tier = &escalates, 1
+	w.memo, w.queryErr = &memo, serviceerror.NewDeadlineExceeded("no worker")
+	stale := e.temporal.wfs[behind].view
+	e.temporal.wfs[behind].memo = &stale
+	e.temporal.mu.Unlock()
+	e.temporal.close(behind, api.StatusDenied)
+	e.temporal.mu.Lock()
+	e.temporal.calls = nil
+	e.temporal.mu.Unlock()
+
+	got := list(t, e, "alice", "")
+	byID := map[string]workflows.Request{}
+	for _, r := range got {
+		byID[r.ID] = r
+	}
+	if r := byID[kept]; r.View != "" || r.EscalatesAt == nil || !r.EscalatesAt.Equal(escalates) || r.Status != api.StatusPending || r.Justification == "" {
+		t.Errorf("request with a memo view listed as %+v", r)
+	}
+	if r := byID[behind]; r.Status != api.StatusDenied || r.View != "" {
+		t.Errorf("request whose memo is behind listed as %+v, want its workflow's view (denied)", r)
+	}
+	e.temporal.mu.Lock()
+	defer e.temporal.mu.Unlock()
+	if n := e.temporal.calls["QueryWorkflow"]; n != 1 {
+		t.Errorf("%d queries, want 1: only the row whose memo is behind asks its workflow", n)
+	}
+	if n := e.temporal.calls["DescribeWorkflow"]; n != 1 {
+		t.Errorf("%d describes, want 1", n)
+	}
+}
+
 // Without a worker to answer, a listing still lists each request as
 // submitted, with the status and end visibility knows.
 func TestListWithoutWorker(t *testing.T) {

@@ -75,6 +75,11 @@ type accessRequest struct {
 	// asked are the approvers the directory named for a stage, beyond the
 	// plan's own, each once, in the order they were first asked.
 	asked []Person
+
+	// lean is set for requests started with StartProofLean; published is
+	// the view last kept in the memo (lean.go).
+	lean      bool
+	published []byte
 }
 
 func newAccessRequest(in AccessRequestInput) *accessRequest {
@@ -128,6 +133,9 @@ func (s *accessRequest) run(ctx workflow.Context) {
 	if !s.verifyStart(ctx) {
 		return
 	}
+	if s.lean {
+		workflow.Go(ctx, s.publishViews)
+	}
 	s.setStatus(ctx, s.status)
 	s.record(ctx, attested(AuditEvent{Type: api.EventRequested, Actor: s.in.Requester.UPN, ActorID: s.in.Requester.ID, Detail: s.requestedDetail()}, s.started))
 	if verr := s.in.Validate(); verr != nil {
@@ -145,7 +153,9 @@ func (s *accessRequest) run(ctx workflow.Context) {
 	}
 	// Requests that assigned the role themselves (no version marker) were
 	// drained before this code ran; such a history fails here, on replay.
-	workflow.GetVersion(ctx, changeAssignmentWorkflow, 1, 1)
+	if !s.lean {
+		workflow.GetVersion(ctx, changeAssignmentWorkflow, 1, 1)
+	}
 	if err = s.activate(ctx); err != nil || s.status != api.StatusActive {
 		return
 	}
@@ -156,13 +166,20 @@ func (s *accessRequest) run(ctx workflow.Context) {
 }
 
 // setStatus moves the request and tells visibility, so lists and searches
-// see the new status.
+// see the new status: a lean request only what visibility does not hold
+// yet, others every attribute.
 func (s *accessRequest) setStatus(ctx workflow.Context, st Status) {
 	s.status = st
 	if st.Terminal() && s.endedAt.IsZero() {
 		s.endedAt = workflow.Now(ctx)
 	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, s.searchAttributes(st)...); err != nil {
+	attrs := s.searchAttributes(st)
+	if s.lean {
+		if attrs = s.changedSearchAttributes(ctx, st); len(attrs) == 0 {
+			return
+		}
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, attrs...); err != nil {
 		s.logger.Error("Search attributes not updated", "status", st, "error", err)
 	}
 }
@@ -193,6 +210,7 @@ func (s *accessRequest) cleanup(ctx workflow.Context, err error) {
 	_ = workflow.Await(dctx, func() bool {
 		return s.emailsInFlight == 0 && workflow.AllHandlersFinished(dctx)
 	})
+	s.publishView(dctx)
 }
 
 // abandon ends a request whose workflow is going away; channel names the

@@ -47,7 +47,7 @@ func (s *accessRequest) autoApprove(ctx workflow.Context) bool {
 	if !s.autoApproved {
 		return false
 	}
-	if workflow.GetVersion(ctx, changeAutoApproval, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !s.runsChange(ctx, changeAutoApproval) {
 		// Unreachable for recorded histories (see above); run the stages
 		// rather than guess.
 		s.autoApproved, s.req.stage = false, 0

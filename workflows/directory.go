@@ -57,7 +57,7 @@ func (st Stage) hasDirectory() bool {
 // round was stopped meanwhile. An error means the workflow was cancelled.
 func (r *round) resolve(ctx workflow.Context) (bool, error) {
 	plan := r.stages[r.stage]
-	if workflow.GetVersion(ctx, ChangeDirectoryApprovers, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !r.s.runsChange(ctx, ChangeDirectoryApprovers) {
 		// A request started by a worker that ignored directory references
 		// asks its static approvers only, as that worker did.
 		return true, nil

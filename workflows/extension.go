@@ -101,7 +101,7 @@ func (e *extension) about() string {
 // version's commands (see round.oldExtension).
 func (s *accessRequest) approveExtension(ctx workflow.Context, e *extension) {
 	r := e.round
-	r.oldExtension = workflow.GetVersion(ctx, ChangeExtensionRound, workflow.DefaultVersion, 1) == workflow.DefaultVersion
+	r.oldExtension = !s.runsChange(ctx, ChangeExtensionRound)
 	end, err := r.run(ctx)
 	switch {
 	case err != nil || end == roundStopped:
@@ -172,7 +172,7 @@ func (s *accessRequest) refuseExtension(ctx workflow.Context, reason string) {
 // Extensions settled before ChangeExtensionOutcomeEmails told nobody; the
 // trail kept their outcome.
 func (s *accessRequest) emailExtension(ctx workflow.Context, kind string, e *extension, actor, reason string) {
-	if workflow.GetVersion(ctx, ChangeExtensionOutcomeEmails, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !s.runsChange(ctx, ChangeExtensionOutcomeEmails) {
 		return
 	}
 	to := []Person{s.in.Requester}

@@ -135,7 +135,7 @@ func (s *accessRequest) stillEligible(ctx workflow.Context) (bool, error) {
 // own, ahead of the end: when it fires the loop sends the email and waits
 // again for the same end, so the notice never moves the removal.
 func (s *accessRequest) hold(ctx workflow.Context) error {
-	notice := workflow.GetVersion(ctx, assignments.ChangeGrantEndNotice, workflow.DefaultVersion, 1) == 1
+	notice := s.runsChange(ctx, assignments.ChangeGrantEndNotice)
 	soon := s.newEndingSoon(ctx)
 	defer soon.stop()
 	for {

@@ -26,7 +26,7 @@ func (s *accessRequest) newEndingSoon(ctx workflow.Context) *endingSoon {
 	if s.in.EndNoticeBefore <= 0 {
 		return nil
 	}
-	if workflow.GetVersion(ctx, ChangeEndingSoon, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !s.runsChange(ctx, ChangeEndingSoon) {
 		return nil
 	}
 	return &endingSoon{before: s.in.EndNoticeBefore}

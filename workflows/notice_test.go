@@ -242,6 +242,8 @@ func TestEndingSoonOnceTheGrantIsLongEnough(t *testing.T) {
 // notice.
 func TestEndingSoonOldHold(t *testing.T) {
 	h := newHarness(t, noticedReaderInput())
+	// A request started before StartProofLean asks GetVersion for each change.
+	h.env.OnGetVersion(workflows.ChangeStartProof, workflow.DefaultVersion, workflows.StartProofLean).Return(workflow.Version(1))
 	h.env.OnGetVersion(workflows.ChangeEndingSoon, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	h.decideAt(approvedAt, bob, approve, "")
 	r := h.run()
@@ -346,6 +348,8 @@ func TestExtensionOutcomeEmails(t *testing.T) {
 // Extensions settled before ChangeExtensionOutcomeEmails told nobody.
 func TestExtensionOutcomeEmailsOldVersion(t *testing.T) {
 	h := newHarness(t, readerInput())
+	// A request started before StartProofLean asks GetVersion for each change.
+	h.env.OnGetVersion(workflows.ChangeStartProof, workflow.DefaultVersion, workflows.StartProofLean).Return(workflow.Version(1))
 	h.env.OnGetVersion(workflows.ChangeExtensionOutcomeEmails, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	h.decideAt(approvedAt, bob, approve, "")
 	extendAt(h, 10*time.Minute, alice, 30*time.Minute)

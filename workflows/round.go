@@ -181,7 +181,7 @@ func (r *round) reminderAt(ctx workflow.Context) (time.Time, bool) {
 	if !at.After(workflow.Now(ctx)) {
 		return time.Time{}, false
 	}
-	if workflow.GetVersion(ctx, ChangeReminders, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !r.s.runsChange(ctx, ChangeReminders) {
 		return time.Time{}, false
 	}
 	return at, true

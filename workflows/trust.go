@@ -74,9 +74,11 @@ const NotIssued = "not issued by a jitflow server"
 // records the outcome, so a replay (with other keys, at another time)
 // takes the same path. Histories from before the check skip it.
 func (s *accessRequest) verifyStart(ctx workflow.Context) bool {
-	if workflow.GetVersion(ctx, ChangeStartProof, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	v := workflow.GetVersion(ctx, ChangeStartProof, workflow.DefaultVersion, StartProofLean)
+	if v == workflow.DefaultVersion {
 		return true
 	}
+	s.lean = v == StartProofLean
 	started := workflow.GetInfo(ctx).WorkflowStartTime
 	var check startCheck
 	err := workflow.SideEffect(ctx, func(workflow.Context) any {

@@ -104,7 +104,7 @@ func (s *accessRequest) awaitQuickActivation(ctx workflow.Context) {
 	if s.status != api.StatusActivating {
 		return
 	}
-	if workflow.GetVersion(ctx, changeApprovalAnswersActivation, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !s.runsChange(ctx, changeApprovalAnswersActivation) {
 		return
 	}
 	_ = workflow.Await(ctx, func() bool {
