@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/sdk/client"
@@ -163,18 +164,34 @@ func (s *Server) answer(c echo.Context) func(workflows.Request, error) error {
 	}
 }
 
-// runUpdate sends one update and waits for its result.
+// startingRetry is how long runUpdate waits before sending again an
+// update refused because the request was still starting.
+const startingRetry = 50 * time.Millisecond
+
+// runUpdate sends one update and waits for its result. An update that
+// reached the workflow before its first task recorded the request
+// (workflows.ErrStarting) is sent again until ctx ends.
 func (s *Server) runUpdate(ctx context.Context, id, name string, arg any, out *workflows.Request) error {
-	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   id,
-		UpdateName:   name,
-		Args:         []any{arg},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return err
+	for {
+		h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID:   id,
+			UpdateName:   name,
+			Args:         []any{arg},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		if err == nil {
+			err = h.Get(ctx, out)
+		}
+		var appErr *temporal.ApplicationError
+		if !errors.As(err, &appErr) || appErr.Type() != workflows.ErrStarting {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(startingRetry):
+		}
 	}
-	return h.Get(ctx, out)
 }
 
 // updateFailure maps a refused or failed update. The workflow's own
@@ -190,6 +207,8 @@ func (s *Server) updateFailure(ctx context.Context, id, name string, err error) 
 			return problemf(http.StatusConflict, "%s", appErr.Message())
 		case workflows.ErrInvalid:
 			return problemf(http.StatusBadRequest, "%s", appErr.Message())
+		case workflows.ErrStarting:
+			return problemf(http.StatusServiceUnavailable, "%s", appErr.Message())
 		}
 		return &apiError{status: http.StatusInternalServerError, detail: fmt.Sprintf("request %s failed to %s", id, name), cause: err}
 	}

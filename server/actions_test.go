@@ -78,6 +78,27 @@ func TestActionsMapRejections(t *testing.T) {
 	}
 }
 
+// An update that reaches a request still in its first workflow task is
+// refused as starting; the API sends it again and answers with the
+// outcome, the caller seeing nothing of it.
+func TestActionRetriedWhileRequestStarts(t *testing.T) {
+	e := newEnv(t)
+	id := e.create("alice", readerBody)
+	refusals := 2
+	e.temporal.update = func(client.UpdateWorkflowOptions) (workflows.Request, error) {
+		if refusals > 0 {
+			refusals--
+			return workflows.Request{}, temporal.NewApplicationError("approve refused for now: request "+id+" is still starting; try again in a moment", workflows.ErrStarting)
+		}
+		return workflows.Request{ID: id, Status: api.StatusActive}, nil
+	}
+	r := e.call(http.MethodPost, "/api/v1/requests/"+id+"/approve", "bob", "")
+	wantStatus(t, r, http.StatusOK)
+	if n := len(e.temporal.updates); n != 3 {
+		t.Errorf("%d updates sent, want 3 (two refused as starting, then accepted)", n)
+	}
+}
+
 func TestActionsOnClosedOrUnknownRequest(t *testing.T) {
 	e := newEnv(t)
 	id := e.create("alice", readerBody)

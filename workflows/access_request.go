@@ -80,6 +80,11 @@ type accessRequest struct {
 	// the view last kept in the memo (lean.go).
 	lean      bool
 	published []byte
+	// quickHold is set while the activation's hold runs (see settling).
+	quickHold bool
+	// begun is set once the request recorded itself (requested): updates
+	// are refused before (ErrStarting).
+	begun bool
 }
 
 func newAccessRequest(in AccessRequestInput) *accessRequest {
@@ -138,6 +143,7 @@ func (s *accessRequest) run(ctx workflow.Context) {
 	}
 	s.setStatus(ctx, s.status)
 	s.record(ctx, attested(AuditEvent{Type: api.EventRequested, Actor: s.in.Requester.UPN, ActorID: s.in.Requester.ID, Detail: s.requestedDetail()}, s.started))
+	s.begun = true
 	if verr := s.in.Validate(); verr != nil {
 		s.fail(ctx, fmt.Sprintf("the request plan is invalid: %v", verr))
 		return
@@ -166,20 +172,17 @@ func (s *accessRequest) run(ctx workflow.Context) {
 }
 
 // setStatus moves the request and tells visibility, so lists and searches
-// see the new status: a lean request only what visibility does not hold
-// yet, others every attribute.
+// see the new status: at once, or for a lean request once the workflow
+// task's work settles (publishViews).
 func (s *accessRequest) setStatus(ctx workflow.Context, st Status) {
 	s.status = st
 	if st.Terminal() && s.endedAt.IsZero() {
 		s.endedAt = workflow.Now(ctx)
 	}
-	attrs := s.searchAttributes(st)
 	if s.lean {
-		if attrs = s.changedSearchAttributes(ctx, st); len(attrs) == 0 {
-			return
-		}
+		return // publishViews tells visibility
 	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, attrs...); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, s.searchAttributes(st)...); err != nil {
 		s.logger.Error("Search attributes not updated", "status", st, "error", err)
 	}
 }
@@ -210,7 +213,7 @@ func (s *accessRequest) cleanup(ctx workflow.Context, err error) {
 	_ = workflow.Await(dctx, func() bool {
 		return s.emailsInFlight == 0 && workflow.AllHandlersFinished(dctx)
 	})
-	s.publishView(dctx)
+	s.publish(dctx)
 }
 
 // abandon ends a request whose workflow is going away; channel names the

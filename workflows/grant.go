@@ -50,7 +50,9 @@ func (s *accessRequest) activate(ctx workflow.Context) error {
 		}
 	}
 	s.mayBeAssigned = true
+	s.quickHold = true
 	res, err := s.holdGrant(ctx, s.holdInput(time.Time{}))
+	s.quickHold = false
 	if err != nil {
 		if ctx.Err() != nil {
 			return err

@@ -18,10 +18,11 @@ import (
 //   - runs those changes' new code without asking GetVersion again (each
 //     ask costs a marker event and a TemporalChangeVersion upsert, a
 //     visibility write, the first time it is made);
-//   - tells visibility only the search attributes that changed (the start
-//     already carries its first status and approvers);
-//   - keeps its view in its memo (MemoRequest), so a listing reads it from
-//     visibility instead of querying each workflow.
+//   - tells visibility what changed once its state settles in a workflow
+//     task (publishViews): only the search attributes that changed (the
+//     start already carries the first ones), and its view in its memo
+//     (MemoRequest), so a listing reads it from visibility instead of
+//     querying each workflow.
 //
 // A request recorded with version 1 or none keeps the old commands.
 const StartProofLean = 2
@@ -57,16 +58,28 @@ func (s *accessRequest) runsChange(ctx workflow.Context, change string) bool {
 // visibility. Requests started before StartProofLean have none.
 const MemoRequest = "request"
 
-// publishViews keeps the memo's view in step with the request: it waits
-// until the view differs from the one last published and publishes it.
-// It runs for lean requests only; cleanup publishes the last view.
+// publishViews tells visibility what changed, for lean requests: it waits
+// until the request's search attributes or view differ from what it last
+// published, then publishes them (publish). It leaves out the moment of a
+// quick activation (settling); cleanup publishes the last state.
 func (s *accessRequest) publishViews(ctx workflow.Context) {
 	for {
-		if err := workflow.Await(ctx, s.viewChanged); err != nil {
+		err := workflow.Await(ctx, func() bool {
+			return !s.settling() && (s.viewChanged() || len(s.changedSearchAttributes(ctx)) > 0)
+		})
+		if err != nil {
 			return
 		}
-		s.publishView(ctx)
+		s.publish(ctx)
 	}
+}
+
+// settling is set while the activation's quick hold runs within the
+// workflow task that started it: its outcome (active or failed) follows in
+// the same task, so activating is not published on its own. Once the hold
+// moved to an ordinary activity (holdSlow), activating is published.
+func (s *accessRequest) settling() bool {
+	return s.quickHold && !s.holdSlow
 }
 
 // viewChanged reports whether the view differs from the one last published.
@@ -75,10 +88,17 @@ func (s *accessRequest) viewChanged() bool {
 	return err == nil && !bytes.Equal(data, s.published)
 }
 
-// publishView upserts the memo with the current view if it changed.
-func (s *accessRequest) publishView(ctx workflow.Context) {
+// publish upserts the search attributes that changed and, if it changed,
+// the memo's view. Only lean requests publish this way; others upsert
+// every attribute at each status change (setStatus) and keep no memo.
+func (s *accessRequest) publish(ctx workflow.Context) {
 	if !s.lean {
 		return
+	}
+	if attrs := s.changedSearchAttributes(ctx); len(attrs) > 0 {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, attrs...); err != nil {
+			s.logger.Error("Search attributes not updated", "status", s.status, "error", err)
+		}
 	}
 	v := s.view()
 	data, err := json.Marshal(v)
@@ -92,16 +112,16 @@ func (s *accessRequest) publishView(ctx workflow.Context) {
 }
 
 // changedSearchAttributes are the updates that bring the request's search
-// attributes to status st and its approvers so far, leaving out those
-// visibility already holds.
-func (s *accessRequest) changedSearchAttributes(ctx workflow.Context, st Status) []temporal.SearchAttributeUpdate {
+// attributes to its status and its approvers so far, leaving out those
+// visibility already holds (the start carries the first ones).
+func (s *accessRequest) changedSearchAttributes(ctx workflow.Context) []temporal.SearchAttributeUpdate {
 	cur := workflow.GetTypedSearchAttributes(ctx)
 	var out []temporal.SearchAttributeUpdate
 	for _, kv := range []struct {
 		key   temporal.SearchAttributeKeyKeyword
 		value string
 	}{
-		{SearchStatus, string(st)},
+		{SearchStatus, string(s.status)},
 		{SearchRole, s.in.Target.Role},
 		{SearchRequesterID, s.in.Requester.ID},
 	} {

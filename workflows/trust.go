@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/api"
@@ -110,6 +111,12 @@ func (s *accessRequest) checkProof(ctx workflow.Context, in proof.Input) error {
 	if _, used := s.nonces[in.Carried().Nonce]; used {
 		s.logger.Warn("Update refused: proof used before", "kind", want.Kind)
 		return forbidden("%s refused: its proof was already used", want.Kind)
+	}
+	if !s.begun {
+		// An update that reaches the workflow in its first task, before
+		// the request checked its start and recorded it, would be decided
+		// ahead of the request's own record.
+		return temporal.NewApplicationError(fmt.Sprintf("%s refused for now: request %s is still starting; try again in a moment", want.Kind, s.in.RequestID), ErrStarting)
 	}
 	return nil
 }

@@ -50,6 +50,9 @@ const (
 	ErrForbidden = "Forbidden" // 403: not allowed for this caller
 	ErrConflict  = "Conflict"  // 409: wrong state for this action
 	ErrInvalid   = "Invalid"   // 400: malformed update input
+	// ErrStarting: the request's first workflow task has not recorded it
+	// yet; the caller tries again a moment later (the API does).
+	ErrStarting = "Starting"
 )
 
 // Status is where a request stands (api.Status).
