@@ -50,7 +50,7 @@ temporal_visibility_persistence_requests{operation="RecordWorkflowExecutionStart
 
 func TestParseStoreCountsRefusesOtherMetrics(t *testing.T) {
 	for text, want := range map[string]string{
-		"go_goroutines 12\n":          "no persistence_requests or visibility_persistence_requests counter",
+		"go_goroutines 12\n":         "no persistence_requests or visibility_persistence_requests counter",
 		"<html>not metrics</html>\n": "not Prometheus text format",
 	} {
 		if _, err := parseStoreCounts(strings.NewReader(text)); err == nil || !strings.Contains(err.Error(), want) {
