@@ -187,7 +187,7 @@ func jitflowWork(ctx context.Context, c client.Client, gs []grant, since time.Ti
 	var notes []string
 	if open > 0 {
 		notes = append(notes, fmt.Sprintf("work: %d assignment workflow(s) still linger (%s after their last release, for a next request): "+
-			"their close is counted as what it costs when the idle timer fires (%d workflow task, %d events, %d visibility write each); "+
+			"their close is estimated as what the idle timer's firing costs (%d workflow task, %d events, %d visibility write each) and added; "+
 			"its store writes come after the measurement and are not counted",
 			open, assignmentwf.IdleLinger, lingerClose.WorkflowTasks, lingerClose.HistoryEvents, lingerClose.VisibilityWrites))
 	}
