@@ -139,7 +139,7 @@ func baseline(ctx context.Context, c client.Client, meter StoreMeter, cfg Config
 	if out.Work.Store, err = store.end(ctx); err != nil {
 		return nil, err
 	}
-	if err := out.Work.countWorkflows(ctx, c, ids, time.Time{}); err != nil {
+	if _, err := out.Work.countWorkflows(ctx, c, ids); err != nil {
 		return nil, fmt.Errorf("baseline: %w", err)
 	}
 	return &out, nil

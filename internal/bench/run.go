@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"time"
 )
 
 // Run measures latency, throughput and expiry through the API, then the
@@ -23,7 +22,6 @@ func Run(ctx context.Context, cfg Config, tgt Target) (*Result, error) {
 		return nil, err
 	}
 	cfg.progress("throughput: %d lifecycles, %d at a time, grant %s", cfg.Requests, cfg.Concurrency, cfg.Grant)
-	since := time.Now()
 	store, err := startStoreWindow(ctx, tgt.Store)
 	if err != nil {
 		return nil, err
@@ -41,7 +39,7 @@ func Run(ctx context.Context, cfg Config, tgt Target) (*Result, error) {
 	if tgt.Temporal != nil {
 		cfg.progress("work: reading the histories of the throughput phase")
 		var notes []string
-		if out.Work, notes, err = jitflowWork(ctx, tgt.Temporal, lc.grants, since); err != nil {
+		if out.Work, notes, err = jitflowWork(ctx, tgt.Temporal, lc.grants); err != nil {
 			return nil, fmt.Errorf("work: %w", err)
 		}
 		out.Work.Store = written

@@ -104,17 +104,36 @@ func history(ctx context.Context, c client.Client, workflowID, runID string) ([]
 	return events, nil
 }
 
-// countWorkflows adds the histories of the workflows (latest runs) from
-// since.
-func (w *Work) countWorkflows(ctx context.Context, c client.Client, ids []string, since time.Time) error {
-	for _, id := range ids {
-		events, err := history(ctx, c, id, "")
+// historyReads is how many histories are read at once.
+const historyReads = 8
+
+// countWorkflows adds the histories of the workflows (latest runs) and
+// returns the earliest time one of them started, by the server's clock.
+func (w *Work) countWorkflows(ctx context.Context, c client.Client, ids []string) (time.Time, error) {
+	each := make([]Work, len(ids))
+	starts := make([]time.Time, len(ids))
+	err := parallel(ctx, historyReads, len(ids), func(ctx context.Context, i int) error {
+		events, err := history(ctx, c, ids[i], "")
 		if err != nil {
 			return err
 		}
-		w.add(events, since)
+		each[i].add(events, time.Time{})
+		if len(events) > 0 {
+			starts[i] = events[0].GetEventTime().AsTime()
+		}
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, err
 	}
-	return nil
+	var first time.Time
+	for i := range each {
+		w.plus(each[i])
+		if first.IsZero() || (!starts[i].IsZero() && starts[i].Before(first)) {
+			first = starts[i]
+		}
+	}
+	return first, nil
 }
 
 // assignmentRun is one run of an assignment workflow.
@@ -152,10 +171,12 @@ func assignmentRuns(ctx context.Context, c client.Client, ids map[string]bool, s
 }
 
 // jitflowWork counts the throughput phase's work: each request's workflow,
-// and the assignment workflows its grants held, from since (an
-// assignment workflow may have started earlier and carried other
-// requests before). It returns notes on what it estimated or missed.
-func jitflowWork(ctx context.Context, c client.Client, gs []grant, since time.Time) (*Work, []string, error) {
+// and the assignment workflows its grants held from the moment the first
+// of those requests started (an assignment workflow may have started
+// earlier and served other requests before). That moment is taken from
+// the server's clock, in history, so the bench's own clock does not
+// matter. It returns notes on what it estimated or missed.
+func jitflowWork(ctx context.Context, c client.Client, gs []grant) (*Work, []string, error) {
 	w := &Work{Lifecycles: len(gs)}
 	requests := make([]string, len(gs))
 	targets := map[string]bool{}
@@ -164,20 +185,29 @@ func jitflowWork(ctx context.Context, c client.Client, gs []grant, since time.Ti
 		targets[assignmentwf.WorkflowID(graph.Assignment{PrincipalID: g.req.RequesterID, RoleDefinitionID: g.req.RoleDefinitionID,
 			DirectoryScopeID: g.req.DirectoryScopeID, GroupID: g.req.GroupID, AccessID: g.req.AccessID})] = true
 	}
-	if err := w.countWorkflows(ctx, c, requests, since); err != nil {
+	since, err := w.countWorkflows(ctx, c, requests)
+	if err != nil {
 		return nil, nil, err
 	}
 	runs, err := assignmentRuns(ctx, c, targets, since)
 	if err != nil {
 		return nil, nil, err
 	}
-	found, open := map[string]bool{}, 0
-	for _, r := range runs {
-		events, err := history(ctx, c, r.workflowID, r.runID)
+	each := make([]Work, len(runs))
+	err = parallel(ctx, historyReads, len(runs), func(ctx context.Context, i int) error {
+		events, err := history(ctx, c, runs[i].workflowID, runs[i].runID)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
-		w.add(events, since)
+		each[i].add(events, since)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	found, open := map[string]bool{}, 0
+	for i, r := range runs {
+		w.plus(each[i])
 		found[r.workflowID] = true
 		if r.open {
 			open++
