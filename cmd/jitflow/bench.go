@@ -81,7 +81,7 @@ Phases:
               from the timer's end to the second activity
   work        per lifecycle of the throughput phase, for jitflow (its request
               workflow and its share of the assignment workflows its grants
-              held, every run, counted from the phase's start) and for the
+              held, every run, from the first request's start) and for the
               baseline's lifecycles: completed workflow tasks, scheduled
               activities, local activities (their markers), history events,
               visibility writes (each run's start and close, search attribute
@@ -90,8 +90,9 @@ Phases:
               the Temporal server made to its stores during the phase (all
               stores, and the visibility store's part), counted in process on
               the bench's own server or read from --temporal-metrics-url.
+              With --api the histories are read on --temporal-address.
               Assignment workflows linger 10 minutes after their last release:
-              their close is added as what it costs, and the output says so
+              the estimated cost of their close is added, and a note says so
   rss         the process's peak RSS (VmHWM): with its own stack, everything
 
 --json prints, as the last line, {"requests","concurrency",
