@@ -154,13 +154,12 @@ type baselineRun struct {
 // phase does: all started, then all approved; or, with ExpireTogether,
 // each started and approved in turn with the time left until end.
 func (r baselineRun) lifecycles(ctx context.Context, cfg Config, end time.Time) error {
-	id := r.id
 	if cfg.ExpireTogether {
 		err := parallel(ctx, cfg.Concurrency, cfg.Requests, func(ctx context.Context, i int) error {
-			if err := r.start(ctx, id(i), time.Until(end).Round(time.Second)); err != nil {
+			if err := r.start(ctx, r.id(i), time.Until(end).Round(time.Second)); err != nil {
 				return err
 			}
-			_, err := r.approve(ctx, id(i))
+			_, err := r.approve(ctx, r.id(i))
 			return err
 		})
 		if err != nil {
@@ -169,13 +168,13 @@ func (r baselineRun) lifecycles(ctx context.Context, cfg Config, end time.Time) 
 		return nil
 	}
 	err := parallel(ctx, cfg.Concurrency, cfg.Requests, func(ctx context.Context, i int) error {
-		return r.start(ctx, id(i), cfg.Grant)
+		return r.start(ctx, r.id(i), cfg.Grant)
 	})
 	if err != nil {
 		return fmt.Errorf("baseline: start: %w", err)
 	}
 	err = parallel(ctx, cfg.Concurrency, cfg.Requests, func(ctx context.Context, i int) error {
-		_, err := r.approve(ctx, id(i))
+		_, err := r.approve(ctx, r.id(i))
 		return err
 	})
 	if err != nil {
