@@ -26,6 +26,7 @@ type benchFlags struct {
 	api        string
 	graphURL   string
 	temporal   string
+	metricsURL string
 	namespace  string
 	cpuProfile string
 	memProfile string
@@ -78,14 +79,31 @@ Phases:
               same Temporal server: approve-to-active is the update call, which
               returns once the first activity has completed; expiry lag is
               from the timer's end to the second activity
+  work        per lifecycle of the throughput phase, for jitflow (its request
+              workflow and its share of the assignment workflows its grants
+              held, every run, from the first request's start) and for the
+              baseline's lifecycles: completed workflow tasks, scheduled
+              activities, local activities (their markers), history events,
+              visibility writes (each run's start and close, search attribute
+              upserts, TemporalChangeVersion's included, memo changes), read
+              from the histories; and persistence writes, the write requests
+              the Temporal server made to its stores during the phase (all
+              stores, and the visibility store's part), counted in process on
+              the bench's own server or read from --temporal-metrics-url.
+              With --api the histories are read on --temporal-address.
+              Assignment workflows linger 10 minutes after their last release:
+              the estimated cost of their close is added, and a note says so
   rss         the process's peak RSS (VmHWM): with its own stack, everything
 
 --json prints, as the last line, {"requests","concurrency",
 "approve_to_active_ms":{"p50","p99"},"submit_per_sec","lifecycles_per_sec",
 "expiry_lag_ms":{"p50","p99","max"},"baseline":{"approve_to_active_ms",
-"lifecycles_per_sec","expiry_lag_ms"},"overhead_ratio","rss_mb"}; the baseline's
-values are p50s, overhead_ratio is the baseline's lifecycles per second over
-jitflow's, and what was not measured is null.
+"lifecycles_per_sec","expiry_lag_ms":{"p50","p99","max"}},"overhead_ratio",
+"rss_mb","work":{"jitflow":W,"baseline":W}} where W is {"workflow_tasks",
+"activities","local_activities","history_events","visibility_writes",
+"persistence_writes","visibility_persistence_writes"}, per lifecycle; the
+baseline's approve_to_active_ms is its p50, overhead_ratio is the baseline's
+lifecycles per second over jitflow's, and what was not measured is null.
 
 --pending N runs instead of those phases: it creates N requests that stay
 pending (the approval tier waits a day), then reports the peak RSS, the size
@@ -110,6 +128,7 @@ operator (--list-calls each), and the submit rate; its --json line is
 	f.StringVar(&bf.api, "api", "", "measure the running stack at this URL (e.g. http://127.0.0.1:8080 of jitflow dev) instead of starting one")
 	f.StringVar(&bf.graphURL, "graph-url", "", "with --api: the target's Graph emulator (e.g. http://127.0.0.1:8091)")
 	f.StringVar(&bf.temporal, "temporal-address", "", "with --api: the target's Temporal frontend host:port, to run the baseline on it")
+	f.StringVar(&bf.metricsURL, "temporal-metrics-url", "", "with --temporal-address: the Temporal server's Prometheus endpoint (e.g. http://127.0.0.1:9090/metrics), read before and after each phase to count its store writes")
 	f.StringVar(&bf.namespace, "namespace", "default", "Temporal namespace")
 	f.StringVar(&bf.cfg.Role, "role", "reader", "with --api: the role to request")
 	f.StringSliceVar(&bf.cfg.Requesters, "requester", []string{"alice"}, "with --api: dev users who request, in turn (comma-separated or repeated)")
@@ -146,6 +165,9 @@ func (bf *benchFlags) run(cmd *cobra.Command) error {
 		return err
 	}
 	defer stop()
+	if bf.metricsURL != "" {
+		tgt.Store = bench.ScrapedStore(bf.metricsURL)
+	}
 	res, err := bf.measure(ctx, tgt)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -161,6 +183,14 @@ func (bf *benchFlags) validate(cmd *cobra.Command) error {
 	if err := bf.cfg.Validate(); err != nil {
 		return err
 	}
+	if bf.metricsURL != "" {
+		if bf.temporal == "" {
+			return fmt.Errorf("--temporal-metrics-url %s: applies only with --temporal-address (the bench's own Temporal server is counted in process)", bf.metricsURL)
+		}
+		if err := httpURL("temporal-metrics-url", bf.metricsURL, "http://127.0.0.1:9090/metrics"); err != nil {
+			return err
+		}
+	}
 	if bf.api == "" {
 		for _, name := range remoteOnly {
 			if cmd.Flags().Changed(name) {
@@ -170,10 +200,18 @@ func (bf *benchFlags) validate(cmd *cobra.Command) error {
 		return nil
 	}
 	for _, u := range []struct{ flag, value string }{{"api", bf.api}, {"graph-url", bf.graphURL}} {
-		p, err := url.Parse(u.value)
-		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			return fmt.Errorf("--%s %q: give an http(s) URL such as http://127.0.0.1:8091 (with --api, --graph-url is required to measure removals)", u.flag, u.value)
+		if err := httpURL(u.flag, u.value, "http://127.0.0.1:8091 (with --api, --graph-url is required to measure removals)"); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// httpURL checks that the flag's value is an http(s) URL.
+func httpURL(flag, value, example string) error {
+	p, err := url.Parse(value)
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		return fmt.Errorf("--%s %q: give an http(s) URL such as %s", flag, value, example)
 	}
 	return nil
 }

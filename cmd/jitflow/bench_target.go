@@ -15,6 +15,7 @@ import (
 
 	"github.com/jitflow/jitflow/internal/bench"
 	"github.com/jitflow/jitflow/internal/devstack"
+	"github.com/jitflow/jitflow/internal/devtemporal"
 	"github.com/jitflow/jitflow/internal/graphemu"
 	"github.com/jitflow/jitflow/server"
 )
@@ -51,6 +52,7 @@ func (bf *benchFlags) ownStack(ctx context.Context, log *slog.Logger) (bench.Tar
 		cleanup = func() { os.RemoveAll(dir) }
 	}
 	limitMemory()
+	stores := devtemporal.NewRequestCounter()
 	st, err := devstack.Start(ctx, devstack.Options{
 		DataDir: dir, HTTPAddr: "127.0.0.1:0", GraphAddr: "127.0.0.1:0", NoUI: true,
 		Policy: pol, Namespace: bf.namespace, Retention: 24 * time.Hour, Logger: log,
@@ -59,6 +61,8 @@ func (bf *benchFlags) ownStack(ctx context.Context, log *slog.Logger) (bench.Tar
 		// The emulator stands in for Entra: keeping its state in memory
 		// keeps its file writes out of jitflow's numbers.
 		ConfigureGraph: func(o *graphemu.Options) { o.StatePath, o.MinActiveTime = "", 0 },
+		// Counts the embedded Temporal server's store writes.
+		TemporalMetrics: stores.Handler(),
 	})
 	if err != nil {
 		cleanup()
@@ -79,6 +83,7 @@ func (bf *benchFlags) ownStack(ctx context.Context, log *slog.Logger) (bench.Tar
 		Removals:  func(context.Context) ([]graphemu.Removal, error) { return st.Graph.Removals(), nil },
 		Instances: func(context.Context) ([]graphemu.Instance, error) { return st.Graph.Instances(), nil },
 		Temporal:  c,
+		Store:     bench.CountedStore(stores.Counts),
 		InProcess: true,
 		DataDir:   dir,
 	}

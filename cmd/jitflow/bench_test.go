@@ -6,7 +6,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -99,16 +103,34 @@ func TestBenchEndToEnd(t *testing.T) {
 	}
 	v := lastJSONLine(t, out)
 	pair := map[string]any{"p50": nil, "p99": nil}
+	spread := map[string]any{"p50": nil, "p99": nil, "max": nil}
+	work := map[string]any{"workflow_tasks": nil, "activities": nil, "local_activities": nil, "history_events": nil,
+		"visibility_writes": nil, "persistence_writes": nil, "visibility_persistence_writes": nil}
 	wantNumbers(t, "line", v, map[string]any{
 		"requests": nil, "concurrency": nil,
 		"approve_to_active_ms": pair,
 		"submit_per_sec":       nil, "lifecycles_per_sec": nil,
-		"expiry_lag_ms":  map[string]any{"p50": nil, "p99": nil, "max": nil},
-		"baseline":       map[string]any{"approve_to_active_ms": nil, "lifecycles_per_sec": nil, "expiry_lag_ms": nil},
+		"expiry_lag_ms":  spread,
+		"baseline":       map[string]any{"approve_to_active_ms": nil, "lifecycles_per_sec": nil, "expiry_lag_ms": spread},
 		"overhead_ratio": nil, "rss_mb": nil,
+		"work": map[string]any{"jitflow": work, "baseline": work},
 	})
 	if t.Failed() {
 		return
+	}
+	// The baseline's lifecycle is two activities, and one workflow task
+	// for each of its steps at most; jitflow's does more of everything.
+	j, b := v["work"].(map[string]any)["jitflow"].(map[string]any), v["work"].(map[string]any)["baseline"].(map[string]any)
+	if got := number(t, b["activities"]); got != 2 {
+		t.Errorf("baseline activities per lifecycle %v, want 2", got)
+	}
+	for _, k := range []string{"workflow_tasks", "activities", "history_events", "visibility_writes", "persistence_writes"} {
+		if number(t, j[k]) <= number(t, b[k]) || number(t, b[k]) <= 0 {
+			t.Errorf("%s per lifecycle: jitflow %v, baseline %v; want both positive and jitflow's more", k, j[k], b[k])
+		}
+	}
+	if number(t, j["visibility_persistence_writes"]) > number(t, j["persistence_writes"]) {
+		t.Errorf("visibility store writes %v over all store writes %v", j["visibility_persistence_writes"], j["persistence_writes"])
 	}
 	if number(t, v["requests"]) != 6 || number(t, v["concurrency"]) != 3 {
 		t.Errorf("requests %v, concurrency %v; want 6 and 3", v["requests"], v["concurrency"])
@@ -174,6 +196,9 @@ func TestBenchFlagErrors(t *testing.T) {
 		{[]string{"--api", "http://127.0.0.1:8080"}, `--graph-url "": give an http(s) URL`},
 		{[]string{"--api", "http://127.0.0.1:8080", "--graph-url", "http://g", "--requester", "bob"}, `--requester "bob": must be a user name other than the approver`},
 		{[]string{"--log-level", "loud"}, `--log-level "loud"`},
+		{[]string{"--temporal-metrics-url", "http://127.0.0.1:9090/metrics"}, "--temporal-metrics-url http://127.0.0.1:9090/metrics: applies only with --temporal-address"},
+		{[]string{"--api", "http://127.0.0.1:8080", "--graph-url", "http://g", "--temporal-address", "127.0.0.1:7233", "--temporal-metrics-url", "127.0.0.1:9090"},
+			`--temporal-metrics-url "127.0.0.1:9090": give an http(s) URL`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -203,13 +228,32 @@ func TestBenchAgainstRunningStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Stop()
+	// A stand-in for the Temporal server's Prometheus endpoint: each read
+	// finds 10 more writes and 5 more reads than the one before.
+	var scrapes atomic.Int64
+	metricsSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		n := scrapes.Add(1)
+		fmt.Fprintf(w, "persistence_requests{operation=\"UpdateWorkflowExecution\"} %d\npersistence_requests{operation=\"GetWorkflowExecution\"} %d\n", 10*n, 5*n)
+	}))
+	defer metricsSrv.Close()
 	out, err := runBench(t, "--api", st.APIURL, "--graph-url", st.GraphURL, "--temporal-address", st.TemporalAddr,
+		"--temporal-metrics-url", metricsSrv.URL+"/metrics",
 		"--role", bench.PolicyRole, "--requester", strings.Join(names, ","), "--approver", bench.PolicyApprover, "--operator", bench.PolicyOperator,
 		"--requests", "2", "--concurrency", "2", "--grant", "1s", "--latency", "2", "--json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	v := lastJSONLine(t, out)
+	// Read before and after each phase: 10 writes over 2 lifecycles.
+	for _, who := range []string{"jitflow", "baseline"} {
+		w := v["work"].(map[string]any)[who].(map[string]any)
+		if got := number(t, w["persistence_writes"]); got != 5 {
+			t.Errorf("%s persistence_writes %v, want 5 (10 writes over 2 lifecycles)", who, got)
+		}
+		if got := number(t, w["workflow_tasks"]); got <= 0 {
+			t.Errorf("%s workflow_tasks %v, want it counted from the histories on --temporal-address", who, got)
+		}
+	}
 	if v["rss_mb"] != nil {
 		t.Errorf("rss_mb = %v for a stack in another process, want null", v["rss_mb"])
 	}

@@ -91,7 +91,7 @@ func (b *baselineActivities) take() ([]time.Duration, time.Time) {
 // baseline runs the bare workflow on its own task queue of the system's
 // Temporal server: Latency runs one at a time, then Requests lifecycles
 // Concurrency at a time, as the jitflow phases do.
-func baseline(ctx context.Context, c client.Client, cfg Config) (*Baseline, error) {
+func baseline(ctx context.Context, c client.Client, meter StoreMeter, cfg Config) (*Baseline, error) {
 	queue := "jitflow-bench-" + uuid.NewString()
 	acts := &baselineActivities{}
 	w := sdkworker.New(c, queue, sdkworker.Options{})
@@ -114,12 +114,20 @@ func baseline(ctx context.Context, c client.Client, cfg Config) (*Baseline, erro
 	}
 	out.ApproveToActive = Summarize(lat)
 	acts.take()
+	store, err := startStoreWindow(ctx, meter)
+	if err != nil {
+		return nil, err
+	}
 	first := time.Now()
 	if err := run.lifecycles(ctx, cfg, first.Add(cfg.Grant)); err != nil {
 		return nil, err
 	}
-	err := parallel(ctx, cfg.Concurrency, cfg.Requests, func(ctx context.Context, i int) error {
-		return c.GetWorkflow(ctx, fmt.Sprintf("%s-%d", queue, i), "").Get(ctx, nil)
+	ids := make([]string, cfg.Requests)
+	for i := range ids {
+		ids[i] = run.id(i)
+	}
+	err = parallel(ctx, cfg.Concurrency, cfg.Requests, func(ctx context.Context, i int) error {
+		return c.GetWorkflow(ctx, ids[i], "").Get(ctx, nil)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("baseline: wait for the end: %w", err)
@@ -127,6 +135,13 @@ func baseline(ctx context.Context, c client.Client, cfg Config) (*Baseline, erro
 	lags, last := acts.take()
 	out.LifecyclesPerSec = perSecond(cfg.Requests, last.Sub(first))
 	out.ExpiryLag = Summarize(lags)
+	out.Work = &Work{Lifecycles: cfg.Requests}
+	if out.Work.Store, err = store.end(ctx); err != nil {
+		return nil, err
+	}
+	if _, err := out.Work.countWorkflows(ctx, c, ids); err != nil {
+		return nil, fmt.Errorf("baseline: %w", err)
+	}
 	return &out, nil
 }
 
@@ -139,13 +154,12 @@ type baselineRun struct {
 // phase does: all started, then all approved; or, with ExpireTogether,
 // each started and approved in turn with the time left until end.
 func (r baselineRun) lifecycles(ctx context.Context, cfg Config, end time.Time) error {
-	id := func(i int) string { return fmt.Sprintf("%s-%d", r.queue, i) }
 	if cfg.ExpireTogether {
 		err := parallel(ctx, cfg.Concurrency, cfg.Requests, func(ctx context.Context, i int) error {
-			if err := r.start(ctx, id(i), time.Until(end).Round(time.Second)); err != nil {
+			if err := r.start(ctx, r.id(i), time.Until(end).Round(time.Second)); err != nil {
 				return err
 			}
-			_, err := r.approve(ctx, id(i))
+			_, err := r.approve(ctx, r.id(i))
 			return err
 		})
 		if err != nil {
@@ -154,13 +168,13 @@ func (r baselineRun) lifecycles(ctx context.Context, cfg Config, end time.Time) 
 		return nil
 	}
 	err := parallel(ctx, cfg.Concurrency, cfg.Requests, func(ctx context.Context, i int) error {
-		return r.start(ctx, id(i), cfg.Grant)
+		return r.start(ctx, r.id(i), cfg.Grant)
 	})
 	if err != nil {
 		return fmt.Errorf("baseline: start: %w", err)
 	}
 	err = parallel(ctx, cfg.Concurrency, cfg.Requests, func(ctx context.Context, i int) error {
-		_, err := r.approve(ctx, id(i))
+		_, err := r.approve(ctx, r.id(i))
 		return err
 	})
 	if err != nil {
@@ -168,6 +182,9 @@ func (r baselineRun) lifecycles(ctx context.Context, cfg Config, end time.Time) 
 	}
 	return nil
 }
+
+// id is the workflow id of lifecycle i.
+func (r baselineRun) id(i int) string { return fmt.Sprintf("%s-%d", r.queue, i) }
 
 func (r baselineRun) start(ctx context.Context, id string, grant time.Duration) error {
 	_, err := r.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: r.queue}, BaselineWorkflowName, BaselineInput{Grant: grant})

@@ -91,8 +91,12 @@ type Target struct {
 	// Instances lists the emulator's assignments.
 	Instances func(context.Context) ([]graphemu.Instance, error)
 	// Temporal is a client of the system's Temporal server, for the
-	// baseline; nil skips it.
+	// baseline and for reading histories to count the work; nil skips
+	// both.
 	Temporal client.Client
+	// Store reads the Temporal server's store requests, to count the
+	// writes of each phase; nil leaves them unmeasured.
+	Store StoreMeter
 	// InProcess says the whole system runs in this process, so its peak
 	// RSS is the system's.
 	InProcess bool

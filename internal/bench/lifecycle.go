@@ -105,6 +105,7 @@ type lifecycles struct {
 	lifecyclesPerSec float64
 	expiryLag        Dist
 	expirySpread     time.Duration
+	grants           []grant
 }
 
 // throughput runs the lifecycles, then waits for jitflow to remove every
@@ -153,6 +154,7 @@ func throughput(ctx context.Context, a *api, tgt Target, cfg Config, tok tokens)
 	out.lifecyclesPerSec = perSecond(cfg.Requests, last.Sub(first))
 	out.expiryLag = Summarize(lags)
 	out.expirySpread = slices.MaxFunc(ends, time.Time.Compare).Sub(slices.MinFunc(ends, time.Time.Compare))
+	out.grants = gs
 	return out, nil
 }
 

@@ -22,6 +22,9 @@ type Result struct {
 	// ExpirySpread is from the first grant's end to the last one's: how
 	// close together the grants ended.
 	ExpirySpread time.Duration
+	// Work is the Temporal work of the throughput phase's lifecycles; nil
+	// without a client of the system's Temporal server.
+	Work *Work
 	// Baseline is the bare workflow's numbers; nil when it did not run.
 	Baseline *Baseline
 	// RSSMB is the process's peak resident memory; nil when the system
@@ -45,6 +48,8 @@ type Baseline struct {
 	LifecyclesPerSec float64
 	// ExpiryLag is from the timer's end to the start of the second activity.
 	ExpiryLag Dist
+	// Work is the Temporal work of its lifecycles phase.
+	Work *Work
 }
 
 // Load is the machine's 1-minute load average before and after the run.
@@ -81,14 +86,47 @@ type resultLine struct {
 	Baseline         baselineLine `json:"baseline"`
 	OverheadRatio    *float64     `json:"overhead_ratio"`
 	RSSMB            *float64     `json:"rss_mb"`
+	Work             struct {
+		Jitflow  workLine `json:"jitflow"`
+		Baseline workLine `json:"baseline"`
+	} `json:"work"`
 }
 
-// baselineLine holds p50 values: one number per measure keeps the line
-// flat; the table shows the p99s.
+// baselineLine holds p50 values, but the expiry lag's p50, p99 and max,
+// which jitflow's removal lag is held against; the table shows the rest.
 type baselineLine struct {
-	ApproveToActive  *float64 `json:"approve_to_active_ms"`
-	LifecyclesPerSec *float64 `json:"lifecycles_per_sec"`
-	ExpiryLag        *float64 `json:"expiry_lag_ms"`
+	ApproveToActive  *float64   `json:"approve_to_active_ms"`
+	LifecyclesPerSec *float64   `json:"lifecycles_per_sec"`
+	ExpiryLag        *p50p99Max `json:"expiry_lag_ms"`
+}
+
+// workLine is the work per lifecycle; null for what was not measured.
+type workLine struct {
+	WorkflowTasks               *float64 `json:"workflow_tasks"`
+	Activities                  *float64 `json:"activities"`
+	LocalActivities             *float64 `json:"local_activities"`
+	HistoryEvents               *float64 `json:"history_events"`
+	VisibilityWrites            *float64 `json:"visibility_writes"`
+	PersistenceWrites           *float64 `json:"persistence_writes"`
+	VisibilityPersistenceWrites *float64 `json:"visibility_persistence_writes"`
+}
+
+func newWorkLine(w *Work) workLine {
+	if w == nil {
+		return workLine{}
+	}
+	per := func(v int64) *float64 { return ptr(round(w.PerLifecycle(v))) }
+	l := workLine{
+		WorkflowTasks:    per(w.WorkflowTasks),
+		Activities:       per(w.Activities),
+		LocalActivities:  per(w.LocalActivities),
+		HistoryEvents:    per(w.HistoryEvents),
+		VisibilityWrites: per(w.VisibilityWrites),
+	}
+	if s := w.Store; s != nil {
+		l.PersistenceWrites, l.VisibilityPersistenceWrites = per(s.Main+s.Visibility), per(s.Visibility)
+	}
+	return l
 }
 
 // MarshalJSON writes the --json line: numbers, and null for what was not
@@ -104,8 +142,10 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 		OverheadRatio:    r.OverheadRatio(),
 		RSSMB:            r.RSSMB,
 	}
+	line.Work.Jitflow = newWorkLine(r.Work)
 	if b := r.Baseline; b != nil {
-		line.Baseline = baselineLine{ptr(b.ApproveToActive.P50), ptr(b.LifecyclesPerSec), ptr(b.ExpiryLag.P50)}
+		line.Baseline = baselineLine{ptr(b.ApproveToActive.P50), ptr(b.LifecyclesPerSec), &p50p99Max{b.ExpiryLag.P50, b.ExpiryLag.P99, b.ExpiryLag.Max}}
+		line.Work.Baseline = newWorkLine(b.Work)
 	}
 	return json.Marshal(line)
 }

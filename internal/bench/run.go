@@ -22,19 +22,41 @@ func Run(ctx context.Context, cfg Config, tgt Target) (*Result, error) {
 		return nil, err
 	}
 	cfg.progress("throughput: %d lifecycles, %d at a time, grant %s", cfg.Requests, cfg.Concurrency, cfg.Grant)
+	store, err := startStoreWindow(ctx, tgt.Store)
+	if err != nil {
+		return nil, err
+	}
 	lc, err := throughput(ctx, a, tgt, cfg, tok)
 	if err != nil {
 		return nil, err
 	}
 	out.SubmitPerSec, out.LifecyclesPerSec, out.ExpiryLag, out.ExpirySpread = lc.submitPerSec, lc.lifecyclesPerSec, lc.expiryLag, lc.expirySpread
 	out.Throttled, out.Unavailable = a.throttled.Load(), a.unavailable.Load()
+	written, err := store.end(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if tgt.Temporal != nil {
+		cfg.progress("work: reading the histories of the throughput phase")
+		var notes []string
+		if out.Work, notes, err = jitflowWork(ctx, tgt.Temporal, lc.grants); err != nil {
+			return nil, fmt.Errorf("work: %w", err)
+		}
+		out.Work.Store = written
+		out.Notes = append(out.Notes, notes...)
 		cfg.progress("baseline: the bare workflow, same counts")
-		if out.Baseline, err = baseline(ctx, tgt.Temporal, cfg); err != nil {
+		if out.Baseline, err = baseline(ctx, tgt.Temporal, tgt.Store, cfg); err != nil {
 			return nil, err
 		}
 	} else {
-		out.Notes = append(out.Notes, "baseline skipped: no Temporal server to run it on (give --temporal-address)")
+		out.Notes = append(out.Notes,
+			"baseline skipped: no Temporal server to run it on (give --temporal-address)",
+			"work not counted: no Temporal server to read the histories from (give --temporal-address)")
+	}
+	if tgt.Store == nil {
+		out.Notes = append(out.Notes, "persistence writes not measured: the Temporal server runs elsewhere (give --temporal-metrics-url)")
+	} else if out.Work != nil {
+		out.Notes = append(out.Notes, "persistence writes are every write request the Temporal server made to its stores during the phase, whatever it was for")
 	}
 	if tgt.InProcess {
 		rss, err := PeakRSSMB()

@@ -1,8 +1,8 @@
 // Package bench measures a running jitflow system through its HTTP API:
 // approve-to-active latency, lifecycle throughput, the lag from a grant's
-// end to jitflow's removal of the role, a bare Temporal workflow of the same
-// shape as the floor, and memory and list latency with many pending
-// requests. `jitflow bench` wires it to an embedded stack or to a running one.
+// end to jitflow's removal of the role, the Temporal work per lifecycle, a
+// bare Temporal workflow of the same shape as the floor, and memory and list
+// latency with many pending requests. `jitflow bench` wires it to an embedded stack or to a running one.
 package bench
 
 import (

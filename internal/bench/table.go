@@ -55,6 +55,11 @@ func (r *Result) WriteTable(w io.Writer) error {
 			row{"baseline", "timer end -> second activity max", msText(b.ExpiryLag.Max), ""},
 		)
 	}
+	var baseWork *Work
+	if r.Baseline != nil {
+		baseWork = r.Baseline.Work
+	}
+	rows = append(rows, workRows(r.Work, baseWork)...)
 	if o := r.OverheadRatio(); o != nil {
 		rows = append(rows, row{"overall", "overhead ratio (baseline lifecycles/s over jitflow's)", fmt.Sprintf("%.2f", *o), target(*o, TargetOverheadRatio, "")})
 	}
@@ -63,6 +68,60 @@ func (r *Result) WriteTable(w io.Writer) error {
 	}
 	rows = append(rows, apiRows(r.Throttled, r.Unavailable, r.Load)...)
 	return writeRows(w, rows, r.Notes)
+}
+
+// workRows compare the Temporal work per lifecycle of jitflow and of the
+// baseline, measure by measure.
+func workRows(j, b *Work) []row {
+	if j == nil && b == nil {
+		return nil
+	}
+	type measure struct {
+		name string
+		of   func(*Work) (int64, bool)
+	}
+	history := func(f func(*Work) int64) func(*Work) (int64, bool) {
+		return func(w *Work) (int64, bool) { return f(w), true }
+	}
+	store := func(f func(*StoreWrites) int64) func(*Work) (int64, bool) {
+		return func(w *Work) (int64, bool) {
+			if w.Store == nil {
+				return 0, false
+			}
+			return f(w.Store), true
+		}
+	}
+	measures := []measure{
+		{"workflow tasks per lifecycle", history(func(w *Work) int64 { return w.WorkflowTasks })},
+		{"activities per lifecycle", history(func(w *Work) int64 { return w.Activities })},
+		{"local activities per lifecycle", history(func(w *Work) int64 { return w.LocalActivities })},
+		{"history events per lifecycle", history(func(w *Work) int64 { return w.HistoryEvents })},
+		{"visibility writes per lifecycle (start, upserts, memo, close)", history(func(w *Work) int64 { return w.VisibilityWrites })},
+		{"persistence writes per lifecycle (all stores)", store(func(s *StoreWrites) int64 { return s.Main + s.Visibility })},
+		{"persistence writes per lifecycle, visibility store", store(func(s *StoreWrites) int64 { return s.Visibility })},
+	}
+	per := func(w *Work, m measure) (float64, string) {
+		if w == nil {
+			return 0, "-"
+		}
+		v, ok := m.of(w)
+		if !ok {
+			return 0, "not measured"
+		}
+		f := round(w.PerLifecycle(v))
+		return f, fmt.Sprintf("%.2f", f)
+	}
+	rows := make([]row, 0, len(measures))
+	for _, m := range measures {
+		jv, jt := per(j, m)
+		bv, bt := per(b, m)
+		value := fmt.Sprintf("jitflow %s  baseline %s", jt, bt)
+		if j != nil && b != nil && jt != "not measured" && bt != "not measured" && bv > 0 {
+			value += fmt.Sprintf("  ratio %.2f", jv/bv)
+		}
+		rows = append(rows, row{"work", m.name, value, ""})
+	}
+	return rows
 }
 
 // apiRows count the answers the bench retried and give the machine's load.

@@ -25,6 +25,7 @@ import (
 	"go.temporal.io/sdk/interceptor"
 	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/server/common/metrics"
 
 	"github.com/jitflow/jitflow/activities"
 	"github.com/jitflow/jitflow/approvals"
@@ -91,6 +92,10 @@ type Options struct {
 	// RateLimit bounds each caller's API calls; zero means DevRateLimit.
 	// A benchmark raises it so the limiter does not shape its numbers.
 	RateLimit server.RateLimit
+	// TemporalMetrics, when set, receives the embedded Temporal server's
+	// metrics (a benchmark counts its store writes); ignored with
+	// TemporalAddress.
+	TemporalMetrics metrics.Handler
 }
 
 // Stack is a running dev system.
@@ -308,6 +313,7 @@ func (st *Stack) startTemporal(ctx context.Context, opts Options) error {
 		Retention:        opts.Retention,
 		SearchAttributes: temporalsetup.SearchAttributes,
 		Logger:           opts.Logger,
+		MetricsHandler:   opts.TemporalMetrics,
 	})
 	if err != nil {
 		return err

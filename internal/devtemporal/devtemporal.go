@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/server/common/config"
 	"go.temporal.io/server/common/dynamicconfig"
 	"go.temporal.io/server/common/membership/static"
+	"go.temporal.io/server/common/metrics"
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
 	"go.temporal.io/server/common/primitives"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
@@ -47,6 +48,9 @@ type Options struct {
 	Retention        time.Duration
 	SearchAttributes map[string]enumspb.IndexedValueType
 	Logger           *slog.Logger
+	// MetricsHandler receives the server's metrics (RequestCounter's
+	// Handler counts its store requests); nil records none.
+	MetricsHandler metrics.Handler
 }
 
 // Server is a running embedded Temporal server.
@@ -120,13 +124,17 @@ func startServer(opts Options, sqlConf *config.SQL) (srv temporal.Server, err er
 	if err != nil {
 		return nil, err
 	}
-	srv, err = temporal.NewServer(
+	serverOpts := []temporal.ServerOption{
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithStaticHosts(staticHosts(conf)),
 		temporal.WithLogger(newLogger(opts.Logger)),
 		temporal.WithDynamicConfigClient(dynamicConfig()),
-	)
+	}
+	if opts.MetricsHandler != nil {
+		serverOpts = append(serverOpts, temporal.WithCustomMetricsHandler(opts.MetricsHandler))
+	}
+	srv, err = temporal.NewServer(serverOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("build temporal server: %w", err)
 	}
