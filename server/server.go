@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
@@ -77,6 +78,15 @@ type Config struct {
 	// workflow in the Temporal Web UI, for operators: the UI's address
 	// with the namespace, e.g. "http://localhost:8233/namespaces/default".
 	TemporalUIURL string
+}
+
+// NamespaceUI is the Temporal Web UI's page of namespace (Config's
+// TemporalUIURL) given the UI's address; "" without one.
+func NamespaceUI(ui, namespace string) string {
+	if ui == "" {
+		return ""
+	}
+	return strings.TrimSuffix(ui, "/") + "/namespaces/" + url.PathEscape(namespace)
 }
 
 // Server is the HTTP API.

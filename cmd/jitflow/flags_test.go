@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
 	"log/slog"
 	"math/big"
 	"os"
@@ -135,7 +136,7 @@ func TestServerAndWorkerFlags(t *testing.T) {
 		flags []string
 		addr  string
 	}{
-		{server, "server", []string{"temporal-address", "namespace", "temporal-tls", "temporal-tls-cert", "temporal-tls-key", "temporal-tls-ca", "temporal-tls-server-name", "temporal-api-key", "metrics-addr", "policy", "audience"}, "127.0.0.1:9464"},
+		{server, "server", []string{"temporal-address", "namespace", "temporal-tls", "temporal-tls-cert", "temporal-tls-key", "temporal-tls-ca", "temporal-tls-server-name", "temporal-api-key", "metrics-addr", "policy", "audience", "temporal-ui-url"}, "127.0.0.1:9464"},
 		{worker, "worker", []string{"temporal-address", "namespace", "temporal-tls-cert", "temporal-api-key", "metrics-addr", "audit-sink", "audit-every", "graph-url", "outbox"}, "127.0.0.1:9465"},
 	} {
 		f := tc.cmd.Flags()
@@ -146,6 +147,21 @@ func TestServerAndWorkerFlags(t *testing.T) {
 		}
 		if got := f.Lookup("metrics-addr").DefValue; got != tc.addr {
 			t.Errorf("%s --metrics-addr default %q, want %q (server and worker may share a host)", tc.name, got, tc.addr)
+		}
+	}
+}
+
+// A Temporal Web UI address that is not an http(s) URL is refused before
+// the server connects anywhere, naming the flag.
+func TestServerTemporalUIURL(t *testing.T) {
+	for _, bad := range []string{"temporal.example.com", "ftp://temporal.example.com", "https://"} {
+		cmd := serverCommand()
+		cmd.SetArgs([]string{"--temporal-ui-url", bad})
+		cmd.SetOut(io.Discard)
+		cmd.SetErr(io.Discard)
+		err := cmd.Execute()
+		if err == nil || !strings.Contains(err.Error(), "--temporal-ui-url") {
+			t.Errorf("--temporal-ui-url %q: error %v, want one naming the flag", bad, err)
 		}
 	}
 }

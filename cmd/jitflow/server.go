@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 
@@ -26,7 +27,7 @@ func serverCommand() *cobra.Command {
 		issuer, audience, tenantID    string
 		acceptV1                      bool
 		limit                         server.RateLimit
-		trustedProxies                string
+		trustedProxies, temporalUI    string
 		logs                          logFlags
 		links                         approvalFlags
 		signIn                        signInFlags
@@ -49,6 +50,11 @@ server works on the others.`,
 			if limit.PerSecond <= 0 || limit.Burst < 1 {
 				return fmt.Errorf("--rate-limit %g and --rate-burst %d: both must be more than 0 (defaults %g and %d)",
 					limit.PerSecond, limit.Burst, server.DefaultRateLimit.PerSecond, server.DefaultRateLimit.Burst)
+			}
+			if temporalUI != "" {
+				if u, err := url.Parse(temporalUI); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					return fmt.Errorf("--temporal-ui-url %q: give the Web UI's http(s) address, such as https://temporal.example.com", temporalUI)
+				}
 			}
 			proxies, err := server.ParseTrustedProxies(trustedProxies)
 			if err != nil {
@@ -117,7 +123,8 @@ server works on the others.`,
 				ApprovalKeys: keys, Proofs: proof.FromKeySet(keys), SignIn: si,
 				Ready: pollersReady(c), Logger: log, Metrics: metrics,
 				Directory: dir, RateLimit: limit, TrustedProxies: proxies,
-				PageTokenKey: pageTokenKey(keys),
+				PageTokenKey:  pageTokenKey(keys),
+				TemporalUIURL: server.NamespaceUI(temporalUI, tf.namespace),
 			}
 			// Always set: a reloaded policy may add a role that requires
 			// an eligibility.
@@ -160,6 +167,7 @@ server works on the others.`,
 	f.Float64Var(&limit.PerSecond, "rate-limit", server.DefaultRateLimit.PerSecond, "calls per second allowed to each caller, on average")
 	f.IntVar(&limit.Burst, "rate-burst", server.DefaultRateLimit.Burst, "the most calls a caller may make at once (the size of each caller's token bucket)")
 	f.StringVar(&trustedProxies, "trusted-proxies", envOr("JITFLOW_TRUSTED_PROXIES", ""), "comma-separated addresses or CIDR ranges of the reverse proxies in front of the API, whose X-Forwarded-For names the client; the per-address limits (calls without a valid token, approval pages) count by that address (env JITFLOW_TRUSTED_PROXIES; default: none, the connection's peer is the client)")
+	f.StringVar(&temporalUI, "temporal-ui-url", envOr("JITFLOW_TEMPORAL_UI_URL", ""), "address of the Temporal Web UI, such as https://temporal.example.com: the portal links each request to its workflow there, for operators (env JITFLOW_TEMPORAL_UI_URL; default: no link)")
 	logs.register(f, "json", "info")
 	metf.register(f, "127.0.0.1:9464")
 	return cmd

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -403,7 +402,7 @@ func (st *Stack) startAPI(opts Options, mail *outbox.Outbox, keys *approvals.Key
 		// The dev API asks the emulator, as production asks Entra.
 		Eligibility: st.pim,
 		// Operators' link from a request's portal page to its workflow.
-		TemporalUIURL: namespaceUI(st.UIURL, opts.Namespace),
+		TemporalUIURL: server.NamespaceUI(st.UIURL, opts.Namespace),
 	})
 	if err != nil {
 		return err
@@ -489,12 +488,4 @@ func (st *Stack) CheckPolicy(p *policies.Policy) error {
 		return errors.New("the dev API is not running")
 	}
 	return st.apiServer.CheckPolicy(p)
-}
-
-// namespaceUI is the Temporal Web UI's page of namespace, "" without a UI.
-func namespaceUI(ui, namespace string) string {
-	if ui == "" {
-		return ""
-	}
-	return ui + "/namespaces/" + url.PathEscape(namespace)
 }
