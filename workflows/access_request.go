@@ -172,17 +172,18 @@ func (s *accessRequest) run(ctx workflow.Context) {
 }
 
 // setStatus moves the request and tells visibility, so lists and searches
-// see the new status: at once, or for a lean request once the workflow
-// task's work settles (publishViews).
+// see the new status (a lean request upserts only what changed besides
+// the status).
 func (s *accessRequest) setStatus(ctx workflow.Context, st Status) {
 	s.status = st
 	if st.Terminal() && s.endedAt.IsZero() {
 		s.endedAt = workflow.Now(ctx)
 	}
+	attrs := s.searchAttributes(st)
 	if s.lean {
-		return // publishViews tells visibility
+		attrs = s.statusSearchAttributes(ctx, st)
 	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, s.searchAttributes(st)...); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, attrs...); err != nil {
 		s.logger.Error("Search attributes not updated", "status", st, "error", err)
 	}
 }
@@ -213,7 +214,7 @@ func (s *accessRequest) cleanup(ctx workflow.Context, err error) {
 	_ = workflow.Await(dctx, func() bool {
 		return s.emailsInFlight == 0 && workflow.AllHandlersFinished(dctx)
 	})
-	s.publish(dctx)
+	s.publishView(dctx)
 }
 
 // abandon ends a request whose workflow is going away; channel names the

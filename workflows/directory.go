@@ -212,9 +212,6 @@ func (s *accessRequest) searchAttributes(st Status) []temporal.SearchAttributeUp
 
 // upsertApprovers tells visibility everyone asked so far.
 func (s *accessRequest) upsertApprovers(ctx workflow.Context) {
-	if s.lean {
-		return // publishViews tells visibility
-	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchApproverIDs.ValueSet(s.approverIDs())); err != nil {
 		s.logger.Error("Search attributes not updated", "attribute", SearchApproverIDs.GetName(), "error", err)
 	}

@@ -18,11 +18,11 @@ import (
 //   - runs those changes' new code without asking GetVersion again (each
 //     ask costs a marker event and a TemporalChangeVersion upsert, a
 //     visibility write, the first time it is made);
-//   - tells visibility what changed once its state settles in a workflow
-//     task (publishViews): only the search attributes that changed (the
-//     start already carries the first ones), and its view in its memo
-//     (MemoRequest), so a listing reads it from visibility instead of
-//     querying each workflow.
+//   - upserts at each status change its status and only those other
+//     search attributes that changed (the start carries the first ones);
+//   - keeps its view in its memo (MemoRequest), upserted once the state
+//     settles in a workflow task (publishViews), so a listing reads it
+//     from visibility instead of querying each workflow.
 //
 // A request recorded with version 1 or none keeps the old commands.
 const StartProofLean = 2
@@ -58,19 +58,16 @@ func (s *accessRequest) runsChange(ctx workflow.Context, change string) bool {
 // visibility. Requests started before StartProofLean have none.
 const MemoRequest = "request"
 
-// publishViews tells visibility what changed, for lean requests: it waits
-// until the request's search attributes or view differ from what it last
-// published, then publishes them (publish). It leaves out the moment of a
-// quick activation (settling); cleanup publishes the last state.
+// publishViews keeps the memo's view in step with the request, for lean
+// requests: it waits until the view differs from the one last published,
+// then publishes it. It leaves out the moment of a quick activation
+// (settling); cleanup publishes the last view.
 func (s *accessRequest) publishViews(ctx workflow.Context) {
 	for {
-		err := workflow.Await(ctx, func() bool {
-			return !s.settling() && (s.viewChanged() || len(s.changedSearchAttributes(ctx)) > 0)
-		})
-		if err != nil {
+		if err := workflow.Await(ctx, func() bool { return !s.settling() && s.viewChanged() }); err != nil {
 			return
 		}
-		s.publish(ctx)
+		s.publishView(ctx)
 	}
 }
 
@@ -88,17 +85,10 @@ func (s *accessRequest) viewChanged() bool {
 	return err == nil && !bytes.Equal(data, s.published)
 }
 
-// publish upserts the search attributes that changed and, if it changed,
-// the memo's view. Only lean requests publish this way; others upsert
-// every attribute at each status change (setStatus) and keep no memo.
-func (s *accessRequest) publish(ctx workflow.Context) {
+// publishView upserts the memo with the current view if it changed.
+func (s *accessRequest) publishView(ctx workflow.Context) {
 	if !s.lean {
 		return
-	}
-	if attrs := s.changedSearchAttributes(ctx); len(attrs) > 0 {
-		if err := workflow.UpsertTypedSearchAttributes(ctx, attrs...); err != nil {
-			s.logger.Error("Search attributes not updated", "status", s.status, "error", err)
-		}
 	}
 	v := s.view()
 	data, err := json.Marshal(v)
@@ -111,17 +101,16 @@ func (s *accessRequest) publish(ctx workflow.Context) {
 	}
 }
 
-// changedSearchAttributes are the updates that bring the request's search
-// attributes to its status and its approvers so far, leaving out those
-// visibility already holds (the start carries the first ones).
-func (s *accessRequest) changedSearchAttributes(ctx workflow.Context) []temporal.SearchAttributeUpdate {
+// statusSearchAttributes are the updates a lean request's status change
+// makes: the status, always (each is a transition operators count), and
+// of the other attributes only those visibility does not hold yet.
+func (s *accessRequest) statusSearchAttributes(ctx workflow.Context, st Status) []temporal.SearchAttributeUpdate {
 	cur := workflow.GetTypedSearchAttributes(ctx)
-	var out []temporal.SearchAttributeUpdate
+	out := []temporal.SearchAttributeUpdate{SearchStatus.ValueSet(string(st))}
 	for _, kv := range []struct {
 		key   temporal.SearchAttributeKeyKeyword
 		value string
 	}{
-		{SearchStatus, string(s.status)},
 		{SearchRole, s.in.Target.Role},
 		{SearchRequesterID, s.in.Requester.ID},
 	} {
