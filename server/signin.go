@@ -271,14 +271,14 @@ func (s *Server) finishSignIn(c echo.Context) error {
 	ck, err := c.Cookie(signInCookie)
 	if err != nil || !s.openCookie(purposeSignIn, ck.Value, &flow) || !s.now().Before(flow.Expires) {
 		return s.render(c, failPage(http.StatusBadRequest, "Sign-in could not finish",
-			"The sign-in took too long, or this browser does not keep cookies for jitflow. Open the approval link from the email again."))
+			"The sign-in took too long, or this browser does not keep cookies for jitflow. Start again from the approval link in the email, or from the portal's sign-in."))
 	}
 	s.setCookie(c, signInCookie, "/signin", "", -1)
 	q := c.Request().URL.Query()
 	// State first: only the issuer's answer to this very sign-in gets its
 	// words on the page.
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(flow.State)) != 1 {
-		return s.render(c, failPage(http.StatusBadRequest, "Sign-in could not finish", "The answer from the sign-in service does not belong to this sign-in. Open the approval link again."))
+		return s.render(c, failPage(http.StatusBadRequest, "Sign-in could not finish", "The answer from the sign-in service does not belong to this sign-in. "+flow.startAgain()))
 	}
 	if e := q.Get("error"); e != "" {
 		return s.render(c, failPage(http.StatusForbidden, "Sign-in failed", fmt.Sprintf("The sign-in service said %s: %s", e, q.Get("error_description"))))
@@ -286,13 +286,22 @@ func (s *Server) finishSignIn(c echo.Context) error {
 	sess, err := s.exchange(c.Request().Context(), q.Get("code"), flow)
 	if err != nil {
 		s.log.Warn("sign-in failed", "request_id", httpRequestID(c), "error", err)
-		return s.render(c, failPage(http.StatusForbidden, "Sign-in failed", "The sign-in could not be confirmed. Open the approval link again and sign in."))
+		return s.render(c, failPage(http.StatusForbidden, "Sign-in failed", "The sign-in could not be confirmed. "+flow.startAgain()))
 	}
 	if flow.Portal != "" {
 		return s.openPortalSession(c, sess, flow.Portal)
 	}
 	s.setCookie(c, sessionCookie, strings.TrimSuffix(approvals.PathPrefix, "/"), s.sealCookie(purposeSession, sess), SessionLifetime)
 	return c.Redirect(http.StatusSeeOther, approvals.PathPrefix+flow.Token)
+}
+
+// startAgain says where a sign-in that failed starts again: the portal,
+// or the approval link it came from.
+func (f signInFlow) startAgain() string {
+	if f.Portal != "" {
+		return "Go back to the portal and sign in again."
+	}
+	return "Open the approval link again and sign in."
 }
 
 // exchange redeems the code (with the PKCE verifier) and checks the ID

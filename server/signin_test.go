@@ -117,6 +117,21 @@ func TestSignInCallbackRefusals(t *testing.T) {
 	wantPage(t, denied, http.StatusForbidden, "access_denied")
 }
 
+// A portal sign-in that fails sends the user back to the portal, not to
+// an approval link they may not have.
+func TestPortalSignInFailureSaysWhereToStartAgain(t *testing.T) {
+	e := newPageEnv(t, signInRoles)
+	hc := browser(t)
+	start := e.page(hc, http.MethodGet, "/signin?return=%2Fapprove", nil)
+	authURL, _ := url.Parse(start.header.Get("Location"))
+	q := authURL.Query()
+	wrongState := e.page(hc, http.MethodGet, SignInCallbackPath+"?code=x&state=not-"+q.Get("state"), nil)
+	wantPage(t, wrongState, http.StatusBadRequest, "does not belong to this sign-in", "Go back to the portal and sign in again.")
+	if strings.Contains(string(wrongState.body), "approval link") {
+		t.Errorf("the portal's failed sign-in speaks of an approval link: %s", wrongState.body)
+	}
+}
+
 func TestNewRefusesSignInItCannotDo(t *testing.T) {
 	keys, err := approvals.NewKeySet(approvals.GenerateKey())
 	if err != nil {
