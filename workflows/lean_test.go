@@ -2,14 +2,12 @@ package workflows_test
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
 	"github.com/jitflow/jitflow/workflows"
@@ -27,7 +25,7 @@ func TestLeanHistoriesDoLessWork(t *testing.T) {
 	}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			events := readHistory(t, file)
+			events := loadHistory(t, file).GetEvents()
 			switch events[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowType().GetName() {
 			case workflows.WorkflowName:
 				checkLeanRequest(t, events)
@@ -106,18 +104,4 @@ func versionMarkers(events []*historypb.HistoryEvent) int {
 		}
 	}
 	return n
-}
-
-func readHistory(t *testing.T, file string) []*historypb.HistoryEvent {
-	t.Helper()
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h.GetEvents()
 }
