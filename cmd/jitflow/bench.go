@@ -27,6 +27,7 @@ type benchFlags struct {
 	graphURL   string
 	temporal   string
 	namespace  string
+	workers    int
 	cpuProfile string
 	memProfile string
 	logs       logFlags
@@ -34,7 +35,7 @@ type benchFlags struct {
 
 // remoteOnly are the flags that describe a running stack: they mean
 // nothing to the bench's own one.
-var remoteOnly = []string{"role", "requester", "approver", "operator", "graph-url", "temporal-address"}
+var remoteOnly = []string{"role", "requester", "approver", "operator", "graph-url"}
 
 func benchCommand() *cobra.Command {
 	var bf benchFlags
@@ -109,7 +110,8 @@ operator (--list-calls each), and the submit rate; its --json line is
 	f.StringVar(&bf.dataDir, "data-dir", "", "data dir of the bench's own stack, kept afterwards (default: a temporary dir, removed); with --api, the target's data dir, to measure its database")
 	f.StringVar(&bf.api, "api", "", "measure the running stack at this URL (e.g. http://127.0.0.1:8080 of jitflow dev) instead of starting one")
 	f.StringVar(&bf.graphURL, "graph-url", "", "with --api: the target's Graph emulator (e.g. http://127.0.0.1:8091)")
-	f.StringVar(&bf.temporal, "temporal-address", "", "with --api: the target's Temporal frontend host:port, to run the baseline on it")
+	f.StringVar(&bf.temporal, "temporal-address", "", "with --api: the target's Temporal frontend host:port, to run the baseline on it; without --api: an existing Temporal service (host:port, plain gRPC, --namespace created there) that the bench's own server, workers and baseline use instead of the embedded one")
+	f.IntVar(&bf.workers, "workers", 1, "`jitflow worker` processes of the bench's own stack: 1 runs the worker in this process with the embedded Temporal; more, or any number with --temporal-address, start that many worker processes of this binary")
 	f.StringVar(&bf.namespace, "namespace", "default", "Temporal namespace")
 	f.StringVar(&bf.cfg.Role, "role", "reader", "with --api: the role to request")
 	f.StringSliceVar(&bf.cfg.Requesters, "requester", []string{"alice"}, "with --api: dev users who request, in turn (comma-separated or repeated)")
@@ -153,7 +155,7 @@ func (bf *benchFlags) run(cmd *cobra.Command) error {
 		}
 		return err
 	}
-	return report(cmd.OutOrStdout(), res, bf.json)
+	return report(cmd.OutOrStdout(), bf.described(res), bf.json)
 }
 
 // validate checks the flags before anything starts.
@@ -167,7 +169,13 @@ func (bf *benchFlags) validate(cmd *cobra.Command) error {
 				return fmt.Errorf("--%s: applies only with --api (the bench's own stack has its own policy and emulator)", name)
 			}
 		}
-		return nil
+		return bf.validateOwnStack()
+	}
+	if err := validateTemporalAddress(bf.temporal); err != nil {
+		return err
+	}
+	if cmd.Flags().Changed("workers") {
+		return fmt.Errorf("--workers %d: applies only to the bench's own stack, not with --api (the target runs its own workers)", bf.workers)
 	}
 	for _, u := range []struct{ flag, value string }{{"api", bf.api}, {"graph-url", bf.graphURL}} {
 		p, err := url.Parse(u.value)
