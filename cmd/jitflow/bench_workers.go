@@ -312,9 +312,12 @@ func (bf *benchFlags) described(res tabled) tabled {
 			p.Notes = replaceNote(p.Notes, "database size skipped", "database size skipped: Temporal at "+bf.temporal+" keeps its data in its own database")
 		}
 	}
-	if bf.externalWorkers() {
+	switch {
+	case bf.externalWorkers() && bf.workers == 1:
+		r.stack += ", 1 `jitflow worker` process"
+	case bf.externalWorkers():
 		r.stack += fmt.Sprintf(", %d `jitflow worker` processes", bf.workers)
-	} else {
+	default:
 		r.stack += ", the worker in this process"
 	}
 	return r
