@@ -111,7 +111,7 @@ operator (--list-calls each), and the submit rate; its --json line is
 	f.StringVar(&bf.api, "api", "", "measure the running stack at this URL (e.g. http://127.0.0.1:8080 of jitflow dev) instead of starting one")
 	f.StringVar(&bf.graphURL, "graph-url", "", "with --api: the target's Graph emulator (e.g. http://127.0.0.1:8091)")
 	f.StringVar(&bf.temporal, "temporal-address", "", "with --api: the target's Temporal frontend host:port, to run the baseline on it; without --api: an existing Temporal service (host:port, plain gRPC, --namespace created there) that the bench's own server, workers and baseline use instead of the embedded one")
-	f.IntVar(&bf.workers, "workers", 1, "`jitflow worker` processes of the bench's own stack: 1 runs the worker in this process with the embedded Temporal; more, or any number with --temporal-address, start that many worker processes of this binary")
+	f.IntVar(&bf.workers, "workers", 1, "run `N` jitflow worker processes of this binary for the bench's own stack (1 to 64); with the embedded Temporal, 1 keeps the worker in this process instead")
 	f.StringVar(&bf.namespace, "namespace", "default", "Temporal namespace")
 	f.StringVar(&bf.cfg.Role, "role", "reader", "with --api: the role to request")
 	f.StringSliceVar(&bf.cfg.Requesters, "requester", []string{"alice"}, "with --api: dev users who request, in turn (comma-separated or repeated)")
