@@ -85,7 +85,7 @@ remaining() {
 }
 
 tp_start_postgres "$work/pg"
-tp_create_schemas "$work/bin/temporal-sql-tool"
+tp_create_schemas "$work/bin/temporal-sql-tool" "$work/sql-tool.log"
 tp_write_config "$work/temporal.yaml" "$shards"
 "$work/bin/temporal-server" --config-file "$work/temporal.yaml" start \
   --service frontend --service history --service matching --service worker >"$work/temporal.log" 2>&1 &
@@ -133,7 +133,7 @@ run embedded "$@"
 runs+=(embedded)
 
 echo
-echo "jitflow bench $*: PostgreSQL-backed Temporal $temporal_version ($shards history shards) beside the embedded one (SQLite, 1 shard); ms, per second"
+echo "jitflow bench ${*:-(default load)}: PostgreSQL-backed Temporal $temporal_version ($shards history shards) beside the embedded one (SQLite, 1 shard); ms, per second"
 {
   printf 'stack\tworkers\tlifecycles/s\tapprove p50\texpiry p50\texpiry p99\texpiry max\tbaseline lifecycles/s\tbaseline expiry p50\toverhead\tload before/after\n'
   for name in "${runs[@]}"; do

@@ -101,17 +101,23 @@ tp_stop_postgres() {
     || kill -KILL "$(head -n1 "$dir/data/postmaster.pid")" 2>/dev/null || true
 }
 
-# tp_create_schemas TOOL sets up Temporal's two databases on pg_port with
-# its own tool, as the admin-tools image does in docker-compose.yml.
+# tp_create_schemas TOOL LOG sets up Temporal's two databases on pg_port
+# with its own tool, as the admin-tools image does in docker-compose.yml;
+# the tool's output goes to LOG, shown when it fails.
 tp_create_schemas() {
-  local tool=$1 db dir
+  local tool=$1 log=$2 db dir step
   for db in temporal temporal_visibility; do
     dir=temporal
     [ "$db" = temporal ] || dir=visibility
     local base=(--plugin postgres12 --ep 127.0.0.1 -p "$pg_port" -u temporal --pw temporal --db "$db")
-    "$tool" "${base[@]}" create-database >/dev/null
-    "$tool" "${base[@]}" setup-schema -v 0.0 >/dev/null
-    "$tool" "${base[@]}" update-schema -d "$temporal_schema/$dir/versioned" >/dev/null
+    for step in create-database "setup-schema -v 0.0" "update-schema -d $temporal_schema/$dir/versioned"; do
+      # shellcheck disable=SC2086 # step is the subcommand and its flags
+      "$tool" "${base[@]}" $step >>"$log" 2>&1 || {
+        cat "$log" >&2
+        echo "temporal-sql-tool $db ${step%% *} failed" >&2
+        return 1
+      }
+    done
   done
 }
 
