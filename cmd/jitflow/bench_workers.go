@@ -59,7 +59,7 @@ func (bf *benchFlags) externalWorkers() bool {
 }
 
 // benchWorkers are the `jitflow worker` processes of the bench's own stack
-// and the SendGrid stand-in that counts their mail.
+// and the SendGrid stand-in that takes their mail.
 type benchWorkers struct {
 	procs []*workerProc
 	mail  *http.Server
@@ -158,6 +158,9 @@ func startWorkers(ctx context.Context, n int, ws workerSetup, level slog.Level, 
 			return nil, fmt.Errorf("%s exited before it started (%v): %s", p.name, p.err, p.lastLines())
 		case <-wait.Done():
 			bw.stop()
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("bench interrupted while %s started: %w", p.name, ctx.Err())
+			}
 			return nil, fmt.Errorf("%s did not start within %s: %s", p.name, workerStartWait, p.lastLines())
 		}
 	}
@@ -165,7 +168,9 @@ func startWorkers(ctx context.Context, n int, ws workerSetup, level slog.Level, 
 }
 
 // serveMail runs the SendGrid stand-in: it takes the workers' mail and
-// drops it, as the in-process worker's mail counter does.
+// keeps it in this process's memory, where the in-process worker's mail
+// counter keeps a count: mail costs the workers an HTTP call, as in
+// production, and nothing on disk.
 func (bw *benchWorkers) serveMail(ws *workerSetup) error {
 	secret := make([]byte, 16)
 	rand.Read(secret)
