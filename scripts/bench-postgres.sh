@@ -101,6 +101,31 @@ if ! timeout "$secs" "$jitflow" setup --temporal-address "$temporal_address" --n
   exit 1
 fi
 
+# cpu_now prints the CPU seconds used so far by the benches with their
+# workers (this shell's finished children), by temporal-server and by
+# PostgreSQL (the postmaster, its finished backends and its live ones).
+# Call it with a redirection, not in $(...): `times` reads this shell's
+# children only when run in this shell.
+cpu_now() {
+  local tck f pm line bench=0 temporal=0 postgres=0
+  tck=$(getconf CLK_TCK)
+  times >"$work/times"
+  line=$(tail -n1 "$work/times")
+  bench=$(awk '{ for (i = 1; i <= 2; i++) { split($i, t, "m"); s += t[1] * 60 + t[2] } printf "%.1f", s }' <<<"$line")
+  pm=$(head -n1 "$work/pg/data/postmaster.pid")
+  for f in /proc/[0-9]*/stat; do
+    read -r -a line 2>/dev/null <"$f" || continue
+    if [ "${line[0]}" = "$temporal_pid" ]; then
+      temporal=$(( line[13] + line[14] + line[15] + line[16] ))
+    elif [ "${line[0]}" = "$pm" ]; then
+      postgres=$(( postgres + line[13] + line[14] + line[15] + line[16] ))
+    elif [ "${line[3]}" = "$pm" ]; then
+      postgres=$(( postgres + line[13] + line[14] ))
+    fi
+  done
+  echo "$bench $(( temporal / tck )) $(( postgres / tck ))"
+}
+
 # run NAME ARGS... runs one bench and keeps its --json line in
 # $work/NAME.json; its progress goes to the terminal.
 run() {
@@ -110,6 +135,7 @@ run() {
   secs=$(remaining)
   echo "== $name: jitflow bench $*"
   cut -d' ' -f1 /proc/loadavg >"$work/$name.load"
+  cpu_now >"$work/$name.cpu"
   timeout --kill-after=60 "$secs" "$jitflow" bench --json "$@" >"$work/$name.out" &
   bench_pid=$!
   if ! wait "$bench_pid"; then
@@ -119,6 +145,7 @@ run() {
     exit 1
   fi
   bench_pid=""
+  cpu_now >>"$work/$name.cpu"
   cut -d' ' -f1 /proc/loadavg >>"$work/$name.load"
   sed '$d' "$work/$name.out"
   tail -n1 "$work/$name.out" >"$work/$name.json"
@@ -135,11 +162,16 @@ runs+=(embedded)
 echo
 echo "jitflow bench ${*:-(default load)}: PostgreSQL-backed Temporal $temporal_version ($shards history shards) beside the embedded one (SQLite, 1 shard); ms, per second"
 {
-  printf 'stack\tworkers\tlifecycles/s\tapprove p50\texpiry p50\texpiry p99\texpiry max\tbaseline lifecycles/s\tbaseline expiry p50\toverhead\tload before/after\n'
+  printf 'stack\tworkers\tlifecycles/s\tapprove p50\texpiry p50\texpiry p99\texpiry max\tbaseline lifecycles/s\tbaseline expiry p50\toverhead\tCPU s jitflow/temporal/postgres\tload before/after\n'
   for name in "${runs[@]}"; do
-    jq -r --arg name "${name%%-*}" --arg load "$(paste -sd/ "$work/$name.load")" '[$name, .workers, .lifecycles_per_sec, .approve_to_active_ms.p50,
+    cpu=$(awk 'NR == 1 { for (i = 1; i <= 3; i++) b[i] = $i } NR == 2 { printf "%.0f/%d/%d", $1 - b[1], $2 - b[2], $3 - b[3] }' "$work/$name.cpu")
+    # The embedded run has Temporal in the bench's process.
+    [ "$name" != embedded ] || cpu="${cpu%%/*}/-/-"
+    jq -r --arg name "${name%%-*}" --arg cpu "$cpu" --arg load "$(paste -sd/ "$work/$name.load")" '[$name, .workers, .lifecycles_per_sec, .approve_to_active_ms.p50,
       .expiry_lag_ms.p50, .expiry_lag_ms.p99, .expiry_lag_ms.max,
-      .baseline.lifecycles_per_sec, .baseline.expiry_lag_ms, .overhead_ratio, $load] | map(. // "-" | tostring) | @tsv' "$work/$name.json"
+      .baseline.lifecycles_per_sec, .baseline.expiry_lag_ms, .overhead_ratio, $cpu, $load] | map(. // "-" | tostring) | @tsv' "$work/$name.json"
   done
 } | column -t -s $'\t'
+echo "CPU s: seconds of CPU during the run: the bench process with its worker processes (its API server, Graph emulator,"
+echo "  load and baseline too; with the embedded server, Temporal as well), temporal-server, PostgreSQL"
 echo "load: the 1-minute load average before and after each run; at the end $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min)"
