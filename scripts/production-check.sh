@@ -17,16 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local
 
-sudo=""
-[ "$(id -u)" = 0 ] || sudo="sudo"
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
-if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/postgres" ]; then
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postgresql
-  pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
-fi
-# The package's own cluster is not used: the check runs its own.
-"$pg_bin/postgres" --version
+. scripts/lib/temporal-postgres.sh
+tp_postgres_bin
 
 work=$(mktemp -d /tmp/jitflow-prodcheck.XXXXXX)
 cleanup() {
@@ -43,24 +35,8 @@ trap cleanup EXIT
 chmod 711 "$work"
 mkdir -p "$work/bin" "$work/certs"
 
-temporal_version=$(go list -m -f '{{.Version}}' go.temporal.io/server)
-temporal_dir=$(go list -m -f '{{.Dir}}' go.temporal.io/server)
-echo "building temporal-server and temporal-sql-tool $temporal_version"
 started=$(date +%s)
-# The server's command-line packages need a few modules jitflow does not
-# (urfave/cli): resolve them in a copy of go.mod, so that the build uses
-# every version jitflow pins and leaves the repository's go.mod alone.
-# They are kept per version in the user's cache: linking the server takes
-# minutes.
-tools="${XDG_CACHE_HOME:-$HOME/.cache}/jitflow-prodcheck/temporal-$temporal_version"
-if [ ! -x "$tools/temporal-server" ] || [ ! -x "$tools/temporal-sql-tool" ]; then
-  mkdir -p "$work/mod" "$tools"
-  cp go.mod go.sum "$work/mod/"
-  go get -modfile="$work/mod/go.mod" go.temporal.io/server/cmd/server@"$temporal_version" go.temporal.io/server/cmd/tools/sql@"$temporal_version"
-  go build -modfile="$work/mod/go.mod" -o "$tools/temporal-server" go.temporal.io/server/cmd/server
-  go build -modfile="$work/mod/go.mod" -o "$tools/temporal-sql-tool" go.temporal.io/server/cmd/tools/sql
-fi
-cp "$tools/temporal-server" "$tools/temporal-sql-tool" "$work/bin/"
+tp_temporal_tools "$work/bin" "$work"
 if [ -z "${JITFLOW_BINARY:-}" ]; then
   go build -o "$work/bin/jitflow" ./cmd/jitflow
   export JITFLOW_BINARY="$work/bin/jitflow"
@@ -86,7 +62,7 @@ echo "builds took $(( $(date +%s) - started ))s"
 
 export JITFLOW_PRODCHECK_DIR="$work"
 export JITFLOW_PRODCHECK_PG_BIN="$pg_bin"
-export JITFLOW_PRODCHECK_SCHEMA="$temporal_dir/schema/postgresql/v12"
+export JITFLOW_PRODCHECK_SCHEMA="$temporal_schema"
 go test -count=1 -timeout "${JITFLOW_PRODCHECK_TIMEOUT:-15m}" -run '^TestProduction$' -v ./internal/crashtest/
 echo "production check passed:"
 cat "$work/figures.txt"

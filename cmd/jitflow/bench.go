@@ -28,6 +28,7 @@ type benchFlags struct {
 	temporal   string
 	metricsURL string
 	namespace  string
+	workers    int
 	cpuProfile string
 	memProfile string
 	logs       logFlags
@@ -35,7 +36,7 @@ type benchFlags struct {
 
 // remoteOnly are the flags that describe a running stack: they mean
 // nothing to the bench's own one.
-var remoteOnly = []string{"role", "requester", "approver", "operator", "graph-url", "temporal-address"}
+var remoteOnly = []string{"role", "requester", "approver", "operator", "graph-url"}
 
 func benchCommand() *cobra.Command {
 	var bf benchFlags
@@ -127,8 +128,9 @@ operator (--list-calls each), and the submit rate; its --json line is
 	f.StringVar(&bf.dataDir, "data-dir", "", "data dir of the bench's own stack, kept afterwards (default: a temporary dir, removed); with --api, the target's data dir, to measure its database")
 	f.StringVar(&bf.api, "api", "", "measure the running stack at this URL (e.g. http://127.0.0.1:8080 of jitflow dev) instead of starting one")
 	f.StringVar(&bf.graphURL, "graph-url", "", "with --api: the target's Graph emulator (e.g. http://127.0.0.1:8091)")
-	f.StringVar(&bf.temporal, "temporal-address", "", "with --api: the target's Temporal frontend host:port, to run the baseline on it")
+	f.StringVar(&bf.temporal, "temporal-address", "", "with --api: the target's Temporal frontend host:port, to run the baseline on it; without --api: an existing Temporal service (host:port, plain gRPC, --namespace created there) that the bench's own server, workers and baseline use instead of the embedded one")
 	f.StringVar(&bf.metricsURL, "temporal-metrics-url", "", "with --temporal-address: the Temporal server's Prometheus endpoint (e.g. http://127.0.0.1:9090/metrics), read before and after each phase to count its store writes")
+	f.IntVar(&bf.workers, "workers", 1, "run `N` jitflow worker processes of this binary for the bench's own stack (1 to 64); with the embedded Temporal, 1 keeps the worker in this process instead")
 	f.StringVar(&bf.namespace, "namespace", "default", "Temporal namespace")
 	f.StringVar(&bf.cfg.Role, "role", "reader", "with --api: the role to request")
 	f.StringSliceVar(&bf.cfg.Requesters, "requester", []string{"alice"}, "with --api: dev users who request, in turn (comma-separated or repeated)")
@@ -175,7 +177,7 @@ func (bf *benchFlags) run(cmd *cobra.Command) error {
 		}
 		return err
 	}
-	return report(cmd.OutOrStdout(), res, bf.json)
+	return report(cmd.OutOrStdout(), bf.described(res), bf.json)
 }
 
 // validate checks the flags before anything starts.
@@ -197,7 +199,13 @@ func (bf *benchFlags) validate(cmd *cobra.Command) error {
 				return fmt.Errorf("--%s: applies only with --api (the bench's own stack has its own policy and emulator)", name)
 			}
 		}
-		return nil
+		return bf.validateOwnStack()
+	}
+	if err := validateTemporalAddress(bf.temporal); err != nil {
+		return err
+	}
+	if cmd.Flags().Changed("workers") {
+		return fmt.Errorf("--workers %d: applies only to the bench's own stack, not with --api (the target runs its own workers)", bf.workers)
 	}
 	for _, u := range []struct{ flag, value string }{{"api", bf.api}, {"graph-url", bf.graphURL}} {
 		if err := httpURL(u.flag, u.value, "http://127.0.0.1:8091 (with --api, --graph-url is required to measure removals)"); err != nil {

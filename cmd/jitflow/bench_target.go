@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -53,8 +54,10 @@ func (bf *benchFlags) ownStack(ctx context.Context, log *slog.Logger) (bench.Tar
 	}
 	limitMemory()
 	stores := devtemporal.NewRequestCounter()
+	external := bf.externalWorkers()
 	st, err := devstack.Start(ctx, devstack.Options{
 		DataDir: dir, HTTPAddr: "127.0.0.1:0", GraphAddr: "127.0.0.1:0", NoUI: true,
+		TemporalAddress: bf.temporal, NoWorker: external,
 		Policy: pol, Namespace: bf.namespace, Retention: 24 * time.Hour, Logger: log,
 		RateLimit: benchRateLimit,
 		Mailer:    &bench.MailCounter{},
@@ -66,28 +69,70 @@ func (bf *benchFlags) ownStack(ctx context.Context, log *slog.Logger) (bench.Tar
 	})
 	if err != nil {
 		cleanup()
+		if bf.temporal != "" {
+			return bench.Target{}, nil, fmt.Errorf("--temporal-address %s: %w", bf.temporal, err)
+		}
 		return bench.Target{}, nil, err
 	}
-	stop := func() { st.Stop(); cleanup() }
+	stops := []func(){cleanup, st.Stop}
+	stop := func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
 	if err := awaitHealthy(ctx, st.APIURL); err != nil {
 		stop()
 		return bench.Target{}, nil, err
+	}
+	if external {
+		ws, err := bf.workerSetup(st, dir)
+		if err != nil {
+			stop()
+			return bench.Target{}, nil, err
+		}
+		if bf.cfg.Progress != nil {
+			fmt.Fprintf(bf.cfg.Progress, "jitflow bench: starting %d worker processes against %s\n", bf.workers, st.TemporalAddr)
+		}
+		workers, err := startWorkers(ctx, bf.workers, ws, bf.logLevel(), os.Stderr)
+		if err != nil {
+			stop()
+			return bench.Target{}, nil, err
+		}
+		stops = append(stops, workers.stop)
 	}
 	c, err := bf.dialTemporal(ctx, st.TemporalAddr, log)
 	if err != nil {
 		stop()
 		return bench.Target{}, nil, err
 	}
+	stops = append(stops, c.Close)
 	tgt := bench.Target{
 		APIURL:    st.APIURL,
 		Removals:  func(context.Context) ([]graphemu.Removal, error) { return st.Graph.Removals(), nil },
 		Instances: func(context.Context) ([]graphemu.Instance, error) { return st.Graph.Instances(), nil },
 		Temporal:  c,
-		Store:     bench.CountedStore(stores.Counts),
-		InProcess: true,
-		DataDir:   dir,
+		// With workers in other processes, this process's peak RSS is
+		// not the system's.
+		InProcess: !external,
 	}
-	return tgt, func() { c.Close(); stop() }, nil
+	if bf.temporal == "" {
+		// The in-process count reads the embedded server only; another
+		// Temporal service is read with --temporal-metrics-url.
+		tgt.DataDir, tgt.Store = dir, bench.CountedStore(stores.Counts)
+	}
+	return tgt, stop, nil
+}
+
+// workerSetup is what the worker processes need to serve the stack st,
+// whose data dir is dir.
+func (bf *benchFlags) workerSetup(st *devstack.Stack, dir string) (workerSetup, error) {
+	// The stack made its key list in its data dir; its API server signs
+	// with it, and the workers must check with the same list.
+	keys := filepath.Join(dir, "approval-keys")
+	if _, err := os.Stat(keys); err != nil {
+		return workerSetup{}, fmt.Errorf("the key list the workers need: %w", err)
+	}
+	return workerSetup{temporal: st.TemporalAddr, namespace: bf.namespace, keysFile: keys, apiURL: st.APIURL, graphURL: st.GraphURL}, nil
 }
 
 func (bf *benchFlags) remote(ctx context.Context, log *slog.Logger) (bench.Target, func(), error) {

@@ -112,7 +112,7 @@ func TestBenchEndToEnd(t *testing.T) {
 		"submit_per_sec":       nil, "lifecycles_per_sec": nil,
 		"expiry_lag_ms":  spread,
 		"baseline":       map[string]any{"approve_to_active_ms": nil, "lifecycles_per_sec": nil, "expiry_lag_ms": spread},
-		"overhead_ratio": nil, "rss_mb": nil,
+		"overhead_ratio": nil, "rss_mb": nil, "workers": nil,
 		"work": map[string]any{"jitflow": work, "baseline": work},
 	})
 	if t.Failed() {
@@ -170,7 +170,7 @@ func TestBenchPendingEndToEnd(t *testing.T) {
 	v := lastJSONLine(t, out)
 	pair := map[string]any{"p50": nil, "p99": nil}
 	wantNumbers(t, "line", v, map[string]any{
-		"pending": nil, "concurrency": nil, "submit_per_sec": nil, "rss_mb": nil, "db_mb": nil,
+		"pending": nil, "concurrency": nil, "submit_per_sec": nil, "rss_mb": nil, "db_mb": nil, "workers": nil,
 		"list_ms": map[string]any{"approver": pair, "operator": pair},
 	})
 	if !t.Failed() && (number(t, v["pending"]) != 5 || number(t, v["db_mb"]) <= 0) {
@@ -199,6 +199,13 @@ func TestBenchFlagErrors(t *testing.T) {
 		{[]string{"--temporal-metrics-url", "http://127.0.0.1:9090/metrics"}, "--temporal-metrics-url http://127.0.0.1:9090/metrics: applies only with --temporal-address"},
 		{[]string{"--api", "http://127.0.0.1:8080", "--graph-url", "http://g", "--temporal-address", "127.0.0.1:7233", "--temporal-metrics-url", "127.0.0.1:9090"},
 			`--temporal-metrics-url "127.0.0.1:9090": give an http(s) URL`},
+		{[]string{"--workers", "0"}, "--workers 0: give 1 to 64 worker processes"},
+		{[]string{"--workers", "65"}, "--workers 65: give 1 to 64 worker processes"},
+		{[]string{"--temporal-address", "127.0.0.1"}, `--temporal-address "127.0.0.1": give the Temporal frontend as host:port`},
+		{[]string{"--temporal-address", ":7233"}, `--temporal-address ":7233": give the Temporal frontend as host:port`},
+		{[]string{"--temporal-address", "127.0.0.1:0"}, `--temporal-address "127.0.0.1:0": give the Temporal frontend as host:port`},
+		{[]string{"--api", "http://127.0.0.1:8080", "--graph-url", "http://g", "--temporal-address", "temporal"}, `--temporal-address "temporal": give the Temporal frontend as host:port`},
+		{[]string{"--api", "http://127.0.0.1:8080", "--graph-url", "http://g", "--workers", "2"}, "--workers 2: applies only to the bench's own stack"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
