@@ -58,3 +58,22 @@ func TestAPIRetries(t *testing.T) {
 		})
 	}
 }
+
+// A request shown as submitted (its workflow slow to answer) carries the
+// status visibility holds but none of the grant's times: the bench asks
+// again rather than take an ended status for a grant never activated.
+func TestAwaitActivatedAsksAgainWhenShownAsSubmitted(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Write([]byte(`{"id":"req-1","status":"expired","view":"submitted"}`))
+			return
+		}
+		w.Write([]byte(`{"id":"req-1","status":"expired","activated_at":"2026-12-07T10:00:00Z","expires_at":"2026-12-07T10:00:05Z"}`))
+	}))
+	t.Cleanup(srv.Close)
+	req, err := awaitActivated(context.Background(), newAPI(srv.URL, 1), "", "req-1")
+	if err != nil || req.ActivatedAt == nil || calls.Load() != 2 {
+		t.Fatalf("awaitActivated = %+v, %v after %d calls; want the workflow's view on the second", req, err, calls.Load())
+	}
+}

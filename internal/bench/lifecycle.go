@@ -227,7 +227,8 @@ func activate(ctx context.Context, a *api, tok tokens, held *assignments, g *gra
 
 // awaitActivated polls the request until GET shows it active, or already
 // past active when a short grant ran out before the poll: either way with
-// its expires_at.
+// its expires_at. A request shown as submitted (its workflow did not
+// answer in time) is asked again.
 func awaitActivated(ctx context.Context, a *api, token, id string) (workflows.Request, error) {
 	for {
 		req, err := a.get(ctx, token, id)
@@ -237,6 +238,9 @@ func awaitActivated(ctx context.Context, a *api, token, id string) (workflows.Re
 		switch {
 		case req.ActivatedAt != nil && req.ExpiresAt != nil && slices.Contains(activeOrAfter, req.Status):
 			return req, nil
+		case req.View == apitypes.ViewSubmitted:
+			// The workflow did not answer in time: the status is what
+			// visibility holds, without the grant's times; ask again.
 		case req.Status.Terminal():
 			return req, fmt.Errorf("request %s ended %s (%s) without being active", id, req.Status, req.Reason)
 		}
