@@ -153,7 +153,7 @@ run() {
 
 runs=()
 for n in $workers_list; do
-  run "postgres-$n" --temporal-address "$temporal_address" --namespace "$namespace" --workers "$n" "$@"
+  run "postgres-$n" --temporal-address "$temporal_address" --temporal-metrics-url "$temporal_metrics_url" --namespace "$namespace" --workers "$n" "$@"
   runs+=("postgres-$n")
 done
 run embedded "$@"
@@ -162,16 +162,22 @@ runs+=(embedded)
 echo
 echo "jitflow bench ${*:-(default load)}: PostgreSQL-backed Temporal $temporal_version ($shards history shards) beside the embedded one (SQLite, 1 shard); ms, per second"
 {
-  printf 'stack\tworkers\tlifecycles/s\tapprove p50\texpiry p50\texpiry p99\texpiry max\tbaseline lifecycles/s\tbaseline expiry p50\toverhead\tCPU s jitflow/temporal/postgres\tload before/after\n'
+  printf 'stack\tworkers\tlifecycles/s\tapprove p50\texpiry p50\texpiry p99\texpiry max\tbaseline lifecycles/s\tbaseline approve p50\tbaseline expiry p50\tbaseline expiry p99\toverhead\tworkflow tasks\thistory events\tstore writes\tCPU s jitflow/temporal/postgres\tload before/after\n'
   for name in "${runs[@]}"; do
     cpu=$(awk 'NR == 1 { for (i = 1; i <= 3; i++) b[i] = $i } NR == 2 { printf "%.0f/%d/%d", $1 - b[1], $2 - b[2], $3 - b[3] }' "$work/$name.cpu")
     # The embedded run has Temporal in the bench's process.
     [ "$name" != embedded ] || cpu="${cpu%%/*}/-/-"
     jq -r --arg name "${name%%-*}" --arg cpu "$cpu" --arg load "$(paste -sd/ "$work/$name.load")" '[$name, .workers, .lifecycles_per_sec, .approve_to_active_ms.p50,
       .expiry_lag_ms.p50, .expiry_lag_ms.p99, .expiry_lag_ms.max,
-      .baseline.lifecycles_per_sec, .baseline.expiry_lag_ms, .overhead_ratio, $cpu, $load] | map(. // "-" | tostring) | @tsv' "$work/$name.json"
+      .baseline.lifecycles_per_sec, .baseline.approve_to_active_ms, .baseline.expiry_lag_ms.p50, .baseline.expiry_lag_ms.p99, .overhead_ratio,
+      (.work | if . == null then null else "\(.jitflow.workflow_tasks)/\(.baseline.workflow_tasks)" end),
+      (.work | if . == null then null else "\(.jitflow.history_events)/\(.baseline.history_events)" end),
+      (.work | if . == null then null else "\(.jitflow.persistence_writes)/\(.baseline.persistence_writes)" end),
+      $cpu, $load] | map(. // "-" | tostring) | @tsv' "$work/$name.json"
   done
 } | column -t -s $'\t'
+echo "workflow tasks, history events, store writes: per lifecycle of the throughput phase, jitflow/baseline (store writes: the"
+echo "  Temporal server's persistence write requests, read from its Prometheus endpoint or counted in process)"
 echo "CPU s: seconds of CPU during the run: the bench process with its worker processes (its API server, Graph emulator,"
 echo "  load and baseline too; with the embedded server, Temporal as well), temporal-server, PostgreSQL"
 echo "load: the 1-minute load average before and after each run; at the end $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min)"

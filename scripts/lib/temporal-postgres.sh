@@ -124,11 +124,14 @@ tp_create_schemas() {
 # tp_write_config FILE SHARDS writes a Temporal server config on pg_port
 # with SHARDS history shards, every service on free loopback ports and
 # plain gRPC (no TLS, no authorizer), and sets temporal_address to its
-# frontend.
+# frontend and temporal_metrics_url to its Prometheus endpoint (the
+# server's own metrics, persistence requests included).
 tp_write_config() {
-  local file=$1 shards=$2 frontend
+  local file=$1 shards=$2 frontend metrics
   frontend=$(tp_low_port)
+  metrics=$(tp_low_port)
   temporal_address=127.0.0.1:$frontend
+  temporal_metrics_url=http://127.0.0.1:$metrics/metrics
   tp_sql() {
     printf '      sql:\n        pluginName: postgres12\n        databaseName: %s\n        connectAddr: 127.0.0.1:%s\n' "$1" "$pg_port"
     printf '        connectProtocol: tcp\n        user: temporal\n        password: temporal\n'
@@ -145,6 +148,7 @@ tp_write_config() {
     printf '    visibility:\n'
     tp_sql temporal_visibility 10
     printf 'global:\n  membership:\n    maxJoinDuration: 30s\n    broadcastAddress: 127.0.0.1\n'
+    printf '  metrics:\n    prometheus:\n      timerType: histogram\n      listenAddress: 127.0.0.1:%s\n' "$metrics"
     printf 'services:\n'
     tp_service frontend "$frontend"
     printf '      httpPort: %s\n' "$(tp_low_port)"
