@@ -16,8 +16,8 @@ import (
 // knows from its first command that every change in knownAtLean applies
 // to it. Such a request
 //   - runs those changes' new code without asking GetVersion again (each
-//     ask costs a marker event and a TemporalChangeVersion upsert, a
-//     visibility write, the first time it is made);
+//     ask costs a marker event and a TemporalChangeVersion upsert event,
+//     the first time it is made);
 //   - upserts at each status change its status and only those other
 //     search attributes that changed (the start carries the first ones);
 //   - keeps its view in its memo (MemoRequest), upserted once the state
