@@ -26,6 +26,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/jitflow/jitflow/audit"
+	"github.com/jitflow/jitflow/internal/historytest"
 )
 
 // fakeSource serves histories the way Temporal would: each request with
@@ -54,17 +55,7 @@ func (f *fakeSource) ListWorkflow(_ context.Context, req *workflowservice.ListWo
 }
 
 func (f *fakeSource) GetWorkflowHistory(_ context.Context, id, _ string, _ bool, _ enumspb.HistoryEventFilterType) client.HistoryEventIterator {
-	return &iterator{events: f.history[id]}
-}
-
-type iterator struct{ events []*historypb.HistoryEvent }
-
-func (it *iterator) HasNext() bool { return len(it.events) > 0 }
-
-func (it *iterator) Next() (*historypb.HistoryEvent, error) {
-	ev := it.events[0]
-	it.events = it.events[1:]
-	return ev, nil
+	return historytest.Iterator(f.history[id])
 }
 
 // memorySink keeps what it was sent; fail makes the next write fail.

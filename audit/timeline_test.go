@@ -11,10 +11,10 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/sdk/client"
 
 	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/audit"
+	"github.com/jitflow/jitflow/internal/historytest"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -24,19 +24,11 @@ var histories = filepath.Join("..", "workflows", "testdata", "histories")
 
 func loadHistory(t *testing.T, name string) []*historypb.HistoryEvent {
 	t.Helper()
-	f, err := os.Open(filepath.Join(histories, name))
-	if errors.Is(err, fs.ErrNotExist) {
-		f, err = os.Open(filepath.Join(histories, "drained", name))
+	path := filepath.Join(histories, name)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		path = filepath.Join(histories, "drained", name)
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h.GetEvents()
+	return historytest.Load(t, path).GetEvents()
 }
 
 func byType(trail audit.Trail, typ string) []audit.Event {

@@ -2,19 +2,18 @@ package workflows_test
 
 import (
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/api"
 	"github.com/jitflow/jitflow/assignments"
+	"github.com/jitflow/jitflow/internal/historytest"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -113,16 +112,7 @@ func TestAuditOfDrainedHistories(t *testing.T) {
 
 func loadHistory(t *testing.T, file string) *historypb.History {
 	t.Helper()
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
+	return historytest.Load(t, file)
 }
 
 // TestAuditFromSavedHistory reads the audit trail back from histories the

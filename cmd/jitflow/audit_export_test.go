@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,6 +22,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/jitflow/jitflow/audit"
+	"github.com/jitflow/jitflow/internal/historytest"
 )
 
 // savedSource serves one saved history as a closed request.
@@ -41,31 +41,13 @@ func (s *savedSource) ListWorkflow(_ context.Context, req *workflowservice.ListW
 }
 
 func (s *savedSource) GetWorkflowHistory(context.Context, string, string, bool, enumspb.HistoryEventFilterType) client.HistoryEventIterator {
-	return &sliceIterator{events: s.events}
-}
-
-type sliceIterator struct{ events []*historypb.HistoryEvent }
-
-func (it *sliceIterator) HasNext() bool { return len(it.events) > 0 }
-
-func (it *sliceIterator) Next() (*historypb.HistoryEvent, error) {
-	ev := it.events[0]
-	it.events = it.events[1:]
-	return ev, nil
+	return historytest.Iterator(s.events)
 }
 
 // TestExportTrailsWindow: the export writes the events inside the window,
 // one JSON line each, with the request on every line.
 func TestExportTrailsWindow(t *testing.T) {
-	f, err := os.Open(filepath.Join("..", "..", "workflows", "testdata", "histories", "drained", "revoked.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := historytest.Load(t, filepath.Join("..", "..", "workflows", "testdata", "histories", "drained", "revoked.json"))
 	trail, err := audit.Read(h.GetEvents(), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 
 	assignmentwf "github.com/jitflow/jitflow/assignments"
 	"github.com/jitflow/jitflow/graph"
+	"github.com/jitflow/jitflow/internal/historytest"
 	"github.com/jitflow/jitflow/workflows"
 )
 
@@ -30,7 +31,7 @@ type histories struct {
 }
 
 func (h *histories) GetWorkflowHistory(_ context.Context, id, runID string, _ bool, _ enumspb.HistoryEventFilterType) client.HistoryEventIterator {
-	return &eventIterator{events: h.byRun[id+"/"+runID]}
+	return historytest.Iterator(h.byRun[id+"/"+runID])
 }
 
 func (h *histories) ListWorkflow(_ context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
@@ -40,15 +41,6 @@ func (h *histories) ListWorkflow(_ context.Context, req *workflowservice.ListWor
 		return &workflowservice.ListWorkflowExecutionsResponse{Executions: h.listing[:half], NextPageToken: []byte("next")}, nil
 	}
 	return &workflowservice.ListWorkflowExecutionsResponse{Executions: h.listing[half:]}, nil
-}
-
-type eventIterator struct{ events []*historypb.HistoryEvent }
-
-func (it *eventIterator) HasNext() bool { return len(it.events) > 0 }
-func (it *eventIterator) Next() (*historypb.HistoryEvent, error) {
-	e := it.events[0]
-	it.events = it.events[1:]
-	return e, nil
 }
 
 // timed gives the events times a millisecond apart from start.
@@ -70,7 +62,7 @@ func run(id, runID string, status enumspb.WorkflowExecutionStatus) *workflowpb.W
 // left out, a continued-as-new run counts, a workflow of someone else
 // does not, and a lingering one has its close added and noted.
 func TestJitflowWork(t *testing.T) {
-	request := recorded(t, "expired.json")
+	request := recorded(t, "v2/expired.json")
 	start := request[0].GetEventTime().AsTime()
 	req := workflows.Request{ID: "req-1", RequesterID: "11111111-1111-4111-8111-000000000001",
 		RoleDefinitionID: "f2ef992c-3afb-46b9-b7cf-a126ee74c451", DirectoryScopeID: "/"}

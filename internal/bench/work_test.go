@@ -1,29 +1,20 @@
 package bench
 
 import (
-	"os"
 	"testing"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/jitflow/jitflow/internal/historytest"
 )
 
 // recorded reads a history recorded from a jitflow worker.
 func recorded(t *testing.T, name string) []*historypb.HistoryEvent {
 	t.Helper()
-	f, err := os.Open("../../workflows/testdata/histories/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h.GetEvents()
+	return historytest.Load(t, "../../workflows/testdata/histories/"+name).GetEvents()
 }
 
 // countsOf is w without the lifecycles and store writes, to compare.
@@ -38,7 +29,7 @@ func countsOf(w Work) Work {
 // record written at the start, at each of eight upserts and at the close.
 func TestWorkCountsRecordedHistory(t *testing.T) {
 	var w Work
-	w.add(recorded(t, "expired.json"), time.Time{})
+	w.add(recorded(t, "v2/expired.json"), time.Time{})
 	want := Work{WorkflowTasks: 6, Activities: 4, LocalActivities: 1, HistoryEvents: 60, VisibilityWrites: 10}
 	if got := countsOf(w); got != want {
 		t.Errorf("counts %+v, want %+v", got, want)
@@ -48,7 +39,7 @@ func TestWorkCountsRecordedHistory(t *testing.T) {
 // Counting from a moment leaves out what came before it: an assignment
 // workflow that served earlier requests counts only the phase's share.
 func TestWorkCountsFromAMoment(t *testing.T) {
-	events := recorded(t, "expired.json")
+	events := recorded(t, "v2/expired.json")
 	since := events[len(events)-3].GetEventTime().AsTime()
 	var want Work
 	for _, e := range events {
