@@ -13,6 +13,7 @@ import (
 
 	"github.com/jitflow/jitflow/graph"
 	"github.com/jitflow/jitflow/internal/graphemu"
+	"github.com/jitflow/jitflow/internal/testclock"
 	"github.com/jitflow/jitflow/policies"
 )
 
@@ -41,29 +42,12 @@ var (
 type env struct {
 	dir   *Graph
 	emu   *graphemu.Emulator
-	clock *clock
+	clock *testclock.Clock
 
 	mu   sync.Mutex
 	hits map[string]int
 	// gate, when set, holds group member calls until it closes.
 	gate chan struct{}
-}
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 func newEnv(t *testing.T) *env {
@@ -86,7 +70,7 @@ func newEnv(t *testing.T) *env {
 		{ID: gEng, DisplayName: "eng", Members: []string{alice, gSRE}},
 		{ID: gSRE, DisplayName: "sre", Members: []string{bob, gEng, dave, alice}},
 	})
-	e := &env{emu: emu, clock: &clock{now: time.Now()}, hits: map[string]int{}}
+	e := &env{emu: emu, clock: testclock.New(time.Now()), hits: map[string]int{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		kind := callKind(r.URL.Path)
 		e.mu.Lock()

@@ -7,9 +7,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/jitflow/jitflow/internal/testclock"
 )
 
 // Ids used across the tests.
@@ -23,28 +24,10 @@ const (
 
 var t0 = time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
 
-// clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // newEmu starts an emulator on a fake clock at t0 and closes it after the test.
-func newEmu(t *testing.T, opts Options) (*Emulator, *clock) {
+func newEmu(t *testing.T, opts Options) (*Emulator, *testclock.Clock) {
 	t.Helper()
-	c := &clock{now: t0}
+	c := testclock.New(t0)
 	if opts.Now == nil {
 		opts.Now = c.Now
 	}

@@ -7,11 +7,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jitflow/jitflow/internal/testclock"
 )
 
 func TestStateSurvivesRestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "data", "graph.json")
-	c := &clock{now: t0}
+	c := testclock.New(t0)
 	e1, err := New(Options{StatePath: path, Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
