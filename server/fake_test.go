@@ -111,7 +111,13 @@ type fakeWorkflow struct {
 	// memo, when set, is the view the workflow kept in its memo
 	// (workflows.MemoRequest), which visibility returns with its row.
 	memo *workflows.Request
+	// memoRun is the run the memo names (workflows.MemoRun); "" names the
+	// fake's own run, noMemoRun none.
+	memoRun string
 }
+
+// noMemoRun leaves workflows.MemoRun out of a fake workflow's memo.
+const noMemoRun = "(none)"
 
 func newFakeTemporal() *fakeTemporal {
 	return &fakeTemporal{wfs: map[string]*fakeWorkflow{}, clock: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
@@ -417,11 +423,22 @@ func (w *fakeWorkflow) info(id string) *workflowpb.WorkflowExecutionInfo {
 		info.CloseTime = timestamppb.New(*w.closed)
 	}
 	if w.memo != nil {
-		p, err := dc.ToPayload(*w.memo)
-		if err != nil {
-			panic(err)
+		run := w.memoRun
+		if run == "" {
+			run = "run" // the fake's run id: written by the workflow
 		}
-		info.Memo = &commonpb.Memo{Fields: map[string]*commonpb.Payload{workflows.MemoRequest: p}}
+		fields := map[string]any{workflows.MemoRequest: *w.memo, workflows.MemoRun: run}
+		if run == noMemoRun {
+			delete(fields, workflows.MemoRun)
+		}
+		info.Memo = &commonpb.Memo{Fields: map[string]*commonpb.Payload{}}
+		for k, v := range fields {
+			p, err := dc.ToPayload(v)
+			if err != nil {
+				panic(err)
+			}
+			info.Memo.Fields[k] = p
+		}
 	}
 	return info
 }

@@ -41,8 +41,8 @@ type Summary struct {
 	CreatedAt   time.Time        `json:"created_at"`
 	EndedAt     *time.Time       `json:"ended_at"`
 	// view is the request's view its workflow kept in its memo
-	// (workflows.MemoRequest) as of its last change; nil for requests
-	// started before it kept one.
+	// (workflows.MemoRequest) as of its last change; nil when there is
+	// none to trust (see memoView).
 	view *workflows.Request
 }
 
@@ -128,8 +128,8 @@ func (s *Server) views(ctx context.Context, sums []Summary) []workflows.Request 
 	sem := make(chan struct{}, listQueries)
 	var wg sync.WaitGroup
 	for i, sum := range sums {
-		if v := sum.memoView(); v != nil {
-			out[i] = *v
+		if sum.view != nil {
+			out[i] = *sum.view
 			continue
 		}
 		wg.Add(1)
@@ -320,18 +320,6 @@ func (s *Server) list(ctx context.Context, query string, limit int, token []byte
 	return out, token, nil
 }
 
-// memoView is the view the request's workflow kept in its memo, when it
-// is as new as the status visibility holds (both come from the same
-// visibility record, so they differ only for a workflow that was ended
-// from outside, which never wrote its last view).
-func (sum Summary) memoView() *workflows.Request {
-	if sum.view == nil || sum.view.Status != sum.Status || sum.view.ID != sum.ID {
-		return nil
-	}
-	v := *sum.view
-	return &v
-}
-
 // request is the request object as far as visibility knows it.
 func (sum Summary) request() workflows.Request {
 	return workflows.Request{
@@ -356,13 +344,39 @@ func (s *Server) summary(ex *workflowpb.WorkflowExecutionInfo) Summary {
 		t := ex.GetCloseTime().AsTime().UTC()
 		sum.EndedAt = &t
 	}
-	if p := ex.GetMemo().GetFields()[workflows.MemoRequest]; p != nil {
-		var v workflows.Request
-		if err := converter.GetDefaultDataConverter().FromPayload(p, &v); err == nil {
-			sum.view = &v
-		} else {
-			s.log.Warn("list: request's memo not read; asking its workflow", "access_request_id", sum.ID, "error", err)
-		}
-	}
+	sum.view = s.memoView(ex, sum)
 	return sum
+}
+
+// memoView is the view a listed request's workflow kept in its memo, or
+// nil for the row to ask its workflow instead:
+//   - no view kept (a request started before workflows kept one);
+//   - a memo its own run did not write: a start through Temporal may carry
+//     any memo, but not the run id Temporal then gives the run (see
+//     workflows.MemoRun);
+//   - a view behind the status visibility holds (both come from the same
+//     visibility record, so they differ only for a workflow ended from
+//     outside, which never wrote its last view, or while an activation
+//     settles).
+func (s *Server) memoView(ex *workflowpb.WorkflowExecutionInfo, sum Summary) *workflows.Request {
+	fields := ex.GetMemo().GetFields()
+	p := fields[workflows.MemoRequest]
+	if p == nil {
+		return nil
+	}
+	dc := converter.GetDefaultDataConverter()
+	var run string
+	if err := dc.FromPayload(fields[workflows.MemoRun], &run); err != nil || run == "" || run != ex.GetExecution().GetRunId() {
+		s.log.Warn("list: request's memo was not written by its run; asking its workflow", "access_request_id", sum.ID)
+		return nil
+	}
+	var v workflows.Request
+	if err := dc.FromPayload(p, &v); err != nil {
+		s.log.Warn("list: request's memo not read; asking its workflow", "access_request_id", sum.ID, "error", err)
+		return nil
+	}
+	if v.Status != sum.Status || v.ID != sum.ID {
+		return nil
+	}
+	return &v
 }

@@ -173,6 +173,35 @@ func TestListReadsMemoViews(t *testing.T) {
 	}
 }
 
+// Whoever starts a workflow through Temporal may give it any memo: a view
+// there that the row's own run did not write (it names no run, or
+// another) is never listed; the row asks its workflow instead.
+func TestListRefusesMemoViewsItsRunDidNotWrite(t *testing.T) {
+	for _, run := range []string{"other-run", noMemoRun} {
+		t.Run(run, func(t *testing.T) {
+			e := newEnv(t)
+			id := e.create("alice", readerBody)
+			e.temporal.mu.Lock()
+			w := e.temporal.wfs[id]
+			forged := w.view
+			forged.Status, forged.Justification = api.StatusActive, "forged through Temporal"
+			w.memo, w.memoRun = &forged, run
+			w.attrs[workflows.SearchStatus.GetName()] = string(api.StatusActive)
+			e.temporal.mu.Unlock()
+
+			got := list(t, e, "alice", "")
+			if len(got) != 1 || got[0].Justification == "forged through Temporal" {
+				t.Fatalf("listed %+v, want the workflow's own view, not the forged memo", got)
+			}
+			e.temporal.mu.Lock()
+			defer e.temporal.mu.Unlock()
+			if n := e.temporal.calls["QueryWorkflow"]; n != 1 {
+				t.Errorf("%d queries, want 1: the row asks its workflow", n)
+			}
+		})
+	}
+}
+
 // Without a worker to answer, a listing still lists each request as
 // submitted, with the status and end visibility knows.
 func TestListWithoutWorker(t *testing.T) {

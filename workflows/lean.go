@@ -58,6 +58,13 @@ func (s *accessRequest) runsChange(ctx workflow.Context, change string) bool {
 // visibility. Requests started before StartProofLean have none.
 const MemoRequest = "request"
 
+// MemoRun is the memo field that names the run which wrote MemoRequest.
+// Whoever starts a workflow through Temporal may give it any memo, but
+// cannot know the run id Temporal gives the run: a listing trusts the view
+// only when MemoRun is the row's own run, that is when the workflow wrote
+// it, never what a start through Temporal put there.
+const MemoRun = "run"
+
 // publishViews keeps the memo's view in step with the request, for lean
 // requests: it waits until the view differs from the one last published,
 // then publishes it. It leaves out the moment of a quick activation
@@ -96,7 +103,8 @@ func (s *accessRequest) publishView(ctx workflow.Context) {
 		return
 	}
 	s.published = data
-	if err := workflow.UpsertMemo(ctx, map[string]any{MemoRequest: v}); err != nil {
+	run := workflow.GetInfo(ctx).WorkflowExecution.RunID
+	if err := workflow.UpsertMemo(ctx, map[string]any{MemoRequest: v, MemoRun: run}); err != nil {
 		s.logger.Error("Memo not updated", "error", err)
 	}
 }

@@ -48,6 +48,7 @@ func checkLeanRequest(t *testing.T, events []*historypb.HistoryEvent) {
 	for k, p := range events[0].GetWorkflowExecutionStartedEventAttributes().GetSearchAttributes().GetIndexedFields() {
 		attrs[k] = string(p.GetData())
 	}
+	runID := events[0].GetWorkflowExecutionStartedEventAttributes().GetOriginalExecutionRunId()
 	var lastMemo *commonpb.Payload
 	memos := 0
 	for _, e := range events {
@@ -69,6 +70,12 @@ func checkLeanRequest(t *testing.T, events []*historypb.HistoryEvent) {
 			p := m.GetUpsertedMemo().GetFields()[workflows.MemoRequest]
 			if p == nil {
 				t.Fatalf("event %d modifies the memo without %q", e.GetEventId(), workflows.MemoRequest)
+			}
+			// The memo names the run that wrote it: listings trust no
+			// other (see workflows.MemoRun).
+			var run string
+			if err := dc.FromPayload(m.GetUpsertedMemo().GetFields()[workflows.MemoRun], &run); err != nil || run != runID {
+				t.Errorf("event %d: memo names run %q (%v), want this run %q", e.GetEventId(), run, err, runID)
 			}
 			if lastMemo != nil && string(lastMemo.GetData()) == string(p.GetData()) {
 				t.Errorf("event %d upserts the memo's view unchanged", e.GetEventId())
