@@ -126,6 +126,30 @@ func (g *Grants) wait(ctx context.Context, send func(context.Context) (client.Wo
 	}
 }
 
+// NoticeInput is what NotifyRequests tells: Progress, to each request.
+type NoticeInput struct {
+	RequestIDs []string        `json:"request_ids"`
+	Progress   RemovalProgress `json:"progress"`
+}
+
+// NotifyRequests signals each request the progress, signed for it with a
+// proof (proof.KindNotice): a request believes no notice that a jitflow
+// worker did not sign. A request that is gone cannot be told, which is no
+// reason to fail; any other error is, and the local activity's policy
+// retries it (a request told twice takes the same word twice).
+func (g *Grants) NotifyRequests(ctx context.Context, in NoticeInput) error {
+	for _, id := range in.RequestIDs {
+		p, err := in.Progress.For(id, g.Keys, time.Now())
+		if err != nil {
+			return err
+		}
+		if err := g.Client.SignalWorkflow(ctx, id, "", SignalRemoval, p); err != nil && !isNotRunning(err) {
+			return fmt.Errorf("tell request %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
 // nonRetryableIfRejected passes on the workflow's refusal (a validator's
 // application error) as one Temporal does not retry.
 func nonRetryableIfRejected(err error) error {
@@ -157,6 +181,7 @@ var acts *activities.Activities
 const (
 	ActivityHoldGrant        = "HoldGrant"
 	ActivityReleaseGrant     = "ReleaseGrant"
+	ActivityNotifyRequests   = "NotifyRequests"
 	activityActivate         = "Activate"
 	activityDeactivate       = "Deactivate"
 	activityCheckEligibility = "CheckEligibility"
@@ -175,6 +200,11 @@ func deactivateLocally(ctx workflow.Context, in graph.DeactivateInput) (graph.De
 	var res graph.DeactivateResult
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, removeLocalOptions()), activityDeactivate, in).Get(ctx, &res)
 	return res, err
+}
+
+// notifyLocally runs Grants.NotifyRequests as a local activity.
+func notifyLocally(ctx workflow.Context, in NoticeInput) error {
+	return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, notifyOptions()), ActivityNotifyRequests, in).Get(ctx, nil)
 }
 
 // holdLocally runs Grants.HoldGrant as a local activity, once, for at most

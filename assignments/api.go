@@ -29,6 +29,20 @@ const ChangeGrantEndNotice = "grant-end-notice"
 // The request workflow asks only whether the change applies (>= 1).
 const grantEndNoticeLean = 2
 
+// grantEndNoticeInline is the version of ChangeGrantEndNotice that
+// assignment runs started by this code record: as grantEndNoticeLean, and
+// the run tells requests through a local activity that signs each notice
+// (NotifyRequests) instead of signalling them from workflow code. Telling
+// costs no command: no SignalExternalWorkflowExecutionInitiated event, and
+// no further workflow task when Temporal reports the signal delivered,
+// which matters when a thousand grants end together. A run of an earlier
+// version asks changeSignedNotices instead, when it first tells.
+const grantEndNoticeInline = 3
+
+// changeSignedNotices is the GetVersion change id of telling requests
+// through NotifyRequests, in runs started before grantEndNoticeInline.
+const changeSignedNotices = "signed-notices"
+
 // Hold asks the assignment workflow to hold the role for in.RequestID (a
 // new grant for in.Duration, or with in.Until its grant extended). Usually
 // it answers at once, and a local activity gets the answer without a round

@@ -97,6 +97,20 @@ func checkOptions() workflow.LocalActivityOptions {
 	}
 }
 
+// notifyOptions: a few quick attempts to tell the requests. A request
+// never told ends the grant itself, workflows.EndNoticeWait past its end.
+func notifyOptions() workflow.LocalActivityOptions {
+	return workflow.LocalActivityOptions{
+		StartToCloseTimeout:    10 * time.Second,
+		ScheduleToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumAttempts:    4,
+		},
+	}
+}
+
 // HoldFastWait is how long a hold waits as a local activity before the wait
 // moves to an ordinary activity (see Hold).
 const HoldFastWait = 3 * time.Second

@@ -181,7 +181,5 @@ func instanceID(inst graph.Instance) string {
 // tellReassigned signals the requests. A request that is gone cannot be
 // told, which is no reason to stop.
 func (s *assignment) tellReassigned(ctx workflow.Context, ids []string, r Reassignment) {
-	for _, id := range ids {
-		workflow.SignalExternalWorkflow(ctx, id, "", SignalRemoval, RemovalProgress{Reassigned: &r})
-	}
+	s.notify(ctx, ids, RemovalProgress{Reassigned: &r})
 }

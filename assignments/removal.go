@@ -93,7 +93,26 @@ func (s *assignment) removeOnce(ctx workflow.Context, in graph.DeactivateInput) 
 // grants ended into it. A request that is gone cannot be told, which is no
 // reason to stop.
 func (s *assignment) tell(ctx workflow.Context, p RemovalProgress) {
-	for _, id := range append(slices.Clone(s.waiting), s.ended...) {
+	s.notify(ctx, append(slices.Clone(s.waiting), s.ended...), p)
+}
+
+// notify is the one way the assignment workflow tells requests: through
+// NotifyRequests, which signs each notice, in runs that sign (inline, or
+// changeSignedNotices); by signals from workflow code in histories from
+// before. A request that is gone cannot be told, and one that could not
+// be told ends its grant itself (workflows.EndNoticeWait): neither stops
+// the workflow.
+func (s *assignment) notify(ctx workflow.Context, ids []string, p RemovalProgress) {
+	if len(ids) == 0 {
+		return
+	}
+	if s.inline || workflow.GetVersion(ctx, changeSignedNotices, workflow.DefaultVersion, 1) == 1 {
+		if err := notifyLocally(ctx, NoticeInput{RequestIDs: ids, Progress: p}); err != nil {
+			s.logger.Warn("Requests not told", "request_ids", ids, "error", err)
+		}
+		return
+	}
+	for _, id := range ids {
 		workflow.SignalExternalWorkflow(ctx, id, "", SignalRemoval, p)
 	}
 }

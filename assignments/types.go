@@ -158,6 +158,30 @@ type RemovalProgress struct {
 	// Reassigned says the principal's own assignment, which the grant rode
 	// on, ended before the grant, and what jitflow did about it.
 	Reassigned *Reassignment `json:"reassigned,omitempty"`
+	// RequestID is the request told, and Proof a jitflow worker's proof
+	// (proof.KindNotice) for it: a request started with
+	// workflows.StartProofInline ignores a notice without one. Notices
+	// signalled by an assignment workflow from before grantEndNoticeInline
+	// carry neither.
+	RequestID string       `json:"request_id,omitempty"`
+	Proof     *proof.Proof `json:"proof,omitempty"`
+}
+
+// Claim is what a notice's proof says: a worker's word to the request.
+func (p RemovalProgress) Claim() (proof.Statement, any) {
+	p.Proof = nil
+	return proof.Statement{Kind: proof.KindNotice, RequestID: p.RequestID}, p
+}
+
+// Carried is the notice's proof.
+func (p RemovalProgress) Carried() *proof.Proof { return p.Proof }
+
+// For returns p addressed to request id, carrying a worker's proof of keys.
+func (p RemovalProgress) For(id string, keys *proof.Keys, now time.Time) (RemovalProgress, error) {
+	p.RequestID, p.Proof = id, nil
+	var err error
+	p.Proof, err = keys.SignInput(p, proof.Statement{Channel: proof.ChannelWorker}, now)
+	return p, err
 }
 
 // Reassignment is the assignment workflow's word to a request whose grant

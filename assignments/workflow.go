@@ -91,9 +91,11 @@ type assignment struct {
 	// ends before a grant, jitflow assigns the role itself for the rest
 	// (changeReassignAfterOwnEnd); before, grants outlived the role.
 	reassigns bool
-	// lean: the run recorded grantEndNoticeLean, so the changes it implies
-	// apply without asking GetVersion.
-	lean bool
+	// lean: the run recorded grantEndNoticeLean or later, so the changes
+	// it implies apply without asking GetVersion; inline: it recorded
+	// grantEndNoticeInline, so it signs its notices (notify).
+	lean   bool
+	inline bool
 	// reassignNotBefore holds off the next attempt while Graph still
 	// lists the principal's own assignment past its end.
 	reassignNotBefore time.Time
@@ -140,8 +142,8 @@ func (s *assignment) setup(ctx workflow.Context) error {
 // run does the Graph work the handlers ask for, one thing at a time, and
 // ends when nothing is held and nothing is assigned.
 func (s *assignment) run(ctx workflow.Context) error {
-	v := workflow.GetVersion(ctx, ChangeGrantEndNotice, workflow.DefaultVersion, grantEndNoticeLean)
-	s.endsGrants, s.lean = v >= 1, v == grantEndNoticeLean
+	v := workflow.GetVersion(ctx, ChangeGrantEndNotice, workflow.DefaultVersion, grantEndNoticeInline)
+	s.endsGrants, s.lean, s.inline = v >= 1, v >= grantEndNoticeLean, v >= grantEndNoticeInline
 	s.reassigns = s.lean || workflow.GetVersion(ctx, changeReassignAfterOwnEnd, workflow.DefaultVersion, 1) == 1
 	for {
 		if err := s.awaitWork(ctx); err != nil {
@@ -607,9 +609,7 @@ func (s *assignment) tellEnded(ctx workflow.Context) {
 	if len(s.grants) == 0 && s.alreadyHeld == nil {
 		res = ReleaseResult{Removal: s.lastRemoval, Failure: s.removalFailure}
 	}
-	for _, id := range s.ended {
-		workflow.SignalExternalWorkflow(ctx, id, "", SignalRemoval, RemovalProgress{Ended: &res})
-	}
+	s.notify(ctx, s.ended, RemovalProgress{Ended: &res})
 	s.ended = nil
 }
 

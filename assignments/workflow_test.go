@@ -104,13 +104,16 @@ func (h *assignmentHarness) run() {
 	if h.removalDelay > 0 {
 		removal.After(h.removalDelay)
 	}
-	h.env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, assignments.SignalRemoval, mock.Anything).Return(
-		func(_, _, _, _ string, arg any) error {
-			h.mu.Lock()
-			h.signals = append(h.signals, arg.(assignments.RemovalProgress))
-			h.mu.Unlock()
-			return nil
-		})
+	g := &assignments.Grants{Keys: testProofs}
+	h.env.RegisterActivity(g)
+	h.env.OnActivity(g.NotifyRequests, mock.Anything, mock.Anything).Return(func(_ context.Context, in assignments.NoticeInput) error {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for range in.RequestIDs {
+			h.signals = append(h.signals, in.Progress)
+		}
+		return nil
+	})
 	in := assignments.Input{Assignment: aliceReader}
 	if h.carried != nil {
 		in = *h.carried

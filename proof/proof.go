@@ -42,6 +42,7 @@ const (
 	KindExtend  Kind = "extend"
 	KindHold    Kind = "hold"    // a worker's hold on an assignment workflow
 	KindRelease Kind = "release" // a worker giving a hold up
+	KindNotice  Kind = "notice"  // an assignment workflow's word to a request (its removal progress)
 )
 
 // Channels: the door a caller came through, as the audit trail names it.

@@ -150,7 +150,11 @@ func TestWorkerInterceptorCountsARequest(t *testing.T) {
 	// While the role is held, the assignment workflow reports that a
 	// removal keeps failing.
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(assignments.SignalRemoval, assignments.RemovalProgress{Alert: "removal keeps failing for 10m"})
+		p, err := assignments.RemovalProgress{Alert: "removal keeps failing for 10m"}.For(readerInput().RequestID, keys, env.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.SignalWorkflow(assignments.SignalRemoval, p)
 	}, 10*time.Minute)
 	start, err := readerInput().Sign(keys, proof.Statement{Channel: proof.ChannelAPI}, t0)
 	if err != nil {

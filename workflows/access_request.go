@@ -80,6 +80,8 @@ type accessRequest struct {
 	// the view last kept in the memo (lean.go).
 	lean      bool
 	published []byte
+	// inline is set for requests started with StartProofInline.
+	inline bool
 	// quickHold is set while the activation's hold runs (see settling).
 	quickHold bool
 	// begun is set once the request recorded itself (requested): updates

@@ -39,21 +39,38 @@ func (s *accessRequest) emailInput(kind string, to []Person, key, actor, reason 
 	return in
 }
 
-// startEmail runs the email activity for in, addressed to to.
+// startEmail sends in, addressed to to, and records the outcome once
+// known. A request started with StartProofInline sends it as a local
+// activity within the current workflow task (no task of its own for the
+// activity's completion), unless an update handler is still running: its
+// answer leaves with this task's completion and must not wait for the
+// mailer. When the local activity fails, the activity sends it, with its
+// retries.
 func (s *accessRequest) startEmail(ctx workflow.Context, in activities.EmailInput, to []Person) {
 	if len(to) == 0 {
 		return
 	}
 	kind, key := in.Kind, in.Key
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
-	f := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, emailOptions()), acts.SendEmail, in)
+	inline := s.inline && workflow.AllHandlersFinished(ctx)
+	var f workflow.Future
+	if inline {
+		f = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(dctx, emailLocalOptions()), activitySendEmail, in)
+	} else {
+		f = workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, emailOptions()), acts.SendEmail, in)
+	}
 	stage := s.viewStage()
 	s.emailsInFlight++
 	workflow.Go(dctx, func(ctx workflow.Context) {
 		defer func() { s.emailsInFlight-- }()
 		var res activities.EmailResult
+		err := f.Get(ctx, &res)
+		if err != nil && inline {
+			s.logger.Info("Email not sent within the task; the activity sends it", "kind", kind, "key", key, "error", err)
+			err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, emailRetryOptions()), acts.SendEmail, in).Get(ctx, &res)
+		}
 		detail := fmt.Sprintf("%s email to %s", kind, upns(to))
-		if err := f.Get(ctx, &res); err != nil {
+		if err != nil {
 			s.logger.Warn("Email not sent", "kind", kind, "key", key, "error", err)
 			detail += " failed: " + activities.FailureText(err)
 		} else {

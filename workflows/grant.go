@@ -271,6 +271,9 @@ func (s *accessRequest) receiveRemovalProgress(ctx workflow.Context) {
 	for {
 		var p assignments.RemovalProgress
 		ch.Receive(ctx, &p)
+		if !s.trustNotice(ctx, p) {
+			continue
+		}
 		switch {
 		case p.Alert != "":
 			s.logger.Error("Role removal keeps failing", "detail", p.Alert)

@@ -114,7 +114,7 @@ func TestRevokeAnswersWhileRemovalWaits(t *testing.T) {
 		return assignments.ReleaseResult{Removal: &graph.DeactivateResult{GraphStatus: "Revoked"}}, nil
 	}
 	h.env.RegisterDelayedCallback(func() {
-		h.env.SignalWorkflow(assignments.SignalRemoval, assignments.RemovalProgress{AllowedAt: allowed})
+		h.notice(assignments.RemovalProgress{AllowedAt: allowed})
 	}, time.Minute+time.Second)
 	o := h.revokeAt(time.Minute, erin, false)
 	h.mockReleaseDelay = 4 * time.Minute
@@ -166,7 +166,7 @@ func TestReassignedIsRecorded(t *testing.T) {
 		return assignments.ReleaseResult{Removal: &graph.DeactivateResult{GraphRequestID: "graph-remove", GraphStatus: "Revoked"}}, nil
 	}
 	h.env.RegisterDelayedCallback(func() {
-		h.env.SignalWorkflow(assignments.SignalRemoval, assignments.RemovalProgress{Reassigned: &assignments.Reassignment{Previous: own,
+		h.notice(assignments.RemovalProgress{Reassigned: &assignments.Reassignment{Previous: own,
 			Activation: &graph.ActivateResult{GraphRequestID: "graph-reassign", GraphStatus: "Provisioned", EndDateTime: t0.Add(30 * time.Minute)}}})
 	}, 10*time.Minute)
 	during := h.queryAt(11 * time.Minute)
@@ -198,7 +198,7 @@ func TestRoleLostWhenReassignFails(t *testing.T) {
 	}
 	reason := "the requester's own assignment (instance own-1) ended at 2036-11-26T09:10:00Z, before the grant, and assigning the role again failed: denied"
 	h.env.RegisterDelayedCallback(func() {
-		h.env.SignalWorkflow(assignments.SignalRemoval, assignments.RemovalProgress{Reassigned: &assignments.Reassignment{Previous: own, Failure: reason}})
+		h.notice(assignments.RemovalProgress{Reassigned: &assignments.Reassignment{Previous: own, Failure: reason}})
 	}, 10*time.Minute)
 	r := h.run()
 

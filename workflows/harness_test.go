@@ -570,8 +570,16 @@ func (h *harness) noticeEndAt(until time.Time) {
 		for err != nil {
 			res, err = h.releaseOnce(context.Background(), in)
 		}
-		h.env.SignalWorkflow(assignments.SignalRemoval, assignments.RemovalProgress{Ended: &res})
+		h.notice(assignments.RemovalProgress{Ended: &res})
 	}, until.Sub(h.env.Now()))
+}
+
+// notice sends the request p as its assignment workflow would: signed by a
+// worker for it.
+func (h *harness) notice(p assignments.RemovalProgress) {
+	p, err := p.For(h.in.RequestID, testProofs, h.env.Now())
+	require.NoError(h.t, err)
+	h.env.SignalWorkflow(assignments.SignalRemoval, p)
 }
 
 // refused reports whether err is Graph's outright refusal, which the

@@ -27,6 +27,20 @@ import (
 // A request recorded with version 1 or none keeps the old commands.
 const StartProofLean = 2
 
+// StartProofInline is the version of ChangeStartProof that requests
+// started by this code record: everything StartProofLean says, and work
+// that cost a workflow task of its own is done within the task at hand:
+//   - an email leaves as a local activity in the task that decided it,
+//     unless an update waits for that task's answer (the answer must not
+//     wait for the mailer); a local activity that fails hands the email
+//     to the activity, with its retries (startEmail);
+//   - the assignment workflow's notices arrive signed by a worker
+//     (assignments.NotifyRequests), and a notice without a valid proof
+//     is ignored (trustNotice).
+//
+// A request recorded with an earlier version keeps its commands.
+const StartProofInline = 3
+
 // knownAtLean are the change ids a request with StartProofLean runs the
 // new code of without GetVersion. The list is closed: a change made after
 // StartProofLean takes its own GetVersion, for lean requests too, since a

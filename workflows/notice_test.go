@@ -173,7 +173,7 @@ func TestEndingSoonNotSentAfterTheRoleIsLost(t *testing.T) {
 	h := newHarness(t, in)
 	h.decideAt(approvedAt, bob, approve, "")
 	h.env.RegisterDelayedCallback(func() {
-		h.env.SignalWorkflow(assignments.SignalRemoval, assignments.RemovalProgress{Reassigned: &assignments.Reassignment{Failure: "assigning the role again failed"}})
+		h.notice(assignments.RemovalProgress{Reassigned: &assignments.Reassignment{Failure: "assigning the role again failed"}})
 	}, 20*time.Minute)
 	r := h.run()
 
@@ -246,7 +246,7 @@ func TestEndingSoonOnceTheGrantIsLongEnough(t *testing.T) {
 func TestEndingSoonOldHold(t *testing.T) {
 	h := newHarness(t, noticedReaderInput())
 	// A request started before StartProofLean asks GetVersion for each change.
-	h.env.OnGetVersion(workflows.ChangeStartProof, workflow.DefaultVersion, workflows.StartProofLean).Return(workflow.Version(1))
+	h.env.OnGetVersion(workflows.ChangeStartProof, workflow.DefaultVersion, workflows.StartProofInline).Return(workflow.Version(1))
 	h.env.OnGetVersion(workflows.ChangeEndingSoon, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	h.decideAt(approvedAt, bob, approve, "")
 	r := h.run()
@@ -352,7 +352,7 @@ func TestExtensionOutcomeEmails(t *testing.T) {
 func TestExtensionOutcomeEmailsOldVersion(t *testing.T) {
 	h := newHarness(t, readerInput())
 	// A request started before StartProofLean asks GetVersion for each change.
-	h.env.OnGetVersion(workflows.ChangeStartProof, workflow.DefaultVersion, workflows.StartProofLean).Return(workflow.Version(1))
+	h.env.OnGetVersion(workflows.ChangeStartProof, workflow.DefaultVersion, workflows.StartProofInline).Return(workflow.Version(1))
 	h.env.OnGetVersion(workflows.ChangeExtensionOutcomeEmails, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	h.decideAt(approvedAt, bob, approve, "")
 	extendAt(h, 10*time.Minute, alice, 30*time.Minute)

@@ -26,3 +26,24 @@ func emailOptions() workflow.ActivityOptions {
 		},
 	}
 }
+
+// emailRetryOptions are emailOptions for the activity that takes over an
+// email the local activity failed: that was the first of the five attempts.
+func emailRetryOptions() workflow.ActivityOptions {
+	o := emailOptions()
+	o.RetryPolicy.MaximumAttempts--
+	return o
+}
+
+// activitySendEmail is the name activities.Activities.SendEmail is
+// registered under, by which a local activity calls it.
+const activitySendEmail = "SendEmail"
+
+// emailLocalOptions: one attempt within the workflow task (see
+// startEmail); the activity retries what it fails.
+func emailLocalOptions() workflow.LocalActivityOptions {
+	return workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+	}
+}

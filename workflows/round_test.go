@@ -370,7 +370,7 @@ func TestOldExtensionRoundKeepsItsCommands(t *testing.T) {
 	k := roundKinds[1]
 	h := k.harness(t, remindingReaderInput())
 	// A request started before StartProofLean asks GetVersion for each change.
-	h.env.OnGetVersion(workflows.ChangeStartProof, workflow.DefaultVersion, workflows.StartProofLean).Return(workflow.Version(1))
+	h.env.OnGetVersion(workflows.ChangeStartProof, workflow.DefaultVersion, workflows.StartProofInline).Return(workflow.Version(1))
 	h.env.OnGetVersion(workflows.ChangeExtensionRound, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	r := h.run()
 

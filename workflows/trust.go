@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jitflow/jitflow/api"
+	"github.com/jitflow/jitflow/assignments"
 	"github.com/jitflow/jitflow/proof"
 )
 
@@ -75,11 +76,11 @@ const NotIssued = "not issued by a jitflow server"
 // records the outcome, so a replay (with other keys, at another time)
 // takes the same path. Histories from before the check skip it.
 func (s *accessRequest) verifyStart(ctx workflow.Context) bool {
-	v := workflow.GetVersion(ctx, ChangeStartProof, workflow.DefaultVersion, StartProofLean)
+	v := workflow.GetVersion(ctx, ChangeStartProof, workflow.DefaultVersion, StartProofInline)
 	if v == workflow.DefaultVersion {
 		return true
 	}
-	s.lean = v == StartProofLean
+	s.lean, s.inline = v >= StartProofLean, v >= StartProofInline
 	started := workflow.GetInfo(ctx).WorkflowStartTime
 	var check startCheck
 	err := workflow.SideEffect(ctx, func(workflow.Context) any {
@@ -135,6 +136,39 @@ func Verify(keys *proof.Keys, requestID string, in any, now time.Time) error {
 
 // useProof remembers an accepted update's nonce. Handlers run on replay
 // (validators do not), so the set is rebuilt from history.
+// noticeCheck is the recorded outcome of a notice's check, like
+// startCheck: a replay takes the path the notice first took, whatever the
+// keys and clock then.
+type noticeCheck struct {
+	Refused string `json:"notice_refused"`
+}
+
+// trustNotice reports whether a notice from the assignment workflow
+// carries a worker's proof for this request, not used before. Requests
+// started before StartProofInline take every notice, as they always did.
+func (s *accessRequest) trustNotice(ctx workflow.Context, p assignments.RemovalProgress) bool {
+	if !s.inline {
+		return true
+	}
+	now := workflow.Now(ctx)
+	var check noticeCheck
+	err := workflow.SideEffect(ctx, func(workflow.Context) any {
+		if err := s.trust.verifier().VerifyInput(s.in.RequestID, p, now); err != nil {
+			return noticeCheck{Refused: err.Error()}
+		}
+		if _, used := s.nonces[p.Proof.Nonce]; used {
+			return noticeCheck{Refused: "its proof was already used"}
+		}
+		return noticeCheck{}
+	}).Get(&check)
+	if err != nil || check.Refused != "" {
+		s.logger.Warn("Notice ignored: not signed by a jitflow worker for this request", "reason", check.Refused, "error", err)
+		return false
+	}
+	s.useProof(p.Proof)
+	return true
+}
+
 func (s *accessRequest) useProof(p *proof.Proof) {
 	if p == nil {
 		return
