@@ -4,6 +4,8 @@
 package worker
 
 import (
+	"time"
+
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -44,6 +46,19 @@ func SizeCache() { sdkworker.SetStickyWorkflowCacheSize(CacheSize) }
 // worker keeps open.
 const pollers = 8
 
+// StickyWait is how long a workflow task waits in this worker's own
+// (sticky) queue before Temporal hands it to the shared queue (the SDK's
+// default is 5 s). When a thousand grants end together, their removals
+// queue in this worker's sticky queue, oldest first, ahead of the
+// requests' own tasks that each removal causes. After 5 s Temporal moved
+// the rest to the shared queue, where they waited behind everything the
+// worker polls first from its sticky queue: removals ended up 30 s late
+// instead of 8 s (docs/bench.md). The cost: tasks already queued for a
+// worker that crashes wait this long before another worker takes them
+// (new ones go to the shared queue once Temporal has missed the worker's
+// polls for 10 s).
+const StickyWait = 30 * time.Second
+
 // New returns a worker polling the jitflow task queue. Start or Run it.
 // keys are those of jitflow's key list (proof.FromKeySet): the servers'
 // proofs verify with them.
@@ -55,6 +70,7 @@ func New(c client.Client, acts *activities.Activities, keys *proof.Keys) sdkwork
 		// from the queue too slowly to keep up.
 		MaxConcurrentWorkflowTaskPollers: pollers,
 		MaxConcurrentActivityTaskPollers: pollers,
+		StickyScheduleToStartTimeout:     StickyWait,
 	})
 	Register(w, acts, &assignments.Grants{Client: c, Keys: keys, TaskQueue: workflows.TaskQueue}, keys)
 	return w

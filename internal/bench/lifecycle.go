@@ -62,6 +62,12 @@ func latency(ctx context.Context, a *api, cfg Config, tok tokens) (Dist, error) 
 		if err != nil {
 			return Dist{}, fmt.Errorf("latency: %w", err)
 		}
+		// The approver reads the request first, as the approval page
+		// does: the approval comes after the request's first workflow
+		// task (which emails the approvers), not within it.
+		if err := awaitWorkflowView(ctx, a, tok.approver, req.ID); err != nil {
+			return Dist{}, fmt.Errorf("latency: %w", err)
+		}
 		start := time.Now()
 		approved, err := a.action(ctx, tok.approver, req.ID, "approve")
 		if err != nil {
@@ -246,6 +252,20 @@ func awaitActivated(ctx context.Context, a *api, token, id string) (workflows.Re
 		}
 		if err := sleep(ctx, throughputPoll); err != nil {
 			return req, err
+		}
+	}
+}
+
+// awaitWorkflowView polls the request until GET answers with its
+// workflow's own view, not the request as submitted.
+func awaitWorkflowView(ctx context.Context, a *api, token, id string) error {
+	for {
+		req, err := a.get(ctx, token, id)
+		if err != nil || req.View != apitypes.ViewSubmitted {
+			return err
+		}
+		if err := sleep(ctx, throughputPoll); err != nil {
+			return err
 		}
 	}
 }
