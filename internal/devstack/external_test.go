@@ -26,7 +26,7 @@ import (
 // that does not exist, or has no free search attribute slot, is refused
 // saying what to do. The other server's Web UI takes no write actions.
 func TestExternalTemporal(t *testing.T) {
-	srv, err := devtemporal.Start(devtemporal.Options{DatabaseFile: filepath.Join(t.TempDir(), "temporal.db"), Namespace: "default", Retention: 24 * time.Hour})
+	srv, err := devtemporal.Start(devtemporal.Options{DatabaseFile: filepath.Join(t.TempDir(), "temporal.db"), Namespace: "default", Retention: 24 * time.Hour, SearchAttributesAddedLater: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,6 +51,15 @@ type Options struct {
 	// MetricsHandler receives the server's metrics (RequestCounter's
 	// Handler counts its store requests); nil records none.
 	MetricsHandler metrics.Handler
+	// SearchAttributesAddedLater: search attributes will be added while
+	// the server runs (through the operator API, as jitflow does to a
+	// Temporal it did not start), so each use reads them from the
+	// database, as Temporal's own dev server does. Without it they are
+	// cached as in production: the namespace's own (SearchAttributes)
+	// exist before the services start, and each use would otherwise cost
+	// reads of the cluster metadata and the namespace (dozens per request
+	// on jitflow's single SQLite connection).
+	SearchAttributesAddedLater bool
 }
 
 // Server is a running embedded Temporal server.
@@ -129,7 +138,7 @@ func startServer(opts Options, sqlConf *config.SQL) (srv temporal.Server, err er
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithStaticHosts(staticHosts(conf)),
 		temporal.WithLogger(newLogger(opts.Logger)),
-		temporal.WithDynamicConfigClient(dynamicConfig()),
+		temporal.WithDynamicConfigClient(dynamicConfig(opts)),
 	}
 	if opts.MetricsHandler != nil {
 		serverOpts = append(serverOpts, temporal.WithCustomMetricsHandler(opts.MetricsHandler))
@@ -293,16 +302,17 @@ func staticHosts(conf *config.Config) map[primitives.ServiceName]static.Hosts {
 	}
 }
 
-// dynamicConfig mirrors the settings of Temporal's own dev server. Search
-// attributes are read from the database on every use (so they are visible
-// the moment they exist), which costs persistence calls: the persistence
-// rate limits are raised with it, or the limiter's burst runs dry after a
-// handful of requests and every call then waits tens of milliseconds.
-func dynamicConfig() dynamicconfig.StaticClient {
+// dynamicConfig mirrors the settings of Temporal's own dev server, but for
+// reading search attributes from the database on every use, which it keeps
+// only when opts ask for attributes added later (see
+// Options.SearchAttributesAddedLater). The persistence rate limits are
+// raised: with the default, the limiter's burst runs dry after a handful
+// of requests and every call then waits tens of milliseconds.
+func dynamicConfig(opts Options) dynamicconfig.StaticClient {
 	return dynamicconfig.StaticClient{
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 1024,
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
-		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key():      true,
+		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key():      opts.SearchAttributesAddedLater,
 		dynamicconfig.FrontendPersistenceMaxQPS.Key():                    10000,
 		dynamicconfig.HistoryPersistenceMaxQPS.Key():                     45000,
 		dynamicconfig.MatchingPersistenceMaxQPS.Key():                    10000,
