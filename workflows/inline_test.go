@@ -3,8 +3,8 @@ package workflows_test
 import (
 	"context"
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/converter"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -81,38 +81,31 @@ func TestEmailsLeaveWithinTheirTask(t *testing.T) {
 	require.Len(t, h.audit.ofType(api.EventNotified), 4, "each email's outcome is on record")
 }
 
-// TestInlineHistoriesDoLessWork reads every history recorded from the
-// current code (StartProofInline, grantEndNoticeInline): no assignment run
+// checkInlineHistory checks what requests started with StartProofInline
+// and assignment runs with grantEndNoticeInline save: no assignment run
 // signals a request from workflow code, and a request schedules the
-// SendEmail activity only from a workflow task that answers an update
-// (the others send as local activities within their task).
-func TestInlineHistoriesDoLessWork(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no histories: %v", err)
-	}
-	for _, file := range files {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			open := map[string]bool{} // updates accepted, not yet completed
-			answering := false        // the current task accepted or completed one
-			for _, e := range loadHistory(t, file).GetEvents() {
-				switch e.GetEventType() {
-				case enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
-					t.Errorf("event %d signals %s from workflow code", e.GetEventId(), e.GetSignalExternalWorkflowExecutionInitiatedEventAttributes().GetWorkflowExecution().GetWorkflowId())
-				case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-					answering = false
-				case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-					open[e.GetWorkflowExecutionUpdateAcceptedEventAttributes().GetProtocolInstanceId()] = true
-					answering = true
-				case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
-					delete(open, e.GetWorkflowExecutionUpdateCompletedEventAttributes().GetMeta().GetUpdateId())
-					answering = true
-				case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-					if e.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName() == "SendEmail" && !answering && len(open) == 0 {
-						t.Errorf("event %d schedules SendEmail as an activity in a task that answers no update", e.GetEventId())
-					}
-				}
+// SendEmail activity only from a workflow task that answers an update (the
+// others send as local activities within their task).
+func checkInlineHistory(t *testing.T, events []*historypb.HistoryEvent) {
+	t.Helper()
+	open := map[string]bool{} // updates accepted, not yet completed
+	answering := false        // the current task accepted or completed one
+	for _, e := range events {
+		switch e.GetEventType() {
+		case enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+			t.Errorf("event %d signals %s from workflow code", e.GetEventId(), e.GetSignalExternalWorkflowExecutionInitiatedEventAttributes().GetWorkflowExecution().GetWorkflowId())
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+			answering = false
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+			open[e.GetWorkflowExecutionUpdateAcceptedEventAttributes().GetProtocolInstanceId()] = true
+			answering = true
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+			delete(open, e.GetWorkflowExecutionUpdateCompletedEventAttributes().GetMeta().GetUpdateId())
+			answering = true
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			if e.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName() == "SendEmail" && !answering && len(open) == 0 {
+				t.Errorf("event %d schedules SendEmail as an activity in a task that answers no update", e.GetEventId())
 			}
-		})
+		}
 	}
 }

@@ -17,7 +17,8 @@ import (
 // current code and checks what lean requests (StartProofLean) and lean
 // assignment runs save: one version marker per run, each search-attribute
 // upsert carrying only values that changed, each memo upsert a new view,
-// and the last memo the request's final view.
+// and the last memo the request's final view; and what inline ones save
+// on top (checkInlineHistory).
 func TestLeanHistoriesDoLessWork(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
 	if err != nil || len(files) == 0 {
@@ -26,6 +27,7 @@ func TestLeanHistoriesDoLessWork(t *testing.T) {
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			events := loadHistory(t, file).GetEvents()
+			checkInlineHistory(t, events)
 			switch events[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowType().GetName() {
 			case workflows.WorkflowName:
 				checkLeanRequest(t, events)
