@@ -171,16 +171,27 @@ func (a *api) list(ctx context.Context, token string, status workflows.Status) (
 // awaitStatus polls the request every interval (0: back to back) until it
 // has the status; a terminal status other than it is an error.
 func (a *api) awaitStatus(ctx context.Context, token, id string, want workflows.Status, interval time.Duration) (workflows.Request, error) {
+	return a.poll(ctx, token, id, interval, func(req workflows.Request) (bool, error) {
+		switch {
+		case req.Status == want:
+			return true, nil
+		case req.Status.Terminal():
+			return true, fmt.Errorf("request %s ended %s (%s), want %s", id, req.Status, req.Reason, want)
+		}
+		return false, nil
+	})
+}
+
+// poll GETs request id every interval until done says so (or fails), and
+// returns the request as last read.
+func (a *api) poll(ctx context.Context, token, id string, interval time.Duration, done func(workflows.Request) (bool, error)) (workflows.Request, error) {
 	for {
 		req, err := a.get(ctx, token, id)
 		if err != nil {
 			return req, err
 		}
-		if req.Status == want {
-			return req, nil
-		}
-		if req.Status.Terminal() {
-			return req, fmt.Errorf("request %s ended %s (%s), want %s", id, req.Status, req.Reason, want)
+		if ok, err := done(req); ok || err != nil {
+			return req, err
 		}
 		if err := sleep(ctx, interval); err != nil {
 			return req, err

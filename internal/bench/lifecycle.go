@@ -236,38 +236,27 @@ func activate(ctx context.Context, a *api, tok tokens, held *assignments, g *gra
 // its expires_at. A request shown as submitted (its workflow did not
 // answer in time) is asked again.
 func awaitActivated(ctx context.Context, a *api, token, id string) (workflows.Request, error) {
-	for {
-		req, err := a.get(ctx, token, id)
-		if err != nil {
-			return req, err
-		}
+	return a.poll(ctx, token, id, throughputPoll, func(req workflows.Request) (bool, error) {
 		switch {
 		case req.ActivatedAt != nil && req.ExpiresAt != nil && slices.Contains(activeOrAfter, req.Status):
-			return req, nil
+			return true, nil
 		case req.View == apitypes.ViewSubmitted:
 			// The workflow did not answer in time: the status is what
 			// visibility holds, without the grant's times; ask again.
 		case req.Status.Terminal():
-			return req, fmt.Errorf("request %s ended %s (%s) without being active", id, req.Status, req.Reason)
+			return true, fmt.Errorf("request %s ended %s (%s) without being active", id, req.Status, req.Reason)
 		}
-		if err := sleep(ctx, throughputPoll); err != nil {
-			return req, err
-		}
-	}
+		return false, nil
+	})
 }
 
 // awaitWorkflowView polls the request until GET answers with its
 // workflow's own view, not the request as submitted.
 func awaitWorkflowView(ctx context.Context, a *api, token, id string) error {
-	for {
-		req, err := a.get(ctx, token, id)
-		if err != nil || req.View != apitypes.ViewSubmitted {
-			return err
-		}
-		if err := sleep(ctx, throughputPoll); err != nil {
-			return err
-		}
-	}
+	_, err := a.poll(ctx, token, id, throughputPoll, func(req workflows.Request) (bool, error) {
+		return req.View != apitypes.ViewSubmitted, nil
+	})
+	return err
 }
 
 // activeOrAfter are the statuses of an activated grant running its course.
