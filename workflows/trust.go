@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -105,19 +106,35 @@ func (s *accessRequest) verifyStart(ctx workflow.Context) bool {
 // used before in this request. A refusal names no detail of the check.
 func (s *accessRequest) checkProof(ctx workflow.Context, in proof.Input) error {
 	want, _ := in.Claim()
-	if err := s.trust.verifier().VerifyInput(s.in.RequestID, in, workflow.Now(ctx)); err != nil {
-		s.logger.Warn("Update refused: no valid proof", "kind", want.Kind, "error", err)
-		return forbidden("%s refused: it was not issued by a jitflow server for an authenticated caller", want.Kind)
-	}
-	if _, used := s.nonces[in.Carried().Nonce]; used {
+	switch err := s.proofProblem(in, workflow.Now(ctx)); {
+	case errors.Is(err, errProofUsed):
 		s.logger.Warn("Update refused: proof used before", "kind", want.Kind)
 		return forbidden("%s refused: its proof was already used", want.Kind)
+	case err != nil:
+		s.logger.Warn("Update refused: no valid proof", "kind", want.Kind, "error", err)
+		return forbidden("%s refused: it was not issued by a jitflow server for an authenticated caller", want.Kind)
 	}
 	if !s.begun {
 		// An update that reaches the workflow in its first task, before
 		// the request checked its start and recorded it, would be decided
 		// ahead of the request's own record.
 		return temporal.NewApplicationError(fmt.Sprintf("%s refused for now: request %s is still starting; try again in a moment", want.Kind, s.in.RequestID), ErrStarting)
+	}
+	return nil
+}
+
+// errProofUsed: the proof was accepted before in this request.
+var errProofUsed = errors.New("its proof was already used")
+
+// proofProblem is why in may not be taken, the one check of updates and
+// notices: no valid proof for this request at now, or one it accepted
+// before (errProofUsed).
+func (s *accessRequest) proofProblem(in proof.Input, now time.Time) error {
+	if err := s.trust.verifier().VerifyInput(s.in.RequestID, in, now); err != nil {
+		return err
+	}
+	if _, used := s.nonces[in.Carried().Nonce]; used {
+		return errProofUsed
 	}
 	return nil
 }
@@ -134,8 +151,6 @@ func Verify(keys *proof.Keys, requestID string, in any, now time.Time) error {
 	return keys.VerifyInput(requestID, a, now)
 }
 
-// useProof remembers an accepted update's nonce. Handlers run on replay
-// (validators do not), so the set is rebuilt from history.
 // noticeCheck is the recorded outcome of a notice's check, like
 // startCheck: a replay takes the path the notice first took, whatever the
 // keys and clock then.
@@ -153,11 +168,8 @@ func (s *accessRequest) trustNotice(ctx workflow.Context, p assignments.RemovalP
 	now := workflow.Now(ctx)
 	var check noticeCheck
 	err := workflow.SideEffect(ctx, func(workflow.Context) any {
-		if err := s.trust.verifier().VerifyInput(s.in.RequestID, p, now); err != nil {
+		if err := s.proofProblem(p, now); err != nil {
 			return noticeCheck{Refused: err.Error()}
-		}
-		if _, used := s.nonces[p.Proof.Nonce]; used {
-			return noticeCheck{Refused: "its proof was already used"}
 		}
 		return noticeCheck{}
 	}).Get(&check)
@@ -169,6 +181,8 @@ func (s *accessRequest) trustNotice(ctx workflow.Context, p assignments.RemovalP
 	return true
 }
 
+// useProof remembers an accepted update's or notice's nonce. Handlers run
+// on replay (validators do not), so the set is rebuilt from history.
 func (s *accessRequest) useProof(p *proof.Proof) {
 	if p == nil {
 		return
